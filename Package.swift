@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "popi",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "popi", targets: ["popi"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries, each wrapped by exactly one Swift module.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Leaf libraries: they never import each other.
+        .target(name: "InferenceRuntime", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "HTTPServer", dependencies: ["COpenSSL"]),
+        .target(name: "Store", dependencies: ["CLibPQ"]),
+        .target(name: "LLMClient"),
+
+        // POPI logic, independent of HTTP and SQL.
+        .target(name: "Personalization", dependencies: ["InferenceRuntime"]),
+
+        // Composition root.
+        .target(name: "App", dependencies: [
+            "Personalization", "HTTPServer", "Store", "LLMClient", "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "popi", dependencies: [
+            "App",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient"]),
+        .testTarget(name: "PersonalizationTests", dependencies: ["Personalization"]),
+        .testTarget(name: "AppTests", dependencies: ["App"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,41 @@
+import Dispatch
+import Foundation
+
+/// Turns SIGINT and SIGTERM into an awaitable event instead of process death, so popi can stop
+/// what it started (the embedded database, in-flight requests) before exiting.
+public final class SignalWaiter: @unchecked Sendable {
+    private let sources: [DispatchSourceSignal]
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var received: Int32?
+
+    public init(signals: [Int32] = [SIGINT, SIGTERM]) {
+        let queue = DispatchQueue(label: "popi.signals")
+        var sources: [DispatchSourceSignal] = []
+        for number in signals {
+            signal(number, SIG_IGN)
+            sources.append(DispatchSource.makeSignalSource(signal: number, queue: queue))
+        }
+        self.sources = sources
+        for (source, number) in zip(sources, signals) {
+            source.setEventHandler { [weak self] in self?.deliver(number) }
+            source.resume()
+        }
+    }
+
+    private func deliver(_ number: Int32) {
+        lock.lock()
+        let first = received == nil
+        if first { received = number }
+        lock.unlock()
+        if first { semaphore.signal() }
+    }
+
+    /// Blocks until a signal arrives and returns its number.
+    public func wait() -> Int32 {
+        semaphore.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        return received ?? 0
+    }
+}

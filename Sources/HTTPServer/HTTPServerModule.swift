@@ -1,0 +1,2 @@
+/// Placeholder until the HTTP server lands (issue 5).
+public enum HTTPServerModule {}

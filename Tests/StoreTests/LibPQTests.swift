@@ -1,0 +1,8 @@
+import Testing
+import Store
+
+@Suite struct LibPQTests {
+    @Test func linkedLibPQReportsAVersion() {
+        #expect(LibPQ.version >= 100000)
+    }
+}
