@@ -24,7 +24,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// Tensor names in file order.
     public let tensorNames: [String]
 
-    private let mapping: GGUFMapping
+    let mapping: GGUFMapping
 
     /// Maps and validates the file at `path`.
     public static func open(path: String) throws -> GGUFFile {

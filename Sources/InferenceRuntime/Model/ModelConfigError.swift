@@ -9,7 +9,7 @@ public enum ModelConfigError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unsupportedArchitecture(architecture, supported):
-            return "unsupported model architecture \(architecture); supported: \(supported.joined(separator: ", "))"
+            return "unsupported model architecture \(clip(architecture)); supported: \(supported.joined(separator: ", "))"
         case let .missingKey(key):
             return "metadata key \(key) is missing"
         case let .invalidValue(key, value, reason):
