@@ -13,3 +13,10 @@ enum TestModel {
         do { return try GGUFFile.open(path: path) } catch { fatalError("default model missing: run scripts/setup.sh (\(error))") }
     }()
 }
+
+extension TestModel {
+    /// The default model's tokenizer, built once per test process.
+    static let tokenizer: Tokenizer = {
+        do { return try Tokenizer(gguf: file) } catch { fatalError("tokenizer of the default model: \(error)") }
+    }()
+}
