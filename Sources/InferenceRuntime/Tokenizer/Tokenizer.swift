@@ -38,9 +38,9 @@ public final class Tokenizer: Sendable {
     /// rules produce but the vocabulary lacks; `extraPieces` holds their bytes.
     private let symbols: ByteSequenceTable
     private let extraPieces: [[UInt8]]
-    private let rules: MergeTable
+    let rules: MergeTable
     /// The symbol of each single byte, and the token for it (-1 when the vocabulary lacks one).
-    private let byteSymbols: [Int32]
+    let byteSymbols: [Int32]
     private let byteTokens: [Int32]
     private let ignoresMerges: Bool
     private let specials: SpecialTokenMatcher
@@ -52,6 +52,9 @@ public final class Tokenizer: Sendable {
         guard model == "gpt2" else { throw TokenizerError.unsupportedModel(model) }
         guard let tokens = try gguf.stringArray("tokenizer.ggml.tokens") else {
             throw TokenizerError.missingKey("tokenizer.ggml.tokens")
+        }
+        guard !tokens.isEmpty, tokens.count < Int(Int32.max) / 2 else {
+            throw TokenizerError.invalidValue(key: "tokenizer.ggml.tokens", reason: "\(tokens.count) tokens")
         }
         guard let merges = try gguf.stringArray("tokenizer.ggml.merges") else {
             throw TokenizerError.missingKey("tokenizer.ggml.merges")
