@@ -269,7 +269,7 @@ public final class Tokenizer: Sendable {
         mutating func encode(_ range: Range<Int>) {
             codePoints.load(UnsafeBufferPointer(rebasing: text[range]))
             ends.removeAll(keepingCapacity: true)
-            tokenizer.preTokenizer.split(codePoints, 0..<codePoints.scalars.count, into: &ends)
+            tokenizer.preTokenizer.split(codePoints, 0..<codePoints.count, into: &ends)
             var start = 0
             for end in ends {
                 word(range.lowerBound + codePoints.offsets[start], range.lowerBound + codePoints.offsets[end])
