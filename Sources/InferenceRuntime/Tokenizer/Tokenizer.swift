@@ -113,8 +113,12 @@ public final class Tokenizer: Sendable {
             for i in 0..<count { types[i] = TokenType(rawValue: UInt8(clamping: max(0, rawTypes[i]))) ?? .undefined }
         }
         var idsByText: [String: Int32] = [:]
-        for text in Self.endOfGenerationTexts {
-            if let index = tokens.firstIndex(of: text) { idsByText[text] = Int32(index) }
+        let wanted = Set(Self.endOfGenerationTexts)
+        let firstBytes = Set(wanted.compactMap(\.utf8.first))
+        for (index, text) in tokens.enumerated() {
+            // The first token with a given text, as llama.cpp's text-to-id map keeps it.
+            guard let first = text.utf8.first, firstBytes.contains(first), wanted.contains(text), idsByText[text] == nil else { continue }
+            idsByText[text] = Int32(index)
         }
         // As llama.cpp: end-of-turn texts are control tokens whatever the file says.
         for (_, id) in idsByText where types[Int(id)] != .control { types[Int(id)] = .control }
