@@ -12,6 +12,12 @@ public struct ChatTemplate: Sendable, Equatable {
         case chatml
         /// `<|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>`, after BOS.
         case llama3
+
+        /// The family named by a `--chat-template` value.
+        public init(argument: String) throws {
+            guard let kind = Kind(rawValue: argument) else { throw ChatTemplateError.unknownKind(argument) }
+            self = kind
+        }
     }
 
     public enum Segment: Sendable, Equatable {

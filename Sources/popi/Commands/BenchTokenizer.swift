@@ -29,9 +29,10 @@ struct BenchTokenizer: ParsableCommand {
                 throw ValidationError("no text at \(file): run bench/english-text.sh first, or pass --file")
             }
             let tokenizer = try Tokenizer(gguf: try GGUFFile.open(path: model))
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            let bytes = try InputFile.read(file)
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw TokenizerError.invalidUTF8(offset: 0)
+                _ = try tokenizer.encode(validatingUTF8: bytes, mode: .plain)  // throws, naming the offset
+                return
             }
             var ids = tokenizer.encode(text, mode: .plain)
             var seconds: [Double] = []

@@ -19,6 +19,9 @@ struct ModelInfo: ParsableCommand {
     @Flag(help: "Print every metadata entry (long values clipped).")
     var metadata = false
 
+    @Option(name: .customLong("chat-template"), help: "Use this chat template family (chatml|llama3) instead of recognising the file's.")
+    var chatTemplate: String?
+
     func run() throws {
         do {
             try report()
@@ -77,7 +80,7 @@ struct ModelInfo: ParsableCommand {
             print("tokenizer   unusable: \(error)")
         }
         do {
-            let template = try ChatTemplate(gguf: file)
+            let template = try ChatTemplate(gguf: file, override: chatTemplate.map(ChatTemplate.Kind.init(argument:)))
             print("chat        \(template.kind.rawValue)" + (template.defaultSystemMessage.map { ", default system message \($0.debugDescription)" } ?? ""))
         } catch {
             print("chat        \(error)")

@@ -31,8 +31,7 @@ struct Tokenize: ParsableCommand {
             let mode: Tokenizer.Mode = special ? .template : .plain
             let ids: [Int32]
             if let file {
-                let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-                ids = try tokenizer.encode(validatingUTF8: [UInt8](data), mode: mode)
+                ids = try tokenizer.encode(validatingUTF8: try InputFile.read(file), mode: mode)
             } else {
                 ids = tokenizer.encode(text ?? "", mode: mode)
             }

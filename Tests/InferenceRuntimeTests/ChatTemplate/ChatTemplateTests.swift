@@ -75,5 +75,7 @@ import InferenceRuntime
         let forced = try ChatTemplate(source: "[INST]", override: .chatml)
         #expect(forced.kind == .chatml && forced.defaultSystemMessage == nil)
         #expect(try ChatTemplate(source: nil, override: .llama3).kind == .llama3)
+        #expect(try ChatTemplate.Kind(argument: "chatml") == .chatml)
+        #expect(throws: ChatTemplateError.unknownKind("jinja")) { try ChatTemplate.Kind(argument: "jinja") }
     }
 }
