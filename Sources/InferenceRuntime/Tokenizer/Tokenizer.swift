@@ -90,7 +90,7 @@ public final class Tokenizer: Sendable {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
         "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>",
     ]
-    static let endOfGenerationTexts = endOfTurnTexts + ["<|eom_id|>", "</s>"]
+    static let endOfGenerationTexts = endOfTurnTexts + ["<|eom_id|>"]
 
     init(tokens: [String], types rawTypes: [Int]?, merges: [String], preTokenizer: PreTokenizer, preTokenizerName: String?,
          ignoresMerges: Bool, bos: Int32?, eos: Int32?, eot: Int32?, eom: Int32?, pad: Int32?, unk: Int32?, addsBOS: Bool) throws {

@@ -75,7 +75,8 @@ struct ModelInfo: ParsableCommand {
             print("tokenizer   byte-level BPE, \(tokenizer.vocabularySize) tokens, \(tokenizer.mergeCount) merges, pre-tokenizer \(tokenizer.preTokenizer.rawValue) (\(tokenizer.preTokenizerName ?? "absent"))")
             print("            bos \(name(tokenizer.bos)), eos \(name(tokenizer.eos)), eot \(name(tokenizer.eot)), pad \(name(tokenizer.pad)), unk \(name(tokenizer.unk))")
             print("            end of generation: \(tokenizer.endOfGeneration.sorted().map { name($0) }.joined(separator: ", "))")
-            print("            built in \(milliseconds(tokenizerStart, built)) ms")
+            let resident = ProcessMemory.residentBytes() - residentBefore
+            print("            built in \(milliseconds(tokenizerStart, built)) ms; resident memory now +\(megabytes(resident)) MB in all")
         } catch {
             print("tokenizer   unusable: \(error)")
         }
