@@ -61,7 +61,7 @@ public final class Tokenizer: Sendable {
         }
         var types: [Int]?
         if let array = try gguf.array("tokenizer.ggml.token_type") {
-            guard let integers = array.integers, integers.count >= tokens.count else {
+            guard let integers = array.integers else {
                 throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type",
                                                   reason: "expected \(tokens.count) integers, found \(array.count) \(array.elementType)")
             }
@@ -110,6 +110,10 @@ public final class Tokenizer: Sendable {
 
         var types = [TokenType](repeating: .normal, count: count)
         if let rawTypes {
+            guard rawTypes.count >= count else {
+                throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type",
+                                                  reason: "expected \(count) token types, found \(rawTypes.count)")
+            }
             for i in 0..<count { types[i] = TokenType(rawValue: UInt8(clamping: max(0, rawTypes[i]))) ?? .undefined }
         }
         var idsByText: [String: Int32] = [:]

@@ -47,7 +47,7 @@ import InferenceRuntime
         #expect(try error { $0[5].1 = .uint32(6) }
             == "metadata key tokenizer.ggml.eos_token_id: token id 6 is outside the vocabulary of 6 tokens")
         #expect(try error { $0[3].1 = .array(.int32([1, 1])) }
-            == "metadata key tokenizer.ggml.token_type: expected 6 integers, found 2 int32")
+            == "metadata key tokenizer.ggml.token_type: expected 6 token types, found 2")
         #expect(try error { $0[2].1 = .array(.string(["a", "b", "Ġ", "ab", "a", "<|end|>"])) }
             == "token \"a\" appears twice in the vocabulary (ids 0 and 4)")
         #expect(try error { $0[2].1 = .array(.string([])) } == "metadata key tokenizer.ggml.tokens: 0 tokens")
