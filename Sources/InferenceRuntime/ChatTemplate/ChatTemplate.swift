@@ -64,11 +64,15 @@ public struct ChatTemplate: Sendable, Equatable {
     /// system message: `'<|im_start|>system\n<text><|im_end|>` with plain text (no expression).
     static func chatMLDefaultSystemMessage(_ source: String) -> String? {
         for opening in ["<|im_start|>system\n", "<|im_start|>system\\n"] {
-            guard let start = source.firstRange(of: opening),
-                  let end = source[start.upperBound...].firstRange(of: "<|im_end|>") else { continue }
-            let text = String(source[start.upperBound..<end.lowerBound])
-            guard !text.isEmpty, !text.contains("'"), !text.contains("\""), !text.contains("{"), !text.contains("}") else { continue }
-            return text.replacing("\\n", with: "\n")
+            var rest = source[...]
+            while let start = rest.firstRange(of: opening) {
+                rest = rest[start.upperBound...]
+                guard let end = rest.firstRange(of: "<|im_end|>") else { break }
+                let text = rest[..<end.lowerBound]
+                if !text.isEmpty, !text.contains(where: { "'\"{}".contains($0) }) {
+                    return String(text).replacing("\\n", with: "\n")
+                }
+            }
         }
         return nil
     }
