@@ -140,20 +140,21 @@ public final class Tokenizer: Sendable {
         pieceStarts.reserveCapacity(count + 1)
         var specialTokens: [(id: Int32, text: String, templateOnly: Bool)] = []
         var specialIDs: [String: Int32] = [:]
+        var decoded: [UInt8] = []
         for (index, text) in tokens.enumerated() {
             let type = types[index]
-            let decoded = ByteLevel.decode(text)
+            let decodes = ByteLevel.decode(text, into: &decoded)
             switch type {
             case .control, .unknown, .userDefined:
                 pieceBytes.append(contentsOf: text.utf8)
                 specialTokens.append((Int32(index), text, type != .userDefined))
                 specialIDs[text] = Int32(index)
             default:
-                pieceBytes.append(contentsOf: decoded ?? Array(text.utf8))
+                if decodes { pieceBytes.append(contentsOf: decoded) } else { pieceBytes.append(contentsOf: text.utf8) }
             }
             pieceStarts.append(Int32(pieceBytes.count))
             // Control tokens never come out of BPE, so text cannot spell them even by accident.
-            if let decoded, !decoded.isEmpty, type != .control, type != .unknown {
+            if decodes, !decoded.isEmpty, type != .control, type != .unknown {
                 if let earlier = symbols.id(for: decoded) {
                     throw TokenizerError.duplicateToken(text: text, first: Int(earlier), second: index)
                 }
@@ -183,13 +184,24 @@ public final class Tokenizer: Sendable {
         // vocabulary's byte-level spelling. Rules naming characters outside that spelling can
         // never apply and are skipped.
         var rules = MergeTable(capacity: merges.count)
+        var left: [UInt8] = []
+        var right: [UInt8] = []
+        var utf8: [UInt8] = []
         for (rank, merge) in merges.enumerated() {
-            let utf8 = Array(merge.utf8)
+            utf8.removeAll(keepingCapacity: true)
+            utf8.append(contentsOf: merge.utf8)
             guard utf8.count > 2, let space = utf8[1...].firstIndex(of: 0x20) else { continue }
-            guard let left = ByteLevel.decode(String(decoding: utf8[..<space], as: UTF8.self)),
-                  let right = ByteLevel.decode(String(decoding: utf8[(space + 1)...], as: UTF8.self)),
-                  !left.isEmpty, !right.isEmpty else { continue }
-            rules.insert(left: symbol(left), right: symbol(right), rank: Int32(rank), merged: symbol(left + right))
+            let decodes = utf8.withUnsafeBufferPointer { all -> Bool in
+                left.removeAll(keepingCapacity: true)
+                right.removeAll(keepingCapacity: true)
+                return ByteLevel.decode(UnsafeBufferPointer(rebasing: all[..<space]), into: &left)
+                    && ByteLevel.decode(UnsafeBufferPointer(rebasing: all[(space + 1)...]), into: &right)
+            }
+            guard decodes, !left.isEmpty, !right.isEmpty else { continue }
+            let leftID = symbol(left)
+            let rightID = symbol(right)
+            left.append(contentsOf: right)
+            rules.insert(left: leftID, right: rightID, rank: Int32(rank), merged: symbol(left))
         }
         self.symbols = symbols
         self.extraPieces = extraPieces
