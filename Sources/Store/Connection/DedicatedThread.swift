@@ -1,0 +1,45 @@
+import Foundation
+
+/// A thread of our own that runs submitted work in order. libpq's calls block, so they run
+/// here, never on the Swift cooperative pool or on the HTTP server's request threads.
+final class DedicatedThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var work: [@Sendable () -> Void] = []
+    private var stopping = false
+
+    init(name: String) {
+        let thread = Thread { [self] in loop() }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        work.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Lets the thread finish the work already submitted, then exit.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while work.isEmpty && !stopping { condition.wait() }
+            if work.isEmpty {
+                condition.unlock()
+                return
+            }
+            let job = work.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+}
