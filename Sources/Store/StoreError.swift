@@ -19,6 +19,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case decoding(String)
     /// A migration problem: see `MigrationError`.
     case migration(MigrationError)
+    /// The thing to create exists already (e.g. a tenant name, a key prefix).
+    case conflict(String)
+    /// The row an operation needs does not exist (e.g. the user was erased meanwhile).
+    case notFound(String)
 
     public var description: String {
         switch self {
@@ -40,6 +44,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "unexpected database result: \(message)"
         case .migration(let error):
             return error.description
+        case .conflict(let message):
+            return message
+        case .notFound(let message):
+            return message
         }
     }
 

@@ -54,6 +54,12 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
             binds.append(PostgresBind(value))
         }
 
+        /// An optional value: `$n`, bound as NULL when nil.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            parts.append(.bind(binds.count))
+            binds.append(PostgresBind(value))
+        }
+
         /// A fragment built the same way: its text and parameters are spliced in.
         public mutating func appendInterpolation(_ fragment: SQL) {
             let offset = binds.count
