@@ -78,9 +78,14 @@ public struct DatabaseConfiguration: Sendable {
 
     /// The same server and credentials, another database on it (tests, benchmarks).
     public func database(named name: String) -> DatabaseConfiguration {
+        overriding("dbname", with: name)
+    }
+
+    /// The same settings with one connection parameter replaced.
+    func overriding(_ keyword: String, with value: String) -> DatabaseConfiguration {
         var copy = self
-        copy.overrides.append(("dbname", name))
-        copy.parameters["dbname"] = name
+        copy.overrides.append((keyword, value))
+        copy.parameters[keyword] = value
         return copy
     }
 }
