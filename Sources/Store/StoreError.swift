@@ -1,6 +1,6 @@
 /// What went wrong in the store. `description` is safe to show a user (no passwords, no row
 /// values); `detail` may carry the server's detail text and belongs in logs only.
-public enum StoreError: Error, CustomStringConvertible, Sendable {
+public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// DATABASE_URL could not be parsed (libpq's own explanation).
     case invalidDatabaseURL(String)
     /// No connection could be made (server down or unreachable, authentication failed, …).
@@ -62,7 +62,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
 }
 
 /// An error the server reported for a statement.
-public struct ServerError: Sendable, CustomStringConvertible {
+public struct ServerError: Sendable, Equatable, CustomStringConvertible {
     /// Five-character SQLSTATE code, e.g. "23505" for a unique violation.
     public let sqlState: String
     public let message: String

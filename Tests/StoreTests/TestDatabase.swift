@@ -35,15 +35,18 @@ enum TestDatabase {
         try await store.tenants.create(name: "test \(label) \(UUID().uuidString)")
     }
 
-    /// A scratch database (created empty, dropped by `drop`), for migration tests.
-    static func scratchDatabase() async throws -> (DatabaseConfiguration, drop: @Sendable () async throws -> Void) {
+    /// Runs `body` against a scratch database, created empty and dropped afterwards (migration tests).
+    static func withScratchDatabase(_ body: (DatabaseConfiguration) async throws -> Void) async throws {
         let store = try await store()
         let name = "popi_scratch_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
         // Database names cannot be parameters; this one is made here from hex digits only.
         try await store.pool.query(SQL(unsafeRaw: "CREATE DATABASE \(name)"))
-        let configuration = try configuration(poolSize: 4).database(named: name)
-        return (configuration, {
+        do {
+            try await body(try configuration(poolSize: 4).database(named: name))
+        } catch {
             try await store.pool.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
-        })
+            throw error
+        }
+        try await store.pool.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
     }
 }
