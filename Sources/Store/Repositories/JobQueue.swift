@@ -139,10 +139,12 @@ public struct JobQueue: Sendable {
                                superseded: try row.decode(6), oldestDueAge: try row.decode(7))
     }
 
-    /// Deletes finished jobs (done, failed, superseded) older than `age` seconds; returns how many.
-    public func purgeFinished(olderThan age: Double) async throws -> Int {
+    /// Deletes finished jobs (done, failed, superseded) older than `age` seconds, of the given
+    /// kinds (all kinds when nil); returns how many.
+    public func purgeFinished(olderThan age: Double, kinds: [String]? = nil) async throws -> Int {
         try await pool.query("""
             DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < now() - \(age) * interval '1 second'
+              AND (\(kinds == nil) OR kind = ANY(\(kinds ?? [])))
             """).affectedRows
     }
 }
