@@ -36,8 +36,10 @@ public final class Connection {
             PQfinish(handle)
             throw StoreError.unavailable(message)
         }
-        let connection = Connection(handle: handle)
-        return connection
+        // libpq prints server notices (e.g. "relation … already exists, skipping") to stderr by
+        // default; they are not errors and must not end up in popi's output.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        return Connection(handle: handle)
     }
 
     /// libpq messages end with newlines and sometimes span lines; make them one line.
