@@ -7,8 +7,8 @@ import Foundation
 public struct StoreBenchmark: Sendable {
     public var writers = 4
     public var batchSize = 100
-    public var batchesPerWriter = 50
-    public var rounds = 3
+    public var batchesPerWriter = 100
+    public var rounds = 5
     /// Users per writer the batches rotate over.
     public var usersPerWriter = 10
 

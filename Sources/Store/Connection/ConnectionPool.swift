@@ -124,6 +124,8 @@ public final class ConnectionPool: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, Error>) in
                 let immediate: Result<Int, Error>? = state.withLock { state in
                     if state.closed { return .failure(StoreError.poolClosed) }
+                    // Checked under the lock the cancellation handler takes: no waiter is left behind.
+                    if Task.isCancelled { return .failure(CancellationError()) }
                     if let index = state.idle.popLast() {
                         state.acquisitions += 1
                         return .success(index)

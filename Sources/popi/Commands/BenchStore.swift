@@ -23,10 +23,10 @@ struct BenchStore: ParsableCommand {
     var batchSize = 100
 
     @Option(help: "Batches per writer and round.")
-    var batches = 50
+    var batches = 100
 
     @Option(help: "Rounds (alternating which side goes first); medians are reported.")
-    var rounds = 3
+    var rounds = 5
 
     func validate() throws {
         guard (1...64).contains(writers) else { throw ValidationError("--writers must be between 1 and 64") }
