@@ -145,6 +145,17 @@ import Testing
         #expect(statements.events.isEmpty)
     }
 
+    @Test func aSnapshotHasTheNewestEventsAndTheirRevision() async throws {
+        let store = try await TestDatabase.store()
+        let tenant = try await TestDatabase.tenant(store)
+        _ = try await store.feedback.ingest(tenant: tenant.id, externalUserID: "snap", events: (0..<5).map { Self.pair("a\($0)", $0) })
+        let second = try await store.feedback.ingest(tenant: tenant.id, externalUserID: "snap", events: (5..<8).map { Self.pair("a\($0)", $0) })
+        let snapshot = try #require(try await store.feedback.snapshot(user: second.user.id, limit: 4))
+        #expect(snapshot.user.feedbackRevision == 2)
+        #expect(snapshot.events.map(\.idempotencyKey) == ["a4", "a5", "a6", "a7"])
+        #expect(try await store.feedback.snapshot(user: UserID(rawValue: -5)) == nil)
+    }
+
     @Test func deletingAnEventMarksTheSummaryStale() async throws {
         let store = try await TestDatabase.store()
         let tenant = try await TestDatabase.tenant(store)

@@ -110,3 +110,10 @@ public struct FeedbackPage: Sendable {
     /// Pass as `after` to get the next page; nil on the last page.
     public let nextCursor: EventID?
 }
+
+/// A user's feedback as of one moment: `user.feedbackRevision` is the revision of exactly these events.
+public struct FeedbackSnapshot: Sendable {
+    public let user: User
+    /// Oldest first.
+    public let events: [FeedbackEvent]
+}

@@ -130,6 +130,21 @@ public struct FeedbackRepository: Sendable {
         return FeedbackPage(events: events, nextCursor: rows.count > limit ? events.last?.id : nil)
     }
 
+    /// The user and their newest `limit` events (oldest first), read from one snapshot, so the
+    /// feedback revision matches the events exactly: what a refresh worker summarizes.
+    public func snapshot(user: UserID, limit: Int = 1000) async throws -> FeedbackSnapshot? {
+        try await pool.transaction { connection in
+            try connection.simple("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            guard let user = try connection.query("SELECT \(User.columns) FROM users WHERE id = \(user)")
+                .first.map(User.init(row:)) else { return nil }
+            let events = try connection.query("""
+                SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user.id)
+                ORDER BY id DESC LIMIT \(max(1, limit))
+                """).map(FeedbackEvent.init(row:))
+            return FeedbackSnapshot(user: user, events: events.reversed())
+        }
+    }
+
     public func get(user: UserID, id: EventID) async throws -> FeedbackEvent? {
         try await pool.query("""
             SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user) AND id = \(id)
