@@ -115,6 +115,34 @@ import Testing
         #expect(pool.statistics.inUse == 0)
     }
 
+    @Test func sessionSettingsComeFromTheConnectionStringExceptTheEncoding() async throws {
+        let url = try TestDatabase.configuration().connectionString
+        let custom = url.contains("://")
+            ? url + (url.contains("?") ? "&" : "?") + "application_name=custom-app&client_encoding=LATIN1"
+            : url + " application_name=custom-app client_encoding=LATIN1"
+        let pool = ConnectionPool(configuration: try DatabaseConfiguration(connectionString: custom, poolSize: 1))
+        defer { pool.shutdown() }
+        let settings = try await pool.query("SELECT current_setting('application_name'), current_setting('client_encoding')")[0]
+            .decode(String.self, String.self)
+        #expect(settings == ("custom-app", "UTF8"))
+        let plain = ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 1))
+        defer { plain.shutdown() }
+        #expect(try await plain.query("SELECT current_setting('application_name')")[0].decode(0, as: String.self) == "popi")
+    }
+
+    @Test func libpqRunsOnThePoolsOwnThreads() async throws {
+        let pool = ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 2))
+        defer { pool.shutdown() }
+        #expect(!pool.isOnPoolThread)
+        let answers = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await pool.withConnection { _ in pool.isOnPoolThread } }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(answers == Array(repeating: true, count: 6))
+    }
+
     @Test func aShutDownPoolRefusesWork() async throws {
         let pool = ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 1))
         try await pool.ping()

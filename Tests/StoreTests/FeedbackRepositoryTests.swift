@@ -145,6 +145,21 @@ import Testing
         #expect(statements.events.isEmpty)
     }
 
+    @Test func aThousandEventBatchIsOneStatement() async throws {
+        let store = try await TestDatabase.store()
+        let tenant = try await TestDatabase.tenant(store)
+        let events = (0..<1000).map { n in
+            NewFeedbackEvent(idempotencyKey: "k\(n)", content: n % 2 == 0 ? .statement(text: "s\(n)") : .content(text: "c\(n)", prompt: nil),
+                             metadata: JSONB(text: "{\"n\": \(n)}"), occurredAt: Date(timeIntervalSince1970: Double(n)))
+        }
+        let result = try await store.feedback.ingest(tenant: tenant.id, externalUserID: "bulk", events: events)
+        #expect(result.insertedCount == 1000)
+        let page = try await store.feedback.list(user: result.user.id, limit: 1000)
+        #expect(page.events.map(\.idempotencyKey) == events.map(\.idempotencyKey))
+        #expect(page.events.last?.occurredAt == Date(timeIntervalSince1970: 999))
+        #expect(page.nextCursor == nil)
+    }
+
     @Test func aSnapshotHasTheNewestEventsAndTheirRevision() async throws {
         let store = try await TestDatabase.store()
         let tenant = try await TestDatabase.tenant(store)

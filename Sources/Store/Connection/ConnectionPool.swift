@@ -40,7 +40,7 @@ public final class ConnectionPool: Sendable {
 
     public init(configuration: DatabaseConfiguration) {
         self.configuration = configuration
-        self.slots = (0..<configuration.poolSize).map { Slot(index: $0) }
+        self.slots = (0..<configuration.poolSize).map { _ in Slot() }
         self.state = Locked(State(idle: Array((0..<configuration.poolSize).reversed())))
         self.breaker = Locked(Breaker())
     }
@@ -111,6 +111,9 @@ public final class ConnectionPool: Sendable {
                            connectFailures: state.connectFailures, connectionsLost: state.connectionsLost)
         }
     }
+
+    /// True on one of the pool's own threads (where `withConnection` bodies run).
+    var isOnPoolThread: Bool { slots.contains { $0.thread.isCurrent } }
 
     // MARK: Slots
 
@@ -239,8 +242,8 @@ public final class ConnectionPool: Sendable {
         let thread: DedicatedThread
         var connection: Connection?
 
-        init(index: Int) {
-            thread = DedicatedThread(name: "popi-db-\(index)")
+        init() {
+            thread = DedicatedThread()
         }
     }
 }

@@ -65,14 +65,15 @@ public struct DatabaseConfiguration: Sendable {
         return result
     }
 
-    /// Keyword/value pairs for PQconnectdbParams: popi's defaults first, then the connection
-    /// string itself (expanded by libpq), whose settings win.
+    /// Keyword/value pairs for PQconnectdbParams, which applies them in order (later wins):
+    /// popi's defaults, the connection string itself (expanded by libpq), then what popi must
+    /// fix (UTF-8, since text is bound as UTF-8 bytes) and explicit overrides.
     var connectParameters: [(String, String)] {
         var pairs: [(String, String)] = []
         if parameters["connect_timeout"] == nil { pairs.append(("connect_timeout", String(connectTimeout))) }
         if parameters["application_name"] == nil { pairs.append(("application_name", "popi")) }
-        pairs.append(("client_encoding", "UTF8"))
         pairs.append(("dbname", connectionString))
+        pairs.append(("client_encoding", "UTF8"))
         return pairs + overrides
     }
 

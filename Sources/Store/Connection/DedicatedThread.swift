@@ -6,12 +6,20 @@ final class DedicatedThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var work: [@Sendable () -> Void] = []
     private var stopping = false
+    private var identity: pthread_t?
 
-    init(name: String) {
+    init() {
         let thread = Thread { [self] in loop() }
-        thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
+    }
+
+    /// True when called from this thread.
+    var isCurrent: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let identity else { return false }
+        return pthread_equal(identity, pthread_self()) != 0
     }
 
     func submit(_ job: @escaping @Sendable () -> Void) {
@@ -30,6 +38,9 @@ final class DedicatedThread: @unchecked Sendable {
     }
 
     private func loop() {
+        condition.lock()
+        identity = pthread_self()
+        condition.unlock()
         while true {
             condition.lock()
             while work.isEmpty && !stopping { condition.wait() }
