@@ -5,7 +5,8 @@ import Testing
 @Suite struct ConnectionPoolTests {
     @Test func anUnreachableServerIsAClearUnavailableError() async throws {
         let configuration = try DatabaseConfiguration(
-            connectionString: "host=/nonexistent/popi-socket-dir port=5999 user=popi dbname=postgres", poolSize: 1)
+            connectionString: "host=/nonexistent/popi-socket-dir port=5999 user=popi dbname=postgres", poolSize: 1,
+            reconnectBackoff: 30...30)
         let pool = ConnectionPool(configuration: configuration)
         defer { pool.shutdown() }
         await #expect {
@@ -15,7 +16,12 @@ import Testing
             return message.contains("/nonexistent/popi-socket-dir") && "\(error)".hasPrefix("the database is unavailable")
         }
         // Within the backoff window the next call fails at once with the same reason, without dialling.
-        await #expect(throws: StoreError.self) { try await pool.ping() }
+        await #expect {
+            try await pool.ping()
+        } throws: { error in
+            guard case StoreError.unavailable(let message) = error else { return false }
+            return message.contains("/nonexistent/popi-socket-dir")
+        }
         #expect(pool.statistics.connectFailures == 1)
     }
 
@@ -86,10 +92,8 @@ import Testing
         #expect(prepared == 1)
     }
 
-    @Test func callersWaitForAFreeConnectionAndTimeOutClearly() async throws {
-        var configuration = try TestDatabase.configuration(poolSize: 2)
-        configuration.acquireTimeout = 0.3
-        let pool = ConnectionPool(configuration: configuration)
+    @Test func callersWaitForAFreeConnection() async throws {
+        let pool = ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 2))
         defer { pool.shutdown() }
         // 20 concurrent callers share 2 connections.
         let sum = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -100,15 +104,23 @@ import Testing
         }
         #expect(sum == 210)
         #expect(pool.statistics.open == 2)
+        #expect(pool.statistics.inUse == 0)
+    }
+
+    @Test func aCallerGivesUpClearlyAfterTheAcquireTimeout() async throws {
+        var configuration = try TestDatabase.configuration(poolSize: 2)
+        configuration.acquireTimeout = 0.3
+        let pool = ConnectionPool(configuration: configuration)
+        defer { pool.shutdown() }
         // Both connections held (pg_sleep) longer than the acquire timeout: a third caller gives up.
-        async let first: Void = pool.withConnection { try $0.execute("SELECT pg_sleep(1)") }
-        async let second: Void = pool.withConnection { try $0.execute("SELECT pg_sleep(1)") }
-        try await Task.sleep(for: .milliseconds(100))
+        async let first: Void = pool.withConnection { try $0.execute("SELECT pg_sleep(2)") }
+        async let second: Void = pool.withConnection { try $0.execute("SELECT pg_sleep(2)") }
+        while pool.statistics.inUse < 2 { try await Task.sleep(for: .milliseconds(5)) }
         await #expect {
             try await pool.ping()
         } throws: { error in
             guard case StoreError.poolTimeout = error else { return false }
-            return true
+            return "\(error)" == "no database connection became free within 0.3 s"
         }
         _ = try await (first, second)
         #expect(pool.statistics.timeouts == 1)
@@ -156,7 +168,9 @@ import Testing
         let pid = try await pool.query("SELECT pg_backend_pid()")[0].decode(0, as: Int32.self)
         let store = try await TestDatabase.store()
         #expect(try await store.pool.query("SELECT pg_terminate_backend(\(pid))")[0].decode(0, as: Bool.self))
-        try await Task.sleep(for: .milliseconds(100))
+        while try await store.pool.query("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)")[0].decode(0, as: Int.self) > 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         // The idle connection's socket shows the termination: the slot reconnects, the call succeeds.
         let newPID = try await pool.query("SELECT pg_backend_pid()")[0].decode(0, as: Int32.self)
         #expect(newPID != pid)

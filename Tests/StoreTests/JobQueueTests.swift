@@ -101,18 +101,18 @@ import Testing
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()
         let job = try await store.jobs.enqueue(NewJob(kind: kind, maxAttempts: 2)).job
-        // The first worker claims with a short lease and is never heard from again.
-        #expect(try await store.jobs.claim(owner: "vanished", kinds: [kind], lease: 0.2).map(\.id) == [job.id])
+        // The first worker claims with a 2 s lease and is never heard from again.
+        #expect(try await store.jobs.claim(owner: "vanished", kinds: [kind], lease: 2).map(\.id) == [job.id])
         #expect(try await store.jobs.claim(owner: "rescuer", kinds: [kind]).isEmpty)
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(try await store.jobs.statistics().expiredLeases >= 1)
-        let rescued = try await store.jobs.claim(owner: "rescuer", kinds: [kind], lease: 0.2)
+        let rescued = try await store.jobs.claim(owner: "rescuer", kinds: [kind], lease: 0.3)
         #expect(rescued.map(\.id) == [job.id])
         #expect(rescued.first?.attempts == 2 && rescued.first?.leaseOwner == "rescuer")
         // The vanished worker coming back cannot complete it any more.
         #expect(try await !store.jobs.complete(job.id, owner: "vanished"))
         // The rescuer vanishes too: out of attempts, the job fails instead of running a third time.
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(600))
         #expect(try await store.jobs.claim(owner: "third", kinds: [kind]).isEmpty)
         let final = try #require(try await store.jobs.get(job.id))
         #expect(final.state == .failed && final.lastError?.contains("lease expired") == true)
