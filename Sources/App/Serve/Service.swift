@@ -6,22 +6,10 @@ import Store
 public enum Service {
     public static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
         let signals = SignalWaiter()
-        var embedded: EmbeddedPostgres?
-        if configuration.databaseURL == nil {
-            let pg = try EmbeddedPostgres.start(dataDirectory: configuration.dataDirectory)
-            embedded = pg
-            logger.info("embedded PostgreSQL running", metadata: ["cluster": "\(pg.clusterDirectory.path)"])
-        }
-        defer {
-            if let pg = embedded {
-                do {
-                    try pg.stop()
-                    logger.info("embedded PostgreSQL stopped")
-                } catch {
-                    logger.error("\(error)")
-                }
-            }
-        }
+        var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory)
+        settings.databaseURL = configuration.databaseURL
+        let database = try ServiceDatabase.open(settings, logger: logger)
+        defer { database.close(stopAdoptedCluster: true, logger: logger) }
         logger.notice("popi \(PopiVersion.current): the HTTP server is not built yet; database ready, stopping again")
         _ = signals
     }

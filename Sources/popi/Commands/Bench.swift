@@ -1,6 +1,8 @@
 import ArgumentParser
 
-/// `popi bench ...`: throughput measurements (compare with a peer through the scripts in bench/).
+/// `popi bench ...`: measurements, each compared with a peer through the scripts in bench/.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure throughput.", subcommands: [BenchTokenizer.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks, each run side by side with a peer and reported as a ratio.",
+        subcommands: [BenchTokenizer.self, BenchStore.self])
 }
