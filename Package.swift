@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "popi", targets: ["popi"]),
+        // For the parser fuzzer in fuzz/, which depends on this package by path.
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,7 +25,9 @@ let package = Package(
         // Leaf libraries: they never import each other.
         .target(name: "InferenceRuntime", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "HTTPServer", dependencies: ["COpenSSL"]),
+        .target(name: "HTTPServer", dependencies: [
+            "COpenSSL", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Store", dependencies: ["CLibPQ"]),
         .target(name: "LLMClient"),
 
