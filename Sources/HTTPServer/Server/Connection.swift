@@ -119,8 +119,9 @@ final class Connection: @unchecked Sendable {
             if inEnd == inbound.count {
                 compactInbound()
                 if inEnd == inbound.count {
-                    // A handler is running and the pipeline buffer is full: stop reading until it is done.
-                    setReading(false)
+                    // Parse what is there first; the level-triggered source fires again for the rest.
+                    // If parsing is paused (a handler runs), stop reading until it is done.
+                    if !isParsing { setReading(false) }
                     break
                 }
             }
@@ -150,6 +151,15 @@ final class Connection: @unchecked Sendable {
             return
         }
         processInput()
+    }
+
+    /// Whether input is being parsed now (as opposed to waiting behind a running handler).
+    private var isParsing: Bool {
+        switch phase {
+        case .head, .body: return true
+        case .handler: if case .reading = deferred { return true } else { return false }
+        case .closing, .lingering, .closed: return false
+        }
     }
 
     private func compactInbound() {
