@@ -21,12 +21,14 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        // epoll and eventfd headers (part of libc), for the HTTP server's poller.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         // Leaf libraries: they never import each other.
         .target(name: "InferenceRuntime", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "HTTPServer", dependencies: [
-            "COpenSSL", .product(name: "Logging", package: "swift-log"),
+            "CEpoll", "COpenSSL", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Store", dependencies: ["CLibPQ"]),
         .target(name: "LLMClient"),

@@ -1,4 +1,5 @@
 import Dispatch
+import CEpoll
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// One client connection. Every mutable field is owned by `queue`: the read and write sources fire
-/// there, and handler tasks run there through `executor`, so the state machine needs no locks.
+/// One client connection. Every mutable field is owned by `queue`: readiness events from the
+/// poller are delivered there, and handler tasks run there through `executor`, so the state
+/// machine needs no locks.
 ///
 /// Requests are answered strictly in order: while a handler runs, later pipelined bytes wait in
 /// the input buffer (reading continues only to notice a disconnect, up to the buffer's size).
@@ -42,16 +44,15 @@ final class Connection: @unchecked Sendable {
     let executor: ConnectionExecutor
     /// Monotonic nanoseconds after which `checkTimeout` acts; 0 for none. Read by the sweeper.
     let deadline = Atomic<UInt64>(0)
-    private let fd: Int32
+    let token: UInt64
+    let fd: Int32
     private let server: ServerCore
     private let remoteAddress: String?
 
     private var transport: Transport
-    private var readSource: DispatchSourceRead?
-    private var writeSource: DispatchSourceWrite?
-    private var writeSourceActive = false
-    private var readSourceActive = true
-    private var pendingCancels = 0
+    /// Input stopped because the buffer is full while a handler runs; with edge-triggered
+    /// readiness no new event comes for bytes already waiting, so reading resumes by itself.
+    private var readBlocked = false
 
     private var parser: HTTPRequestParser
     private let inbound: UnsafeMutableRawBufferPointer
@@ -78,7 +79,8 @@ final class Connection: @unchecked Sendable {
     private var lastWriteProgress: UInt64 = 0
     private var lingerStartedAt: UInt64 = 0
 
-    init(fd: Int32, remoteAddress: String?, server: ServerCore, transport: Transport, now: UInt64) {
+    init(token: UInt64, fd: Int32, remoteAddress: String?, server: ServerCore, transport: Transport, now: UInt64) {
+        self.token = token
         self.fd = fd
         self.remoteAddress = remoteAddress
         self.server = server
@@ -98,59 +100,67 @@ final class Connection: @unchecked Sendable {
 
     var isOnQueue: Bool { DispatchQueue.getSpecific(key: Self.queueKey) == ObjectIdentifier(self) }
 
-    /// Starts reading. Call once, from any thread.
-    func start() {
-        queue.async { [self] in
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [unowned self] in readable() }
-            source.setCancelHandler { [self] in sourceCancelled() }
-            readSource = source
-            pendingCancels += 1
-            source.resume()
+    /// Readiness from the poller (edge-triggered epoll events). Runs on `queue`.
+    func handle(events: UInt32) {
+        if events & (UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) | UInt32(EPOLLHUP.rawValue) | UInt32(EPOLLERR.rawValue)) != 0 {
+            readable()
+        }
+        if events & UInt32(EPOLLOUT.rawValue) != 0 {
+            writable()
         }
     }
 
     // MARK: - Reading
 
+    /// Reads until the socket is drained (edge-triggered), parsing as it goes.
     private func readable() {
-        guard phase != .closed else { return }
-        if readWantsWritable { return }
+        guard phase != .closed, !readWantsWritable else { return }
+        readBlocked = false
         while true {
-            if inEnd == inbound.count {
-                compactInbound()
+            var drained = false
+            reading: while true {
                 if inEnd == inbound.count {
-                    // Parse what is there first; the level-triggered source fires again for the rest.
-                    // If parsing is paused (a handler runs), stop reading until it is done.
-                    if !isParsing { setReading(false) }
-                    break
+                    compactInbound()
+                    if inEnd == inbound.count { break reading }
+                }
+                let space = UnsafeMutableRawBufferPointer(rebasing: inbound[inEnd...])
+                switch transport.read(into: space) {
+                case .bytes(let n):
+                    inEnd += n
+                    if phase == .lingering {
+                        inStart = 0
+                        inEnd = 0
+                    }
+                    // A short plain read means the kernel queue is empty: skip the EAGAIN round trip.
+                    if n < space.count && transport.isPlain {
+                        drained = true
+                        break reading
+                    }
+                case .wouldBlock(let wantsWritable):
+                    readWantsWritable = wantsWritable
+                    drained = true
+                    break reading
+                case .closed:
+                    peerClosed()
+                    return
+                case .failed(let reason):
+                    server.logger?.debug("connection read failed", metadata: ["reason": "\(reason)"])
+                    close()
+                    return
                 }
             }
-            let space = UnsafeMutableRawBufferPointer(rebasing: inbound[inEnd...])
-            switch transport.read(into: space) {
-            case .bytes(let n):
-                inEnd += n
-                if n == space.count || transport.hasBufferedInput { continue }
-            case .wouldBlock(let wantsWritable):
-                if wantsWritable {
-                    readWantsWritable = true
-                    setWriting(true)
-                }
-            case .closed:
-                peerClosed()
-                return
-            case .failed(let reason):
-                server.logger?.debug("connection read failed", metadata: ["reason": "\(reason)"])
-                close()
+            if phase == .lingering {
+                if drained { return }
+                continue
+            }
+            processInput()
+            if drained || phase == .closed { return }
+            if !isParsing && inEnd == inbound.count {
+                // A handler runs and the pipeline buffer is full: resume when it is done.
+                readBlocked = true
                 return
             }
-            break
         }
-        if phase == .lingering {
-            inStart = 0
-            inEnd = 0
-            return
-        }
-        processInput()
     }
 
     /// Whether input is being parsed now (as opposed to waiting behind a running handler).
@@ -349,10 +359,10 @@ final class Connection: @unchecked Sendable {
             phase = .head
             idleSince = monotonicNanoseconds()
             headStartedAt = 0
-            setReading(true)
         }
         if !processing {
             processInput()
+            if readBlocked { readable() }
         }
     }
 
@@ -431,7 +441,6 @@ final class Connection: @unchecked Sendable {
                 wrote = true
             case .wouldBlock:
                 if wrote || lastWriteProgress == 0 { lastWriteProgress = monotonicNanoseconds() }
-                setWriting(true)
                 if let waiter = drainWaiter, outbound.count - outStart <= server.configuration.maxBufferedOutput / 2 {
                     drainWaiter = nil
                     waiter.resume()
@@ -450,7 +459,6 @@ final class Connection: @unchecked Sendable {
         }
         outStart = 0
         lastWriteProgress = 0
-        if !readWantsWritable { setWriting(false) }
         if let waiter = drainWaiter {
             drainWaiter = nil
             waiter.resume()
@@ -464,8 +472,10 @@ final class Connection: @unchecked Sendable {
             readWantsWritable = false
             readable()
         }
-        flush()
-        armTimer()
+        if outStart < outbound.count {
+            flush()
+            armTimer()
+        }
     }
 
     // MARK: - Closing
@@ -484,8 +494,8 @@ final class Connection: @unchecked Sendable {
         lingerStartedAt = monotonicNanoseconds()
         inStart = 0
         inEnd = 0
-        setReading(true)
         armTimer()
+        if readBlocked { readable() }
     }
 
     private func peerClosed() {
@@ -493,6 +503,9 @@ final class Connection: @unchecked Sendable {
         case .handler:
             server.logger?.debug("client went away during a request")
             close()
+        case .closing:
+            // A half-closed client may still read: the flush closes once the response is out.
+            break
         default:
             close()
         }
@@ -513,50 +526,9 @@ final class Connection: @unchecked Sendable {
             drainWaiter = nil
             waiter.resume(throwing: CancellationError())
         }
-        if let source = writeSource {
-            if !writeSourceActive { source.resume() }
-            writeSourceActive = true
-            source.cancel()
-        }
-        if let source = readSource {
-            if !readSourceActive { source.resume() }
-            readSourceActive = true
-            source.cancel()
-        }
-        if pendingCancels == 0 { release() }
-    }
-
-    private func sourceCancelled() {
-        pendingCancels -= 1
-        if pendingCancels == 0 { release() }
-    }
-
-    /// Both sources are gone: the descriptor can be closed without a source still watching it.
-    private func release() {
-        readSource = nil
-        writeSource = nil
+        server.poller?.deregister(fd)
         Syscall.close(fd)
         server.remove(self)
-    }
-
-    private func setReading(_ on: Bool) {
-        guard let source = readSource, on != readSourceActive, phase != .closed else { return }
-        readSourceActive = on
-        if on { source.resume() } else { source.suspend() }
-    }
-
-    private func setWriting(_ on: Bool) {
-        guard phase != .closed, on != writeSourceActive else { return }
-        if writeSource == nil {
-            guard on else { return }
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [unowned self] in writable() }
-            source.setCancelHandler { [self] in sourceCancelled() }
-            pendingCancels += 1
-            writeSource = source
-        }
-        writeSourceActive = on
-        if on { writeSource!.resume() } else { writeSource!.suspend() }
     }
 
     // MARK: - Timeouts and shutdown
@@ -631,7 +603,7 @@ final class Connection: @unchecked Sendable {
     func beginDraining() {
         guard phase != .closed else { return }
         closeAfterResponse = true
-        if phase == .head && parser.isIdle && outStart == outbound.count { close() }
+        if (phase == .head && parser.isIdle && outStart == outbound.count) || phase == .lingering { close() }
     }
 }
 

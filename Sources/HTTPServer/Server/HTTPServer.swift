@@ -7,9 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// popi's HTTP/1.1 server: POSIX sockets, a Dispatch read source per listening socket and per
-/// connection, one serial queue per connection, handlers run inline on that queue until they
-/// suspend. See `Router` for routing and `HTTPServerConfiguration` for limits and timeouts.
+/// popi's HTTP/1.1 server: POSIX sockets, readiness from epoll on one poller thread, one serial
+/// Dispatch queue per connection owning its state machine, handlers run inline on that queue
+/// until they suspend. See `Router` for routing and `HTTPServerConfiguration` for limits and timeouts.
 ///
 ///     var router = Router()
 ///     router.get("/healthz") { _ in .json(#"{"status":"ok"}"#) }
@@ -19,10 +19,11 @@ import Darwin
 ///     await server.shutdown(gracePeriod: .seconds(10))
 public final class HTTPServer: Sendable {
     private struct Running {
-        var listeners: [ListeningSource] = []
-        var sweeper: SweeperSource?
-        var port = 0
-        var addresses: [String] = []
+        var listeners: [Int32]
+        var sweeper: SweeperSource
+        var poller: Poller
+        var port: Int
+        var addresses: [String]
     }
 
     private let configuration: HTTPServerConfiguration
@@ -30,7 +31,6 @@ public final class HTTPServer: Sendable {
     private let logger: Logger?
     private let running = Mutex<Running?>(nil)
     private let core = Mutex<ServerCore?>(nil)
-    private let acceptQueue = DispatchQueue(label: "popi.http.accept")
 
     public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger? = nil) {
         self.configuration = configuration
@@ -55,23 +55,34 @@ public final class HTTPServer: Sendable {
         raiseDescriptorLimit(to: configuration.maxConnections + 64)
         let listener = try Listener.open(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         let core = ServerCore(configuration: configuration, router: compiledRouter, logger: logger, tls: tls)
-        self.core.withLock { $0 = core }
-        var state = Running(port: listener.port, addresses: listener.addresses)
-        for fd in listener.descriptors {
-            let source = ListeningSource(DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue))
-            source.source.setEventHandler { [weak self, weak source] in
-                if let self, let source { self.acceptAll(fd, core: core, source: source) }
+        let descriptors = listener.descriptors
+        let logger = logger
+        let poller: Poller
+        do {
+            poller = try Poller { token, events in
+                if token < UInt64(descriptors.count) {
+                    Self.acceptAll(descriptors[Int(token)], core: core, logger: logger)
+                } else {
+                    core.deliver(token: token, events: events)
+                }
             }
-            source.source.setCancelHandler { Syscall.close(fd) }
-            source.source.resume()
-            state.listeners.append(source)
+            for (index, fd) in descriptors.enumerated() {
+                try poller.registerListener(fd, token: UInt64(index))
+            }
+        } catch {
+            descriptors.forEach(Syscall.close)
+            throw error
         }
-        let sweeper = SweeperSource(DispatchSource.makeTimerSource(queue: acceptQueue))
+        core.poller = poller
+        self.core.withLock { $0 = core }
+        poller.start()
+        let sweeper = SweeperSource(DispatchSource.makeTimerSource(queue: DispatchQueue(label: "popi.http.sweeper")))
         sweeper.source.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
         sweeper.source.setEventHandler { core.sweep(now: monotonicNanoseconds()) }
         sweeper.source.resume()
-        state.sweeper = sweeper
-        running.withLock { $0 = state }
+        running.withLock {
+            $0 = Running(listeners: descriptors, sweeper: sweeper, poller: poller, port: listener.port, addresses: listener.addresses)
+        }
         logger?.info("HTTP server listening", metadata: [
             "addresses": "\(listener.addresses.joined(separator: ", "))", "tls": "\(tls != nil)",
         ])
@@ -85,8 +96,14 @@ public final class HTTPServer: Sendable {
             return state
         }
         guard let state, let core = core.withLock({ $0 }) else { return }
-        state.listeners.forEach { $0.source.cancel() }
+        // Stop accepting first: drain mode makes the poller ignore listener events, then the
+        // listening sockets leave epoll and close (new clients get a connection refusal).
         core.beginDraining()
+        for fd in state.listeners {
+            state.poller.deregister(fd)
+        }
+        state.poller.synchronize()
+        state.listeners.forEach(Syscall.close)
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await core.waitUntilEmpty()
@@ -105,22 +122,21 @@ public final class HTTPServer: Sendable {
             core.closeAll()
             await core.waitUntilEmpty()
         }
-        state.sweeper?.source.cancel()
+        state.sweeper.source.cancel()
+        state.poller.stop()
         logger?.info("HTTP server stopped")
     }
 
-    /// Accepts until the backlog is empty.
-    private func acceptAll(_ listenFD: Int32, core: ServerCore, source: ListeningSource) {
-        while true {
+    /// Accepts until the backlog is empty. Runs on the poller thread.
+    private static func acceptAll(_ listenFD: Int32, core: ServerCore, logger: Logger?) {
+        while !core.isDraining {
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd: Int32
             do throws(SocketError) {
                 fd = try Syscall.call("accept", {
                     withUnsafeMutablePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            Accept4.accept(listenFD, $0, &length)
-                        }
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Accept4.accept(listenFD, $0, &length) }
                     }
                 })
             } catch {
@@ -130,15 +146,18 @@ public final class HTTPServer: Sendable {
                 case .disconnected:
                     continue
                 case .resourceExhausted:
-                    // Level-triggered: pause accepting briefly instead of spinning.
+                    // Level-triggered listener: back off briefly instead of spinning.
                     logger?.warning("cannot accept: \(error)")
-                    source.source.suspend()
-                    acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { source.source.resume() }
+                    usleep(10_000)
                     return
                 default:
                     logger?.error("accept failed: \(error)")
                     return
                 }
+            }
+            guard core.hasRoom else {
+                refuse(fd, tls: core.tls != nil)
+                continue
             }
             try? Syscall.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             let transport: Transport
@@ -151,13 +170,15 @@ public final class HTTPServer: Sendable {
             } else {
                 transport = .plain(fd)
             }
-            let connection = Connection(fd: fd, remoteAddress: SocketAddress.describe(&address), server: core,
-                                        transport: transport, now: monotonicNanoseconds())
-            guard !core.isDraining, core.add(connection) else {
-                Self.refuse(fd, tls: core.tls != nil)
-                continue
+            let connection = Connection(token: core.makeToken(), fd: fd, remoteAddress: SocketAddress.describe(&address),
+                                        server: core, transport: transport, now: monotonicNanoseconds())
+            core.add(connection)
+            do {
+                try core.poller?.register(fd, token: connection.token)
+            } catch {
+                logger?.error("cannot watch a connection: \(error)")
+                connection.queue.async { connection.close() }
             }
-            connection.start()
         }
     }
 
@@ -187,12 +208,7 @@ public final class HTTPServer: Sendable {
     }
 }
 
-/// Dispatch sources used only from the accept queue (or to cancel them, which is thread-safe).
-final class ListeningSource: @unchecked Sendable {
-    let source: any DispatchSourceRead
-    init(_ source: any DispatchSourceRead) { self.source = source }
-}
-
+/// The sweeper's timer source, created in `start()` and cancelled in `shutdown`.
 final class SweeperSource: @unchecked Sendable {
     let source: any DispatchSourceTimer
     init(_ source: any DispatchSourceTimer) { self.source = source }

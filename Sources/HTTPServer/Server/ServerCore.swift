@@ -14,7 +14,10 @@ final class ServerCore: Sendable {
     let bodyIdleTimeout: UInt64
     let keepAliveTimeout: UInt64
     let writeTimeout: UInt64
-    private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+    private let connections = Mutex<[UInt64: Connection]>([:])
+    private let nextToken = Atomic<UInt64>(1 << 32)
+    /// Set once by `HTTPServer.start()` before any connection exists.
+    nonisolated(unsafe) var poller: Poller?
     private let draining = Atomic<Bool>(false)
     private let emptied = Mutex<[CheckedContinuation<Void, Never>]>([])
 
@@ -33,21 +36,30 @@ final class ServerCore: Sendable {
 
     var connectionCount: Int { connections.withLock { $0.count } }
 
-    /// Registers a connection unless the limit is reached.
-    func add(_ connection: Connection) -> Bool {
-        connections.withLock { all in
-            guard all.count < configuration.maxConnections else { return false }
-            all[ObjectIdentifier(connection)] = connection
-            return true
-        }
+    /// Connection tokens start above the listeners' and are never reused, so a stale epoll event
+    /// can never reach a newer connection on the same descriptor number.
+    func makeToken() -> UInt64 {
+        nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    var hasRoom: Bool { connections.withLock { $0.count < configuration.maxConnections } }
+
+    func add(_ connection: Connection) {
+        connections.withLock { $0[connection.token] = connection }
     }
 
     func remove(_ connection: Connection) {
         let empty = connections.withLock { all -> Bool in
-            all[ObjectIdentifier(connection)] = nil
+            all[connection.token] = nil
             return all.isEmpty
         }
         if empty { wakeEmptyWaiters() }
+    }
+
+    /// Hands an epoll event to its connection's queue. Runs on the poller thread.
+    func deliver(token: UInt64, events: UInt32) {
+        guard let connection = connections.withLock({ $0[token] }) else { return }
+        connection.queue.async { connection.handle(events: events) }
     }
 
     /// Asks each connection whose deadline passed to check it on its own queue.

@@ -48,9 +48,8 @@ enum Transport {
         }
     }
 
-    /// Bytes already decrypted and waiting: readable without the socket becoming readable.
-    var hasBufferedInput: Bool {
-        if case .tls(let stream) = self { return stream.pending > 0 }
+    var isPlain: Bool {
+        if case .plain = self { return true }
         return false
     }
 
