@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "popi", targets: ["popi"]),
+        // For the parser fuzzer in fuzz/, which depends on this package by path.
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,11 +21,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        // epoll and eventfd headers (part of libc), for the HTTP server's poller.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         // Leaf libraries: they never import each other.
         .target(name: "InferenceRuntime", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "HTTPServer", dependencies: ["COpenSSL"]),
+        .target(name: "HTTPServer", dependencies: [
+            "CEpoll", "COpenSSL", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Store", dependencies: ["CLibPQ"]),
         .target(name: "LLMClient"),
 
