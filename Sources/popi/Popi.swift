@@ -7,6 +7,6 @@ struct Popi: ParsableCommand {
         commandName: "popi",
         abstract: "HTTP personalization microservice (POPI: preference summaries optimized by inference).",
         version: PopiVersion.current,
-        subcommands: [Serve.self, Migrate.self, ModelCommand.self, Tokenize.self, Bench.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, Keys.self, ModelCommand.self, Tokenize.self, Bench.self, Version.self]
     )
 }
