@@ -21,8 +21,14 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
 
         // Leaf libraries: they never import each other.
-        .target(name: "InferenceRuntime", dependencies: ["COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // SIMD kernels (int8 dot products, half floats) chosen at start-up; optimized in every
+        // configuration so debug tests run the real model at a usable speed.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "InferenceRuntime", dependencies: ["COpenBLAS", "CKernels"],
+                swiftSettings: [
+                    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+                    .unsafeFlags(["-O"], .when(configuration: .debug)),
+                ]),
         .target(name: "HTTPServer", dependencies: ["COpenSSL"]),
         .target(name: "Store", dependencies: ["CLibPQ"]),
         .target(name: "LLMClient"),
