@@ -3,6 +3,12 @@
 
 #if defined(__x86_64__)
 
+/// The nearest half, as a float (activation scales are kept at half precision, as in llama.cpp's
+/// Q8_0 / Q8_1 blocks, so products match its kernels).
+CK_AVX512_TARGET CK_INLINE float ck_round_f16(float v) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(v), _MM_FROUND_TO_NEAREST_INT)));
+}
+
 /// One block of 32 floats: q = round-half-even(x * 127 / amax), d = amax / 127.
 CK_AVX512_TARGET CK_INLINE void quantize_block(const float *x, int8_t q[32], float *d, int32_t *sum) {
     __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
@@ -35,8 +41,8 @@ CK_AVX512_TARGET void ck_quantize_rows_avx512(const float *x, size_t xStride, in
                 quantize_block(xr + (g * 16 + b) * 32, q, &d, &sum);
                 uint8_t *slab = o + g * 512 + b * 4;
                 for (int j = 0; j < 8; j++) __builtin_memcpy(slab + j * 64, q + 4 * j, 4);
-                da[g * 16 + b] = d;
-                sa[g * 16 + b] = d * (float)sum;
+                da[g * 16 + b] = ck_round_f16(d);
+                sa[g * 16 + b] = ck_round_f16(d * (float)sum);
                 bias[g * 16 + b] = 128 * sum;
             }
         }
@@ -56,10 +62,10 @@ CK_AVX512_TARGET void ck_quantize_rows_avx512(const float *x, size_t xStride, in
                 __builtin_memcpy(pair + half * 16, q, 16);
                 __builtin_memcpy(pair + 32 + half * 16, q + 16, 16);
                 for (int i = 0; i < 4; i++) {
-                    da[lane0 + half * 4 + i] = d;
-                    da[lane0 + 8 + half * 4 + i] = d;
-                    sa[lane0 + half * 4 + i] = d * (float)sum * 0.125f;
-                    sa[lane0 + 8 + half * 4 + i] = d * (float)sum * 0.125f;
+                    da[lane0 + half * 4 + i] = ck_round_f16(d);
+                    da[lane0 + 8 + half * 4 + i] = ck_round_f16(d);
+                    sa[lane0 + half * 4 + i] = ck_round_f16(d * (float)sum) * 0.125f;
+                    sa[lane0 + 8 + half * 4 + i] = ck_round_f16(d * (float)sum) * 0.125f;
                 }
             }
             for (int lane = 0; lane < 16; lane++) {

@@ -125,6 +125,54 @@ void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                           const float *x, size_t xStride, int32_t mRows, int32_t k,
                           float *y, size_t yStride);
 
+// ---------------------------------------------------------------------------------------------
+// Attention over a paged f16 KV cache.
+// A page holds `pagePositions` positions (a multiple of 16). For one layer and KV head, keys are
+// stored in tiles of 16 positions, dimension-major (element (d, j) of a tile at d * 16 + j), so
+// one 512-bit load gives one dimension of 16 keys; values are stored one row per position.
+// ---------------------------------------------------------------------------------------------
+
+typedef struct {
+    const uint8_t *const *pages;  // base of each page of the sequence, in position order
+    int32_t pagePositions;
+    int32_t headDim;              // multiple of 16, at most 256
+    size_t keyOffset;             // bytes from a page base to this layer and head's key tiles
+    size_t valueOffset;           // ... and to its value rows
+} ck_kv_view;
+
+/// Positions per chunk of the weighted value sum (the unit of work when one token's attention
+/// is split over threads). Chunks start at position 0, so they depend only on the position.
+#define CK_ATTENTION_CHUNK 256
+
+/// Scaled scores of `group` query heads (q: group rows of headDim floats) against the keys at
+/// positions [start, end) (start a multiple of 16): scores[a * stride + j] for j in [start, end)
+/// (up to the next multiple of 16 is written; entries past `end` are meaningless).
+void ck_attention_scores_avx512(const float *q, int32_t group, const ck_kv_view *kv, int32_t start, int32_t end,
+                                float scale, float *scores, size_t stride);
+
+/// Softmax normalizer of scores[0 ..< length]: *maximum, and *inverseSum = 1 / sum(exp(s - max))
+/// (the sum in double, 16 lanes at a time, as llama.cpp does).
+void ck_softmax_normalizer_avx512(const float *scores, int32_t length, float *maximum, float *inverseSum);
+
+/// p[j - start] = exp(scores[j] - maximum) * inverseSum rounded to half precision (llama.cpp
+/// multiplies f16 probabilities with the f16 values), for j in [start, end).
+void ck_softmax_probabilities_avx512(const float *scores, float maximum, float inverseSum, int32_t start,
+                                     int32_t end, float *p);
+
+/// out[a * headDim + d] = sum over j in [start, end) of p[a * pStride + j - start] * value_j[d],
+/// sequential over j, for each of `group` heads.
+void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, const ck_kv_view *kv, int32_t start,
+                                int32_t end, float *out);
+
+/// exp(x) for n floats with the kernels' polynomial (the Swift reference computes the same bits).
+void ck_exp_avx512(const float *x, float *y, int32_t n);
+
+/// out[i] = silu(gate[i]) * up[i] with silu(g) = g / (1 + exp(-g)) and the kernels' exp.
+void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n);
+
+/// Converts n floats to IEEE half (round to nearest even).
+void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n);
+
 #ifdef __cplusplus
 }
 #endif

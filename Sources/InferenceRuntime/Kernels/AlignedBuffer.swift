@@ -1,16 +1,26 @@
-/// Owned, 64-byte aligned, zero-filled memory (kernel operands must be aligned for full-width
-/// vector loads). Freed when the buffer is released.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Owned, page-aligned (so 64-byte aligned, as full-width vector loads want), zero-filled memory
+/// from an anonymous mapping: pages become resident only when first written. Unmapped when the
+/// buffer is released.
 final class AlignedBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let byteCount: Int
 
     init(byteCount: Int) {
         self.byteCount = max(byteCount, 64)
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: self.byteCount, alignment: 64)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: self.byteCount)
+        guard let mapped = mmap(nil, self.byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else {
+            fatalError("out of memory allocating \(self.byteCount) bytes")
+        }
+        pointer = mapped
     }
 
-    deinit { pointer.deallocate() }
+    deinit { munmap(pointer, byteCount) }
 
     func floats(at offset: Int = 0) -> UnsafeMutablePointer<Float> {
         (pointer + offset).assumingMemoryBound(to: Float.self)

@@ -47,6 +47,10 @@ enum ReferenceKernels {
 
     // MARK: Activations
 
+    /// The nearest half, as a float.
+    @inline(__always)
+    static func roundHalf(_ v: Float) -> Float { Float(Float16(v)) }
+
     static func quantizeRows(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, k: Int,
                              out: UnsafeMutableRawPointer, outStride: Int) {
         let l = ck_act_layout_for(Int32(k))
@@ -76,8 +80,8 @@ enum ReferenceKernels {
                         }
                     }
                     let lane = g * 16 + b
-                    o.storeBytes(of: d, toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
-                    o.storeBytes(of: d * Float(sum), toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
+                    o.storeBytes(of: roundHalf(d), toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
+                    o.storeBytes(of: roundHalf(d * Float(sum)), toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
                     o.storeBytes(of: 128 * sum, toByteOffset: Int(l.biasOffset) + 4 * lane, as: Int32.self)
                 }
             }
@@ -98,8 +102,8 @@ enum ReferenceKernels {
                     }
                     for i in 0..<4 {
                         for lane in [lane0 + half * 4 + i, lane0 + 8 + half * 4 + i] {
-                            o.storeBytes(of: d, toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
-                            o.storeBytes(of: d * Float(sum) * 0.125, toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
+                            o.storeBytes(of: roundHalf(d), toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
+                            o.storeBytes(of: roundHalf(d * Float(sum)) * 0.125, toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
                         }
                     }
                 }

@@ -1,0 +1,38 @@
+import CKernels
+
+/// Element-wise kernels of the forward pass, one row at a time.
+enum Elementwise {
+    /// out = silu(gate) * up.
+    static func siluMul(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                        count: Int, kernels: KernelSet) {
+        switch kernels {
+        case .avx512:
+            ck_silu_mul_avx512(gate, up, out, Int32(count))
+        case .portable:
+            for i in 0..<count {
+                let g = gate[i]
+                out[i] = g / (1 + ReferenceKernels.exp(0 - g)) * up[i]
+            }
+        }
+    }
+
+    /// IEEE half of each float (round to nearest even).
+    static func toHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int, kernels: KernelSet) {
+        switch kernels {
+        case .avx512:
+            ck_f32_to_f16_avx512(x, y, Int32(count))
+        case .portable:
+            for i in 0..<count { y[i] = Float16(x[i]).bitPattern }
+        }
+    }
+
+    /// y = x / sqrt(mean(x²) + epsilon) * weight, with the sum of squares in double as in ggml.
+    static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
+                        _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(x[i] * x[i]) }
+        let mean = Float(sum / Double(count))
+        let scale = 1 / (mean + epsilon).squareRoot()
+        for i in 0..<count { y[i] = (x[i] * scale) * weight[i] }
+    }
+}
