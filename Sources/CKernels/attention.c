@@ -103,6 +103,22 @@ CK_AVX512_TARGET void ck_exp_avx512(const float *x, float *y, int32_t n) {
     }
 }
 
+CK_AVX512_TARGET double ck_log_sum_exp_avx512(const float *x, int32_t n) {
+    __m512 maxv = _mm512_set1_ps(-INFINITY);
+    for (int32_t i = 0; i < n; i += 16) {
+        const __mmask16 k = tail_mask(n - i);
+        maxv = _mm512_mask_max_ps(maxv, k, maxv, _mm512_maskz_loadu_ps(k, x + i));
+    }
+    const float m = _mm512_reduce_max_ps(maxv);
+    const __m512 mv = _mm512_set1_ps(m);
+    double sum = 0;
+    for (int32_t i = 0; i < n; i += 16) {
+        const __mmask16 k = tail_mask(n - i);
+        sum += (double)ck_hsum16(_mm512_maskz_mov_ps(k, ck_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), mv))));
+    }
+    return (double)m + log(sum);
+}
+
 CK_AVX512_TARGET void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n) {
     const __m512 one = _mm512_set1_ps(1.0f);
     int32_t i = 0;
@@ -148,6 +164,7 @@ void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, c
 }
 void ck_exp_avx512(const float *x, float *y, int32_t n) { (void)x; (void)y; (void)n; __builtin_trap(); }
 void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n) { (void)x; (void)y; (void)n; __builtin_trap(); }
+double ck_log_sum_exp_avx512(const float *x, int32_t n) { (void)x; (void)n; __builtin_trap(); }
 void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n) {
     (void)gate; (void)up; (void)out; (void)n;
     __builtin_trap();

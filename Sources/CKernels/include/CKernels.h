@@ -167,6 +167,9 @@ void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, c
 /// exp(x) for n floats with the kernels' polynomial (the Swift reference computes the same bits).
 void ck_exp_avx512(const float *x, float *y, int32_t n);
 
+/// log(sum(exp(x[i]))) over n floats: the maximum plus the log of a double sum of exponentials.
+double ck_log_sum_exp_avx512(const float *x, int32_t n);
+
 /// out[i] = silu(gate[i]) * up[i] with silu(g) = g / (1 + exp(-g)) and the kernels' exp.
 void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n);
 

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// Element-wise kernels of the forward pass, one row at a time.
 enum Elementwise {
@@ -13,6 +14,24 @@ enum Elementwise {
                 let g = gate[i]
                 out[i] = g / (1 + ReferenceKernels.exp(0 - g)) * up[i]
             }
+        }
+    }
+
+    /// log(sum(exp(x))) over `count` logits (the normalizer of a log-softmax).
+    static func logSumExp(_ x: UnsafePointer<Float>, count: Int, kernels: KernelSet) -> Double {
+        switch kernels {
+        case .avx512:
+            return ck_log_sum_exp_avx512(x, Int32(count))
+        case .portable:
+            var m = -Float.infinity
+            for i in 0..<count { m = max(m, x[i]) }
+            var sum = 0.0
+            for tile in stride(from: 0, to: count, by: 16) {
+                var e = SIMD16<Float>()
+                for l in 0..<min(16, count - tile) { e[l] = ReferenceKernels.exp(x[tile + l] - m) }
+                sum += Double(ReferenceKernels.laneSum(e))
+            }
+            return Double(m) + Foundation.log(sum)
         }
     }
 

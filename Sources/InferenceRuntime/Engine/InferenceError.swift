@@ -5,7 +5,9 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case cacheFull(positions: Int)
     case invalidParameter(name: String, reason: String)
     case invalidTokenID(Int32, vocabularySize: Int)
-    case emptyResponse
+    case invalidUTF8(offset: Int)
+    case cancelled
+    case engineStopped
 
     public var description: String {
         switch self {
@@ -19,8 +21,12 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
             return "invalid \(name): \(reason)"
         case .invalidTokenID(let id, let size):
             return "token id \(id) is outside the vocabulary of \(size) tokens"
-        case .emptyResponse:
-            return "the response to score is empty"
+        case .invalidUTF8(let offset):
+            return "the text is not valid UTF-8 (first invalid byte at offset \(offset))"
+        case .cancelled:
+            return "the request was cancelled"
+        case .engineStopped:
+            return "the inference engine has stopped"
         }
     }
 }
