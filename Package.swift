@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "popi", dependencies: [
-            "App",
+            "App", "InferenceRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

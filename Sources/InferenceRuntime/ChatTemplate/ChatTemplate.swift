@@ -12,6 +12,12 @@ public struct ChatTemplate: Sendable, Equatable {
         case chatml
         /// `<|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>`, after BOS.
         case llama3
+
+        /// The family named by a `--chat-template` value.
+        public init(argument: String) throws {
+            guard let kind = Kind(rawValue: argument) else { throw ChatTemplateError.unknownKind(argument) }
+            self = kind
+        }
     }
 
     public enum Segment: Sendable, Equatable {
@@ -58,11 +64,15 @@ public struct ChatTemplate: Sendable, Equatable {
     /// system message: `'<|im_start|>system\n<text><|im_end|>` with plain text (no expression).
     static func chatMLDefaultSystemMessage(_ source: String) -> String? {
         for opening in ["<|im_start|>system\n", "<|im_start|>system\\n"] {
-            guard let start = source.firstRange(of: opening),
-                  let end = source[start.upperBound...].firstRange(of: "<|im_end|>") else { continue }
-            let text = String(source[start.upperBound..<end.lowerBound])
-            guard !text.isEmpty, !text.contains("'"), !text.contains("\""), !text.contains("{"), !text.contains("}") else { continue }
-            return text.replacing("\\n", with: "\n")
+            var rest = source[...]
+            while let start = rest.firstRange(of: opening) {
+                rest = rest[start.upperBound...]
+                guard let end = rest.firstRange(of: "<|im_end|>") else { break }
+                let text = rest[..<end.lowerBound]
+                if !text.isEmpty, !text.contains(where: { "'\"{}".contains($0) }) {
+                    return String(text).replacing("\\n", with: "\n")
+                }
+            }
         }
         return nil
     }

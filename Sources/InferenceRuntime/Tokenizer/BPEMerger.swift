@@ -40,7 +40,7 @@ struct BPEMerger {
         }
     }
 
-    private mutating func mergeLinear(_ initial: UnsafeBufferPointer<Int32>, rules: MergeTable, into output: inout [Int32]) {
+    mutating func mergeLinear(_ initial: UnsafeBufferPointer<Int32>, rules: MergeTable, into output: inout [Int32]) {
         ids.removeAll(keepingCapacity: true)
         ids.append(contentsOf: initial)
         ranks.removeAll(keepingCapacity: true)
@@ -78,7 +78,7 @@ struct BPEMerger {
         output.append(contentsOf: ids[0..<count])
     }
 
-    private mutating func mergeWithHeap(_ initial: UnsafeBufferPointer<Int32>, rules: MergeTable, into output: inout [Int32]) {
+    mutating func mergeWithHeap(_ initial: UnsafeBufferPointer<Int32>, rules: MergeTable, into output: inout [Int32]) {
         let n = initial.count
         ids.removeAll(keepingCapacity: true)
         ids.append(contentsOf: initial)

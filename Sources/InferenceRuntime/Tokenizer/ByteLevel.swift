@@ -32,12 +32,38 @@ enum ByteLevel {
     /// mapping (such a string can never result from encoding text).
     static func decode(_ text: String) -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            let value = Int(scalar.value)
-            guard value < byteForScalar.count, byteForScalar[value] >= 0 else { return nil }
-            bytes.append(UInt8(byteForScalar[value]))
+        return decode(text, into: &bytes) ? bytes : nil
+    }
+
+    /// `decode` into a reused buffer (replacing its contents); false when the text holds a
+    /// character outside the mapping.
+    static func decode(_ text: String, into bytes: inout [UInt8]) -> Bool {
+        bytes.removeAll(keepingCapacity: true)
+        if let result = text.utf8.withContiguousStorageIfAvailable({ decode($0, into: &bytes) }) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer { decode($0, into: &bytes) }
+    }
+
+    /// Appends the bytes spelled by UTF-8 `utf8`. Every mapped character is below U+0144, so
+    /// it is one or two UTF-8 bytes; anything longer is outside the mapping.
+    static func decode(_ utf8: UnsafeBufferPointer<UInt8>, into bytes: inout [UInt8]) -> Bool {
+        var i = 0
+        while i < utf8.count {
+            let b0 = Int(utf8[i])
+            var value: Int
+            if b0 < 0x80 {
+                value = b0
+                i += 1
+            } else if b0 & 0xE0 == 0xC0, i + 1 < utf8.count {
+                value = (b0 & 0x1F) << 6 | Int(utf8[i + 1] & 0x3F)
+                i += 2
+            } else {
+                return false
+            }
+            guard value < byteForScalar.count else { return false }
+            let byte = byteForScalar[value]
+            guard byte >= 0 else { return false }
+            bytes.append(UInt8(byte))
         }
-        return bytes
+        return true
     }
 }

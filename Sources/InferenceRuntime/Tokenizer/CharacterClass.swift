@@ -7,11 +7,11 @@ enum CharacterClass {
     static let whitespace: UInt8 = 4
     static let defaultPunctuation: UInt8 = 8
 
-    private static let ascii: [UInt8] = (0..<128).map { classify(UInt32($0)) }
+    static let asciiTable: [UInt8] = (0..<128).map { classify(UInt32($0)) }
 
     @inline(__always)
     static func of(_ value: UInt32) -> UInt8 {
-        value < 128 ? ascii[Int(value)] : classify(value)
+        value < 128 ? asciiTable[Int(value)] : classify(value)
     }
 
     private static func classify(_ value: UInt32) -> UInt8 {

@@ -38,9 +38,9 @@ public final class Tokenizer: Sendable {
     /// rules produce but the vocabulary lacks; `extraPieces` holds their bytes.
     private let symbols: ByteSequenceTable
     private let extraPieces: [[UInt8]]
-    private let rules: MergeTable
+    let rules: MergeTable
     /// The symbol of each single byte, and the token for it (-1 when the vocabulary lacks one).
-    private let byteSymbols: [Int32]
+    let byteSymbols: [Int32]
     private let byteTokens: [Int32]
     private let ignoresMerges: Bool
     private let specials: SpecialTokenMatcher
@@ -53,12 +53,15 @@ public final class Tokenizer: Sendable {
         guard let tokens = try gguf.stringArray("tokenizer.ggml.tokens") else {
             throw TokenizerError.missingKey("tokenizer.ggml.tokens")
         }
+        guard !tokens.isEmpty, tokens.count < Int(Int32.max) / 2 else {
+            throw TokenizerError.invalidValue(key: "tokenizer.ggml.tokens", reason: "\(tokens.count) tokens")
+        }
         guard let merges = try gguf.stringArray("tokenizer.ggml.merges") else {
             throw TokenizerError.missingKey("tokenizer.ggml.merges")
         }
         var types: [Int]?
         if let array = try gguf.array("tokenizer.ggml.token_type") {
-            guard let integers = array.integers, integers.count >= tokens.count else {
+            guard let integers = array.integers else {
                 throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type",
                                                   reason: "expected \(tokens.count) integers, found \(array.count) \(array.elementType)")
             }
@@ -87,7 +90,7 @@ public final class Tokenizer: Sendable {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
         "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>",
     ]
-    static let endOfGenerationTexts = endOfTurnTexts + ["<|eom_id|>", "</s>"]
+    static let endOfGenerationTexts = endOfTurnTexts + ["<|eom_id|>"]
 
     init(tokens: [String], types rawTypes: [Int]?, merges: [String], preTokenizer: PreTokenizer, preTokenizerName: String?,
          ignoresMerges: Bool, bos: Int32?, eos: Int32?, eot: Int32?, eom: Int32?, pad: Int32?, unk: Int32?, addsBOS: Bool) throws {
@@ -107,11 +110,19 @@ public final class Tokenizer: Sendable {
 
         var types = [TokenType](repeating: .normal, count: count)
         if let rawTypes {
+            guard rawTypes.count >= count else {
+                throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type",
+                                                  reason: "expected \(count) token types, found \(rawTypes.count)")
+            }
             for i in 0..<count { types[i] = TokenType(rawValue: UInt8(clamping: max(0, rawTypes[i]))) ?? .undefined }
         }
         var idsByText: [String: Int32] = [:]
-        for text in Self.endOfGenerationTexts {
-            if let index = tokens.firstIndex(of: text) { idsByText[text] = Int32(index) }
+        let wanted = Set(Self.endOfGenerationTexts)
+        let firstBytes = Set(wanted.compactMap(\.utf8.first))
+        for (index, text) in tokens.enumerated() {
+            // The first token with a given text, as llama.cpp's text-to-id map keeps it.
+            guard let first = text.utf8.first, firstBytes.contains(first), wanted.contains(text), idsByText[text] == nil else { continue }
+            idsByText[text] = Int32(index)
         }
         // As llama.cpp: end-of-turn texts are control tokens whatever the file says.
         for (_, id) in idsByText where types[Int(id)] != .control { types[Int(id)] = .control }
@@ -129,20 +140,21 @@ public final class Tokenizer: Sendable {
         pieceStarts.reserveCapacity(count + 1)
         var specialTokens: [(id: Int32, text: String, templateOnly: Bool)] = []
         var specialIDs: [String: Int32] = [:]
+        var decoded: [UInt8] = []
         for (index, text) in tokens.enumerated() {
             let type = types[index]
-            let decoded = ByteLevel.decode(text)
+            let decodes = ByteLevel.decode(text, into: &decoded)
             switch type {
             case .control, .unknown, .userDefined:
                 pieceBytes.append(contentsOf: text.utf8)
                 specialTokens.append((Int32(index), text, type != .userDefined))
                 specialIDs[text] = Int32(index)
             default:
-                pieceBytes.append(contentsOf: decoded ?? Array(text.utf8))
+                if decodes { pieceBytes.append(contentsOf: decoded) } else { pieceBytes.append(contentsOf: text.utf8) }
             }
             pieceStarts.append(Int32(pieceBytes.count))
             // Control tokens never come out of BPE, so text cannot spell them even by accident.
-            if let decoded, !decoded.isEmpty, type != .control, type != .unknown {
+            if decodes, !decoded.isEmpty, type != .control, type != .unknown {
                 if let earlier = symbols.id(for: decoded) {
                     throw TokenizerError.duplicateToken(text: text, first: Int(earlier), second: index)
                 }
@@ -172,13 +184,24 @@ public final class Tokenizer: Sendable {
         // vocabulary's byte-level spelling. Rules naming characters outside that spelling can
         // never apply and are skipped.
         var rules = MergeTable(capacity: merges.count)
+        var left: [UInt8] = []
+        var right: [UInt8] = []
+        var utf8: [UInt8] = []
         for (rank, merge) in merges.enumerated() {
-            let utf8 = Array(merge.utf8)
+            utf8.removeAll(keepingCapacity: true)
+            utf8.append(contentsOf: merge.utf8)
             guard utf8.count > 2, let space = utf8[1...].firstIndex(of: 0x20) else { continue }
-            guard let left = ByteLevel.decode(String(decoding: utf8[..<space], as: UTF8.self)),
-                  let right = ByteLevel.decode(String(decoding: utf8[(space + 1)...], as: UTF8.self)),
-                  !left.isEmpty, !right.isEmpty else { continue }
-            rules.insert(left: symbol(left), right: symbol(right), rank: Int32(rank), merged: symbol(left + right))
+            let decodes = utf8.withUnsafeBufferPointer { all -> Bool in
+                left.removeAll(keepingCapacity: true)
+                right.removeAll(keepingCapacity: true)
+                return ByteLevel.decode(UnsafeBufferPointer(rebasing: all[..<space]), into: &left)
+                    && ByteLevel.decode(UnsafeBufferPointer(rebasing: all[(space + 1)...]), into: &right)
+            }
+            guard decodes, !left.isEmpty, !right.isEmpty else { continue }
+            let leftID = symbol(left)
+            let rightID = symbol(right)
+            left.append(contentsOf: right)
+            rules.insert(left: leftID, right: rightID, rank: Int32(rank), merged: symbol(left))
         }
         self.symbols = symbols
         self.extraPieces = extraPieces
@@ -266,7 +289,7 @@ public final class Tokenizer: Sendable {
         mutating func encode(_ range: Range<Int>) {
             codePoints.load(UnsafeBufferPointer(rebasing: text[range]))
             ends.removeAll(keepingCapacity: true)
-            tokenizer.preTokenizer.split(codePoints, 0..<codePoints.scalars.count, into: &ends)
+            tokenizer.preTokenizer.split(codePoints, 0..<codePoints.count, into: &ends)
             var start = 0
             for end in ends {
                 word(range.lowerBound + codePoints.offsets[start], range.lowerBound + codePoints.offsets[end])

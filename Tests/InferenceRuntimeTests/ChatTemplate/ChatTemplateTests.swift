@@ -57,6 +57,16 @@ import InferenceRuntime
         #expect(template.renderText([], addGenerationPrompt: true) == "<|im_start|>assistant\n")
     }
 
+    @Test func findsTheDefaultSystemMessageOfQwenStyleTemplates() throws {
+        // Excerpt of Qwen2.5's template: the first system opening is followed by an expression.
+        let source = #"{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}{%- else %}{{- '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n' }}{%- endif %}"#
+        let template = try ChatTemplate(source: source)
+        #expect(template.kind == .chatml)
+        #expect(template.defaultSystemMessage == "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
+        let generic = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+        #expect(try ChatTemplate(source: generic).defaultSystemMessage == nil)
+    }
+
     @Test func llama3Rendering() throws {
         let source = "{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}"
         let template = try ChatTemplate(source: source)
@@ -75,5 +85,7 @@ import InferenceRuntime
         let forced = try ChatTemplate(source: "[INST]", override: .chatml)
         #expect(forced.kind == .chatml && forced.defaultSystemMessage == nil)
         #expect(try ChatTemplate(source: nil, override: .llama3).kind == .llama3)
+        #expect(try ChatTemplate.Kind(argument: "chatml") == .chatml)
+        #expect(throws: ChatTemplateError.unknownKind("jinja")) { try ChatTemplate.Kind(argument: "jinja") }
     }
 }

@@ -1,0 +1,129 @@
+import Foundation
+
+/// Prometheus metrics kept in process and rendered in the text exposition format (0.0.4).
+///
+/// Label values are bounded by construction at the call sites (routes, statuses, outcomes):
+/// never a user id, tenant id, key or text.
+public final class MetricsRegistry: @unchecked Sendable {
+    public enum Kind: String, Sendable { case counter, gauge, histogram }
+
+    private struct Family {
+        var help: String
+        var kind: Kind
+        var buckets: [Double]
+        var series: [[String]: Series] = [:]
+        var labelNames: [String]
+    }
+
+    private struct Series {
+        var value: Double = 0
+        var bucketCounts: [UInt64] = []
+        var sum: Double = 0
+        var count: UInt64 = 0
+    }
+
+    private let lock = NSLock()
+    private var families: [String: Family] = [:]
+    private var order: [String] = []
+    private var collectors: [@Sendable () -> Void] = []
+
+    public init() {}
+
+    /// Declares a metric family; declaring the same name twice is a programming error.
+    public func register(_ name: String, _ kind: Kind, help: String, labels: [String] = [], buckets: [Double] = []) {
+        lock.withLock {
+            precondition(families[name] == nil, "metric \(name) registered twice")
+            families[name] = Family(help: help, kind: kind, buckets: buckets.sorted(), labelNames: labels)
+            order.append(name)
+        }
+    }
+
+    /// A closure run before every render, to refresh gauges from their sources (pool use, queue depth).
+    public func addCollector(_ collect: @escaping @Sendable () -> Void) {
+        lock.withLock { collectors.append(collect) }
+    }
+
+    public func increment(_ name: String, _ labels: [String] = [], by amount: Double = 1) {
+        update(name, labels) { $0.value += amount }
+    }
+
+    public func set(_ name: String, _ labels: [String] = [], to value: Double) {
+        update(name, labels) { $0.value = value }
+    }
+
+    public func observe(_ name: String, _ labels: [String] = [], _ value: Double) {
+        lock.withLock {
+            guard var family = families[name], family.kind == .histogram, labels.count == family.labelNames.count else { return }
+            var series = family.series[labels] ?? Series(bucketCounts: Array(repeating: 0, count: family.buckets.count))
+            for (index, bound) in family.buckets.enumerated() where value <= bound {
+                series.bucketCounts[index] += 1
+            }
+            series.sum += value
+            series.count += 1
+            family.series[labels] = series
+            families[name] = family
+        }
+    }
+
+    private func update(_ name: String, _ labels: [String], _ change: (inout Series) -> Void) {
+        lock.withLock {
+            guard var family = families[name], family.kind != .histogram, labels.count == family.labelNames.count else { return }
+            var series = family.series[labels] ?? Series()
+            change(&series)
+            family.series[labels] = series
+            families[name] = family
+        }
+    }
+
+    /// The value of a counter or gauge series (tests and readiness checks).
+    public func value(_ name: String, _ labels: [String] = []) -> Double? {
+        lock.withLock { families[name]?.series[labels]?.value }
+    }
+
+    public func render() -> String {
+        let collect = lock.withLock { collectors }
+        collect.forEach { $0() }
+        return lock.withLock {
+            var text = ""
+            for name in order {
+                guard let family = families[name] else { continue }
+                text += "# HELP \(name) \(Self.escapeHelp(family.help))\n# TYPE \(name) \(family.kind.rawValue)\n"
+                for labels in family.series.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                    let series = family.series[labels]!
+                    let pairs = zip(family.labelNames, labels).map { "\($0)=\"\(Self.escapeLabel($1))\"" }
+                    if family.kind == .histogram {
+                        for (bound, count) in zip(family.buckets, series.bucketCounts) {
+                            text += "\(name)_bucket\(Self.braces(pairs + ["le=\"\(Self.format(bound))\""])) \(count)\n"
+                        }
+                        text += "\(name)_bucket\(Self.braces(pairs + ["le=\"+Inf\""])) \(series.count)\n"
+                        text += "\(name)_sum\(Self.braces(pairs)) \(Self.format(series.sum))\n"
+                        text += "\(name)_count\(Self.braces(pairs)) \(series.count)\n"
+                    } else {
+                        text += "\(name)\(Self.braces(pairs)) \(Self.format(series.value))\n"
+                    }
+                }
+            }
+            return text
+        }
+    }
+
+    private static func braces(_ pairs: [String]) -> String {
+        pairs.isEmpty ? "" : "{" + pairs.joined(separator: ",") + "}"
+    }
+
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    static func escapeLabel(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func escapeHelp(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

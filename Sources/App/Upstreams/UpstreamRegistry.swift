@@ -1,0 +1,144 @@
+import Foundation
+import LLMClient
+
+/// The OpenAI-compatible upstreams popi can forward personalized requests to, from a JSON
+/// config file and/or `--upstream` specs, and which client model name routes to which upstream.
+public final class UpstreamRegistry: Sendable {
+    public let clients: [String: OpenAIClient]
+    /// Client-facing model name → upstream name.
+    public let routes: [String: String]
+
+    public init(_ configurations: [UpstreamConfiguration]) throws {
+        var clients: [String: OpenAIClient] = [:]
+        var routes: [String: String] = [:]
+        for configuration in configurations {
+            guard clients[configuration.name] == nil else {
+                throw UpstreamSpecError("upstream \(configuration.name) is defined twice")
+            }
+            guard configuration.name != "local" else {
+                throw UpstreamSpecError("\"local\" names the in-process generator; choose another upstream name")
+            }
+            clients[configuration.name] = OpenAIClient(configuration: configuration, userAgent: "popi/\(PopiVersion.current)")
+            for model in configuration.models.keys {
+                if let other = routes[model] {
+                    throw UpstreamSpecError("model \(model) maps to both \(other) and \(configuration.name)")
+                }
+                routes[model] = configuration.name
+            }
+        }
+        self.clients = clients
+        self.routes = routes
+    }
+
+    public var isEmpty: Bool { clients.isEmpty }
+
+    public func client(named name: String) -> OpenAIClient? { clients[name] }
+
+    /// The upstream serving a client-facing model name, if any.
+    public func client(forModel model: String) -> OpenAIClient? {
+        routes[model].flatMap { clients[$0] }
+    }
+
+    // MARK: parsing
+
+    /// A config file: `{"upstreams": [{"name", "base_url", "api_key_env" | "api_key_file",
+    /// "models": {client name: upstream model}, "timeouts": {"connect", "first_byte", "idle",
+    /// "total"} (seconds), "max_attempts", "breaker_failures", "breaker_open_seconds"}]}`.
+    public static func parseFile(_ data: Data, environment: [String: String]) throws -> [UpstreamConfiguration] {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let list = root["upstreams"] as? [Any] else {
+            throw UpstreamSpecError("the upstreams file must be a JSON object with an \"upstreams\" list")
+        }
+        return try list.enumerated().map { index, item in
+            guard let object = item as? [String: Any] else {
+                throw UpstreamSpecError("upstreams[\(index)] must be an object")
+            }
+            var fields: [String: String] = [:]
+            for key in ["name", "base_url", "api_key_env", "api_key_file"] {
+                if let value = object[key] {
+                    guard let text = value as? String else { throw UpstreamSpecError("upstreams[\(index)].\(key) must be a string") }
+                    fields[key] = text
+                }
+            }
+            var models: [String: String] = [:]
+            if let value = object["models"] {
+                guard let map = value as? [String: String] else {
+                    throw UpstreamSpecError("upstreams[\(index)].models must map client model names to upstream model names")
+                }
+                models = map
+            }
+            var numbers: [String: Double] = [:]
+            let timeoutObject = object["timeouts"] as? [String: Any] ?? [:]
+            for (key, value) in timeoutObject {
+                guard let number = value as? Double, number > 0 else {
+                    throw UpstreamSpecError("upstreams[\(index)].timeouts.\(key) must be a positive number of seconds")
+                }
+                numbers[key] = number
+            }
+            for key in ["max_attempts", "breaker_failures", "breaker_open_seconds"] {
+                if let value = object[key] {
+                    guard let number = value as? Double, number >= 1 else {
+                        throw UpstreamSpecError("upstreams[\(index)].\(key) must be a number ≥ 1")
+                    }
+                    numbers[key] = number
+                }
+            }
+            return try make(fields: fields, models: models, numbers: numbers, environment: environment, what: "upstreams[\(index)]")
+        }
+    }
+
+    /// A flag spec: `name=openai,base_url=https://api.openai.com/v1,api_key_env=OPENAI_API_KEY,models=gpt-4o-mini:gpt-4o-mini+mini:gpt-4o-mini`.
+    public static func parseSpec(_ spec: String, environment: [String: String]) throws -> UpstreamConfiguration {
+        var fields: [String: String] = [:]
+        var models: [String: String] = [:]
+        for part in spec.split(separator: ",") {
+            let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pieces.count == 2 else { throw UpstreamSpecError("--upstream: expected key=value, got \"\(part)\"") }
+            if pieces[0] == "models" {
+                for entry in pieces[1].split(separator: "+") {
+                    let names = entry.split(separator: ":", maxSplits: 1).map(String.init)
+                    models[names[0]] = names.count == 2 ? names[1] : names[0]
+                }
+            } else {
+                fields[pieces[0]] = pieces[1]
+            }
+        }
+        return try make(fields: fields, models: models, numbers: [:], environment: environment, what: "--upstream")
+    }
+
+    private static func make(fields: [String: String], models: [String: String], numbers: [String: Double],
+                             environment: [String: String], what: String) throws -> UpstreamConfiguration {
+        let known: Set<String> = ["name", "base_url", "api_key_env", "api_key_file"]
+        if let unknown = fields.keys.first(where: { !known.contains($0) }) {
+            throw UpstreamSpecError("\(what): unknown field \(unknown)")
+        }
+        guard let name = fields["name"], let baseURL = fields["base_url"] else {
+            throw UpstreamSpecError("\(what): name and base_url are required")
+        }
+        let key: APIKey?
+        switch (fields["api_key_env"], fields["api_key_file"]) {
+        case let (variable?, nil): key = try APIKey.fromEnvironment(variable, environment: environment)
+        case let (nil, file?): key = try APIKey.fromFile(file)
+        case (nil, nil): key = nil
+        default: throw UpstreamSpecError("\(what): give api_key_env or api_key_file, not both")
+        }
+        func seconds(_ field: String, _ fallback: Duration) -> Duration {
+            numbers[field].map { .milliseconds(Int($0 * 1000)) } ?? fallback
+        }
+        let defaults = UpstreamConfiguration.Timeouts()
+        let timeouts = UpstreamConfiguration.Timeouts(
+            connect: seconds("connect", defaults.connect), firstByte: seconds("first_byte", defaults.firstByte),
+            idle: seconds("idle", defaults.idle), total: seconds("total", defaults.total))
+        let retry = UpstreamConfiguration.Retry(maxAttempts: numbers["max_attempts"].map { Int($0) } ?? 3)
+        let breaker = UpstreamConfiguration.Breaker(
+            failureThreshold: numbers["breaker_failures"].map { Int($0) } ?? 5,
+            openDuration: seconds("breaker_open_seconds", .seconds(30)))
+        return try UpstreamConfiguration(name: name, baseURL: baseURL, apiKey: key, models: models,
+                                         timeouts: timeouts, retry: retry, breaker: breaker)
+    }
+}
+
+public struct UpstreamSpecError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,2 +1,0 @@
-/// Placeholder until the upstream client lands (issue 10).
-public enum LLMClientModule {}

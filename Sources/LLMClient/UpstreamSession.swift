@@ -1,0 +1,54 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One URLSession per upstream (connections are reused across calls) whose delegate routes each
+/// task's events to its `UpstreamCall`.
+final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let lock = NSLock()
+    private var calls: [Int: UpstreamCall] = [:]
+    private var session: URLSession!
+
+    init(idleTimeout: Duration, totalTimeout: Duration) {
+        super.init()
+        let configuration = URLSessionConfiguration.ephemeral
+        // popi's own timers are authoritative; URLSession's are a looser backstop.
+        configuration.timeoutIntervalForRequest = Double(idleTimeout.components.seconds) + 5
+        configuration.timeoutIntervalForResource = Double(totalTimeout.components.seconds) + 5
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
+    }
+
+    func dataTask(with request: URLRequest, call: UpstreamCall) -> URLSessionDataTask {
+        let task = session.dataTask(with: request)
+        lock.withLock { calls[task.taskIdentifier] = call }
+        return task
+    }
+
+    private func call(for task: URLSessionTask) -> UpstreamCall? {
+        lock.withLock { calls[task.taskIdentifier] }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64,
+                    totalBytesSent: Int64, totalBytesExpectedToSend: Int64) {
+        call(for: task)?.didSendBody()
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        call(for: dataTask)?.didReceive(response: response)
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        call(for: dataTask)?.didReceive(data: data)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        let call = lock.withLock { calls.removeValue(forKey: task.taskIdentifier) }
+        call?.didComplete(error: error)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Runs an evaluation over a dataset into an output folder: `users.jsonl` (one line per user,
+/// appended as each finishes, so an interrupted run resumes where it stopped), then
+/// `results.md`, `results.json` and `chart.svg`.
+public struct EvaluationRun: Sendable {
+    public let evaluator: Evaluator
+    public let dataset: PersonaDataset
+    public let datasetName: String
+    public let outputDirectory: URL
+
+    public init(evaluator: Evaluator, dataset: PersonaDataset, datasetName: String, outputDirectory: URL) {
+        self.evaluator = evaluator
+        self.dataset = dataset
+        self.datasetName = datasetName
+        self.outputDirectory = outputDirectory
+    }
+
+    var usersFile: URL { outputDirectory.appendingPathComponent("users.jsonl") }
+
+    /// Evaluations already in `users.jsonl` for users of this dataset. A torn last line (the
+    /// process died mid-write) is dropped and rewritten.
+    public func completed() throws -> [UserEvaluation] {
+        guard let data = FileManager.default.contents(atPath: usersFile.path) else { return [] }
+        let wanted = Set(dataset.users.map(\.id))
+        var done: [UserEvaluation] = []
+        var seen = Set<String>()
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let evaluation = try? JSONDecoder().decode(UserEvaluation.self, from: Data(line)) else { continue }
+            if wanted.contains(evaluation.userID), seen.insert(evaluation.userID).inserted {
+                done.append(evaluation)
+            }
+        }
+        return done
+    }
+
+    /// Evaluates every user not yet done (at most `limit` users of the dataset, in order),
+    /// reporting progress as (done, total), and writes the reports.
+    public func run(limit: Int? = nil, progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> EvaluationReport {
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        let users = Array(dataset.users.prefix(limit ?? dataset.users.count))
+        var byID = Dictionary(uniqueKeysWithValues: try completed().map { ($0.userID, $0) })
+        try rewriteUsersFile(users.compactMap { byID[$0.id] })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        progress(users.filter { byID[$0.id] != nil }.count, users.count)
+        for user in users where byID[user.id] == nil {
+            try Task.checkCancellation()
+            let evaluation = try await evaluator.evaluate(user)
+            var line = try encoder.encode(evaluation)
+            line.append(UInt8(ascii: "\n"))
+            try append(line)
+            byID[user.id] = evaluation
+            progress(users.filter { byID[$0.id] != nil }.count, users.count)
+        }
+        let evaluations = users.compactMap { byID[$0.id] }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let report = EvaluationReport(evaluations: evaluations, metadata: .init(
+            dataset: datasetName, model: evaluator.model.modelID, promptVersion: PromptBuilder.version,
+            candidates: evaluator.options.candidates, seed: evaluator.options.seed,
+            date: formatter.string(from: Date()),
+            wallSeconds: evaluations.map(\.seconds).reduce(0, +)))
+        try write(report)
+        return report
+    }
+
+    func write(_ report: EvaluationReport) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: outputDirectory.appendingPathComponent("results.json"), options: .atomic)
+        try Data(report.markdown().utf8).write(to: outputDirectory.appendingPathComponent("results.md"), options: .atomic)
+        try Data(EvaluationChart(report: report).svg().utf8).write(to: outputDirectory.appendingPathComponent("chart.svg"), options: .atomic)
+    }
+
+    private func rewriteUsersFile(_ evaluations: [UserEvaluation]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var data = Data()
+        for evaluation in evaluations {
+            data.append(try encoder.encode(evaluation))
+            data.append(UInt8(ascii: "\n"))
+        }
+        try data.write(to: usersFile, options: .atomic)
+    }
+
+    private func append(_ line: Data) throws {
+        let handle = try FileHandle(forWritingTo: usersFile)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+        try handle.synchronize()
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// An evaluation dataset: one user per JSON line with `user_id`, `persona` (the oracle summary),
+/// optional `traits`, and `signals` / `held_out` lists of {prompt, chosen, rejected} (other
+/// fields are ignored). Validated on load; errors name the line and the field.
+public struct PersonaDataset: Sendable {
+    public struct User: Sendable, Equatable {
+        public var id: String
+        public var persona: String
+        public var traits: [String]
+        public var signals: [PreferencePair]
+        public var heldOut: [PreferencePair]
+    }
+
+    public var users: [User]
+
+    public init(users: [User]) {
+        self.users = users
+    }
+
+    public static func load(path: String) throws -> PersonaDataset {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(line: nil, message: "cannot read \(path)")
+        }
+        return try parse(data)
+    }
+
+    public static func parse(_ data: Data) throws -> PersonaDataset {
+        var users: [User] = []
+        var seen = Set<String>()
+        var lineNumber = 0
+        for rawLine in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var bytes = Data(rawLine)
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            guard String(data: bytes, encoding: .utf8) != nil else {
+                throw DatasetError(line: lineNumber, message: "not valid UTF-8")
+            }
+            let object: [String: Any]
+            do {
+                guard let parsed = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+                    throw DatasetError(line: lineNumber, message: "a line must be a JSON object")
+                }
+                object = parsed
+            } catch let error as DatasetError {
+                throw error
+            } catch {
+                throw DatasetError(line: lineNumber, message: "not valid JSON")
+            }
+            let user = try parseUser(object, line: lineNumber)
+            guard seen.insert(user.id).inserted else {
+                throw DatasetError(line: lineNumber, message: "user_id \"\(user.id)\" appears twice")
+            }
+            users.append(user)
+        }
+        guard !users.isEmpty else { throw DatasetError(line: nil, message: "the dataset has no users") }
+        return PersonaDataset(users: users)
+    }
+
+    private static func parseUser(_ object: [String: Any], line: Int) throws -> User {
+        func text(_ value: Any?, _ field: String) throws -> String {
+            guard let string = value as? String, !string.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw DatasetError(line: line, message: "\(field): must be a non-empty string")
+            }
+            return string
+        }
+        func pairs(_ field: String) throws -> [PreferencePair] {
+            guard let list = object[field] as? [Any], !list.isEmpty else {
+                throw DatasetError(line: line, message: "\(field): must be a non-empty list of pairs")
+            }
+            return try list.enumerated().map { index, item in
+                guard let pair = item as? [String: Any] else {
+                    throw DatasetError(line: line, message: "\(field)[\(index)]: must be an object")
+                }
+                let chosen = try text(pair["chosen"], "\(field)[\(index)].chosen")
+                let rejected = try text(pair["rejected"], "\(field)[\(index)].rejected")
+                guard chosen != rejected else {
+                    throw DatasetError(line: line, message: "\(field)[\(index)]: chosen and rejected are identical")
+                }
+                return PreferencePair(prompt: try text(pair["prompt"], "\(field)[\(index)].prompt"),
+                                      chosen: chosen, rejected: rejected)
+            }
+        }
+        var traits: [String] = []
+        if let value = object["traits"] {
+            guard let list = value as? [String] else {
+                throw DatasetError(line: line, message: "traits: must be a list of strings")
+            }
+            traits = list
+        }
+        return User(id: try text(object["user_id"], "user_id"), persona: try text(object["persona"], "persona"),
+                    traits: traits, signals: try pairs("signals"), heldOut: try pairs("held_out"))
+    }
+}
+
+public struct DatasetError: Error, Equatable, CustomStringConvertible {
+    public var line: Int?
+    public var message: String
+
+    public var description: String {
+        line.map { "dataset line \($0): \(message)" } ?? "dataset: \(message)"
+    }
+}

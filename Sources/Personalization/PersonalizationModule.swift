@@ -1,3 +1,0 @@
-import InferenceRuntime
-/// Placeholder until the POPI engine lands (issue 7).
-public enum PersonalizationModule {}

@@ -1,0 +1,133 @@
+/// Builds POPI's prompts. The wording is versioned (`version`): summaries are optimized against
+/// a prompt, so any change of wording must bump it.
+///
+/// - Inference prompt: the user's signals as numbered examples (prompt, preferred, dispreferred),
+///   statements and user-written content in their own sections, then the instruction to write a
+///   concise, structured summary that generalizes. It never sees the question to be answered.
+/// - Generator prompt: one user turn with the summary section, the instruction to personalize,
+///   then the user's prompt. No system message of popi's own.
+public struct PromptBuilder: Sendable {
+    public static let version = "popi-v1"
+
+    public struct Limits: Sendable, Equatable {
+        /// At most this many pairs in the inference prompt (the newest).
+        public var maxPairs: Int
+        /// Each prompt / response / statement is cut to this many tokens.
+        public var maxTextTokens: Int
+        /// Tokens kept free after the inference prompt for the summary itself.
+        public var summaryTokens: Int
+
+        public init(maxPairs: Int = 8, maxTextTokens: Int = 192, summaryTokens: Int = 160) {
+            self.maxPairs = maxPairs
+            self.maxTextTokens = maxTextTokens
+            self.summaryTokens = summaryTokens
+        }
+    }
+
+    public let model: any PreferenceModel
+    public let limits: Limits
+
+    public init(model: any PreferenceModel, limits: Limits = Limits()) {
+        self.model = model
+        self.limits = limits
+    }
+
+    // MARK: inference
+
+    /// The inference prompt and the pairs it holds (the newest first-come order preserved:
+    /// examples are numbered oldest to newest). Pairs are dropped oldest first until the prompt
+    /// and the summary budget fit the model's context.
+    public func inferenceTurns(for signals: UserSignals) throws -> (turns: [ChatTurn], pairs: [PreferencePair]) {
+        var pairs = Array(signals.pairs.suffix(limits.maxPairs))
+        while true {
+            let text = inferenceText(pairs: pairs, statements: signals.statements, contents: signals.contents)
+            let turns = [ChatTurn(.user, text)]
+            if try model.promptTokenCount(turns) + limits.summaryTokens <= model.contextLength {
+                return (turns, pairs)
+            }
+            guard !pairs.isEmpty else { throw PersonalizationError.promptTooLong }
+            pairs.removeFirst()
+        }
+    }
+
+    func inferenceText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content]) -> String {
+        signalsText(pairs: pairs, statements: statements, contents: contents) + """
+
+        Write a concise summary of this user's preferences as a short bulleted list. Describe how \
+        responses should be written for them (length, structure, tone, formality, level of detail, \
+        audience), not the topics of the examples, so that it applies to any new request. Write only \
+        the summary.
+        """
+    }
+
+    /// The signals serialized: numbered examples, then statements, then user-written content.
+    func signalsText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content]) -> String {
+        var text = "Here is what one user has shown about their preferences.\n"
+        if !pairs.isEmpty {
+            text += "\nIn each example the user compared two responses to the same request and preferred one of them.\n"
+            for (index, pair) in pairs.enumerated() {
+                text += "\n### Example \(index + 1)\n"
+                text += "Request: \(cut(pair.prompt))\n"
+                text += "Preferred response: \(cut(pair.chosen))\n"
+                text += "Dispreferred response: \(cut(pair.rejected))\n"
+            }
+        }
+        if !statements.isEmpty {
+            text += "\n### What the user said about themselves\n"
+            for statement in statements.suffix(limits.maxPairs) { text += "- \(cut(statement))\n" }
+        }
+        if !contents.isEmpty {
+            text += "\n### Texts the user wrote\n"
+            for content in contents.suffix(limits.maxPairs) {
+                if let prompt = content.prompt {
+                    text += "- In reply to \"\(cut(prompt))\": \(cut(content.text))\n"
+                } else {
+                    text += "- \(cut(content.text))\n"
+                }
+            }
+        }
+        return text
+    }
+
+    // MARK: generation
+
+    /// The personalized prompt: summary section, instruction, then the user's prompt.
+    public func generatorTurns(summary: String, prompt: String) -> [ChatTurn] {
+        [ChatTurn(.user, generatorText(section: "About the user's preferences:\n\(summary)", prompt: prompt))]
+    }
+
+    /// Baseline: the prompt alone, with no information about the user.
+    public func bareTurns(prompt: String) -> [ChatTurn] {
+        [ChatTurn(.user, prompt)]
+    }
+
+    /// Baseline: the user's raw signals in context instead of a summary.
+    public func rawSignalsTurns(signals: UserSignals, prompt: String) -> [ChatTurn] {
+        [ChatTurn(.user, generatorText(section: rawSignalsText(signals), prompt: prompt))]
+    }
+
+    /// Personalizes a conversation: the summary section and instruction go in front of the last
+    /// user turn, which is the prompt being answered. Other turns are kept as they are.
+    public func personalize(conversation: [ChatTurn], summary: String) -> [ChatTurn] {
+        guard let last = conversation.lastIndex(where: { $0.role == .user }) else { return conversation }
+        var turns = conversation
+        turns[last].content = generatorText(section: "About the user's preferences:\n\(summary)",
+                                            prompt: conversation[last].content)
+        return turns
+    }
+
+    /// The raw signals as they would be sent in context (the conditioning text the summary
+    /// replaces; its token count is the "raw-signal tokens" of a summary).
+    public func rawSignalsText(_ signals: UserSignals) -> String {
+        signalsText(pairs: Array(signals.pairs.suffix(limits.maxPairs)), statements: signals.statements,
+                    contents: signals.contents)
+    }
+
+    private func generatorText(section: String, prompt: String) -> String {
+        "\(section)\n\nWrite a response to the request below that suits these preferences.\n\nRequest: \(prompt)"
+    }
+
+    private func cut(_ text: String) -> String {
+        model.truncate(text, maxTokens: limits.maxTextTokens)
+    }
+}

@@ -1,0 +1,25 @@
+import Testing
+@testable import App
+
+@Suite struct APIKeySecretTests {
+    @Test func generatedKeysParseAndDiffer() throws {
+        let a = try APIKeySecret.generate(), b = try APIKeySecret.generate()
+        #expect(a != b)
+        #expect(a.full.hasPrefix("popi_\(a.prefix)_"))
+        #expect(a.full.count == 5 + 12 + 1 + 32)
+        #expect(APIKeySecret(parsing: a.full) == a)
+        #expect(a.hash.count == 32)
+        #expect(APIKeySecret.digestsEqual(a.hash, APIKeySecret(parsing: a.full)!.hash))
+        #expect(!APIKeySecret.digestsEqual(a.hash, b.hash))
+    }
+
+    @Test func malformedKeysAreRejected() {
+        for text in ["", "popi", "popi__", "sk_abcdefghijkl_abcdefghijklmnopqrstuvwxyz012345",
+                     "popi_abcdefghijk_abcdefghijklmnopqrstuvwxyz012345",
+                     "popi_abcdefghijkl_abcdefghijklmnopqrstuvwxyz01234!",
+                     "popi_abcdefghijkl_abcdefghijklmnopqrstuvwxyz012345_x"] {
+            #expect(APIKeySecret(parsing: text) == nil, "\(text)")
+        }
+        #expect(!APIKeySecret.digestsEqual([1, 2], [1, 2, 3]))
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import App
+
+private final class Clock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var t: Double = 0
+    var now: Double { lock.withLock { t } }
+    func advance(_ s: Double) { lock.withLock { t += s } }
+}
+
+@Suite struct RateLimiterTests {
+    @Test func burstThenSustainedRatePerKey() {
+        let clock = Clock()
+        let limiter = RateLimiter(ratePerSecond: 2, burst: 3, now: { clock.now })
+        for _ in 0..<3 { #expect(limiter.acquire("k") == nil) }
+        let wait = limiter.acquire("k")
+        #expect(wait != nil && abs(wait! - 0.5) < 1e-9)
+        #expect(limiter.acquire("other") == nil, "keys are independent")
+        clock.advance(0.5)
+        #expect(limiter.acquire("k") == nil)
+        #expect(limiter.acquire("k") != nil)
+        clock.advance(100)
+        for _ in 0..<3 { #expect(limiter.acquire("k") == nil) }
+        #expect(limiter.acquire("k") != nil, "refill is capped at the burst")
+    }
+}
+
+@Suite struct ConcurrencyGateTests {
+    @Test func limitsRunningAndRefusesWhenQueueIsFull() async throws {
+        let gate = ConcurrencyGate(limit: 1, queueLimit: 1)
+        try await gate.acquire()
+        let waiter = Task { try await gate.run { 42 } }
+        while gate.queued < 1 { await Task.yield() }
+        await #expect(throws: ConcurrencyGate.Refusal.queueFull) { try await gate.acquire() }
+        gate.release()
+        #expect(try await waiter.value == 42)
+        #expect(gate.inFlight == 0 && gate.queued == 0)
+    }
+
+    @Test func cancelledWaiterLeavesTheQueue() async throws {
+        let gate = ConcurrencyGate(limit: 1, queueLimit: 4)
+        try await gate.acquire()
+        let waiter = Task { try await gate.acquire() }
+        while gate.queued < 1 { await Task.yield() }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(gate.queued == 0)
+        gate.release()
+        #expect(gate.inFlight == 0)
+    }
+
+    @Test func manyConcurrentCallersNeverExceedTheLimit() async throws {
+        let gate = ConcurrencyGate(limit: 3, queueLimit: 100)
+        let peak = Peak()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    try await gate.run {
+                        peak.enter()
+                        try await Task.sleep(for: .milliseconds(2))
+                        peak.leave()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(peak.max <= 3 && peak.max >= 1)
+        #expect(gate.inFlight == 0)
+    }
+}
+
+private final class Peak: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = 0
+    private(set) var max = 0
+    func enter() { lock.withLock { current += 1; max = Swift.max(max, current) } }
+    func leave() { lock.withLock { current -= 1 } }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+@testable import Personalization
+
+@Suite struct PersonaDatasetTests {
+    static let pair = #"{"prompt":"q","chosen":"a","rejected":"b"}"#
+    static func line(_ id: String, persona: String = "\"likes a\"", held: String? = nil) -> String {
+        #"{"user_id":"\#(id)","persona":\#(persona),"traits":["t"],"signals":[\#(pair),\#(pair)],"held_out":[\#(held ?? pair)]}"#
+    }
+
+    @Test func loadsValidLinesAndSkipsBlankOnes() throws {
+        let data = Data((Self.line("u1") + "\n\n" + Self.line("u2") + "\r\n").utf8)
+        let dataset = try PersonaDataset.parse(data)
+        #expect(dataset.users.map(\.id) == ["u1", "u2"])
+        #expect(dataset.users[0].signals.count == 2 && dataset.users[0].heldOut.count == 1)
+        #expect(dataset.users[0].traits == ["t"])
+    }
+
+    @Test func errorsNameTheLineAndField() {
+        let cases: [(String, String)] = [
+            (Self.line("u1") + "\n{not json", "dataset line 2: not valid JSON"),
+            (Self.line("u1") + "\n" + Self.line("u1"), "dataset line 2: user_id \"u1\" appears twice"),
+            (Self.line("u1", persona: "\"\""), "dataset line 1: persona: must be a non-empty string"),
+            (Self.line("u1", held: #"{"prompt":"q","chosen":"a"}"#), "dataset line 1: held_out[0].rejected: must be a non-empty string"),
+            (Self.line("u1", held: #"{"prompt":"q","chosen":"a","rejected":"a"}"#), "dataset line 1: held_out[0]: chosen and rejected are identical"),
+            (#"{"user_id":"u","persona":"p","signals":[],"held_out":[]}"#, "dataset line 1: signals: must be a non-empty list of pairs"),
+            ("[1,2]", "dataset line 1: a line must be a JSON object"),
+            ("", "dataset: the dataset has no users"),
+        ]
+        for (text, message) in cases {
+            #expect(throws: DatasetError.self) { try PersonaDataset.parse(Data(text.utf8)) }
+            do {
+                _ = try PersonaDataset.parse(Data(text.utf8))
+            } catch {
+                #expect("\(error)" == message)
+            }
+        }
+        let invalidUTF8 = Data(Self.line("u1").utf8) + Data([0x0A, 0xFF, 0xFE, 0x0A])
+        #expect(throws: DatasetError(line: 2, message: "not valid UTF-8")) { try PersonaDataset.parse(invalidUTF8) }
+    }
+}

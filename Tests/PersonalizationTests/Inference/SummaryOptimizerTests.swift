@@ -1,0 +1,90 @@
+import Testing
+@testable import Personalization
+
+@Suite struct SummaryOptimizerTests {
+    /// A user who always chose the short answer.
+    static let shortLover = UserSignals(pairs: (0..<8).map {
+        PreferencePair(prompt: "question \($0)", chosen: "brief answer", rejected: "a much longer answer with many words in it")
+    })
+
+    @Test func bestOfNPicksTheHighestRewardAndRecordsEverything() async throws {
+        let model = WordModel(candidates: ["likes detail", "prefers short answers", "", "likes lists"])
+        let optimizer = SummaryOptimizer(model: model, options: .init(candidates: 4, seed: 0))
+        let result = try await optimizer.infer(from: Self.shortLover)
+        #expect(result.text == "prefers short answers")
+        #expect(result.chosenIndex == 1)
+        #expect(result.candidatesTried == 4)
+        #expect(result.heldOutCount == 2)
+        #expect(result.contextPairCount == 6)
+        #expect(result.accuracy == 1)
+        #expect(result.candidates[2].reward == nil, "empty candidates are not scored")
+        #expect(result.candidates[0].accuracy == 0)
+        let best = result.candidates.compactMap(\.reward).max()
+        #expect(result.reward == best)
+        #expect(result.reward! >= result.candidates[0].reward!, "best-of-N is never worse than the zero-shot candidate")
+        #expect(result.summaryTokens == 3)
+        #expect(result.rawSignalTokens > result.summaryTokens)
+        #expect(result.promptVersion == PromptBuilder.version)
+        #expect(result.modelID == "word-model")
+        #expect(result.note == nil)
+    }
+
+    @Test func bareScoresAreComputedOncePerPair() async throws {
+        let model = WordModel(candidates: ["a", "b", "c"])
+        _ = try await SummaryOptimizer(model: model, options: .init(candidates: 3)).infer(from: Self.shortLover)
+        // 2 held-out pairs: 2 bare calls + 3 candidates × 2 pairs.
+        #expect(model.calls.count == 2 + 3 * 2)
+    }
+
+    @Test func candidateZeroIsTheZeroShotSample() async throws {
+        let model = WordModel(candidates: ["x one", "y two", "z three"])
+        let one = try await SummaryOptimizer(model: model, options: .init(candidates: 1, seed: 5)).infer(from: Self.shortLover)
+        let many = try await SummaryOptimizer(model: model, options: .init(candidates: 3, seed: 5)).infer(from: Self.shortLover)
+        #expect(one.candidates[0] == many.candidates[0])
+    }
+
+    @Test func deterministicForAFixedSeed() async throws {
+        let model = WordModel(candidates: ["p", "prefers short answers", "q"])
+        let a = try await SummaryOptimizer(model: model, options: .init(candidates: 3, seed: 9)).infer(from: Self.shortLover)
+        let b = try await SummaryOptimizer(model: model, options: .init(candidates: 3, seed: 9)).infer(from: Self.shortLover)
+        #expect(a.text == b.text && a.reward == b.reward && a.candidates == b.candidates)
+    }
+
+    @Test func fewerThanTwoPairsFallsBackToOneUnscoredSummary() async throws {
+        let model = WordModel(candidates: ["only one"])
+        let signals = UserSignals(pairs: [Self.shortLover.pairs[0]], statements: ["I am a teacher"])
+        let result = try await SummaryOptimizer(model: model).infer(from: signals)
+        #expect(result.text == "only one")
+        #expect(result.reward == nil && result.accuracy == nil)
+        #expect(result.candidatesTried == 1 && result.heldOutCount == 0)
+        #expect(result.note != nil)
+    }
+
+    @Test func badInputIsAClearError() async throws {
+        let model = WordModel(candidates: ["s"])
+        await #expect(throws: PersonalizationError.noSignals) {
+            _ = try await SummaryOptimizer(model: model).infer(from: UserSignals())
+        }
+        let useless = UserSignals(pairs: [PreferencePair(prompt: "q", chosen: "same", rejected: "same")], statements: [" "])
+        await #expect(throws: PersonalizationError.noSignals) {
+            _ = try await SummaryOptimizer(model: model).infer(from: useless)
+        }
+        await #expect(throws: PersonalizationError.noCandidates) {
+            _ = try await SummaryOptimizer(model: WordModel(candidates: ["  "])).infer(from: Self.shortLover)
+        }
+        await #expect(throws: PersonalizationError.self) {
+            _ = try await SummaryOptimizer(model: model, options: .init(candidates: 0)).infer(from: Self.shortLover)
+        }
+        await #expect(throws: PersonalizationError.self) {
+            _ = try await SummaryOptimizer(model: model, options: .init(topP: 1.5)).infer(from: Self.shortLover)
+        }
+    }
+
+    @Test func promptThatCannotFitIsAnError() async throws {
+        var model = WordModel(candidates: ["s"])
+        model.contextLength = 50
+        await #expect(throws: PersonalizationError.promptTooLong) {
+            _ = try await SummaryOptimizer(model: model).infer(from: Self.shortLover)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Testing
+@testable import Personalization
+
+@Suite struct PromptBuilderTests {
+    let builder = PromptBuilder(model: WordModel(candidates: ["s"]), limits: .init(maxPairs: 3, maxTextTokens: 4))
+
+    @Test func inferencePromptNumbersTheNewestPairsAndHasSections() throws {
+        let signals = UserSignals(
+            pairs: (0..<5).map { PreferencePair(prompt: "prompt \($0)", chosen: "good \($0)", rejected: "bad \($0)") },
+            statements: ["I teach physics"],
+            contents: [.init(text: "my own text", prompt: "write something")])
+        let (turns, used) = try builder.inferenceTurns(for: signals)
+        #expect(used.map(\.prompt) == ["prompt 2", "prompt 3", "prompt 4"])
+        #expect(turns.count == 1 && turns[0].role == .user)
+        let text = turns[0].content
+        #expect(text.contains("### Example 1\nRequest: prompt 2\nPreferred response: good 2\nDispreferred response: bad 2"))
+        #expect(text.contains("### Example 3\nRequest: prompt 4"))
+        #expect(!text.contains("prompt 1"))
+        #expect(text.contains("### What the user said about themselves\n- I teach physics"))
+        #expect(text.contains("- In reply to \"write something\": my own text"))
+        #expect(text.hasSuffix("Write only the summary."))
+    }
+
+    @Test func textsAreCutToTheTokenBudget() throws {
+        let signals = UserSignals(pairs: [PreferencePair(prompt: "one two three four five six", chosen: "a", rejected: "b")])
+        let text = try builder.inferenceTurns(for: signals).turns[0].content
+        #expect(text.contains("Request: one two three four\n"))
+    }
+
+    @Test func generatorPromptIsOneUserTurnSummaryFirstThenPrompt() {
+        let turns = builder.generatorTurns(summary: "- Be brief.", prompt: "Why is the sky blue?")
+        #expect(turns.count == 1 && turns[0].role == .user)
+        let text = turns[0].content
+        let summaryAt = text.range(of: "- Be brief.")!.lowerBound
+        let promptAt = text.range(of: "Why is the sky blue?")!.lowerBound
+        #expect(summaryAt < promptAt)
+        #expect(text.hasSuffix("Request: Why is the sky blue?"))
+        #expect(builder.bareTurns(prompt: "Why?") == [ChatTurn(.user, "Why?")])
+    }
+
+    @Test func rawSignalsBaselineHasNoInstructionToSummarize() {
+        let signals = UserSignals(pairs: [PreferencePair(prompt: "q", chosen: "a", rejected: "b")])
+        let raw = builder.rawSignalsText(signals)
+        #expect(raw.contains("Preferred response: a"))
+        #expect(!raw.contains("Write a concise summary"))
+        #expect(builder.rawSignalsTurns(signals: signals, prompt: "new question")[0].content.hasSuffix("Request: new question"))
+    }
+
+    @Test func conversationIsPersonalizedInItsLastUserTurn() {
+        let conversation = [ChatTurn(.system, "Be kind."), ChatTurn(.user, "Hi"), ChatTurn(.assistant, "Hello"), ChatTurn(.user, "Explain DNS")]
+        let turns = builder.personalize(conversation: conversation, summary: "Likes analogies.")
+        #expect(turns[0] == conversation[0] && turns[1] == conversation[1] && turns[2] == conversation[2])
+        #expect(turns[3].content.hasPrefix("About the user's preferences:\nLikes analogies."))
+        #expect(turns[3].content.hasSuffix("Request: Explain DNS"))
+    }
+}
