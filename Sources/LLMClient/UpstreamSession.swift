@@ -28,6 +28,11 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
         return task
     }
 
+    /// Lets running calls finish, then releases the session (it holds its delegate strongly).
+    func invalidate() {
+        session.finishTasksAndInvalidate()
+    }
+
     private func call(for task: URLSessionTask) -> UpstreamCall? {
         lock.withLock { calls[task.taskIdentifier] }
     }
