@@ -42,6 +42,13 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
         call(for: task)?.didSendBody()
     }
 
+    /// Redirects are not followed: the request carries the API key, and a base URL that redirects
+    /// is a configuration error better reported (as the 3xx status) than worked around.
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
+
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
         call(for: dataTask)?.didReceive(response: response)

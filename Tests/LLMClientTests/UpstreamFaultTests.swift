@@ -47,6 +47,25 @@ import Testing
         await stub.stop()
     }
 
+    @Test func redirectsAreNotFollowedSoTheKeyStaysHome() async throws {
+        let elsewhere = try StubUpstream { _, _ in StubUpstream.completion("followed") }
+        let target = elsewhere.baseURL + "/chat/completions"
+        let stub = try StubUpstream { _, _ in
+            Response(status: HTTPStatus(307), headers: ["Location": target])
+        }
+        let client = OpenAIClient(configuration: try stub.configuration())
+        await #expect(throws: LLMClientError.upstreamStatus(upstream: "stub", status: 307, message: "no error message", retryAfter: nil)) {
+            _ = try await client.complete(.hello())
+        }
+        let streamed = await drain(client.stream(.hello()))
+        #expect(streamed.error as? LLMClientError
+                == .upstreamStatus(upstream: "stub", status: 307, message: "no error message", retryAfter: nil))
+        #expect(stub.attempts == 2)
+        #expect(elsewhere.attempts == 0, "the request and its key never went to the redirect target")
+        await stub.stop()
+        await elsewhere.stop()
+    }
+
     @Test func slowFirstByteTimesOutAndIsNotRetried() async throws {
         let stub = try StubUpstream { attempt, stub in try await stub.hold(attempt) }
         let timeouts = UpstreamConfiguration.Timeouts(connect: .seconds(5), firstByte: .milliseconds(300),
