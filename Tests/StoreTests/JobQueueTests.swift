@@ -48,6 +48,22 @@ import Testing
         #expect(!other.merged && other.job.id != first.job.id)
     }
 
+    @Test func runNowMakesADebouncedJobDueAtOnce() async throws {
+        let store = try await TestDatabase.store()
+        let kind = Self.uniqueKind()
+        let pending = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u", delay: 3600, maxDelay: 7200))
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).isEmpty)
+        // Enqueueing again with no delay keeps the debounce (it only moves later)...
+        let merged = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u", delay: 0))
+        #expect(merged.merged && merged.job.runAfter >= pending.job.runAfter)
+        // ...runNow does not.
+        let due = try #require(try await store.jobs.runNow(pending.job.id))
+        #expect(due.state == .pending && due.runAfter < pending.job.runAfter)
+        let claimed = try await store.jobs.claim(owner: "w", kinds: [kind])
+        #expect(claimed.map(\.id) == [pending.job.id])
+        #expect(try await store.jobs.runNow(pending.job.id) == nil)
+    }
+
     @Test func aRunningJobBlocksItsDedupKeyUntilDone() async throws {
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()
