@@ -10,7 +10,7 @@ import HTTPServer
 @Suite struct GeneratorTests {
     /// Answers whole or streamed, as the request asks.
     static func echoingStub() throws -> StubUpstream {
-        try StubUpstream { _, request in
+        try StubUpstream { _, request, _ in
             request["stream"]?.bool == true ? StubUpstream.stream(["Hel", "lo ", "there"]) : StubUpstream.completion("Hello there")
         }
     }
@@ -124,7 +124,7 @@ import HTTPServer
     }
 
     @Test func upstreamErrorStatusesBecome502WithTheirStatusAndMessage() async throws {
-        let stub = try StubUpstream { attempt, _ in
+        let stub = try StubUpstream { attempt, _, _ in
             attempt == 1 ? StubUpstream.error(400, "max_tokens is too large for stub-model") : StubUpstream.error(500, "stub exploded")
         }
         try await withService(upstreams: [try stub.configuration()]) { service in
@@ -145,7 +145,7 @@ import HTTPServer
     }
 
     @Test func aSlowFirstByteIs504() async throws {
-        let stub = try StubUpstream { _, _ in try await StubUpstream.stallForever() }
+        let stub = try StubUpstream { _, _, _ in try await StubUpstream.stallForever() }
         try await withService(upstreams: [try stub.configuration(firstByte: .milliseconds(300))]) { service in
             let client = try await service.tenant().client
             let slow = try await client.post("/v1/chat/completions", Self.chat(user: "u"))
@@ -156,7 +156,7 @@ import HTTPServer
     }
 
     @Test func anOpenCircuitIs503WithRetryAfterAndSparesTheUpstream() async throws {
-        let stub = try StubUpstream { _, _ in StubUpstream.error(503, "overloaded") }
+        let stub = try StubUpstream { _, _, _ in StubUpstream.error(503, "overloaded") }
         try await withService(upstreams: [try stub.configuration(breakerFailures: 1, breakerOpen: .seconds(60))]) { service in
             let client = try await service.tenant().client
             let first = try await client.post("/v1/chat/completions", Self.chat(user: "u"))
@@ -173,7 +173,7 @@ import HTTPServer
     }
 
     @Test func anUpstreamDyingMidStreamEndsOurStreamWithAnErrorEvent() async throws {
-        let stub = try StubUpstream { _, _ in StubUpstream.brokenStream(["Hel", "lo"]) }
+        let stub = try StubUpstream { _, _, _ in StubUpstream.brokenStream(["Hel", "lo"]) }
         try await withService(upstreams: [try stub.configuration()]) { service in
             let client = try await service.tenant().client
             let generate = try await client.post("/v1/users/u/generate", ["prompt": "x", "max_tokens": 8, "generator": "stub", "stream": true])
@@ -190,6 +190,24 @@ import HTTPServer
             #expect(chat.events.last?.data != "[DONE]", "no [DONE] after a failure")
             #expect(data.last?["error"]?["code"]?.string?.hasPrefix("upstream_") == true, "\(chat.text)")
             #expect(data.dropLast().compactMap { $0["choices"]?[0]?["delta"]?["content"]?.string }.joined() == "Hello")
+        }
+        await stub.stop()
+    }
+}
+
+extension GeneratorTests {
+    @Test func ourClientLeavingCancelsTheUpstreamCall() async throws {
+        let stub = try StubUpstream { _, _, stub in stub.heldStream(["Hel"]) }
+        try await withService(upstreams: [try stub.configuration()]) { service in
+            let client = try await service.tenant().client
+            let stream = try await client.open("POST", "/v1/users/u/generate",
+                                               json: ["prompt": "x", "max_tokens": 8, "generator": "stub", "stream": true])
+            let head = try await stream.readHead()
+            #expect(head.status == 200, "\(head)")
+            let first = try await stream.readChunk()
+            #expect(SSEEvent.parse(String(decoding: first ?? [], as: UTF8.self)).first?.event == "delta")
+            await stream.close()
+            #expect(await stub.waitForDisconnect(), "popi kept the upstream call open after its client left")
         }
         await stub.stop()
     }

@@ -25,7 +25,7 @@ import Testing
             }
             // The explicit refresh starts now, not when the feedback's debounce ends (an hour here).
             let refreshed = try await client.post("/v1/users/erin/summary/refresh?wait=110")
-            #expect(refreshed.status == 200, "\(refreshed)")
+            try #require(refreshed.status == 200, "\(refreshed)")
             let summary = refreshed.json
             #expect(summary["version"]?.int == 1 && summary["status"]?.string == "fresh", "\(summary.text)")
             #expect(summary["origin"]?.string == "inferred" && summary["pinned"]?.bool == false)

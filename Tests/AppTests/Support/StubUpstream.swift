@@ -9,10 +9,11 @@ import Synchronization
 /// records every request to `POST /v1/chat/completions` and answers with the test's `respond`
 /// (given the 1-based attempt number). Same idea as LLMClientTests' stub, seen from the App.
 final class StubUpstream: Sendable {
-    typealias Respond = @Sendable (_ attempt: Int, _ request: JSONValue) async throws -> Response
+    typealias Respond = @Sendable (_ attempt: Int, _ request: JSONValue, _ stub: StubUpstream) async throws -> Response
 
     private let server: HTTPServer
     private let requests = Mutex<[JSONValue]>([])
+    private let disconnects = Mutex(0)
 
     init(_ respond: @escaping Respond) throws {
         let box = Box()
@@ -24,7 +25,7 @@ final class StubUpstream: Sendable {
                 requests.append(json)
                 return requests.count
             }
-            return try await respond(attempt, json)
+            return try await respond(attempt, json, stub)
         }
         server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), router: router)
         box.stub = self
@@ -35,6 +36,17 @@ final class StubUpstream: Sendable {
 
     /// The request bodies received, in order.
     var received: [JSONValue] { requests.withLock { $0 } }
+
+    /// Waits until a held response saw its client (popi) go away. The limit only keeps a
+    /// broken client from hanging the suite; nothing is measured against it.
+    func waitForDisconnect(limit: Duration = .seconds(60)) async -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if disconnects.withLock({ $0 }) > 0 { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
 
     func stop() async {
         await server.shutdown(gracePeriod: .seconds(5))
@@ -84,6 +96,20 @@ final class StubUpstream: Sendable {
 
     static func error(_ status: Int, _ message: String) -> Response {
         .json(#"{"error":{"message":\#(quoted(message)),"type":"invalid_request_error"}}"#, status: HTTPStatus(status))
+    }
+
+    /// Streams `pieces`, then holds the stream open without a word until the client leaves
+    /// (noted for `waitForDisconnect`).
+    func heldStream(_ pieces: [String]) -> Response {
+        Response(status: .ok, headers: ["Content-Type": "text/event-stream"], body: .stream { writer in
+            for piece in pieces { try await writer.write(Self.chunk(piece)) }
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                self.disconnects.withLock { $0 += 1 }
+                throw error
+            }
+        })
     }
 
     /// Never answers (until the client gives up and the handler is cancelled).

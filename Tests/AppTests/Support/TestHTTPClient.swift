@@ -38,6 +38,29 @@ struct TestHTTPClient: Sendable {
     /// (`.some(nil)` sends none).
     func send(_ method: String, _ path: String, json: JSONValue? = nil, body: [UInt8]? = nil,
               headers: [(String, String)] = [], authorization: String?? = .none) async throws -> TestResponse {
+        let request = self.request(method, path, json: json, body: body, headers: headers, authorization: authorization)
+        let port = self.port
+        return try await Self.onOwnThread {
+            let socket = try BlockingSocket(port: port)
+            try socket.send(request)
+            return try socket.readResponse(head: method == "HEAD")
+        }
+    }
+
+    /// Sends a request and leaves the response to be read piece by piece (streams), so a test
+    /// can act in the middle of it, e.g. go away.
+    func open(_ method: String, _ path: String, json: JSONValue? = nil) async throws -> TestStream {
+        let request = self.request(method, path, json: json, body: nil, headers: [], authorization: .none)
+        let port = self.port
+        return try await Self.onOwnThread {
+            let socket = try BlockingSocket(port: port)
+            try socket.send(request)
+            return TestStream(socket: socket)
+        }
+    }
+
+    private func request(_ method: String, _ path: String, json: JSONValue?, body: [UInt8]?,
+                         headers: [(String, String)], authorization: String??) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         let auth: String? = switch authorization {
         case .none: key.map { "Bearer \($0)" }
@@ -54,13 +77,7 @@ struct TestHTTPClient: Sendable {
             head += "Content-Length: \(payload.count)\r\n"
         }
         head += "\r\n"
-        let request = Array(head.utf8) + payload
-        let port = self.port
-        return try await Self.onOwnThread {
-            let socket = try BlockingSocket(port: port)
-            try socket.send(request)
-            return try socket.readResponse(head: method == "HEAD")
-        }
+        return Array(head.utf8) + payload
     }
 
     /// Runs blocking work on a new thread and awaits its result.
@@ -69,6 +86,30 @@ struct TestHTTPClient: Sendable {
             let thread = Thread { continuation.resume(with: Result { try body() }) }
             thread.start()
         }
+    }
+}
+
+/// A response being read: the head first, then one chunk at a time.
+final class TestStream: @unchecked Sendable {
+    // Used by one test at a time, each call on a thread of its own, one after the other.
+    private let socket: BlockingSocket
+
+    fileprivate init(socket: BlockingSocket) {
+        self.socket = socket
+    }
+
+    func readHead() async throws -> TestResponse {
+        try await TestHTTPClient.onOwnThread { [socket] in try socket.readResponse(head: true) }
+    }
+
+    /// The next chunk of a chunked body; nil at its end.
+    func readChunk() async throws -> [UInt8]? {
+        try await TestHTTPClient.onOwnThread { [socket] in try socket.readChunk() }
+    }
+
+    /// Goes away mid-response.
+    func close() async {
+        _ = try? await TestHTTPClient.onOwnThread { [socket] in socket.close() }
     }
 }
 
@@ -142,8 +183,8 @@ struct SSEEvent: Sendable, Equatable {
 
 /// A blocking TCP connection to 127.0.0.1 with a read timeout (so a broken server fails the
 /// test instead of hanging it; nothing is measured against it).
-private final class BlockingSocket {
-    let fd: Int32
+private final class BlockingSocket: @unchecked Sendable {
+    private(set) var fd: Int32
     private var buffer: [UInt8] = []
 
     init(port: Int, readTimeoutSeconds: Int = 300) throws {
@@ -165,7 +206,12 @@ private final class BlockingSocket {
         }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { close() }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
 
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
@@ -209,6 +255,21 @@ private final class BlockingSocket {
         return bytes
     }
 
+    /// One chunk of a chunked body (after the head); nil for the last.
+    func readChunk() throws -> [UInt8]? {
+        let sizeLine = try readLine()
+        guard let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else {
+            throw TestHTTPClient.Failure(description: "bad chunk size line \(sizeLine)")
+        }
+        if size == 0 {
+            while try !readLine().isEmpty {}
+            return nil
+        }
+        let chunk = try readExactly(size)
+        guard try readLine().isEmpty else { throw TestHTTPClient.Failure(description: "chunk without CRLF") }
+        return chunk
+    }
+
     func readResponse(head: Bool) throws -> TestResponse {
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -226,19 +287,9 @@ private final class BlockingSocket {
         if head || status < 200 || status == 204 || status == 304 { return response }
         if response.header("Transfer-Encoding")?.lowercased() == "chunked" {
             response.chunked = true
-            while true {
-                let sizeLine = try readLine()
-                guard let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else {
-                    throw TestHTTPClient.Failure(description: "bad chunk size line \(sizeLine)")
-                }
-                if size == 0 {
-                    while try !readLine().isEmpty {}
-                    break
-                }
-                let chunk = try readExactly(size)
+            while let chunk = try readChunk() {
                 response.chunks.append(chunk)
                 response.body += chunk
-                guard try readLine().isEmpty else { throw TestHTTPClient.Failure(description: "chunk without CRLF") }
             }
         } else if let length = response.header("Content-Length").flatMap({ Int($0) }) {
             response.body = try readExactly(length)
