@@ -9,7 +9,7 @@ import Personalization
 
 /// What every socket-level API test shares, set up once per test process: the real model
 /// (loaded once), a database of their own on the test PostgreSQL server (DATABASE_URL), created
-/// and migrated once, and one set of refresh workers on it.
+/// and migrated once, and one set of refresh workers on it while some test needs them.
 ///
 /// App tests get a database of their own because the refresh workers claim every due summary
 /// job in their database: sharing one with StoreTests would let them take those tests' jobs.
@@ -48,43 +48,58 @@ enum AppTestEnvironment {
     private static let sharedStore = Task<DataStore, Error> {
         guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else { throw NotConfigured() }
         let server = try DatabaseConfiguration(connectionString: url, poolSize: 16)
-        let name = "popi_apptests_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let name = "\(databasePrefix)\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
         let bootstrap = ConnectionPool(configuration: try DatabaseConfiguration(connectionString: url, poolSize: 1))
+        defer { bootstrap.shutdown() }
+        try await dropLeftovers(bootstrap)
         // Database names cannot be parameters; this one is made here from hex digits only.
         try await bootstrap.query(SQL(unsafeRaw: "CREATE DATABASE \(name)"))
-        bootstrap.shutdown()
-        ScratchDatabase.register(server: server, name: name)
         let configuration = server.database(named: name)
         _ = try Migrator().migrate(configuration)
         return DataStore(pool: ConnectionPool(configuration: configuration))
     }
 
+    static let databasePrefix = "popi_apptests_"
+
+    /// Drops the databases of earlier runs (none under `make test`, whose cluster is thrown
+    /// away). Done at start rather than at exit: by then OpenSSL, which libpq needs to log in,
+    /// may already be cleaned up. A database still in use by another test process is refused
+    /// by the server (no FORCE), and left alone.
+    private static func dropLeftovers(_ pool: ConnectionPool) async throws {
+        let names = try await pool.query("SELECT datname::text FROM pg_database WHERE starts_with(datname, \(databasePrefix))")
+            .map { try $0.decode(0, as: String.self) }
+        for name in names where name.dropFirst(databasePrefix.count).allSatisfy(\.isHexDigit) {
+            _ = try? await pool.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name)"))
+        }
+    }
+
     static func store() async throws -> DataStore { try await sharedStore.value }
 
-    private static let sharedWorkers = Task<RefreshWorkers, Error> {
-        let workers = RefreshWorkers(store: try await store(), model: try await model(), options: summaryOptions,
-                                     metrics: ServiceMetrics(), logger: logger, count: 1, pollInterval: .milliseconds(100))
-        workers.start()
-        return workers
-    }
-
-    /// Starts the refresh workers (once); tests that wait for a refresh need them.
-    static func startWorkers() async throws {
-        _ = try await sharedWorkers.value
-    }
+    /// The refresh workers run only while some test needs them, so no inference is left running
+    /// in the background when the test process exits.
+    static let workers = WorkerLease()
 }
 
-/// Drops the App tests' database when the test process exits.
-private enum ScratchDatabase {
-    nonisolated(unsafe) static var target: (server: DatabaseConfiguration, name: String)?
+/// Shares one set of refresh workers (one worker) among the tests that hold a lease.
+actor WorkerLease {
+    private var holders = 0
+    private var running: RefreshWorkers?
 
-    static func register(server: DatabaseConfiguration, name: String) {
-        target = (server, name)
-        atexit {
-            guard let (server, name) = ScratchDatabase.target,
-                  let connection = try? Connection.connect(server) else { return }
-            _ = try? connection.execute(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
-        }
+    func acquire() async throws {
+        holders += 1
+        guard running == nil else { return }
+        let workers = RefreshWorkers(store: try await AppTestEnvironment.store(), model: try await AppTestEnvironment.model(),
+                                     options: AppTestEnvironment.summaryOptions, metrics: ServiceMetrics(),
+                                     logger: AppTestEnvironment.logger, count: 1, pollInterval: .milliseconds(100))
+        workers.start()
+        running = workers
+    }
+
+    func release() async {
+        holders -= 1
+        guard holders == 0, let workers = running else { return }
+        running = nil
+        await workers.stop()
     }
 }
 
@@ -114,11 +129,9 @@ final class TestService: Sendable {
         return configuration
     }
 
-    init(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
-         workers: Bool = false) async throws {
+    init(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = []) async throws {
         store = try await AppTestEnvironment.store()
         model = try await AppTestEnvironment.model()
-        if workers { try await AppTestEnvironment.startWorkers() }
         var configuration = Self.baseConfiguration
         configure(&configuration)
         metrics = ServiceMetrics()
@@ -163,19 +176,29 @@ struct TestTenant: Sendable {
     let client: TestHTTPClient
 }
 
-/// Runs `body` with a started service and stops it afterwards, whatever happens.
+/// Runs `body` with a started service (and the refresh workers, if asked) and stops them
+/// afterwards, whatever happens.
 @discardableResult
 func withService<T: Sendable>(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
                               workers: Bool = false, _ body: (TestService) async throws -> T) async throws -> T {
-    let service = try await TestService(configure: configure, upstreams: upstreams, workers: workers)
-    do {
-        let result = try await body(service)
-        await service.stop()
-        return result
-    } catch {
-        await service.stop()
-        throw error
+    let service = try await TestService(configure: configure, upstreams: upstreams)
+    if workers {
+        do {
+            try await AppTestEnvironment.workers.acquire()
+        } catch {
+            await service.stop()
+            throw error
+        }
     }
+    let result: Result<T, Error>
+    do {
+        result = .success(try await body(service))
+    } catch {
+        result = .failure(error)
+    }
+    if workers { await AppTestEnvironment.workers.release() }
+    await service.stop()
+    return try result.get()
 }
 
 // MARK: feedback fixtures
