@@ -40,7 +40,10 @@ enum AppTestEnvironment {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw TestHTTPClient.Failure(description: "model file missing at \(modelPath): run scripts/setup.sh")
         }
-        return try RuntimeModel.load(path: modelPath)
+        // One thread: no worker spinning between kernels, so these tests take little CPU from
+        // the rest of `swift test`, which runs in the same process (and has timing-sensitive tests).
+        // Loading blocks: not on the concurrency pool, which every other test needs meanwhile.
+        return try await TestHTTPClient.onOwnThread { try RuntimeModel.load(path: modelPath, threads: 1) }
     }
 
     static func model() async throws -> RuntimeModel { try await sharedModel.value }
@@ -55,7 +58,7 @@ enum AppTestEnvironment {
         // Database names cannot be parameters; this one is made here from hex digits only.
         try await bootstrap.query(SQL(unsafeRaw: "CREATE DATABASE \(name)"))
         let configuration = server.database(named: name)
-        _ = try Migrator().migrate(configuration)
+        _ = try await TestHTTPClient.onOwnThread { try Migrator().migrate(configuration) }
         return DataStore(pool: ConnectionPool(configuration: configuration))
     }
 
