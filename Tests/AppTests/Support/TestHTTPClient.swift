@@ -155,10 +155,9 @@ struct SSEEvent: Sendable, Equatable {
         var name: String?
         var data: [String] = []
         var sawField = false
-        var lines = text.components(separatedBy: "\n")
-        if lines.last == "" { lines.removeLast() } else { lines.append("__incomplete__") }
+        // The piece after the last line break is an unfinished line (or nothing): not a line.
+        let lines = text.components(separatedBy: "\n").dropLast()
         for line in lines {
-            if line == "__incomplete__" { break }
             if line.isEmpty {
                 if sawField { events.append(SSEEvent(event: name, data: data.joined(separator: "\n"))) }
                 name = nil
