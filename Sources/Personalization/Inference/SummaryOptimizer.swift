@@ -78,6 +78,7 @@ public struct SummaryOptimizer: Sendable {
     /// scores, plus the bare scores themselves.
     func scores(conditions: [(PreferencePair) -> [ChatTurn]], pairs: [PreferencePair]) async throws
         -> (bare: [Reward.PairScores], conditions: [[Reward.PairScores]]) {
+        let pairs = pairs.map(prompts.scoredPair)
         var batch = pairs.map { ScoringItem(turns: prompts.bareTurns(prompt: $0.prompt), responses: [$0.chosen, $0.rejected]) }
         for condition in conditions {
             batch += pairs.map { ScoringItem(turns: condition($0), responses: [$0.chosen, $0.rejected]) }
