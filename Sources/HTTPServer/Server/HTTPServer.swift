@@ -104,23 +104,11 @@ public final class HTTPServer: Sendable {
         }
         state.poller.synchronize()
         state.listeners.forEach(Syscall.close)
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await core.waitUntilEmpty()
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: gracePeriod)
-                return false
-            }
-            let first = await group.next() ?? true
-            group.cancelAll()
-            return first
-        }
+        let finished = await core.waitUntilEmpty(timeout: gracePeriod)
         if !finished {
             logger?.warning("closing connections still busy after the grace period", metadata: ["open": "\(core.connectionCount)"])
             core.closeAll()
-            await core.waitUntilEmpty()
+            _ = await core.waitUntilEmpty(timeout: nil)
         }
         state.sweeper.source.cancel()
         state.poller.stop()
