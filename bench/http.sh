@@ -27,12 +27,12 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
+work=$(mktemp -d /tmp/popi-bench-http.XXXXXX)
 echo "building release popi and the Hummingbird peer..."
-swift build -c release --product popi >/dev/null
-swift build -c release --package-path bench/hummingbird-peer >/dev/null
+swift build -c release --product popi >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+swift build -c release --package-path bench/hummingbird-peer >"$work/build-peer.log" 2>&1 || { cat "$work/build-peer.log"; exit 1; }
 POPI=.build/release/popi
 PEER=bench/hummingbird-peer/.build/release/HummingbirdPeer
-work=$(mktemp -d /tmp/popi-bench-http.XXXXXX)
 
 pids=()
 cleanup() {
