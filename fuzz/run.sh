@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the parser fuzzer with libFuzzer + AddressSanitizer and runs it.
+# Usage: fuzz/run.sh [RUNS]   (default 10000000 executions; extra libFuzzer flags via FUZZ_FLAGS)
+set -euo pipefail
+cd "$(dirname "$0")"
+RUNS=${1:-10000000}
+swift build -c release --sanitize fuzzer --sanitize address --scratch-path .build-fuzz
+binary=$(swift build -c release --sanitize fuzzer --sanitize address --scratch-path .build-fuzz --show-bin-path)/HTTPParserFuzzer
+work=$(mktemp -d /tmp/popi-fuzz.XXXXXX)
+cp corpus/* "$work/"
+# Fresh inputs go to a scratch corpus; the committed seeds stay as they are.
+"$binary" -runs="$RUNS" -max_len=4096 -print_final_stats=1 ${FUZZ_FLAGS:-} "$work"
+rm -rf "$work"
