@@ -195,6 +195,7 @@ public struct HTTPRequestParser: Sendable {
                     if b == COLON { break }
                     guard isTokenChar(b) else {
                         failure = .bad(b == SP || b == HTAB ? "whitespace before colon" : "invalid header name")
+                        j += 1
                         break
                     }
                     j += 1
@@ -203,7 +204,7 @@ public struct HTTPRequestParser: Sendable {
                         break
                     }
                 }
-                if let failure { return fail(j + 1, offset, failure) }
+                if let failure { return fail(j, offset, failure) }
                 storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
                 sectionBytes += j - start
                 if j == n { return (n - offset, nil) }
@@ -220,6 +221,7 @@ public struct HTTPRequestParser: Sendable {
                     if b == CR { break }
                     guard b == HTAB || (b >= SP && b != DEL) else {
                         failure = .bad(b == LF ? "bare LF" : "control character in header value")
+                        j += 1
                         break
                     }
                     j += 1
@@ -228,7 +230,7 @@ public struct HTTPRequestParser: Sendable {
                         break
                     }
                 }
-                if let failure { return fail(j + 1, offset, failure) }
+                if let failure { return fail(j, offset, failure) }
                 storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
                 sectionBytes += j - start
                 if j == n { return (n - offset, nil) }

@@ -21,6 +21,10 @@ func parse(_ input: [UInt8], cuts: [Int], limits: HTTPRequestParser.Limits = .in
         var offset = 0
         loop: while true {
             let (consumed, event) = pending.withUnsafeBytes { parser.parse($0, from: offset) }
+            guard consumed >= 0, offset + consumed <= pending.count else {
+                Issue.record("consumed \(consumed) of \(pending.count - offset) bytes")
+                return events
+            }
             var bodyBytes: [UInt8] = []
             if case .body(let range)? = event { bodyBytes = Array(pending[range]) }
             offset += consumed
