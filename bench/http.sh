@@ -5,7 +5,7 @@
 # Prints req/s, p99 latency and server CPU per request for each, the popi/peer ratios, and the
 # idle RSS of both servers before any load. Only loopback traffic; every run is bounded in time.
 #
-# Usage: bench/http.sh            (env: DURATION=10 ROUNDS=1 POPI_PORT=18080 PEER_PORT=18081)
+# Usage: bench/http.sh            (env: DURATION=10 ROUNDS=1 POPI_PORT=28180 PEER_PORT=28181)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +16,8 @@ fi
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-1}
-POPI_PORT=${POPI_PORT:-18080}
-PEER_PORT=${PEER_PORT:-18081}
+POPI_PORT=${POPI_PORT:-28180}
+PEER_PORT=${PEER_PORT:-28181}
 
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
@@ -42,6 +42,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+for port in "$POPI_PORT" "$PEER_PORT"; do
+  # Another process on the port would be measured instead of ours.
+  if ss -Hltn "sport = :$port" | grep -q .; then echo "bench/http.sh: port $port is in use; set POPI_PORT / PEER_PORT" >&2; exit 1; fi
+done
 "$POPI" serve --host 127.0.0.1 --port "$POPI_PORT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
 popi_pid=$!; pids+=("$popi_pid")
 "$PEER" "$PEER_PORT" >"$work/peer.log" 2>&1 &
@@ -51,6 +55,7 @@ for port in "$POPI_PORT" "$PEER_PORT"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "server on $port did not start"; cat "$work"/*.log; exit 1; }
 done
+kill -0 "$popi_pid" && kill -0 "$peer_pid" || { echo "a server exited"; cat "$work"/*.log; exit 1; }
 sleep 1
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 popi_rss=$(rss "$popi_pid"); peer_rss=$(rss "$peer_pid")

@@ -3,7 +3,7 @@
 # lines forever; every one must be dropped within the header timeout (plus the time to open them
 # and the sweeper's tick), while the service stays available. Loopback only, bounded in time.
 #
-# Usage: bench/slowloris.sh        (env: HEADER_TIMEOUT=10 CONNECTIONS=500 POPI_PORT=18090)
+# Usage: bench/slowloris.sh        (env: HEADER_TIMEOUT=10 CONNECTIONS=500 POPI_PORT=28190)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ fi
 HEADER_TIMEOUT=${HEADER_TIMEOUT:-10}
 CONNECTIONS=${CONNECTIONS:-500}
 RATE=${RATE:-250}
-POPI_PORT=${POPI_PORT:-18090}
+POPI_PORT=${POPI_PORT:-28190}
 
 if ! command -v slowhttptest >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
@@ -27,6 +27,7 @@ fi
 work=$(mktemp -d /tmp/popi-slowloris.XXXXXX)
 swift build -c release --product popi >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 ulimit -n 4096
+if ss -Hltn "sport = :$POPI_PORT" | grep -q .; then echo "bench/slowloris.sh: port $POPI_PORT is in use; set POPI_PORT" >&2; exit 1; fi
 .build/release/popi serve --port "$POPI_PORT" --header-timeout "$HEADER_TIMEOUT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
