@@ -114,4 +114,22 @@ for round in $(seq "$ROUNDS"); do
       'BEGIN {printf "%-18s %6s %9.2fx %9.2fx %9.2fx\n", name, round, pr / hr, pp / hp, pc / hc}'
   done
 done
+if [ "$ROUNDS" -gt 1 ]; then
+  echo
+  echo "medians over $ROUNDS rounds (ratios of the medians):"
+  printf "%-18s %12s %12s %8s %9s %9s %8s %9s %9s %8s\n" case "popi req/s" "HB req/s" ratio "popi p99" "HB p99" ratio "popi CPU" "HB CPU" ratio
+  median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+  for c in "${cases[@]}"; do
+    set -- $c
+    declare -a m=()
+    for server in popi hummingbird; do
+      for field in 1 2 3; do
+        m+=("$(for round in $(seq "$ROUNDS"); do echo "${result["$round $1 $2 $server"]}" | cut -d' ' -f"$field"; done | median)")
+      done
+    done
+    awk -v name="$1 $2" -v pr="${m[0]}" -v pp="${m[1]}" -v pc="${m[2]}" -v hr="${m[3]}" -v hp="${m[4]}" -v hc="${m[5]}" \
+      'BEGIN {printf "%-18s %12.0f %12.0f %7.2fx %9.2f %9.2f %7.2fx %9.1f %9.1f %7.2fx\n", name, pr, hr, pr / hr, pp, hp, pp / hp, pc, hc, pc / hc}'
+    unset m
+  done
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
