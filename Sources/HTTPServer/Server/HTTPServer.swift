@@ -115,6 +115,11 @@ public final class HTTPServer: Sendable {
         logger?.info("HTTP server stopped")
     }
 
+    /// Stops at once: closes every connection and cancels running handlers.
+    public func stop() async {
+        await shutdown(gracePeriod: .zero)
+    }
+
     /// Accepts until the backlog is empty. Runs on the poller thread.
     private static func acceptAll(_ listenFD: Int32, core: ServerCore, logger: Logger?) {
         while !core.isDraining {
