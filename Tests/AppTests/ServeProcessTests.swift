@@ -55,6 +55,11 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(body == #"{"status":"ok"}"#)
+        // A TLS peer that vanishes makes OpenSSL's write(2) raise SIGPIPE: the server must ignore it.
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let ignored = status.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }
+            .flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+        #expect(ignored & (1 << (UInt64(SIGPIPE) - 1)) != 0, "SIGPIPE is ignored")
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -53,6 +53,9 @@ public final class HTTPServer: Sendable {
     public func start() throws {
         let tls = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
         raiseDescriptorLimit(to: configuration.maxConnections + 64)
+        // OpenSSL writes with write(2), which raises SIGPIPE when a TLS client has gone away;
+        // plain sockets use MSG_NOSIGNAL. Either way the error is handled where it happens.
+        signal(SIGPIPE, SIG_IGN)
         let listener = try Listener.open(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         let core = ServerCore(configuration: configuration, router: compiledRouter, logger: logger, tls: tls)
         let descriptors = listener.descriptors

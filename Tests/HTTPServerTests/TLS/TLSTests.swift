@@ -68,6 +68,37 @@ import Testing
         await server.stop()
     }
 
+    @Test func tlsClientVanishingMidStreamDoesNotKillTheServer() async throws {
+        let files = try makeCertificate()
+        defer { try? FileManager.default.removeItem(at: files.directory) }
+        var configuration = HTTPServerConfiguration()
+        configuration.tls = TLSConfiguration(certificatePath: files.certificate, privateKeyPath: files.key)
+        let router = TestRoutes.router { router in
+            router.get("/endless") { _ in
+                .eventStream { events in
+                    for i in 0..<3000 {
+                        try await events.send(data: String(repeating: "x", count: 4096) + " \(i)")
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                }
+            }
+        }
+        let server = try TestServer(configuration, router: router)
+        // curl gives up mid-stream; the server's next TLS writes hit a closed socket, and it must
+        // drop that connection and go on serving.
+        _ = try await offPool {
+            try run("/usr/bin/curl", ["-sS", "--max-time", "0.5", "--cacert", files.certificate,
+                                      "https://localhost:\(server.port)/endless", "-o", "/dev/null"])
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let (status, output) = try await offPool {
+            try run("/usr/bin/curl", ["-sS", "--cacert", files.certificate, "https://localhost:\(server.port)/hello"])
+        }
+        #expect(status == 0)
+        #expect(output == "hello")
+        await server.stop()
+    }
+
     @Test func badFilesAreReportedAtStart() throws {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
