@@ -147,8 +147,10 @@ extension PopiAPI {
         let limit = try queryInteger(request, "limit", in: 1...100) ?? 20
         let before = try queryInteger(request, "before", in: 1...Int(Int32.max))
         let found = try await state(caller, user).user
-        let versions = try await run({ try await store.summaries.list(user: found.id, before: before, limit: limit) })
-        let next: JSONValue = versions.count == limit ? versions.last.map { .string(String($0.version)) } ?? .null : .null
+        // One more than asked tells whether another page exists.
+        let fetched = try await run({ try await store.summaries.list(user: found.id, before: before, limit: limit + 1) })
+        let versions = fetched.prefix(limit)
+        let next: JSONValue = fetched.count > limit ? versions.last.map { .string(String($0.version)) } ?? .null : .null
         return JSONValue.object([
             "user_id": .string(user),
             "versions": .array(versions.map(Representation.version)),
