@@ -104,6 +104,7 @@ import Testing
             #expect(page.json["versions"]?.array?.count == 1 && page.json["next_before"]?.string == "2")
             let older = try await client.get("\(user)/summary/versions?limit=1&before=2")
             #expect((older.json["versions"]?.array ?? []).compactMap { $0["version"]?.int } == [1])
+            #expect(older.json["next_before"]?.string == nil, "no cursor on the last page")
 
             let got = try await client.get("\(user)/summary/versions/1")
             #expect(got.status == 200 && got.json["text"]?.string == "Wants the shortest possible answer.")
