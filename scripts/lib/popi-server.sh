@@ -1,16 +1,15 @@
-# Sourced by the conformance scripts: starts a release `popi serve` on a free loopback port
-# against $DATABASE_URL (run under scripts/with-test-postgres.sh), with a fresh API key, and stops
-# it on exit. Sets POPI_URL, POPI_KEY, POPI_SERVER_LOG.
-#   popi_server_start SCOPES [serve flags...]
+# Sourced by the conformance scripts. popi_server_start starts a release `popi serve` on a free
+# loopback port against $DATABASE_URL (run under scripts/with-test-postgres.sh) and sets POPI_URL;
+# popi_key SCOPES prints a new key of a fresh tenant; popi_server_stop stops the server.
+# Extra `popi serve` flags: POPI_SERVE_FLAGS (a bash array) or the arguments of popi_server_start.
 
 popi_server_bin() {
-  if [ -n "${POPI_BIN:-}" ]; then
-    echo "$POPI_BIN"
-    return
+  if [ -z "${POPI_BIN:-}" ]; then
+    echo "building popi (release)" >&2
+    swift build -c release --product popi >&2
+    POPI_BIN="$(swift build -c release --show-bin-path)/popi"
   fi
-  echo "building popi (release)" >&2
-  swift build -c release --product popi >&2
-  echo "$(swift build -c release --show-bin-path)/popi"
+  echo "$POPI_BIN"
 }
 
 popi_free_port() {
@@ -20,31 +19,34 @@ popi_free_port() {
 popi_server_stop() {
   if [ -n "${POPI_SERVER_PID:-}" ] && kill -0 "$POPI_SERVER_PID" 2>/dev/null; then
     kill -TERM "$POPI_SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 150); do
       kill -0 "$POPI_SERVER_PID" 2>/dev/null || break
       sleep 0.1
     done
     kill -KILL "$POPI_SERVER_PID" 2>/dev/null || true
+    wait "$POPI_SERVER_PID" 2>/dev/null || true
   fi
   POPI_SERVER_PID=""
-  [ -n "${POPI_SERVER_DIR:-}" ] && rm -rf "$POPI_SERVER_DIR"
+  if [ -n "${POPI_SERVER_DIR:-}" ]; then
+    [ -n "${POPI_KEEP_LOG:-}" ] && cp "$POPI_SERVER_DIR/serve.log" "$POPI_KEEP_LOG"
+    rm -rf "$POPI_SERVER_DIR"
+  fi
   POPI_SERVER_DIR=""
 }
 
 popi_server_start() {
-  local scopes=$1
-  shift
   : "${DATABASE_URL:?run under scripts/with-test-postgres.sh (or set DATABASE_URL)}"
-  local bin
+  local bin port
   bin=$(popi_server_bin)
+  POPI_BIN=$bin
   POPI_SERVER_DIR=$(mktemp -d /tmp/popi-serve.XXXXXX)
   POPI_SERVER_LOG="$POPI_SERVER_DIR/serve.log"
-  local port
   port=$(popi_free_port)
   POPI_URL="http://127.0.0.1:$port"
-  "$bin" serve --host 127.0.0.1 --port "$port" --data-dir "$POPI_SERVER_DIR" "$@" >"$POPI_SERVER_LOG" 2>&1 &
+  "$bin" serve --host 127.0.0.1 --port "$port" --data-dir "$POPI_SERVER_DIR" ${POPI_SERVE_FLAGS[@]+"${POPI_SERVE_FLAGS[@]}"} "$@" \
+    >"$POPI_SERVER_LOG" 2>&1 &
   POPI_SERVER_PID=$!
-  local deadline=$((SECONDS + ${POPI_START_TIMEOUT:-120}))
+  local deadline=$((SECONDS + ${POPI_START_TIMEOUT:-180}))
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "$POPI_URL/readyz")" = 200 ]; do
     if ! kill -0 "$POPI_SERVER_PID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
       echo "popi serve did not become ready; its log:" >&2
@@ -53,7 +55,12 @@ popi_server_start() {
     fi
     sleep 0.2
   done
-  POPI_KEY=$("$bin" keys create --data-dir "$POPI_SERVER_DIR" --tenant "conformance-$$" --scopes "$scopes" --name conformance 2>/dev/null)
-  [ -n "$POPI_KEY" ] || { echo "popi keys create failed" >&2; return 1; }
-  echo "popi serve ready at $POPI_URL (pid $POPI_SERVER_PID, log $POPI_SERVER_LOG)" >&2
+  echo "popi serve ready at $POPI_URL (pid $POPI_SERVER_PID)" >&2
+}
+
+popi_key() {
+  local key
+  key=$("$(popi_server_bin)" keys create --tenant "conformance-${1//,/-}-$$-$RANDOM" --scopes "$1" --name conformance 2>/dev/null)
+  [ -n "$key" ] || { echo "popi keys create failed" >&2; return 1; }
+  echo "$key"
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every API conformance check against one release `popi serve` on a throwaway PostgreSQL:
+# openapi.yaml validated, the official openai SDK test, schemathesis with all checks, then
+# `promtool check metrics` on /metrics after all that traffic. `make conformance` runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${DATABASE_URL:-}" ]; then
+  exec scripts/with-test-postgres.sh "$0" "$@"
+fi
+scripts/conformance-venv.sh >/dev/null
+# shellcheck source=lib/popi-server.sh
+source scripts/lib/popi-server.sh
+trap popi_server_stop EXIT
+started=$SECONDS
+popi_server_start
+export POPI_URL
+admin_key=$(popi_key read,write,generate,admin)
+sdk_key=$(popi_key read,write,generate)
+
+step=$SECONDS
+POPI_KEY=$sdk_key scripts/openai-sdk-test.sh
+sdk_seconds=$((SECONDS - step))
+step=$SECONDS
+POPI_KEY=$admin_key scripts/schemathesis.sh "$@"
+st_seconds=$((SECONDS - step))
+scripts/promtool-check.sh "$POPI_URL"
+echo "api-conformance: passed in $((SECONDS - started)) s (openai SDK $sdk_seconds s, schemathesis $st_seconds s)"
