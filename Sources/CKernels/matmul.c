@@ -1,0 +1,243 @@
+#include "CKernels.h"
+#include "simd.h"
+
+#if defined(__x86_64__)
+
+// Every output y[m][n] is computed by the same sequence of operations whatever the number of
+// rows m processed together and whatever slice of n a thread owns: per full group of 16 blocks
+// an exact integer dot product per lane, then acc = fma(float(isum), dw * da, acc) (and for 4-bit
+// weights acc = fma(mw, sa, acc)), the tail pairs likewise, and a fixed-order lane sum. That is
+// what makes batched prefill, token-by-token decode and any thread count agree bit for bit.
+
+/// Row tile: activation rows processed per pass over a weight row.
+#define MT 8
+
+// --- 4-bit weights ---------------------------------------------------------------------------
+
+/// Low and high nibbles of 64 packed bytes.
+CK_AVX512_TARGET CK_INLINE void unpack_nibbles(__m512i v, __m512i *lo, __m512i *hi) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    *lo = _mm512_and_si512(v, mask);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+}
+
+/// A tail pair's 32 quant bytes [A | B] expanded to [A lo, B lo, A hi, B hi].
+CK_AVX512_TARGET CK_INLINE __m512i unpack_tail_q4(const uint8_t *p) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    __m256i v = _mm256_loadu_si256((const __m256i *)p);
+    __m256i lo = _mm256_and_si256(v, mask);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/// Unpacks one weight row (full groups and tail pairs) to bytes in the activations' order.
+CK_AVX512_TARGET static void unpack_row_q4(const uint8_t *w, const ck_q4_layout *l, uint8_t *dst) {
+    for (int32_t g = 0; g < l->fullGroups; g++) {
+        for (int p = 0; p < 4; p++) {
+            __m512i lo, hi;
+            unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &lo, &hi);
+            _mm512_store_si512(dst + g * 512 + p * 64, lo);
+            _mm512_store_si512(dst + g * 512 + (p + 4) * 64, hi);
+        }
+    }
+    for (int32_t p = 0; p < l->tailPairs; p++) {
+        _mm512_store_si512(dst + l->fullGroups * 512 + p * 64,
+                           unpack_tail_q4(w + l->fullGroups * 256 + p * 32));
+    }
+}
+
+/// One weight row against one activation row, unpacking in registers (decode).
+CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *wl,
+                                         const uint8_t *a, const ck_act_layout *al) {
+    const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
+    const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
+    const float *da = (const float *)(a + al->scaleOffset);
+    const float *sa = (const float *)(a + al->sumOffset);
+    __m512 acc = _mm512_setzero_ps();
+    for (int32_t g = 0; g < wl->fullGroups; g++) {
+        __m512i isum = _mm512_setzero_si512();
+        for (int p = 0; p < 4; p++) {
+            __m512i lo, hi;
+            unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &lo, &hi);
+            isum = _mm512_dpbusd_epi32(isum, lo, _mm512_load_si512(a + g * 512 + p * 64));
+            isum = _mm512_dpbusd_epi32(isum, hi, _mm512_load_si512(a + g * 512 + (p + 4) * 64));
+        }
+        __m512 s = _mm512_mul_ps(ck_load_f16x16(dw + g * 16), _mm512_loadu_ps(da + g * 16));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
+        acc = _mm512_fmadd_ps(ck_load_f16x16(mw + g * 16), _mm512_loadu_ps(sa + g * 16), acc);
+    }
+    for (int32_t p = 0; p < wl->tailPairs; p++) {
+        const int32_t lane0 = (wl->fullGroups + p) * 16;
+        const int32_t block0 = wl->fullGroups * 16 + 2 * p;
+        __m512i isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                                           unpack_tail_q4(w + wl->fullGroups * 256 + p * 32),
+                                           _mm512_load_si512(a + wl->fullGroups * 512 + p * 64));
+        __m512 s = _mm512_mul_ps(ck_load_f16_pair(dw + block0), _mm512_loadu_ps(da + lane0));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
+        acc = _mm512_fmadd_ps(ck_load_f16_pair(mw + block0), _mm512_loadu_ps(sa + lane0), acc);
+    }
+    return ck_hsum16(acc);
+}
+
+/// One unpacked weight row (in `u`) against `count` (<= MT) activation rows.
+CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *u,
+                                             const uint8_t *a, size_t aStride, const ck_act_layout *al,
+                                             int count, float *y, size_t yStride) {
+    const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
+    const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
+    __m512 acc[MT];
+    for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
+    const int32_t lanes = wl->fullGroups + wl->tailPairs;
+    for (int32_t g = 0; g < lanes; g++) {
+        const int full = g < wl->fullGroups;
+        __m512i isum[MT];
+        for (int t = 0; t < count; t++) isum[t] = _mm512_setzero_si512();
+        const uint8_t *ug = full ? u + g * 512 : u + wl->fullGroups * 512 + (g - wl->fullGroups) * 64;
+        const size_t aOffset = (size_t)(ug - u);
+        const int slabs = full ? 8 : 1;
+        for (int j = 0; j < slabs; j++) {
+            __m512i wv = _mm512_load_si512(ug + j * 64);
+            for (int t = 0; t < count; t++) {
+                isum[t] = _mm512_dpbusd_epi32(isum[t], wv,
+                                              _mm512_load_si512(a + t * aStride + aOffset + j * 64));
+            }
+        }
+        __m512 dv, mv;
+        if (full) {
+            dv = ck_load_f16x16(dw + g * 16);
+            mv = ck_load_f16x16(mw + g * 16);
+        } else {
+            const int32_t block0 = wl->fullGroups * 16 + 2 * (g - wl->fullGroups);
+            dv = ck_load_f16_pair(dw + block0);
+            mv = ck_load_f16_pair(mw + block0);
+        }
+        for (int t = 0; t < count; t++) {
+            const uint8_t *at = a + t * aStride;
+            __m512 s = _mm512_mul_ps(dv, _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), s, acc[t]);
+            acc[t] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16), acc[t]);
+        }
+    }
+    for (int t = 0; t < count; t++) y[t * yStride] = ck_hsum16(acc[t]);
+}
+
+CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
+                                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
+                                          float *y, size_t yStride, uint8_t *scratch) {
+    const ck_q4_layout wl = ck_q4_layout_for(k);
+    const ck_act_layout al = ck_act_layout_for(k);
+    if (mRows == 1) {
+        for (int32_t n = 0; n < nRows; n++) y[n] = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
+        return;
+    }
+    for (int32_t n = 0; n < nRows; n++) {
+        const uint8_t *wn = w + (size_t)n * wStride;
+        unpack_row_q4(wn, &wl, scratch);
+        int32_t m = 0;
+        for (; m + MT <= mRows; m += MT) {
+            dot_tile_q4(wn, &wl, scratch, a + m * aStride, aStride, &al, MT, y + m * yStride + n, yStride);
+        }
+        if (m < mRows) {
+            dot_tile_q4(wn, &wl, scratch, a + m * aStride, aStride, &al, mRows - m, y + m * yStride + n, yStride);
+        }
+    }
+}
+
+// --- 8-bit weights ---------------------------------------------------------------------------
+
+/// One weight row against `count` (<= MT) activation rows.
+CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout *wl,
+                                             const uint8_t *a, size_t aStride, const ck_act_layout *al,
+                                             int count, float *y, size_t yStride) {
+    const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
+    __m512 acc[MT];
+    for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
+    const int32_t lanes = wl->fullGroups + wl->tailPairs;
+    for (int32_t g = 0; g < lanes; g++) {
+        const int full = g < wl->fullGroups;
+        __m512i isum[MT];
+        for (int t = 0; t < count; t++) isum[t] = _mm512_setzero_si512();
+        const size_t offset = full ? (size_t)g * 512 : (size_t)wl->fullGroups * 512 + (size_t)(g - wl->fullGroups) * 64;
+        const int slabs = full ? 8 : 1;
+        for (int j = 0; j < slabs; j++) {
+            __m512i wv = _mm512_loadu_si512(w + offset + j * 64);
+            for (int t = 0; t < count; t++) {
+                isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_load_si512(a + t * aStride + offset + j * 64));
+            }
+        }
+        __m512 dv = full ? ck_load_f16x16(dw + g * 16)
+                         : ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * (g - wl->fullGroups));
+        for (int t = 0; t < count; t++) {
+            const uint8_t *at = a + t * aStride;
+            __m512i bias = _mm512_load_si512((const int32_t *)(at + al->biasOffset) + g * 16);
+            __m512 s = _mm512_mul_ps(dv, _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum[t], bias)), s, acc[t]);
+        }
+    }
+    for (int t = 0; t < count; t++) y[t * yStride] = ck_hsum16(acc[t]);
+}
+
+CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
+                                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
+                                          float *y, size_t yStride) {
+    const ck_q8_layout wl = ck_q8_layout_for(k);
+    const ck_act_layout al = ck_act_layout_for(k);
+    for (int32_t n = 0; n < nRows; n++) {
+        const uint8_t *wn = w + (size_t)n * wStride;
+        int32_t m = 0;
+        for (; m + MT <= mRows; m += MT) {
+            dot_tile_q8(wn, &wl, a + m * aStride, aStride, &al, MT, y + m * yStride + n, yStride);
+        }
+        if (m < mRows) {
+            dot_tile_q8(wn, &wl, a + m * aStride, aStride, &al, mRows - m, y + m * yStride + n, yStride);
+        }
+    }
+}
+
+// --- float weights ---------------------------------------------------------------------------
+
+CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
+                                           const float *x, size_t xStride, int32_t mRows, int32_t k,
+                                           float *y, size_t yStride) {
+    for (int32_t n = 0; n < nRows; n++) {
+        const float *wn = w + (size_t)n * wStride;
+        for (int32_t m0 = 0; m0 < mRows; m0 += MT) {
+            const int count = mRows - m0 < MT ? mRows - m0 : MT;
+            __m512 acc[MT];
+            for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
+            for (int32_t i = 0; i < k; i += 16) {
+                __m512 wv = _mm512_loadu_ps(wn + i);
+                for (int t = 0; t < count; t++) {
+                    acc[t] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (size_t)(m0 + t) * xStride + i), acc[t]);
+                }
+            }
+            for (int t = 0; t < count; t++) y[(size_t)(m0 + t) * yStride + n] = ck_hsum16(acc[t]);
+        }
+    }
+}
+
+#else
+
+void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
+                         const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
+                         float *y, size_t yStride, uint8_t *scratch) {
+    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
+    (void)y; (void)yStride; (void)scratch;
+    __builtin_trap();
+}
+void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
+                         const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
+                         float *y, size_t yStride) {
+    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
+    (void)y; (void)yStride;
+    __builtin_trap();
+}
+void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
+                          const float *x, size_t xStride, int32_t mRows, int32_t k,
+                          float *y, size_t yStride) {
+    (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
+    (void)y; (void)yStride;
+    __builtin_trap();
+}
+
+#endif

@@ -1,0 +1,73 @@
+extension EngineLoop {
+    func runScoring(_ job: ScoreJob) {
+        do {
+            var results: [[ResponseScore]] = []
+            for request in job.requests {
+                guard !job.isCancelled else { throw InferenceError.cancelled }
+                results.append(try score(request))
+            }
+            job.completion?(.success(results))
+        } catch {
+            job.completion?(.failure(error))
+        }
+    }
+
+    /// Teacher forcing: the prompt runs once; each response runs in a fork of it, all responses'
+    /// tokens packed together into batches. The logits after token k of a response give the
+    /// log-probability of token k + 1; the prompt's last logits give every response's first.
+    private func score(_ request: ScoreRequest) throws -> [ResponseScore] {
+        guard !request.responses.isEmpty else { return [] }
+        guard request.responses.count <= ScoreRequest.maxResponses else {
+            throw InferenceError.invalidParameter(name: "responses", reason: "at most \(ScoreRequest.maxResponses) per prompt")
+        }
+        let prompt = try promptTokens(request.prompt)
+        let responses = try request.responses.map { try template.encodeResponse($0, tokenizer: tokenizer) }
+        let context = model.config.contextLength
+        for response in responses where prompt.count + response.count - 1 > context {
+            throw InferenceError.contextOverflow(needed: prompt.count + response.count - 1, limit: context)
+        }
+        let vocabulary = model.config.vocabularySize
+        var scores = responses.map { ResponseScore(tokens: $0, logprobs: Array(repeating: 0, count: $0.count)) }
+        func logprob(_ logits: UnsafePointer<Float>, _ token: Int32) -> Double {
+            Double(logits[Int(token)]) - Elementwise.logSumExp(logits, count: vocabulary, kernels: model.kernels)
+        }
+
+        let root = cache.create()
+        var sequences: [KVCache.SequenceID] = []
+        defer {
+            cache.remove(root)
+            for sequence in sequences { cache.remove(sequence) }
+        }
+        try prefill(prompt[...], sequence: root, start: 0) { logits in
+            for r in scores.indices { scores[r].logprobs[0] = logprob(logits, scores[r].tokens[0]) }
+        }
+        sequences = responses.map { _ in cache.fork(root) }
+
+        // Every response token but the last is fed; entry i of `fed` is (response, token index).
+        var fed: [(response: Int, index: Int)] = []
+        var next = (response: 0, index: 0)
+        /// Moves `next` past responses with nothing (left) to feed.
+        func settle() {
+            while next.response < responses.count, next.index >= responses[next.response].count - 1 {
+                next = (next.response + 1, 0)
+            }
+        }
+        settle()
+        while next.response < responses.count {
+            batch.removeAll()
+            fed.removeAll(keepingCapacity: true)
+            while batch.count < model.maxBatch, next.response < responses.count {
+                let (r, k) = next
+                batch.append(responses[r][k], position: prompt.count + k, sequence: sequences[r], logits: true)
+                fed.append((r, k))
+                next = (r, k + 1)
+                settle()
+            }
+            try model.forward(batch, cache: cache) { t, logits in
+                let (r, k) = fed[t]
+                scores[r].logprobs[k + 1] = logprob(logits, responses[r][k + 1])
+            }
+        }
+        return scores
+    }
+}

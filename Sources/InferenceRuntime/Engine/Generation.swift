@@ -1,0 +1,37 @@
+/// A request to generate `count` independent continuations of one prompt (best-of-N sampling
+/// prefills the prompt once and decodes the samples together).
+public struct GenerationRequest: Sendable {
+    public var prompt: Prompt
+    public var sampling: SamplingParameters
+    public var count: Int
+
+    public static let maxCount = 64
+
+    public init(prompt: Prompt, sampling: SamplingParameters = SamplingParameters(), count: Int = 1) {
+        self.prompt = prompt
+        self.sampling = sampling
+        self.count = count
+    }
+}
+
+public enum FinishReason: String, Sendable, Equatable {
+    /// The model ended its turn (end-of-turn or end-of-text token).
+    case endOfTurn = "stop"
+    /// A stop string appeared.
+    case stopString = "stop_string"
+    /// `maxTokens` were generated, or the context is full.
+    case length
+    /// The caller cancelled the request.
+    case cancelled
+}
+
+/// One generated continuation.
+public struct Generation: Sendable, Equatable {
+    public var text: String
+    /// Generated token ids (without the end-of-turn token; with any stop string's tokens).
+    public var tokens: [Int32]
+    public var finishReason: FinishReason
+    public var promptTokenCount: Int
+    /// The seed this sample's generator started from.
+    public var seed: UInt64
+}

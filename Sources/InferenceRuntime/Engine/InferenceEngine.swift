@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+
+/// The runtime's façade: one model, its KV cache and scratch memory, owned by one engine thread.
+///
+/// Any number of threads or tasks may call it at once. Requests queue for the engine thread, which
+/// never interleaves work inside a forward pass; between passes it runs the decode steps of all
+/// active generations as one batch (weights are read once per step for all of them), so
+/// concurrent requests and best-of-N samples share the work. Streaming callbacks run on the
+/// engine thread: they should return quickly and must not call the engine's blocking methods.
+public final class InferenceEngine: Sendable {
+    public let modelConfig: LlamaConfig
+    public let tokenizer: Tokenizer
+    public let chatTemplate: ChatTemplate
+    public let kernels: KernelSet
+    public let threads: Int
+    let loop: EngineLoop
+
+    /// Loads the model (validating the file) and starts the engine thread.
+    public init(configuration: EngineConfiguration) throws {
+        try configuration.validate()
+        let file = try GGUFFile.open(path: configuration.modelPath)
+        let config = try LlamaConfig(gguf: file)
+        let tokenizer = try Tokenizer(gguf: file)
+        let template = try ChatTemplate(gguf: file, override: configuration.chatTemplate)
+        let weights = try LlamaWeights(gguf: file, config: config, releaseSource: true)
+        let pool = WorkerPool(threads: configuration.threads)
+        let model = LlamaModel(config: config, weights: weights, kernels: configuration.kernels, pool: pool,
+                               maxBatch: configuration.maxBatchTokens)
+        let cache = KVCache(config: config, maxCachedPositions: configuration.maxCachedTokens)
+        modelConfig = config
+        self.tokenizer = tokenizer
+        chatTemplate = template
+        kernels = configuration.kernels
+        threads = configuration.threads
+        loop = EngineLoop(file: file, model: model, cache: cache, tokenizer: tokenizer, template: template)
+    }
+
+    /// Stops the engine thread after the queued work; later requests fail.
+    public func shutdown() { loop.stop() }
+
+    /// Token ids of a prompt: a conversation through the chat template (text in plain mode, so
+    /// user text never becomes control tokens), with the assistant's turn opened.
+    public func promptTokens(_ prompt: Prompt) throws -> [Int32] {
+        try loop.promptTokens(prompt)
+    }
+
+    // MARK: Generation
+
+    /// Generates `request.count` continuations; `onText(sample, text)` receives each sample's text
+    /// as it is decoded (complete UTF-8, stop strings held back). Cancelling the task ends the
+    /// samples with `.cancelled`.
+    public func generate(_ request: GenerationRequest,
+                         onText: (@Sendable (Int, String) -> Void)? = nil) async throws -> [Generation] {
+        let job = GenerationJob(request: request, onText: onText)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                job.completion = { continuation.resume(with: $0) }
+                loop.submit(.generate(job))
+            }
+        } onCancel: {
+            job.cancel()
+        }
+    }
+
+    /// `generate`, waiting on the calling thread (not from a streaming callback).
+    public func generateBlocking(_ request: GenerationRequest,
+                                 onText: (@Sendable (Int, String) -> Void)? = nil) throws -> [Generation] {
+        let job = GenerationJob(request: request, onText: onText)
+        return try loop.wait { completion in
+            job.completion = completion
+            return .generate(job)
+        }
+    }
+
+    // MARK: Scoring
+
+    /// Log-probabilities of each response after its prompt; each request's prompt is evaluated
+    /// once and shared by its responses, whose tokens run together in batches.
+    public func score(_ requests: [ScoreRequest]) async throws -> [[ResponseScore]] {
+        let job = ScoreJob(requests: requests)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                job.completion = { continuation.resume(with: $0) }
+                loop.submit(.score(job))
+            }
+        } onCancel: {
+            job.cancel()
+        }
+    }
+
+    public func score(_ request: ScoreRequest) async throws -> [ResponseScore] {
+        try await score([request])[0]
+    }
+
+    /// `score`, waiting on the calling thread (not from a streaming callback).
+    public func scoreBlocking(_ requests: [ScoreRequest]) throws -> [[ResponseScore]] {
+        let job = ScoreJob(requests: requests)
+        return try loop.wait { completion in
+            job.completion = completion
+            return .score(job)
+        }
+    }
+}
+
+/// A generation request on its way through the engine (state touched only on the engine thread,
+/// except the cancellation flag).
+final class GenerationJob: @unchecked Sendable {
+    let request: GenerationRequest
+    let onText: (@Sendable (Int, String) -> Void)?
+    var completion: ((Result<[Generation], Error>) -> Void)?
+    var results: [Generation?] = []
+    var remaining = 0
+    private let cancelled = Atomic<Bool>(false)
+
+    init(request: GenerationRequest, onText: (@Sendable (Int, String) -> Void)?) {
+        self.request = request
+        self.onText = onText
+    }
+
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+}
+
+/// A scoring request on its way through the engine.
+final class ScoreJob: @unchecked Sendable {
+    let requests: [ScoreRequest]
+    var completion: ((Result<[[ResponseScore]], Error>) -> Void)?
+    private let cancelled = Atomic<Bool>(false)
+
+    init(requests: [ScoreRequest]) { self.requests = requests }
+
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+}

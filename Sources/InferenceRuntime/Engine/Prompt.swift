@@ -1,0 +1,31 @@
+/// What a request conditions on: a conversation rendered with the model's chat template (with the
+/// assistant's turn opened), or token ids as they are.
+public enum Prompt: Sendable, Equatable {
+    case messages([ChatMessage])
+    case tokens([Int32])
+
+    /// One user message, optionally after a system message.
+    public static func user(_ text: String, system: String? = nil) -> Prompt {
+        .messages((system.map { [ChatMessage.system($0)] } ?? []) + [.user(text)])
+    }
+}
+
+extension Prompt {
+    /// One user message from raw bytes (e.g. a file or a command-line argument), rejecting invalid
+    /// UTF-8 with `InferenceError.invalidUTF8`.
+    public static func user(utf8 bytes: [UInt8], system: String? = nil) throws(InferenceError) -> Prompt {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            var offset = 0
+            var iterator = bytes.makeIterator()
+            var decoder = UTF8()
+            loop: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): offset += UTF8.width(scalar)
+                case .emptyInput, .error: break loop
+                }
+            }
+            throw .invalidUTF8(offset: offset)
+        }
+        return .user(text, system: system)
+    }
+}

@@ -1,0 +1,369 @@
+import CKernels
+import Foundation
+
+/// The Llama forward pass, in the shape of llama2.c's run.c: configuration, weights, run state
+/// allocated once, and `forward`, which allocates nothing.
+///
+/// One entry point serves decode (one token per sequence), batched decode (one token for each
+/// of several sequences) and prefill or teacher-forced scoring (many tokens per sequence): every
+/// matrix product takes all the batch's rows at once, so weights are read once per pass. Each
+/// number is computed by the same sequence of operations whatever the batch and thread count,
+/// so prefill and token-by-token decode give the same logits bit for bit.
+final class LlamaModel: @unchecked Sendable {
+    let config: LlamaConfig
+    let weights: LlamaWeights
+    let kernels: KernelSet
+    let pool: WorkerPool
+    /// Most tokens in one forward pass.
+    let maxBatch: Int
+    /// Rows of logits computed together.
+    let logitRows = 16
+
+    private let dim: Int, qDim: Int, kvDim: Int, hidden: Int, headDim: Int, group: Int, vocabulary: Int
+    private let ropeDim: Int
+    private let attentionScale: Float
+    private let maxChunks: Int
+    /// Floats per head in a scores buffer: the context rounded up to whole tiles of 16.
+    private let scoreStride: Int
+
+    // Run state. Shapes are [rows, columns] of floats unless noted.
+    private let x: AlignedBuffer          // [maxBatch, dim] residual stream
+    private let xb: AlignedBuffer         // [maxBatch, dim] normalized input of a block
+    private let q: AlignedBuffer          // [maxBatch, qDim] queries
+    private let keyValue: AlignedBuffer   // [maxBatch, 2 * kvDim] new keys, then values
+    private let keyValueHalf: AlignedBuffer // [maxBatch, 2 * kvDim] the same as f16 (UInt16)
+    private let att: AlignedBuffer        // [maxBatch, qDim] attention output
+    private let gate: AlignedBuffer       // [maxBatch, hidden] gate, then silu(gate) * up
+    private let up: AlignedBuffer         // [maxBatch, hidden]
+    private let blockOutput: AlignedBuffer // [maxBatch, dim] attention or feed-forward output
+    private let rope: AlignedBuffer       // [maxBatch, ropeDim] cos, sin per rotated pair
+    private let xq: QuantizedActivations  // xb as int8 blocks (maxBatch rows)
+    private let attq: QuantizedActivations // att as int8 blocks
+    private let hq: QuantizedActivations  // silu(gate) * up as int8 blocks
+    private let headInput: AlignedBuffer  // [logitRows, dim] final-normalized rows needing logits
+    private let headq: QuantizedActivations // headInput as int8 blocks
+    private let logits: AlignedBuffer     // [logitRows, vocabulary]
+    private let splitScores: AlignedBuffer // [2 * threads, group, scoreStride] scores of few tokens' heads
+    private let splitPartials: AlignedBuffer // [2 * threads * maxChunks, group * headDim] their chunks' values
+    private let scratch: [KernelScratch]  // per thread: unpacked weight row
+    private let scores: [AlignedBuffer]   // per thread: [group, scoreStride]
+    private let normalizers: [AlignedBuffer] // per thread: [group, 2] softmax max and 1 / sum
+    private let probabilities: [AlignedBuffer] // per thread: [group, CK_ATTENTION_CHUNK]
+    private let partials: [AlignedBuffer] // per thread: [group, headDim] one chunk's weighted values
+    private var wanted: [Int] = []        // batch indices of the rows in `logits`
+
+    init(config: LlamaConfig, weights: LlamaWeights, kernels: KernelSet, pool: WorkerPool, maxBatch: Int = 512) {
+        self.config = config
+        self.weights = weights
+        self.kernels = kernels
+        self.pool = pool
+        self.maxBatch = maxBatch
+        dim = config.embeddingLength
+        headDim = config.headDimension
+        qDim = config.headCount * headDim
+        kvDim = config.kvDimension
+        hidden = config.feedForwardLength
+        group = config.groupSize
+        vocabulary = config.vocabularySize
+        ropeDim = config.ropeDimensionCount
+        attentionScale = 1 / Float(headDim).squareRoot()
+        maxChunks = Attention.chunkCount(length: config.contextLength)
+        scoreStride = (config.contextLength + 15) / 16 * 16
+        wanted.reserveCapacity(logitRows)
+
+        func floats(_ rows: Int, _ columns: Int) -> AlignedBuffer { AlignedBuffer(byteCount: 4 * rows * columns) }
+        x = floats(maxBatch, dim)
+        xb = floats(maxBatch, dim)
+        q = floats(maxBatch, qDim)
+        keyValue = floats(maxBatch, 2 * kvDim)
+        keyValueHalf = AlignedBuffer(byteCount: 2 * maxBatch * 2 * kvDim)
+        att = floats(maxBatch, qDim)
+        gate = floats(maxBatch, hidden)
+        up = floats(maxBatch, hidden)
+        blockOutput = floats(maxBatch, dim)
+        rope = floats(maxBatch, ropeDim)
+        xq = QuantizedActivations(columns: dim, capacity: maxBatch)
+        attq = QuantizedActivations(columns: qDim, capacity: maxBatch)
+        hq = QuantizedActivations(columns: hidden, capacity: maxBatch)
+        headInput = floats(logitRows, dim)
+        headq = QuantizedActivations(columns: dim, capacity: logitRows)
+        logits = floats(logitRows, vocabulary)
+        let threads = pool.threadCount, heads = group, width = group * headDim, stride = scoreStride
+        splitScores = floats(2 * threads * heads, stride)
+        splitPartials = floats(2 * threads * maxChunks, width)
+        let widest = max(dim, qDim, hidden)
+        scratch = (0..<threads).map { _ in KernelScratch(maxColumns: widest) }
+        scores = (0..<threads).map { _ in floats(heads, stride) }
+        normalizers = (0..<threads).map { _ in floats(heads, 2) }
+        probabilities = (0..<threads).map { _ in floats(heads, Int(CK_ATTENTION_CHUNK)) }
+        partials = (0..<threads).map { _ in floats(1, width) }
+    }
+
+    /// Runs `batch` (at most `maxBatch` tokens), writing its keys and values into `cache`, and calls
+    /// `onLogits(index, logits)` for every token that wants logits, in batch order, on this thread
+    /// (the logits pointer is valid during the call only).
+    func forward(_ batch: TokenBatch, cache: KVCache, onLogits: (Int, UnsafePointer<Float>) -> Void) throws(InferenceError) {
+        let n = batch.count
+        guard n > 0 else { return }
+        precondition(n <= maxBatch, "batch of \(n) tokens exceeds \(maxBatch)")
+        try prepareCache(batch, cache)
+
+        // Token embeddings and each token's rotation angles.
+        for t in 0..<n {
+            let token = batch.tokens[t]
+            guard token >= 0, Int(token) < vocabulary else { throw .invalidTokenID(token, vocabularySize: vocabulary) }
+            weights.tokenEmbedding.dequantizeRow(Int(token), into: x.floats() + t * dim)
+            fillRotation(position: batch.positions[t], into: rope.floats() + t * ropeDim)
+        }
+
+        for (l, layer) in weights.layers.enumerated() {
+            // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ.
+            normalize(rows: n, weight: layer.attentionNorm, quantized: xq)
+            let normalized = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
+            pool.run { i in
+                MatMul.multiply(layer.query, rows: pool.share(of: qDim, thread: i, alignment: 16), input: normalized,
+                                y: q.floats(), yStride: qDim, scratch: scratch[i], kernels: kernels)
+                MatMul.multiply(layer.key, rows: pool.share(of: kvDim, thread: i, alignment: 16), input: normalized,
+                                y: keyValue.floats(), yStride: 2 * kvDim, scratch: scratch[i], kernels: kernels)
+                MatMul.multiply(layer.value, rows: pool.share(of: kvDim, thread: i, alignment: 16), input: normalized,
+                                y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[i], kernels: kernels)
+            }
+            storeKeysAndValues(batch, layer: l, cache: cache)
+            attention(batch, layer: l, cache: cache)
+
+            // att · Woᵀ, added to the residual stream.
+            if MatMul.readsQuantized(layer.output) {
+                quantize(att.floats(), stride: qDim, rows: n, into: attq)
+            }
+            project(layer.output, input: MatMulInput(floats: att.floats(), floatStride: qDim, quantized: attq, rows: n))
+
+            // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x).
+            normalize(rows: n, weight: layer.feedForwardNorm, quantized: xq)
+            let input = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
+            pool.run { i in
+                let rows = pool.share(of: hidden, thread: i, alignment: 16)
+                MatMul.multiply(layer.gate, rows: rows, input: input, y: gate.floats(), yStride: hidden,
+                                scratch: scratch[i], kernels: kernels)
+                MatMul.multiply(layer.up, rows: rows, input: input, y: up.floats(), yStride: hidden,
+                                scratch: scratch[i], kernels: kernels)
+                for t in 0..<n where !rows.isEmpty {
+                    let offset = t * hidden + rows.lowerBound
+                    Elementwise.siluMul(gate.floats() + offset, up.floats() + offset, gate.floats() + offset,
+                                        count: rows.count, kernels: kernels)
+                }
+            }
+            if MatMul.readsQuantized(layer.down) {
+                quantize(gate.floats(), stride: hidden, rows: n, into: hq)
+            }
+            project(layer.down, input: MatMulInput(floats: gate.floats(), floatStride: hidden, quantized: hq, rows: n))
+        }
+
+        try computeLogits(batch, onLogits: onLogits)
+    }
+
+    // MARK: Steps
+
+    /// Validates the batch's sequences and makes their positions writable.
+    private func prepareCache(_ batch: TokenBatch, _ cache: KVCache) throws(InferenceError) {
+        var t = 0
+        while t < batch.count {
+            let sequence = batch.sequences[t]
+            let start = batch.positions[t]
+            var end = t + 1
+            while end < batch.count, batch.sequences[end] == sequence {
+                precondition(batch.positions[end] == batch.positions[end - 1] + 1, "positions of a sequence must be consecutive")
+                end += 1
+            }
+            precondition(start >= 0 && start <= cache.length(of: sequence), "position \(start) leaves a gap in the sequence")
+            try cache.prepareWrite(sequence, from: start, to: start + (end - t))
+            t = end
+        }
+    }
+
+    /// cos and sin of position × θᵢ for each rotated pair i, θᵢ = base^(-2i/ropeDim) computed as
+    /// llama.cpp does (repeated multiplication, optional per-pair divisors).
+    private func fillRotation(position: Int, into table: UnsafeMutablePointer<Float>) {
+        let thetaScale = Foundation.pow(config.ropeFreqBase, -2 / Float(ropeDim))
+        var theta = Float(position)
+        for i in 0..<(ropeDim / 2) {
+            let angle = weights.ropeFrequencyFactors.map { theta / $0[i] } ?? theta
+            table[2 * i] = Foundation.cos(angle)
+            table[2 * i + 1] = Foundation.sin(angle)
+            theta *= thetaScale
+        }
+    }
+
+    /// Rotates adjacent pairs (v[2i], v[2i+1]) of each of `heads` heads.
+    private func rotate(_ v: UnsafeMutablePointer<Float>, heads: Int, table: UnsafePointer<Float>) {
+        for h in 0..<heads {
+            let head = v + h * headDim
+            for i in 0..<(ropeDim / 2) {
+                let cos = table[2 * i], sin = table[2 * i + 1]
+                let x0 = head[2 * i], x1 = head[2 * i + 1]
+                head[2 * i] = x0 * cos - x1 * sin
+                head[2 * i + 1] = x0 * sin + x1 * cos
+            }
+        }
+    }
+
+    /// xb = rmsnorm(x) * weight for every row, then its int8 blocks when some matrix reads them.
+    private func normalize(rows n: Int, weight: [Float], quantized: QuantizedActivations) {
+        weight.withUnsafeBufferPointer { w in
+            let epsilon = config.rmsEpsilon
+            let body = { (rows: Range<Int>) in
+                for t in rows {
+                    Elementwise.rmsNorm(self.x.floats() + t * self.dim, weight: w.baseAddress!, epsilon: epsilon,
+                                        self.xb.floats() + t * self.dim, count: self.dim)
+                }
+                if !rows.isEmpty {
+                    quantized.quantize(self.xb.floats(), xStride: self.dim, rows: rows.lowerBound, count: rows.count,
+                                       kernels: self.kernels)
+                }
+            }
+            if n < 4 { body(0..<n) } else { pool.run { i in body(pool.share(of: n, thread: i)) } }
+        }
+    }
+
+    private func quantize(_ source: UnsafeMutablePointer<Float>, stride: Int, rows n: Int, into quantized: QuantizedActivations) {
+        if n < 4 {
+            quantized.quantize(source, xStride: stride, rows: 0, count: n, kernels: kernels)
+        } else {
+            pool.run { i in
+                let rows = pool.share(of: n, thread: i)
+                if !rows.isEmpty {
+                    quantized.quantize(source, xStride: stride, rows: rows.lowerBound, count: rows.count, kernels: kernels)
+                }
+            }
+        }
+    }
+
+    /// blockOutput = input · Wᵀ, then x += blockOutput.
+    private func project(_ w: PackedMatrix, input: MatMulInput) {
+        let n = input.rows
+        pool.run { i in
+            MatMul.multiply(w, rows: pool.share(of: w.rows, thread: i, alignment: 16), input: input,
+                            y: blockOutput.floats(), yStride: dim, scratch: scratch[i], kernels: kernels)
+        }
+        let residual = x.floats(), delta = blockOutput.floats()
+        for j in 0..<(n * dim) { residual[j] += delta[j] }
+    }
+
+    /// Applies RoPE to the batch's queries and keys and writes keys and values (f16) to the cache.
+    private func storeKeysAndValues(_ batch: TokenBatch, layer: Int, cache: KVCache) {
+        let kvHeads = config.headCountKV
+        for t in 0..<batch.count {
+            let table = UnsafePointer(rope.floats() + t * ropeDim)
+            rotate(q.floats() + t * qDim, heads: config.headCount, table: table)
+            let query = q.floats() + t * qDim
+            for i in 0..<qDim { query[i] = Float(Float16(query[i])) }
+            let keys = keyValue.floats() + t * 2 * kvDim
+            rotate(keys, heads: kvHeads, table: table)
+            let halves = keyValueHalf.pointer.assumingMemoryBound(to: UInt16.self) + t * 2 * kvDim
+            Elementwise.toHalf(keys, halves, count: 2 * kvDim, kernels: kernels)
+            cache.store(batch.sequences[t], position: batch.positions[t], layer: layer, keys: halves, values: halves + kvDim)
+        }
+    }
+
+    /// att[t] for every token: each query head against its KV head's cache up to the token's position.
+    private func attention(_ batch: TokenBatch, layer: Int, cache: KVCache) {
+        let n = batch.count, kvHeads = config.headCountKV
+        let width = group * headDim
+        if pool.threadCount > 1, n * kvHeads < 2 * pool.threadCount {
+            // Few (token, head) pairs, as in decode: spread their chunks over the threads.
+            // Pass 1: scores; pass 2: probabilities and each chunk's weighted values; then the
+            // chunks are added in order, exactly as `Attention.attend` does.
+            func tasks(_ visit: (Int, Int, Int, Int) -> Void) {
+                var task = 0
+                for t in 0..<n {
+                    for h in 0..<kvHeads {
+                        for c in 0..<Attention.chunkCount(length: batch.positions[t] + 1) {
+                            visit(task, t, h, c)
+                            task += 1
+                        }
+                    }
+                }
+            }
+            pool.run { i in
+                tasks { task, t, h, c in
+                    guard task % pool.threadCount == i else { return }
+                    let length = batch.positions[t] + 1
+                    Attention.scores(q.floats() + t * qDim + h * width, group: group,
+                                     kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                                     range: Attention.chunkRange(c, length: length), scale: attentionScale,
+                                     scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
+                                     stride: scoreStride, kernels: kernels)
+                }
+            }
+            pool.run { i in
+                tasks { task, t, h, c in
+                    guard task % pool.threadCount == i else { return }
+                    let length = batch.positions[t] + 1
+                    let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
+                    Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
+                                          into: normalizers[i].floats(), kernels: kernels)
+                    Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[i].floats(), group: group,
+                                          kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
+                                          chunkIndex: c, probabilities: probabilities[i].floats(),
+                                          out: splitPartials.floats() + task * width, kernels: kernels)
+                }
+            }
+            var task = 0
+            for t in 0..<n {
+                for h in 0..<kvHeads {
+                    let out = att.floats() + t * qDim + h * width
+                    out.update(repeating: 0, count: width)
+                    for _ in 0..<Attention.chunkCount(length: batch.positions[t] + 1) {
+                        let partial = splitPartials.floats() + task * width
+                        for j in 0..<width { out[j] += partial[j] }
+                        task += 1
+                    }
+                }
+            }
+            return
+        }
+        pool.run { i in
+            var pair = 0
+            for t in 0..<n {
+                for h in 0..<kvHeads {
+                    defer { pair += 1 }
+                    guard pair % pool.threadCount == i else { continue }
+                    Attention.attend(q.floats() + t * qDim + h * width, group: group,
+                                     kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                                     length: batch.positions[t] + 1, scale: attentionScale,
+                                     scores: scores[i].floats(), stride: scoreStride, normalizers: normalizers[i].floats(),
+                                     probabilities: probabilities[i].floats(), partial: partials[i].floats(),
+                                     out: att.floats() + t * qDim + h * width, kernels: kernels)
+                }
+            }
+        }
+    }
+
+    /// Final norm and output projection for the tokens that want logits, `logitRows` at a time.
+    private func computeLogits(_ batch: TokenBatch, onLogits: (Int, UnsafePointer<Float>) -> Void) throws(InferenceError) {
+        let head = weights.output
+        var t = 0
+        while t < batch.count {
+            wanted.removeAll(keepingCapacity: true)
+            while t < batch.count, wanted.count < logitRows {
+                if batch.wantsLogits[t] { wanted.append(t) }
+                t += 1
+            }
+            guard !wanted.isEmpty else { continue }
+            weights.outputNorm.withUnsafeBufferPointer { w in
+                for (row, token) in wanted.enumerated() {
+                    Elementwise.rmsNorm(x.floats() + token * dim, weight: w.baseAddress!, epsilon: config.rmsEpsilon,
+                                        headInput.floats() + row * dim, count: dim)
+                }
+            }
+            if MatMul.readsQuantized(head) {
+                headq.quantize(headInput.floats(), xStride: dim, rows: 0, count: wanted.count, kernels: kernels)
+            }
+            let input = MatMulInput(floats: headInput.floats(), floatStride: dim, quantized: headq, rows: wanted.count)
+            pool.run { i in
+                MatMul.multiply(head, rows: pool.share(of: head.rows, thread: i, alignment: 16), input: input,
+                                y: logits.floats(), yStride: vocabulary, scratch: scratch[i], kernels: kernels)
+            }
+            for (row, token) in wanted.enumerated() { onLogits(token, logits.floats() + row * vocabulary) }
+        }
+    }
+}

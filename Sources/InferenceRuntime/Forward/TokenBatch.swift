@@ -1,0 +1,28 @@
+/// Tokens for one forward pass. Each token belongs to a sequence of the KV cache at a position;
+/// a sequence's tokens are consecutive in the batch with consecutive positions, starting at or
+/// before the sequence's current length (earlier positions are overwritten).
+struct TokenBatch {
+    private(set) var tokens: [Int32] = []
+    private(set) var positions: [Int] = []
+    private(set) var sequences: [KVCache.SequenceID] = []
+    /// Tokens whose next-token logits the caller wants.
+    private(set) var wantsLogits: [Bool] = []
+
+    var count: Int { tokens.count }
+    var isEmpty: Bool { tokens.isEmpty }
+    var logitCount: Int { wantsLogits.lazy.filter { $0 }.count }
+
+    mutating func append(_ token: Int32, position: Int, sequence: KVCache.SequenceID, logits: Bool) {
+        tokens.append(token)
+        positions.append(position)
+        sequences.append(sequence)
+        wantsLogits.append(logits)
+    }
+
+    mutating func removeAll() {
+        tokens.removeAll(keepingCapacity: true)
+        positions.removeAll(keepingCapacity: true)
+        sequences.removeAll(keepingCapacity: true)
+        wantsLogits.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,91 @@
+import CKernels
+
+/// Per-thread working memory of the matmul kernels.
+final class KernelScratch: @unchecked Sendable {
+    /// One weight row unpacked to bytes (4-bit tile kernel).
+    let unpacked: AlignedBuffer
+    /// One weight row converted to f32 (file-layout weights).
+    let row: AlignedBuffer
+
+    init(maxColumns: Int) {
+        unpacked = AlignedBuffer(byteCount: Int(ck_act_layout_for(Int32(maxColumns)).rowBytes))
+        row = AlignedBuffer(byteCount: 4 * maxColumns)
+    }
+}
+
+/// The input of one matrix product: activation rows as f32, plus their int8 quantization when
+/// the weight kernel reads that.
+struct MatMulInput {
+    let floats: UnsafePointer<Float>
+    /// Floats from one row to the next.
+    let floatStride: Int
+    let quantized: QuantizedActivations?
+    let rows: Int
+}
+
+/// y = x · Wᵀ for a slice of W's rows: `y[m * yStride + n]` for every input row m and every n in
+/// `rows`. Each output is computed in an order that depends on neither the slice nor the number
+/// of input rows.
+enum MatMul {
+    static func multiply(_ w: PackedMatrix, rows: Range<Int>, input: MatMulInput,
+                         y: UnsafeMutablePointer<Float>, yStride: Int,
+                         scratch: KernelScratch, kernels: KernelSet) {
+        guard !rows.isEmpty, input.rows > 0 else { return }
+        let k = w.columns
+        let out = y + rows.lowerBound
+        switch w.format {
+        case .q4:
+            let a = input.quantized!
+            switch kernels {
+            case .avx512:
+                ck_matmul_q4_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
+                                    a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
+                                    out, yStride, scratch.unpacked.bytes())
+            case .portable:
+                ReferenceKernels.matmulQ4(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
+                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride)
+            }
+        case .q8:
+            let a = input.quantized!
+            switch kernels {
+            case .avx512:
+                ck_matmul_q8_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
+                                    a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
+                                    out, yStride)
+            case .portable:
+                ReferenceKernels.matmulQ8(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
+                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride)
+            }
+        case .rows(let type):
+            for n in rows {
+                let weights: UnsafePointer<Float>
+                if type == .f32 {
+                    weights = w.row(n).assumingMemoryBound(to: Float.self)
+                } else {
+                    RowDequantizer.dequantize(type, from: w.row(n), count: k, into: scratch.row.floats())
+                    weights = UnsafePointer(scratch.row.floats())
+                }
+                floatProduct(weights, input: input, k: k, y: y + n, yStride: yStride, kernels: kernels)
+            }
+        }
+    }
+
+    private static func floatProduct(_ w: UnsafePointer<Float>, input: MatMulInput, k: Int,
+                                     y: UnsafeMutablePointer<Float>, yStride: Int, kernels: KernelSet) {
+        switch kernels {
+        case .avx512:
+            ck_matmul_f32_avx512(w, k, 1, input.floats, input.floatStride, Int32(input.rows), Int32(k), y, yStride)
+        case .portable:
+            ReferenceKernels.matmulF32(w, wStride: k, nRows: 1, input.floats, xStride: input.floatStride,
+                                       mRows: input.rows, k: k, y, yStride: yStride)
+        }
+    }
+
+    /// Whether `w` reads int8-quantized activations.
+    static func readsQuantized(_ w: PackedMatrix) -> Bool {
+        switch w.format {
+        case .q4, .q8: return true
+        case .rows: return false
+        }
+    }
+}

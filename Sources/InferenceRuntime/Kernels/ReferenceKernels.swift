@@ -1,0 +1,230 @@
+import CKernels
+
+/// Portable Swift versions of the CKernels functions, operation for operation: the same integer
+/// block sums, the same fused multiply-adds per lane and the same lane-summing order, so their
+/// results are bit-identical. They run where AVX-512 is missing, and the tests hold the SIMD
+/// kernels to them.
+enum ReferenceKernels {
+    /// Sum of 16 lanes in the kernels' order: l + l+8, then l+4, l+2, l+1.
+    @inline(__always)
+    static func laneSum(_ v: SIMD16<Float>) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
+    }
+
+    /// Lane-wise fused multiply-add acc + a * b.
+    @inline(__always)
+    static func fma(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ acc: SIMD16<Float>) -> SIMD16<Float> {
+        var r = acc
+        for l in 0..<16 { r[l] = acc[l].addingProduct(a[l], b[l]) }
+        return r
+    }
+
+    @inline(__always)
+    static func loadFloats(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        for l in 0..<16 { v[l] = p.load(fromByteOffset: offset + 4 * l, as: Float.self) }
+        return v
+    }
+
+    @inline(__always)
+    static func loadHalves(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        for l in 0..<16 { v[l] = HalfPrecision.loadHalf(p, offset + 2 * l) }
+        return v
+    }
+
+    /// Two halves spread to the tail lane pattern A A A A B B B B A A A A B B B B.
+    @inline(__always)
+    static func loadHalfPair(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<Float> {
+        let a = HalfPrecision.loadHalf(p, offset), b = HalfPrecision.loadHalf(p, offset + 2)
+        var v = SIMD16<Float>()
+        for l in 0..<16 { v[l] = (l / 4) % 2 == 0 ? a : b }
+        return v
+    }
+
+    // MARK: Activations
+
+    /// The nearest half, as a float.
+    @inline(__always)
+    static func roundHalf(_ v: Float) -> Float { Float(Float16(v)) }
+
+    static func quantizeRows(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, k: Int,
+                             out: UnsafeMutableRawPointer, outStride: Int) {
+        let l = ck_act_layout_for(Int32(k))
+        let full = Int(l.fullGroups)
+        var q = [Int8](repeating: 0, count: 32)
+        for r in 0..<rows {
+            let xr = x + r * xStride
+            let o = out + r * outStride
+            func quantizeBlock(_ block: Int) -> (d: Float, sum: Int32) {
+                var amax: Float = 0
+                for i in 0..<32 { amax = max(amax, abs(xr[32 * block + i])) }
+                let id: Float = amax != 0 ? 127 / amax : 0
+                var sum: Int32 = 0
+                for i in 0..<32 {
+                    let v = Int8((xr[32 * block + i] * id).rounded(.toNearestOrEven))
+                    q[i] = v
+                    sum += Int32(v)
+                }
+                return (amax / 127, sum)
+            }
+            for g in 0..<full {
+                for b in 0..<16 {
+                    let (d, sum) = quantizeBlock(16 * g + b)
+                    for j in 0..<8 {
+                        for i in 0..<4 {
+                            o.storeBytes(of: q[4 * j + i], toByteOffset: g * 512 + j * 64 + b * 4 + i, as: Int8.self)
+                        }
+                    }
+                    let lane = g * 16 + b
+                    o.storeBytes(of: roundHalf(d), toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
+                    o.storeBytes(of: roundHalf(d * Float(sum)), toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
+                    o.storeBytes(of: 128 * sum, toByteOffset: Int(l.biasOffset) + 4 * lane, as: Int32.self)
+                }
+            }
+            let tailBlocks = Int(l.blocks) - full * 16
+            for p in 0..<Int(l.tailPairs) {
+                let pair = full * 512 + p * 64
+                let lane0 = (full + p) * 16
+                for half in 0..<2 {
+                    var d: Float = 0, sum: Int32 = 0
+                    if 2 * p + half < tailBlocks {
+                        (d, sum) = quantizeBlock(full * 16 + 2 * p + half)
+                    } else {
+                        for i in 0..<32 { q[i] = 0 }
+                    }
+                    for i in 0..<16 {
+                        o.storeBytes(of: q[i], toByteOffset: pair + half * 16 + i, as: Int8.self)
+                        o.storeBytes(of: q[16 + i], toByteOffset: pair + 32 + half * 16 + i, as: Int8.self)
+                    }
+                    for i in 0..<4 {
+                        for lane in [lane0 + half * 4 + i, lane0 + 8 + half * 4 + i] {
+                            o.storeBytes(of: roundHalf(d), toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
+                            o.storeBytes(of: roundHalf(d * Float(sum)) * 0.125, toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
+                        }
+                    }
+                }
+                for lane in 0..<16 {
+                    var s: Int32 = 0
+                    for i in 0..<4 { s += Int32(o.load(fromByteOffset: pair + 4 * lane + i, as: Int8.self)) }
+                    o.storeBytes(of: 128 * s, toByteOffset: Int(l.biasOffset) + 4 * (lane0 + lane), as: Int32.self)
+                }
+            }
+        }
+    }
+
+    // MARK: Matrix products
+
+    /// Packed 4-bit weights against packed activations (ck_matmul_q4_avx512).
+    static func matmulQ4(_ w: UnsafeRawPointer, wStride: Int, nRows: Int,
+                         _ a: UnsafeRawPointer, aStride: Int, mRows: Int, k: Int,
+                         _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let wl = ck_q4_layout_for(Int32(k)), al = ck_act_layout_for(Int32(k))
+        let full = Int(wl.fullGroups)
+        for n in 0..<nRows {
+            let wn = w + n * wStride
+            for m in 0..<mRows {
+                let am = a + m * aStride
+                var acc = SIMD16<Float>()
+                for g in 0..<(full + Int(wl.tailPairs)) {
+                    var isum = SIMD16<Float>()
+                    for lane in 0..<16 {
+                        var s: Int32 = 0
+                        if g < full {
+                            for p in 0..<4 {
+                                for i in 0..<4 {
+                                    let byte = wn.load(fromByteOffset: g * 256 + p * 64 + lane * 4 + i, as: UInt8.self)
+                                    let lo = am.load(fromByteOffset: g * 512 + p * 64 + lane * 4 + i, as: Int8.self)
+                                    let hi = am.load(fromByteOffset: g * 512 + (p + 4) * 64 + lane * 4 + i, as: Int8.self)
+                                    s += Int32(byte & 0x0F) * Int32(lo) + Int32(byte >> 4) * Int32(hi)
+                                }
+                            }
+                        } else {
+                            let pairW = full * 256 + (g - full) * 32
+                            let pairA = full * 512 + (g - full) * 64
+                            for i in 0..<4 {
+                                let t = 4 * lane + i
+                                let byte = wn.load(fromByteOffset: pairW + t % 32, as: UInt8.self)
+                                let q = t < 32 ? byte & 0x0F : byte >> 4
+                                s += Int32(q) * Int32(am.load(fromByteOffset: pairA + t, as: Int8.self))
+                            }
+                        }
+                        isum[lane] = Float(s)
+                    }
+                    let dv: SIMD16<Float>, mv: SIMD16<Float>
+                    if g < full {
+                        dv = loadHalves(wn, Int(wl.scaleOffset) + 32 * g)
+                        mv = loadHalves(wn, Int(wl.minOffset) + 32 * g)
+                    } else {
+                        let block0 = full * 16 + 2 * (g - full)
+                        dv = loadHalfPair(wn, Int(wl.scaleOffset) + 2 * block0)
+                        mv = loadHalfPair(wn, Int(wl.minOffset) + 2 * block0)
+                    }
+                    let s = dv * loadFloats(am, Int(al.scaleOffset) + 64 * g)
+                    acc = fma(isum, s, acc)
+                    acc = fma(mv, loadFloats(am, Int(al.sumOffset) + 64 * g), acc)
+                }
+                y[m * yStride + n] = laneSum(acc)
+            }
+        }
+    }
+
+    /// Packed 8-bit weights against packed activations (ck_matmul_q8_avx512).
+    static func matmulQ8(_ w: UnsafeRawPointer, wStride: Int, nRows: Int,
+                         _ a: UnsafeRawPointer, aStride: Int, mRows: Int, k: Int,
+                         _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let wl = ck_q8_layout_for(Int32(k)), al = ck_act_layout_for(Int32(k))
+        let full = Int(wl.fullGroups)
+        for n in 0..<nRows {
+            let wn = w + n * wStride
+            for m in 0..<mRows {
+                let am = a + m * aStride
+                var acc = SIMD16<Float>()
+                for g in 0..<(full + Int(wl.tailPairs)) {
+                    let offset = g < full ? g * 512 : full * 512 + (g - full) * 64
+                    let slabs = g < full ? 8 : 1
+                    var isum = SIMD16<Float>()
+                    for lane in 0..<16 {
+                        var s: Int32 = 0
+                        for j in 0..<slabs {
+                            for i in 0..<4 {
+                                let at = offset + j * 64 + lane * 4 + i
+                                s += Int32(wn.load(fromByteOffset: at, as: UInt8.self)) * Int32(am.load(fromByteOffset: at, as: Int8.self))
+                            }
+                        }
+                        s -= am.load(fromByteOffset: Int(al.biasOffset) + 4 * (16 * g + lane), as: Int32.self)
+                        isum[lane] = Float(s)
+                    }
+                    let dv = g < full
+                        ? loadHalves(wn, Int(wl.scaleOffset) + 32 * g)
+                        : loadHalfPair(wn, Int(wl.scaleOffset) + 2 * (full * 16 + 2 * (g - full)))
+                    acc = fma(isum, dv * loadFloats(am, Int(al.scaleOffset) + 64 * g), acc)
+                }
+                y[m * yStride + n] = laneSum(acc)
+            }
+        }
+    }
+
+    /// f32 weights against f32 activations (ck_matmul_f32_avx512): 16 lanes over k.
+    static func matmulF32(_ w: UnsafePointer<Float>, wStride: Int, nRows: Int,
+                          _ x: UnsafePointer<Float>, xStride: Int, mRows: Int, k: Int,
+                          _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+        for n in 0..<nRows {
+            for m in 0..<mRows {
+                var acc = SIMD16<Float>()
+                for i in stride(from: 0, to: k, by: 16) {
+                    var wv = SIMD16<Float>(), xv = SIMD16<Float>()
+                    for l in 0..<16 {
+                        wv[l] = w[n * wStride + i + l]
+                        xv[l] = x[m * xStride + i + l]
+                    }
+                    acc = fma(wv, xv, acc)
+                }
+                y[m * yStride + n] = laneSum(acc)
+            }
+        }
+    }
+}

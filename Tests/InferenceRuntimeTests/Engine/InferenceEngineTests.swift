@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import InferenceRuntime
+
+@Suite(.serialized) struct InferenceEngineTests {
+    static let engine: InferenceEngine = {
+        do { return try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128)) }
+        catch { fatalError("engine: \(error)") }
+    }()
+
+    static let photosynthesis = ReferenceVectors.generation.prompts[0]
+
+    @Test func promptTokensComeFromTheChatTemplate() throws {
+        let ids = try Self.engine.promptTokens(.user("What is photosynthesis?"))
+        #expect(ids == Self.photosynthesis.prompt_ids)
+    }
+
+    @Test func greedyGenerationFollowsLlamaCppAndStreamsItsText() async throws {
+        let streamed = Mutex("")
+        let gaps = Self.photosynthesis.top1_top2_logit_gap_per_step
+        let stable = gaps.firstIndex { $0 < 0.5 } ?? gaps.count
+        let result = try await Self.engine.generate(
+            GenerationRequest(prompt: .user("What is photosynthesis?"), sampling: SamplingParameters(maxTokens: 12, temperature: 0))
+        ) { _, text in streamed.withLock { $0 += text } }
+        let generation = try #require(result.first)
+        #expect(generation.tokens.count == 12)
+        #expect(generation.finishReason == .length)
+        #expect(Array(generation.tokens.prefix(stable)) == Array(Self.photosynthesis.greedy_ids.prefix(min(stable, 12))))
+        #expect(streamed.withLock { $0 } == generation.text)
+        #expect(generation.text == (try Self.engine.tokenizer.decodeText(generation.tokens, renderSpecial: false)))
+    }
+
+    @Test func seededSamplingIsReproducibleAndBestOfNDecodesTogether() async throws {
+        let sampling = SamplingParameters(maxTokens: 10, temperature: 1.0, topK: 0, topP: 0.9, minP: 0.01, seed: 42)
+        let request = GenerationRequest(prompt: .user("Tell me about cats."), sampling: sampling, count: 3)
+        let first = try await Self.engine.generate(request)
+        let second = try await Self.engine.generate(request)
+        #expect(first == second)
+        #expect(first.map(\.seed) == [42, 43, 44])
+        // Sample i of a batch equals the same seed run alone: batching does not change results.
+        var alone = sampling
+        alone.seed = 43
+        let single = try await Self.engine.generate(GenerationRequest(prompt: .user("Tell me about cats."), sampling: alone))
+        #expect(single[0].tokens == first[1].tokens)
+    }
+
+    @Test func concurrentRequestsGetTheSameResultsAsAlone() async throws {
+        let prompts = ["Name a fruit.", "What is 2 + 2?", "Say hello in French."]
+        let sampling = SamplingParameters(maxTokens: 8, temperature: 0)
+        var alone: [[Int32]] = []
+        for prompt in prompts {
+            alone.append(try await Self.engine.generate(GenerationRequest(prompt: .user(prompt), sampling: sampling))[0].tokens)
+        }
+        let together = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { group in
+            for (i, prompt) in prompts.enumerated() {
+                group.addTask { (i, try await Self.engine.generate(GenerationRequest(prompt: .user(prompt), sampling: sampling))[0].tokens) }
+            }
+            var out = [[Int32]](repeating: [], count: prompts.count)
+            for try await (i, tokens) in group { out[i] = tokens }
+            return out
+        }
+        #expect(together == alone)
+    }
+
+    @Test func stopStringsEndGenerationBeforeTheString() async throws {
+        let sampling = SamplingParameters(maxTokens: 40, temperature: 0, stop: [" process"])
+        let result = try await Self.engine.generate(GenerationRequest(prompt: .user("What is photosynthesis?"), sampling: sampling))
+        #expect(result[0].finishReason == .stopString)
+        #expect(result[0].text == "Photosynthesis is a vital biological")
+    }
+
+    @Test func scoringMatchesLlamaCppAndSharesThePrompt() async throws {
+        for reference in ReferenceVectors.scoring.cases {
+            let messages = [ChatMessage.user(reference.name == "capital_paris" ? "What is the capital of France?"
+                                             : "Why is the sky blue? Answer in one sentence.")]
+            let response = try Self.engine.tokenizer.decodeText(Array(reference.response_ids.dropLast()))
+            let scores = try await Self.engine.score(ScoreRequest(prompt: .messages(messages), responses: [response, "No.", ""]))
+            #expect(scores[0].tokens == reference.response_ids)
+            for (k, token) in reference.per_token.enumerated() {
+                #expect(abs(scores[0].logprobs[k] - token.logprob) <= 0.4)
+            }
+            // The same response scored alone gives the same bits as in the shared batch.
+            let alone = try await Self.engine.score(ScoreRequest(prompt: .messages(messages), responses: ["No."]))
+            #expect(alone[0] == scores[1])
+            #expect(scores[2].tokens.count == 1)
+            #expect(scores[2].logprobs[0] < 0)
+        }
+    }
+
+    @Test func badInputIsAClearError() async throws {
+        let engine = Self.engine
+        func error(_ request: GenerationRequest) async -> InferenceError? {
+            do { _ = try await engine.generate(request); return nil } catch { return error as? InferenceError }
+        }
+        #expect(await error(GenerationRequest(prompt: .user(""))) == .emptyPrompt)
+        #expect(await error(GenerationRequest(prompt: .tokens([]))) == .emptyPrompt)
+        let long = GenerationRequest(prompt: .tokens(Array(repeating: 198, count: 8300)))
+        #expect(await error(long) == .contextOverflow(needed: 8301, limit: 8192))
+        let zero = await error(GenerationRequest(prompt: .user("hi"), sampling: SamplingParameters(maxTokens: 0)))
+        #expect(zero == .invalidParameter(name: "max_tokens", reason: "must be at least 1, got 0"))
+        let negative = await error(GenerationRequest(prompt: .user("hi"), sampling: SamplingParameters(temperature: -1)))
+        #expect(negative == .invalidParameter(name: "temperature", reason: "must be a number >= 0, got -1.0"))
+        for topP: Float in [0, 1.5, -0.1] {
+            let bad = await error(GenerationRequest(prompt: .user("hi"), sampling: SamplingParameters(topP: topP)))
+            #expect(bad == .invalidParameter(name: "top_p", reason: "must be in (0, 1], got \(topP)"))
+        }
+        #expect(await error(GenerationRequest(prompt: .tokens([49152]))) == .invalidTokenID(49152, vocabularySize: 49152))
+        #expect(throws: InferenceError.invalidUTF8(offset: 2)) { try Prompt.user(utf8: [0x68, 0x69, 0xFF, 0x21]) }
+        let scoreError: InferenceError? = await {
+            do { _ = try await engine.score(ScoreRequest(prompt: .user(""), responses: ["x"])); return nil }
+            catch { return error as? InferenceError }
+        }()
+        #expect(scoreError == .emptyPrompt)
+    }
+
+    @Test func aModelOfAnotherArchitectureIsRejected() throws {
+        var writer = GGUFWriter()
+        writer.metadata = [("general.architecture", .string("gpt2"))]
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("popi-gpt2-\(getpid()).gguf")
+        try Data(writer.bytes()).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: ModelConfigError.unsupportedArchitecture("gpt2", supported: ["llama"])) {
+            _ = try InferenceEngine(configuration: EngineConfiguration(modelPath: url.path))
+        }
+        #expect(throws: (any Error).self) {
+            _ = try InferenceEngine(configuration: EngineConfiguration(modelPath: "/nonexistent/model.gguf"))
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Testing
+@testable import InferenceRuntime
+
+@Suite struct MatMulTests {
+    static let kernelSets = KernelSet.allCases.filter { KernelSet.isSupported($0) }
+
+    /// Runs y = x · Wᵀ over all rows of `w` for `m` rows of `x`, in row chunks of `chunk`.
+    static func run(_ w: PackedMatrix, _ x: [Float], m: Int, kernels: KernelSet, chunk: Int? = nil) -> [Float] {
+        let k = w.columns
+        let activations = QuantizedActivations(columns: k, capacity: max(m, 1))
+        var y = [Float](repeating: .nan, count: m * w.rows)
+        let scratch = KernelScratch(maxColumns: k)
+        x.withUnsafeBufferPointer { xp in
+            activations.quantize(xp.baseAddress!, xStride: k, rows: 0, count: m, kernels: kernels)
+            let input = MatMulInput(floats: xp.baseAddress!, floatStride: k, quantized: activations, rows: m)
+            y.withUnsafeMutableBufferPointer { yp in
+                var start = 0
+                while start < w.rows {
+                    let end = min(w.rows, start + (chunk ?? w.rows))
+                    MatMul.multiply(w, rows: start..<end, input: input, y: yp.baseAddress!, yStride: w.rows,
+                                    scratch: scratch, kernels: kernels)
+                    start = end
+                }
+            }
+        }
+        return y
+    }
+
+    static func activations(m: Int, k: Int, seed: UInt64) -> [Float] {
+        var rng = SyntheticRandom(seed: seed)
+        return (0..<(m * k)).map { i in i % 97 == 0 ? 0 : rng.float(3) }
+    }
+
+    /// Double-precision reference. Float-path types: dequantized weights times the activations.
+    /// Int8 types: per block, from the file's own block fields and the activations quantized as
+    /// llama.cpp does (q = round(x * 127 / amax), d and s = d * sum(q) kept as halves):
+    /// d_w * d_a * sum(q_w * q_a) + m_w * s.
+    static func expected(_ w: PackedMatrix, _ tensor: SyntheticTensor, _ x: [Float], m: Int) -> [Double] {
+        let k = w.columns
+        var result = [Double](repeating: 0, count: m * w.rows)
+        guard MatMul.readsQuantized(w) else {
+            var row = [Float](repeating: 0, count: k)
+            for n in 0..<w.rows {
+                row.withUnsafeMutableBufferPointer { w.dequantizeRow(n, into: $0.baseAddress!) }
+                for r in 0..<m {
+                    var s = 0.0
+                    for i in 0..<k { s += Double(row[i]) * Double(x[r * k + i]) }
+                    result[r * w.rows + n] = s
+                }
+            }
+            return result
+        }
+        let half = { (v: Float) in Double(Float(Float16(v))) }
+        let raw = tensor.bytes
+        func f16(_ offset: Int) -> Double {
+            Double(Float(Float16(bitPattern: UInt16(raw[offset]) | UInt16(raw[offset + 1]) << 8)))
+        }
+        for r in 0..<m {
+            for b in 0..<(k / 32) {
+                let block = (0..<32).map { x[r * k + b * 32 + $0] }
+                let amax = block.map { abs($0) }.max()!
+                let qa = block.map { amax == 0 ? 0 : Int(($0 * (127 / amax)).rounded(.toNearestOrEven)) }
+                let da = half(amax / 127), sa = half((amax / 127) * Float(qa.reduce(0, +)))
+                for n in 0..<w.rows {
+                    let blockIndex = n * (k / 32) + b
+                    var dot = 0.0
+                    switch tensor.type {
+                    case .q8_0:
+                        let base = blockIndex * 34
+                        for i in 0..<32 { dot += Double(Int8(bitPattern: raw[base + 2 + i])) * Double(qa[i]) }
+                        dot *= f16(base) * da
+                    case .q4_0, .q4_1:
+                        let size = tensor.type == .q4_0 ? 18 : 20, base = blockIndex * size
+                        let qs = base + size - 16
+                        var isum = 0
+                        for i in 0..<16 {
+                            isum += Int(raw[qs + i] & 0x0F) * qa[i] + Int(raw[qs + i] >> 4) * qa[16 + i]
+                        }
+                        let d = f16(base), minimum = tensor.type == .q4_0 ? -8 * d : f16(base + 2)
+                        dot = d * da * Double(isum) + minimum * sa
+                    default:
+                        fatalError("not an int8-path type")
+                    }
+                    result[r * w.rows + n] += dot
+                }
+            }
+        }
+        return result
+    }
+
+    @Test(arguments: [GGMLType.q4_1, .q4_0, .q8_0, .f32, .f16, .q6_K])
+    func matchesDequantizedProductAndIsIndependentOfBatchAndSplit(type: GGMLType) throws {
+        let shapes: [(k: Int, n: Int)] = type == .q6_K ? [(256, 5), (768, 3)]
+            : [(32, 3), (64, 5), (544, 7), (576, 9), (512, 4), (1536, 3)]
+        for (index, shape) in shapes.enumerated() {
+            let tensor = SyntheticTensor(type: type, rows: shape.n, columns: shape.k, seed: UInt64(index + 1))
+            let w = try PackedMatrix(tensor.view, releaseSource: false)
+            let m = 11
+            let x = Self.activations(m: m, k: shape.k, seed: UInt64(100 + index))
+            let want = Self.expected(w, tensor, x, m: m)
+            var results = [KernelSet: [Float]]()
+            for kernels in Self.kernelSets {
+                let batched = Self.run(w, x, m: m, kernels: kernels)
+                for i in 0..<want.count {
+                    #expect(abs(Double(batched[i]) - want[i]) <= 1e-4 * max(1, abs(want[i])), "\(type) k=\(shape.k) \(kernels) [\(i)]")
+                }
+                // One row at a time (decode) and odd row slices give the same bits.
+                for r in 0..<m {
+                    let single = Self.run(w, Array(x[(r * shape.k)..<((r + 1) * shape.k)]), m: 1, kernels: kernels, chunk: 2)
+                    #expect(single == Array(batched[(r * shape.n)..<((r + 1) * shape.n)]), "\(type) k=\(shape.k) \(kernels) row \(r)")
+                }
+                results[kernels] = batched
+            }
+            if let simd = results[.avx512], let portable = results[.portable] {
+                #expect(simd == portable, "\(type) k=\(shape.k): SIMD and reference kernels differ")
+            }
+        }
+    }
+
+    @Test func packedRowsDequantizeLikeTheFile() throws {
+        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
+            for k in [32, 64, 544, 576, 1536] {
+                let tensor = SyntheticTensor(type: type, rows: 3, columns: k, seed: 7)
+                let w = try PackedMatrix(tensor.view, releaseSource: false)
+                var a = [Float](repeating: 0, count: k), b = a
+                for r in 0..<3 {
+                    a.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
+                    try b.withUnsafeMutableBufferPointer { try tensor.view.dequantizeRow(r, into: $0.baseAddress!) }
+                    #expect(a == b, "\(type) k=\(k) row \(r)")
+                }
+            }
+        }
+    }
+}
