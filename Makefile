@@ -3,7 +3,7 @@ SWIFT ?= swift
 MODEL ?= models/SmolLM2-135M-Instruct.Q4_1.gguf
 ARGS ?=
 
-.PHONY: setup build release run test lint clean
+.PHONY: setup build release run test conformance lint clean
 
 setup:
 	@scripts/setup.sh
@@ -19,6 +19,11 @@ run: release
 
 test: setup
 	scripts/with-test-postgres.sh $(SWIFT) test
+
+# The API against its contract: openapi.yaml validated, schemathesis (all checks), the official
+# openai SDK, promtool on /metrics; one release server on a throwaway PostgreSQL.
+conformance: setup
+	scripts/api-conformance.sh
 
 lint: setup
 	scripts/lint.sh
