@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient"]),
+        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),
         .testTarget(name: "PersonalizationTests", dependencies: ["Personalization"]),
         .testTarget(name: "AppTests", dependencies: ["App"]),
     ],

@@ -10,6 +10,19 @@ public struct ServeConfiguration: Sendable {
     public var modelPath: URL
     /// Limits, timeouts and TLS of the HTTP server.
     public var http: HTTPOptions
+    /// Limits and policies of the API.
+    public var api = APIConfiguration()
+    /// Engine threads (nil: one per core).
+    public var threads: Int?
+    /// `chatml` or `llama3` for a model whose template popi does not recognise.
+    public var chatTemplate: String?
+    /// Summary refresh workers in this process.
+    public var workers = 1
+    /// Upstream APIs: a JSON file and/or `--upstream` specs.
+    public var upstreamsFile: String?
+    public var upstreamSpecs: [String] = []
+    /// Create a development tenant and key at start (loopback binds only).
+    public var dev = false
 
     public init(host: String, port: Int, dataDirectory: URL, databaseURL: String?, modelPath: URL,
                 http: HTTPOptions = HTTPOptions()) {
