@@ -17,6 +17,7 @@ venv=$(scripts/conformance-venv.sh)
 source scripts/lib/popi-server.sh
 if [ -z "${POPI_URL:-}" ]; then
   trap popi_server_stop EXIT
+  trap 'exit 130' INT TERM
   popi_server_start
   POPI_KEY=$(popi_key read,write,generate)
 fi

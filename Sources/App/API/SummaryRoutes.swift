@@ -111,7 +111,7 @@ extension PopiAPI {
         let pairs = (snapshot?.events ?? []).compactMap { event -> PreferencePair? in
             guard case let .pair(prompt, chosen, rejected) = event.content, chosen != rejected else { return nil }
             return PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected)
-        }.suffix(configuration.editedSummaryScoringPairs)
+        }.suffix(configuration.editedSummaryScoringPairs).filter { fitsContext($0, summary: text) }
         var scores = SummaryScores(summaryTokens: model.tokenCount(text))
         if !pairs.isEmpty {
             let optimizer = SummaryOptimizer(model: model, options: configuration.summary)
@@ -125,6 +125,16 @@ extension PopiAPI {
                                         origin: .edited, pinned: pinned)
         _ = try await run({ try await store.summaries.add(user: found.id, version) })
         return try await summaryResponse(caller, user)
+    }
+
+    /// Whether `pair` can be scored with `summary`: the personalized prompt and the longer response
+    /// (with its end-of-turn tokens) fit the model's context. Stored pairs may be far longer.
+    func fitsContext(_ pair: PreferencePair, summary: String) -> Bool {
+        let response = max(model.tokenCount(pair.chosen), model.tokenCount(pair.rejected)) + 2
+        guard let prompt = try? model.promptTokenCount(prompts.generatorTurns(summary: summary, prompt: pair.prompt)) else {
+            return false
+        }
+        return prompt + response <= model.contextLength
     }
 
     func unpinSummary(_ request: Request, _ caller: Caller) async throws -> Response {
