@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),
-        .testTarget(name: "PersonalizationTests", dependencies: ["Personalization"]),
+        .testTarget(name: "PersonalizationTests", dependencies: ["Personalization"], exclude: ["Fixtures"]),
         .testTarget(name: "AppTests", dependencies: ["App"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,8 +10,9 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(code) \(reason)" }
 
-    /// 1xx, 204 and 304 responses never carry content (RFC 9110 §6.4.1).
-    public var allowsBody: Bool { code >= 200 && code != 204 && code != 304 }
+    /// 1xx, 204 and 304 responses never carry content (RFC 9110 §6.4.1). Codes outside
+    /// 100...999 are sent as 500, with content.
+    public var allowsBody: Bool { !(100...199).contains(code) && code != 204 && code != 304 }
 
     public static let `continue` = HTTPStatus(100)
     public static let ok = HTTPStatus(200)

@@ -172,56 +172,75 @@ public struct HTTPRequestParser: Sendable {
                 sectionBytes = 0
                 state = .fieldStart
             case .fieldStart:
-                sectionBytes += 1
-                if byte == CR { state = .sectionEndLF; continue }
+                // Each byte of the section is validated, then counted against the limit, in that
+                // order, so the verdict never depends on how the input was split.
+                if byte == CR {
+                    guard countSectionBytes(1) else { return fail(i, offset, .headersTooLarge) }
+                    state = .sectionEndLF
+                    continue
+                }
                 if byte == SP || byte == HTAB { return fail(i, offset, .bad("obsolete line folding or leading whitespace")) }
                 guard isTokenChar(byte) else { return fail(i, offset, .bad("invalid header name")) }
                 guard fieldRanges.count < limits.maxHeaderCount else { return fail(i, offset, .tooManyHeaders) }
+                guard countSectionBytes(1) else { return fail(i, offset, .headersTooLarge) }
                 nameStart = storage.count
                 storage.append(byte)
                 state = .fieldName
             case .fieldName:
-                var j = i - 1
-                while true {
+                let start = i - 1
+                var j = start
+                var failure: HTTPParseError?
+                while j < n {
                     let b = buffer[j]
                     if b == COLON { break }
                     guard isTokenChar(b) else {
-                        return fail(j + 1, offset, .bad(b == SP || b == HTAB ? "whitespace before colon" : "invalid header name"))
+                        failure = .bad(b == SP || b == HTAB ? "whitespace before colon" : "invalid header name")
+                        j += 1
+                        break
                     }
                     j += 1
-                    if j == n { break }
+                    if sectionBytes + (j - start) > limits.maxHeaderBytes {
+                        failure = .headersTooLarge
+                        break
+                    }
                 }
-                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(i - 1)..<j]))
-                sectionBytes += j - (i - 1)
-                if sectionBytes > limits.maxHeaderBytes { return fail(j, offset, .headersTooLarge) }
+                if let failure { return fail(j, offset, failure) }
+                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
+                sectionBytes += j - start
                 if j == n { return (n - offset, nil) }
-                sectionBytes += 1
+                guard countSectionBytes(1) else { return fail(j + 1, offset, .headersTooLarge) }
                 i = j + 1
                 valueStart = storage.count
                 state = .fieldValue
             case .fieldValue:
-                var j = i - 1
-                while true {
+                let start = i - 1
+                var j = start
+                var failure: HTTPParseError?
+                while j < n {
                     let b = buffer[j]
                     if b == CR { break }
                     guard b == HTAB || (b >= SP && b != DEL) else {
-                        return fail(j + 1, offset, .bad(b == LF ? "bare LF" : "control character in header value"))
+                        failure = .bad(b == LF ? "bare LF" : "control character in header value")
+                        j += 1
+                        break
                     }
                     j += 1
-                    if j == n { break }
+                    if sectionBytes + (j - start) > limits.maxHeaderBytes {
+                        failure = .headersTooLarge
+                        break
+                    }
                 }
-                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(i - 1)..<j]))
-                sectionBytes += j - (i - 1)
-                if sectionBytes > limits.maxHeaderBytes { return fail(j, offset, .headersTooLarge) }
+                if let failure { return fail(j, offset, failure) }
+                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
+                sectionBytes += j - start
                 if j == n { return (n - offset, nil) }
-                sectionBytes += 1
+                guard countSectionBytes(1) else { return fail(j + 1, offset, .headersTooLarge) }
                 i = j + 1
                 fieldRanges.append((name: nameStart..<valueStart, value: trimmedValue(valueStart..<storage.count)))
                 state = .fieldLF
             case .fieldLF:
                 guard byte == LF else { return fail(i, offset, .bad("bare CR")) }
-                sectionBytes += 1
-                if sectionBytes > limits.maxHeaderBytes { return fail(i, offset, .headersTooLarge) }
+                guard countSectionBytes(1) else { return fail(i, offset, .headersTooLarge) }
                 state = .fieldStart
             case .sectionEndLF:
                 guard byte == LF else { return fail(i, offset, .bad("bare CR")) }
@@ -474,6 +493,12 @@ public struct HTTPRequestParser: Sendable {
         chunkLine.removeAll(keepingCapacity: true)
         sectionBytes = 0
         bodyBytes = 0
+    }
+
+    /// Counts `count` more bytes of the header (or trailer) section; false past the limit.
+    private mutating func countSectionBytes(_ count: Int) -> Bool {
+        sectionBytes += count
+        return sectionBytes <= limits.maxHeaderBytes
     }
 
     private mutating func fail(_ index: Int, _ offset: Int, _ error: HTTPParseError) -> (consumed: Int, event: Event?) {

@@ -53,6 +53,9 @@ public final class HTTPServer: Sendable {
     public func start() throws {
         let tls = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
         raiseDescriptorLimit(to: configuration.maxConnections + 64)
+        // OpenSSL writes with write(2), which raises SIGPIPE when a TLS client has gone away;
+        // plain sockets use MSG_NOSIGNAL. Either way the error is handled where it happens.
+        signal(SIGPIPE, SIG_IGN)
         let listener = try Listener.open(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         let core = ServerCore(configuration: configuration, router: compiledRouter, logger: logger, tls: tls)
         let descriptors = listener.descriptors
@@ -104,27 +107,20 @@ public final class HTTPServer: Sendable {
         }
         state.poller.synchronize()
         state.listeners.forEach(Syscall.close)
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await core.waitUntilEmpty()
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: gracePeriod)
-                return false
-            }
-            let first = await group.next() ?? true
-            group.cancelAll()
-            return first
-        }
+        let finished = await core.waitUntilEmpty(timeout: gracePeriod)
         if !finished {
             logger?.warning("closing connections still busy after the grace period", metadata: ["open": "\(core.connectionCount)"])
             core.closeAll()
-            await core.waitUntilEmpty()
+            _ = await core.waitUntilEmpty(timeout: nil)
         }
         state.sweeper.source.cancel()
         state.poller.stop()
         logger?.info("HTTP server stopped")
+    }
+
+    /// Stops at once: closes every connection and cancels running handlers.
+    public func stop() async {
+        await shutdown(gracePeriod: .zero)
     }
 
     /// Accepts until the backlog is empty. Runs on the poller thread.

@@ -10,10 +10,16 @@ enum ResponseHead {
 
     static func append(status: HTTPStatus, headers: HTTPHeaders, framing: Framing, close: Bool,
                        keepAliveHeader: Bool, date: inout HTTPDate, to out: inout [UInt8]) {
+        // A handler's odd status or a reason with line breaks must not corrupt the response.
+        let valid = (100...999).contains(status.code)
         out.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(status.code, to: &out)
+        appendDecimal(valid ? status.code : 500, to: &out)
         out.append(0x20)
-        out.append(contentsOf: status.reason.utf8)
+        if valid {
+            for byte in status.reason.utf8 where byte == 0x09 || (byte >= 0x20 && byte != 0x7F) { out.append(byte) }
+        } else {
+            out.append(contentsOf: "Internal Server Error".utf8)
+        }
         out.append(contentsOf: "\r\n".utf8)
         for field in headers.fields where isAllowed(field.name, field.value) {
             out.append(contentsOf: field.name.utf8)
@@ -24,7 +30,7 @@ enum ResponseHead {
         out.append(contentsOf: "Date: ".utf8)
         date.append(to: &out)
         out.append(contentsOf: "\r\n".utf8)
-        if status.code >= 200 && status.code != 204 && status.code != 304 {
+        if status.allowsBody {
             switch framing {
             case .length(let length):
                 out.append(contentsOf: "Content-Length: ".utf8)
@@ -44,7 +50,9 @@ enum ResponseHead {
         out.append(contentsOf: "\r\n".utf8)
     }
 
+    /// Appends a non-negative integer in decimal.
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        let value = max(0, value)
         if value < 10 {
             out.append(UInt8(0x30 + value))
             return

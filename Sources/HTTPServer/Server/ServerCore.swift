@@ -19,7 +19,7 @@ final class ServerCore: Sendable {
     /// Set once by `HTTPServer.start()` before any connection exists.
     nonisolated(unsafe) var poller: Poller?
     private let draining = Atomic<Bool>(false)
-    private let emptied = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let emptied = Mutex<[EmptyWaiter]>([])
 
     init(configuration: HTTPServerConfiguration, router: CompiledRouter, logger: Logger?, tls: TLSContext?) {
         self.configuration = configuration
@@ -90,23 +90,43 @@ final class ServerCore: Sendable {
         }
     }
 
-    /// Returns once no connection is open.
-    func waitUntilEmpty() async {
-        await withCheckedContinuation { continuation in
+    /// Returns true once no connection is open, or false when `timeout` passes first.
+    func waitUntilEmpty(timeout: Duration?) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let waiter = EmptyWaiter(continuation)
             let empty = connections.withLock { all -> Bool in
                 if all.isEmpty { return true }
-                emptied.withLock { $0.append(continuation) }
+                emptied.withLock { $0.append(waiter) }
                 return false
             }
-            if empty { continuation.resume() }
+            if empty {
+                waiter.resume(true)
+            } else if let timeout {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds))) {
+                    waiter.resume(false)
+                }
+            }
         }
     }
 
     private func wakeEmptyWaiters() {
-        let waiters = emptied.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+        let waiters = emptied.withLock { waiters -> [EmptyWaiter] in
             defer { waiters.removeAll() }
             return waiters
         }
-        waiters.forEach { $0.resume() }
+        waiters.forEach { $0.resume(true) }
+    }
+}
+
+/// A continuation resumed by whichever comes first: the last connection closing or a timeout.
+final class EmptyWaiter: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+    init(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func resume(_ value: Bool) {
+        continuation.withLock { $0.take() }?.resume(returning: value)
     }
 }

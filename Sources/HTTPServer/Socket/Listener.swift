@@ -12,6 +12,7 @@ struct Listener {
     let addresses: [String]
 
     static func open(host: String, port: Int, backlog: Int) throws(SocketError) -> Listener {
+        guard (0...65535).contains(port) else { throw SocketError("port \(port) is out of range", errno: EINVAL) }
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         hints.ai_family = AF_UNSPEC

@@ -18,32 +18,24 @@ public struct Evaluator: Sendable {
         let prompts = PromptBuilder(model: model, limits: options.limits)
         let signals = UserSignals(pairs: user.signals)
         let inferred = try await optimizer.infer(from: signals)
-        let bare = try await optimizer.bareScores(user.heldOut)
-
-        var results: [String: UserEvaluation.Result] = [:]
-        // No summary: the conditioned prompt is the bare prompt, so h = 0 exactly.
-        let bareScores = zip(user.heldOut, bare).map { _, base in
-            Reward.PairScores(chosenWithSummary: base.chosen, rejectedWithSummary: base.rejected,
-                              chosenBare: base.chosen, rejectedBare: base.rejected)
-        }
-        results[Condition.none.rawValue] = Self.result(bareScores, tokens: 0, summary: nil)
-
-        var raw: [Reward.PairScores] = []
-        for (pair, base) in zip(user.heldOut, bare) {
-            let lp = try await model.logProbabilities(of: [pair.chosen, pair.rejected],
-                                                      after: prompts.rawSignalsTurns(signals: signals, prompt: pair.prompt))
-            raw.append(Reward.PairScores(chosenWithSummary: lp[0], rejectedWithSummary: lp[1],
-                                         chosenBare: base.chosen, rejectedBare: base.rejected))
-        }
-        results[Condition.rawSignals.rawValue] = Self.result(raw, tokens: model.tokenCount(prompts.rawSignalsText(signals)), summary: nil)
-
         let summaries: [(Condition, String)] = [
             (.zeroShot, inferred.candidates[0].text),
             (.bestOfN, inferred.text),
             (.oracle, user.persona),
         ]
-        for (condition, text) in summaries {
-            let scores = try await optimizer.scores(summary: text, pairs: user.heldOut, bare: bare)
+        // One batch: the bare prompts, the raw signals in context, then each summary.
+        var conditions: [(PreferencePair) -> [ChatTurn]] = [{ prompts.rawSignalsTurns(signals: signals, prompt: $0.prompt) }]
+        for (_, text) in summaries {
+            conditions.append { prompts.generatorTurns(summary: text, prompt: $0.prompt) }
+        }
+        let scored = try await optimizer.scores(conditions: conditions, pairs: user.heldOut)
+
+        var results: [String: UserEvaluation.Result] = [:]
+        // No summary: the conditioned prompt is the bare prompt, so h = 0 exactly.
+        results[Condition.none.rawValue] = Self.result(scored.bare, tokens: 0, summary: nil)
+        results[Condition.rawSignals.rawValue] = Self.result(scored.conditions[0], tokens: model.tokenCount(prompts.rawSignalsText(signals)),
+                                                             summary: nil)
+        for ((condition, text), scores) in zip(summaries, scored.conditions.dropFirst()) {
             results[condition.rawValue] = Self.result(scores, tokens: model.tokenCount(text), summary: text)
         }
         return UserEvaluation(userID: user.id, traits: user.traits, heldOutCount: user.heldOut.count,

@@ -32,9 +32,10 @@ public struct SummaryOptimizer: Sendable {
         let scoringStarted = Date()
         var candidates = texts.map { SummaryResult.Candidate(text: $0, reward: nil, accuracy: nil) }
         if scorable {
-            let bare = try await bareScores(split.heldOut)
-            for index in candidates.indices where !candidates[index].text.isEmpty {
-                let scores = try await self.scores(summary: candidates[index].text, pairs: split.heldOut, bare: bare)
+            // Every prompt of every candidate goes to the model in one batch, with the bare prompts.
+            let scored = candidates.indices.filter { !candidates[$0].text.isEmpty }
+            let all = try await scores(summaries: scored.map { candidates[$0].text }, pairs: split.heldOut)
+            for (index, scores) in zip(scored, all) {
                 let summary = Reward.summarize(scores)
                 candidates[index].reward = summary.meanReward
                 candidates[index].accuracy = summary.accuracy
@@ -59,31 +60,41 @@ public struct SummaryOptimizer: Sendable {
 
     /// Scores a given summary (an edited one, or an oracle) on `pairs` with POPI's reward.
     public func evaluate(summary: String, on pairs: [PreferencePair]) async throws -> (reward: Double, accuracy: Double, pairs: [Reward.PairScores]) {
-        let bare = try await bareScores(pairs)
-        let scores = try await self.scores(summary: summary, pairs: pairs, bare: bare)
+        let scores = try await self.scores(summaries: [summary], pairs: pairs)[0]
         let summary = Reward.summarize(scores)
         return (summary.meanReward, summary.accuracy, scores)
     }
 
-    /// log p0 of (chosen, rejected) on the bare prompt, once per pair, reused for every candidate.
-    func bareScores(_ pairs: [PreferencePair]) async throws -> [(chosen: Double, rejected: Double)] {
-        var result: [(Double, Double)] = []
-        for pair in pairs {
-            let lp = try await model.logProbabilities(of: [pair.chosen, pair.rejected], after: prompts.bareTurns(prompt: pair.prompt))
-            result.append((lp[0], lp[1]))
-        }
-        return result
+    /// POPI's pair scores of each summary on each pair. The bare prompt's log p0 is computed once
+    /// per pair and shared by every summary; all prompts go to the model as one batch.
+    func scores(summaries: [String], pairs: [PreferencePair]) async throws -> [[Reward.PairScores]] {
+        let all = try await scores(conditions: summaries.map { summary in
+            { (pair: PreferencePair) in prompts.generatorTurns(summary: summary, prompt: pair.prompt) }
+        }, pairs: pairs)
+        return all.conditions
     }
 
-    func scores(summary: String, pairs: [PreferencePair], bare: [(chosen: Double, rejected: Double)]) async throws -> [Reward.PairScores] {
-        var scores: [Reward.PairScores] = []
-        for (pair, base) in zip(pairs, bare) {
-            let turns = prompts.generatorTurns(summary: summary, prompt: pair.prompt)
-            let lp = try await model.logProbabilities(of: [pair.chosen, pair.rejected], after: turns)
-            scores.append(Reward.PairScores(chosenWithSummary: lp[0], rejectedWithSummary: lp[1],
-                                            chosenBare: base.chosen, rejectedBare: base.rejected))
+    /// The general form: for each condition (a way to build the prompt of a pair) the pair
+    /// scores, plus the bare scores themselves.
+    func scores(conditions: [(PreferencePair) -> [ChatTurn]], pairs: [PreferencePair]) async throws
+        -> (bare: [Reward.PairScores], conditions: [[Reward.PairScores]]) {
+        let pairs = pairs.map(prompts.scoredPair)
+        var batch = pairs.map { ScoringItem(turns: prompts.bareTurns(prompt: $0.prompt), responses: [$0.chosen, $0.rejected]) }
+        for condition in conditions {
+            batch += pairs.map { ScoringItem(turns: condition($0), responses: [$0.chosen, $0.rejected]) }
         }
-        return scores
+        let lp = try await model.logProbabilities(batch: batch)
+        let bare = pairs.indices.map { i in
+            Reward.PairScores(chosenWithSummary: lp[i][0], rejectedWithSummary: lp[i][1], chosenBare: lp[i][0], rejectedBare: lp[i][1])
+        }
+        let results = conditions.indices.map { c in
+            pairs.indices.map { i in
+                let row = lp[(c + 1) * pairs.count + i]
+                return Reward.PairScores(chosenWithSummary: row[0], rejectedWithSummary: row[1],
+                                         chosenBare: bare[i].chosenBare, rejectedBare: bare[i].rejectedBare)
+            }
+        }
+        return (bare, results)
     }
 
     /// The highest mean reward; ties go to the lower index. Unscored candidates (nothing held

@@ -27,6 +27,7 @@ public struct SummaryOptions: Sendable, Equatable {
         guard (8...1024).contains(maxSummaryTokens) else { throw PersonalizationError.invalidOption("summary tokens must be 8...1024") }
         guard (1...64).contains(limits.maxPairs) else { throw PersonalizationError.invalidOption("max pairs must be 1...64") }
         guard (8...4096).contains(limits.maxTextTokens) else { throw PersonalizationError.invalidOption("text tokens must be 8...4096") }
+        guard (8...4096).contains(limits.maxScoredTokens) else { throw PersonalizationError.invalidOption("scored tokens must be 8...4096") }
         guard maxHeldOut >= 1 else { throw PersonalizationError.invalidOption("held-out pairs must be ≥ 1") }
     }
 

@@ -18,6 +18,9 @@ public protocol PreferenceModel: Sendable {
     /// shared prompt (computed once).
     func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double]
 
+    /// Several prompts' responses scored together, so the runtime can batch them.
+    func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]]
+
     /// `count` samples after one prompt, as one batch. Sample `i` is seeded with `seed + i`, so
     /// sample 0 does not depend on `count`.
     func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch
@@ -29,6 +32,26 @@ public protocol PreferenceModel: Sendable {
 }
 
 /// Defaults follow llama.cpp's (top-k 40, top-p 0.95, min-p 0.05); temperature 0 is greedy.
+/// Responses to score after one prompt.
+public struct ScoringItem: Sendable, Equatable {
+    public var turns: [ChatTurn]
+    public var responses: [String]
+
+    public init(turns: [ChatTurn], responses: [String]) {
+        self.turns = turns
+        self.responses = responses
+    }
+}
+
+extension PreferenceModel {
+    /// One prompt at a time, for models that gain nothing from batching.
+    public func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]] {
+        var results: [[Double]] = []
+        for item in batch { results.append(try await logProbabilities(of: item.responses, after: item.turns)) }
+        return results
+    }
+}
+
 public struct SamplingSettings: Sendable, Equatable {
     public var maxTokens: Int
     public var temperature: Double

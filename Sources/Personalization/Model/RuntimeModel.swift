@@ -45,6 +45,12 @@ public final class RuntimeModel: PreferenceModel {
         try await engine.score(ScoreRequest(prompt: Self.prompt(turns), responses: responses)).map(\.total)
     }
 
+    public func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]] {
+        guard !batch.isEmpty else { return [] }
+        let requests = batch.map { ScoreRequest(prompt: Self.prompt($0.turns), responses: $0.responses) }
+        return try await engine.score(requests).map { $0.map(\.total) }
+    }
+
     public func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch {
         let started = ContinuousClock.now
         let firstText = FirstEvent()

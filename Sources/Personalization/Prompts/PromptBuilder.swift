@@ -16,11 +16,15 @@ public struct PromptBuilder: Sendable {
         public var maxTextTokens: Int
         /// Tokens kept free after the inference prompt for the summary itself.
         public var summaryTokens: Int
+        /// Held-out prompts and responses are scored cut to this many tokens each, so one very
+        /// long text cannot overflow the context.
+        public var maxScoredTokens: Int
 
-        public init(maxPairs: Int = 8, maxTextTokens: Int = 192, summaryTokens: Int = 160) {
+        public init(maxPairs: Int = 8, maxTextTokens: Int = 192, summaryTokens: Int = 160, maxScoredTokens: Int = 1024) {
             self.maxPairs = maxPairs
             self.maxTextTokens = maxTextTokens
             self.summaryTokens = summaryTokens
+            self.maxScoredTokens = maxScoredTokens
         }
     }
 
@@ -87,6 +91,14 @@ public struct PromptBuilder: Sendable {
             }
         }
         return text
+    }
+
+    /// A pair as it is scored: prompt and responses cut to `maxScoredTokens`.
+    public func scoredPair(_ pair: PreferencePair) -> PreferencePair {
+        let cap = limits.maxScoredTokens
+        return PreferencePair(prompt: model.truncate(pair.prompt, maxTokens: cap),
+                              chosen: model.truncate(pair.chosen, maxTokens: cap),
+                              rejected: model.truncate(pair.rejected, maxTokens: cap))
     }
 
     // MARK: generation

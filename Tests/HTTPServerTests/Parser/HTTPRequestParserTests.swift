@@ -21,6 +21,10 @@ func parse(_ input: [UInt8], cuts: [Int], limits: HTTPRequestParser.Limits = .in
         var offset = 0
         loop: while true {
             let (consumed, event) = pending.withUnsafeBytes { parser.parse($0, from: offset) }
+            guard consumed >= 0, offset + consumed <= pending.count else {
+                Issue.record("consumed \(consumed) of \(pending.count - offset) bytes")
+                return events
+            }
             var bodyBytes: [UInt8] = []
             if case .body(let range)? = event { bodyBytes = Array(pending[range]) }
             offset += consumed
@@ -215,6 +219,12 @@ func errorStatus(_ text: String, limits: HTTPRequestParser.Limits = .init()) -> 
         #expect(errorStatus("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", limits: limits) == 413)
         #expect(errorStatus("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits) == nil)
         #expect(errorStatus("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n5\r\n", limits: limits) == 413)
+        // Found by the fuzzer: the verdict must not depend on where the input was split, so the
+        // limit is counted byte by byte, after each byte is validated.
+        let tight = HTTPRequestParser.Limits(maxHeaderBytes: 16)
+        #expect(errorStatus("GET / HTTP/1.1\r\nABCDEFGHIJKLMNOPQRST(: v\r\n\r\n", limits: tight) == 431)
+        #expect(errorStatus("GET / HTTP/1.1\r\nABC(: v\r\n\r\n", limits: tight) == 400)
+        #expect(errorStatus("GET / HTTP/1.1\r\nA: 0123456789012345\u{01}\r\n\r\n", limits: tight) == 431)
     }
 
     @Test func connectionAndExpect() {

@@ -305,6 +305,30 @@ import Testing
         await server.stop()
     }
 
+    @Test func handlerStatusAndReasonCannotCorruptTheResponse() async throws {
+        let router = TestRoutes.router { router in
+            router.get("/odd") { _ in Response(status: HTTPStatus(42, "x\r\nX-Injected: 1"), body: .bytes(Array("odd".utf8))) }
+            router.get("/split") { _ in
+                Response(status: HTTPStatus(299, "Fine\r\nX-Injected: 1"),
+                         headers: ["X-Bad": "a\r\nX-Injected: 2", "X-Good": "b"], body: .bytes(Array("ok".utf8)))
+            }
+        }
+        let server = try TestServer(router: router)
+        let client = try server.client()
+        try client.send("GET /odd HTTP/1.1\r\nHost: h\r\n\r\n")
+        let odd = try client.readResponse()
+        #expect(odd.status == 500)
+        #expect(odd.text == "odd")
+        try client.send("GET /split HTTP/1.1\r\nHost: h\r\n\r\n")
+        let split = try client.readResponse()
+        #expect(split.status == 299)
+        #expect(split.header("X-Injected") == nil)
+        #expect(split.header("X-Bad") == nil, "a field value with CR LF is dropped")
+        #expect(split.header("X-Good") == "b")
+        #expect(try stillServes(client))
+        await server.stop()
+    }
+
     @Test func ipv6Loopback() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.host = "::1"

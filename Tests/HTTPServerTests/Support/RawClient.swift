@@ -6,7 +6,7 @@ import Glibc
 
 /// A blocking test client on a raw socket: sends exact bytes and reads responses byte-exactly,
 /// so tests see what a real client sees (status, headers, framing, whether the server closed).
-final class RawClient {
+final class RawClient: @unchecked Sendable {
     struct Response {
         var status: Int
         var headers: [(String, String)]
@@ -205,5 +205,12 @@ enum TestRoutes {
         }
         extra(&router)
         return router
+    }
+}
+
+/// Runs blocking socket calls on a Dispatch thread instead of a Swift concurrency thread.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# HTTP benchmark: release `popi serve` against a minimal Hummingbird 2 server (bench/hummingbird-peer,
+# same JSON body on GET /healthz), driven by wrk, interleaved, 10 s per run:
+#   keep-alive at 1 / 16 / 64 / 256 connections, and Connection: close at 64.
+# Prints req/s, p99 latency and server CPU per request for each, the popi/peer ratios, and the
+# idle RSS of both servers before any load. Only loopback traffic; every run is bounded in time.
+#
+# Usage: bench/http.sh            (env: DURATION=10 ROUNDS=1 POPI_PORT=28180 PEER_PORT=28181)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  # popi serve wants a database; give it a throwaway one like the tests do.
+  exec scripts/with-test-postgres.sh "$0" "$@"
+fi
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-1}
+POPI_PORT=${POPI_PORT:-28180}
+PEER_PORT=${PEER_PORT:-28181}
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "bench/http.sh: wrk is missing (sudo apt-get install wrk)" >&2; exit 1
+  fi
+fi
+
+work=$(mktemp -d /tmp/popi-bench-http.XXXXXX)
+echo "building release popi and the Hummingbird peer..."
+swift build -c release --product popi >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+swift build -c release --package-path bench/hummingbird-peer >"$work/build-peer.log" 2>&1 || { cat "$work/build-peer.log"; exit 1; }
+POPI=.build/release/popi
+PEER=bench/hummingbird-peer/.build/release/HummingbirdPeer
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for port in "$POPI_PORT" "$PEER_PORT"; do
+  # Another process on the port would be measured instead of ours.
+  if ss -Hltn "sport = :$port" | grep -q .; then echo "bench/http.sh: port $port is in use; set POPI_PORT / PEER_PORT" >&2; exit 1; fi
+done
+"$POPI" serve --host 127.0.0.1 --port "$POPI_PORT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
+popi_pid=$!; pids+=("$popi_pid")
+"$PEER" "$PEER_PORT" >"$work/peer.log" 2>&1 &
+peer_pid=$!; pids+=("$peer_pid")
+
+for port in "$POPI_PORT" "$PEER_PORT"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "server on $port did not start"; cat "$work"/*.log; exit 1; }
+done
+kill -0 "$popi_pid" && kill -0 "$peer_pid" || { echo "a server exited"; cat "$work"/*.log; exit 1; }
+sleep 1
+rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+popi_rss=$(rss "$popi_pid"); peer_rss=$(rss "$peer_pid")
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# One wrk run; prints "req/s p99_ms cpu_us_per_request".
+run() { # name pid port connections mode
+  local pid=$2 port=$3 conns=$4 mode=$5 threads=2 header=()
+  [ "$conns" -lt 2 ] && threads=1
+  [ "$mode" = close ] && header=(-H "Connection: close")
+  local before after out
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "${header[@]}" "http://127.0.0.1:$port/healthz")
+  after=$(cpu_ticks "$pid")
+  echo "$out" > "$work/wrk-$1-$conns-$mode.txt"
+  local rps p99 requests non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  p99=$(echo "$out" | awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}')
+  local cpu_us
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  [ -n "$non2xx" ] && echo "  warning: $1 answered $non2xx non-2xx responses" >&2
+  echo "$rps $p99 $cpu_us"
+}
+
+echo
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  cpu: $(lscpu | sed -n 's/^Model name: *//p') x $(nproc)  load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "idle RSS (MiB): popi $popi_rss  hummingbird $peer_rss"
+echo
+printf "%-18s %-12s %10s %9s %12s\n" case server "req/s" "p99 ms" "CPU us/req"
+cases=("1 keepalive" "16 keepalive" "64 keepalive" "256 keepalive" "64 close")
+declare -A result
+for round in $(seq "$ROUNDS"); do
+  for c in "${cases[@]}"; do
+    set -- $c
+    for server in popi hummingbird; do
+      if [ $server = popi ]; then r=$(run popi "$popi_pid" "$POPI_PORT" "$1" "$2"); else r=$(run hummingbird "$peer_pid" "$PEER_PORT" "$1" "$2"); fi
+      result["$round $1 $2 $server"]=$r
+      printf "%-18s %-12s %10s %9s %12s\n" "$1 $2" "$server" $r
+    done
+  done
+done
+
+echo
+echo "ratios popi / hummingbird (req/s higher is better; p99 and CPU lower is better), per round:"
+printf "%-18s %6s %10s %10s %10s\n" case round "req/s" "p99" "CPU/req"
+for round in $(seq "$ROUNDS"); do
+  for c in "${cases[@]}"; do
+    set -- $c
+    read -r pr pp pc <<<"${result["$round $1 $2 popi"]}"
+    read -r hr hp hc <<<"${result["$round $1 $2 hummingbird"]}"
+    awk -v name="$1 $2" -v round="$round" -v pr="$pr" -v hr="$hr" -v pp="$pp" -v hp="$hp" -v pc="$pc" -v hc="$hc" \
+      'BEGIN {printf "%-18s %6s %9.2fx %9.2fx %9.2fx\n", name, round, pr / hr, pp / hp, pc / hc}'
+  done
+done
+if [ "$ROUNDS" -gt 1 ]; then
+  echo
+  echo "medians over $ROUNDS rounds (ratios of the medians):"
+  printf "%-18s %12s %12s %8s %9s %9s %8s %9s %9s %8s\n" case "popi req/s" "HB req/s" ratio "popi p99" "HB p99" ratio "popi CPU" "HB CPU" ratio
+  median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+  for c in "${cases[@]}"; do
+    set -- $c
+    declare -a m=()
+    for server in popi hummingbird; do
+      for field in 1 2 3; do
+        m+=("$(for round in $(seq "$ROUNDS"); do echo "${result["$round $1 $2 $server"]}" | cut -d' ' -f"$field"; done | median)")
+      done
+    done
+    awk -v name="$1 $2" -v pr="${m[0]}" -v pp="${m[1]}" -v pc="${m[2]}" -v hr="${m[3]}" -v hp="${m[4]}" -v hc="${m[5]}" \
+      'BEGIN {printf "%-18s %12.0f %12.0f %7.2fx %9.2f %9.2f %7.2fx %9.1f %9.1f %7.2fx\n", name, pr, hr, pr / hr, pp, hp, pp / hp, pc, hc, pc / hc}'
+    unset m
+  done
+fi
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
