@@ -156,6 +156,9 @@ extension PopiAPI {
         guard turns.contains(where: { $0.role == .user }) else {
             throw FieldReader.invalid("messages: need at least one user message")
         }
+        guard turns.contains(where: { !$0.content.isEmpty }) else {
+            throw FieldReader.invalid("messages: need at least one message with text")
+        }
         return turns
     }
 
