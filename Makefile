@@ -2,6 +2,8 @@
 SWIFT ?= swift
 MODEL ?= models/SmolLM2-135M-Instruct.Q4_1.gguf
 ARGS ?=
+# make run prints a development key (loopback only); `make run DEV=` turns that off.
+DEV ?= --dev
 
 .PHONY: setup build release run test conformance lint clean
 
@@ -15,7 +17,7 @@ release: setup
 	$(SWIFT) build -c release
 
 run: release
-	.build/release/popi serve --model $(MODEL) $(ARGS)
+	.build/release/popi serve $(DEV) --model $(MODEL) $(ARGS)
 
 test: setup
 	scripts/with-test-postgres.sh scripts/with-llama-server.sh $(SWIFT) test

@@ -44,13 +44,12 @@ let package = Package(
 
         // Composition root.
         .target(name: "App", dependencies: [
-            "Personalization", "HTTPServer", "Store", "LLMClient", "COpenSSL",
+            "Personalization", "InferenceRuntime", "HTTPServer", "Store", "LLMClient", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "popi", dependencies: [
-            "App", "InferenceRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Only `main`: the command line lives in App (its CLI folder).
+        .executableTarget(name: "popi", dependencies: ["App"]),
 
         .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),

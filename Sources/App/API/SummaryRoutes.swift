@@ -84,7 +84,11 @@ extension PopiAPI {
         if current.current?.pinned == true {
             throw HTTPError(.conflict, code: "summary_pinned", message: "the summary is pinned; unpin it (DELETE …/summary/pin) to refresh")
         }
-        let job = try await run({ try await store.jobs.enqueue(NewJob.summaryRefresh(for: current.user.id, delay: 0)).job })
+        var job = try await run({ try await store.jobs.enqueue(NewJob.summaryRefresh(for: current.user.id, delay: 0)).job })
+        // Merged into a debounced job from new feedback: the merge keeps its later start; start now.
+        if job.state == .pending, job.runAfter > Date() {
+            job = try await run({ try await store.jobs.runNow(job.id) }) ?? job
+        }
         let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
         var latest = job
         while ContinuousClock.now < deadline, latest.state == .pending || latest.state == .running {

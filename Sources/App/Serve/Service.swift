@@ -16,7 +16,7 @@ public enum Service {
         if configuration.dev && !isLoopback(configuration.host) {
             throw ServiceError("--dev creates a key printed at start; it needs a loopback --host (127.0.0.1, ::1 or localhost)")
         }
-        let upstreams = try loadUpstreams(configuration)
+        let upstreams = try loadUpstreams(upstreamsFile: configuration.upstreamsFile, specs: configuration.upstreamSpecs)
         var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory)
         settings.databaseURL = configuration.databaseURL
         let database = try ServiceDatabase.open(settings, logger: logger)
@@ -65,16 +65,17 @@ public enum Service {
         stopped.wait()
     }
 
-    static func loadUpstreams(_ configuration: ServeConfiguration) throws -> UpstreamRegistry {
+    /// Upstreams from a JSON file and `--upstream` specs.
+    public static func loadUpstreams(upstreamsFile: String?, specs: [String]) throws -> UpstreamRegistry {
         let environment = ProcessInfo.processInfo.environment
         var upstreams: [UpstreamConfiguration] = []
-        if let path = configuration.upstreamsFile {
+        if let path = upstreamsFile {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ServiceError("cannot read the upstreams file \(path)")
             }
             upstreams += try UpstreamRegistry.parseFile(data, environment: environment)
         }
-        for spec in configuration.upstreamSpecs {
+        for spec in specs {
             upstreams.append(try UpstreamRegistry.parseSpec(spec, environment: environment))
         }
         return try UpstreamRegistry(upstreams)

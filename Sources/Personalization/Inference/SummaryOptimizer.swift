@@ -27,7 +27,7 @@ public struct SummaryOptimizer: Sendable {
 
         let count = scorable ? options.candidates : 1
         let batch = try await model.sample(after: turns, count: count, settings: options.samplingSettings)
-        let texts = batch.completions.map { Self.clean($0.text) }
+        let texts = batch.completions.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }
 
         let scoringStarted = Date()
         var candidates = texts.map { SummaryResult.Candidate(text: $0, reward: nil, accuracy: nil) }
@@ -113,8 +113,16 @@ public struct SummaryOptimizer: Sendable {
         return best
     }
 
-    /// Trims the sample; a model's own end-of-turn text is removed by the runtime.
-    static func clean(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Tidies a sample: small models repeat themselves, so a line said before is dropped, and a
+    /// sample cut off by the token cap loses its unfinished last line (when it has others).
+    static func clean(_ text: String, cutOff: Bool) -> String {
+        var lines = text.trimmingCharacters(in: .whitespacesAndNewlines).components(separatedBy: "\n")
+        if cutOff && lines.count > 1 { lines.removeLast() }
+        var seen = Set<String>()
+        let kept = lines.filter { line in
+            let key = line.trimmingCharacters(in: .whitespaces).lowercased()
+            return key.isEmpty || seen.insert(key).inserted
+        }
+        return kept.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -31,9 +31,10 @@ public struct SummaryOptions: Sendable, Equatable {
         guard maxHeldOut >= 1 else { throw PersonalizationError.invalidOption("held-out pairs must be ≥ 1") }
     }
 
-    /// POPI's sampling (temperature 0.6, no top-k), with min-p 0.05 to keep a small model's
-    /// candidates from drifting into its long tail.
+    /// POPI's sampling (temperature 0.6, no top-k), with min-p 0.05 and a mild repetition penalty
+    /// (1.1, as llama.cpp's server uses) to keep a small model out of its long tail and its loops.
     var samplingSettings: SamplingSettings {
-        SamplingSettings(maxTokens: maxSummaryTokens, temperature: temperature, topP: topP, topK: 0, minP: 0.05, seed: seed)
+        SamplingSettings(maxTokens: maxSummaryTokens, temperature: temperature, topP: topP, topK: 0, minP: 0.05,
+                         repetitionPenalty: 1.1, seed: seed)
     }
 }

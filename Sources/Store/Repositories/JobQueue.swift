@@ -28,6 +28,16 @@ public struct JobQueue: Sendable {
         return EnqueueResult(job: try Job(row: row), merged: try row.decode(15, as: Bool.self))
     }
 
+    /// Makes a pending job due now: an explicit request overrides the debounce that `enqueue`
+    /// only ever pushes later. Nil when the job is no longer pending.
+    public func runNow(_ id: JobID) async throws -> Job? {
+        try await pool.query("""
+            UPDATE jobs SET run_after = LEAST(run_after, now()), updated_at = now()
+            WHERE id = \(id) AND state = 'pending'
+            RETURNING \(Job.columns)
+            """).first.map(Job.init(row:))
+    }
+
     /// Claims up to `limit` due jobs for `owner` (a unique worker name) for `lease` seconds.
     /// Jobs whose lease expired count as due; those out of attempts are marked failed instead.
     public func claim(owner: String, kinds: [String], limit: Int = 1, lease: Double = 60) async throws -> [Job] {

@@ -88,3 +88,12 @@ import Testing
         }
     }
 }
+
+@Suite struct SummaryCleaningTests {
+    @Test func repeatedLinesAndACutOffTailAreDropped() {
+        let sample = "- Short answers\n- Plain words\n- short answers\n\n- Plain words\n- Examples when use"
+        #expect(SummaryOptimizer.clean(sample, cutOff: true) == "- Short answers\n- Plain words")
+        #expect(SummaryOptimizer.clean(sample, cutOff: false) == "- Short answers\n- Plain words\n\n- Examples when use")
+        #expect(SummaryOptimizer.clean("  one line cut  ", cutOff: true) == "one line cut")
+    }
+}

@@ -1,4 +1,3 @@
-import App
 import ArgumentParser
 import Foundation
 import Personalization
@@ -28,6 +27,15 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Output folder (resumes when it holds users.jsonl of the same dataset).")
     var out: String = "eval-out"
 
+    @Option(help: "local, or the name of an upstream: then summaries personalize that upstream's answers (generator transfer).")
+    var generator: String = "local"
+
+    @Option(name: .customLong("upstreams-file"), help: "JSON file of OpenAI-compatible upstreams (env POPI_UPSTREAMS_FILE).")
+    var upstreamsFile: String?
+
+    @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=… (repeatable).")
+    var upstreams: [String] = []
+
     @Option(help: "GGUF model file (env POPI_MODEL).")
     var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -41,6 +49,23 @@ struct Eval: AsyncParsableCommand {
             let data = try PersonaDataset.load(path: dataset)
             let runtime = try RuntimeModel.load(path: model)
             let options = SummaryOptions(candidates: candidates, seed: seed)
+            if generator != "local" {
+                let registry = try Service.loadUpstreams(
+                    upstreamsFile: upstreamsFile ?? ProcessInfo.processInfo.environment["POPI_UPSTREAMS_FILE"], specs: upstreams)
+                guard let client = registry.client(named: generator), let upstreamModel = client.configuration.models.keys.sorted().first else {
+                    throw ValidationError("no upstream named \(generator) with a model (give --upstreams-file or --upstream)")
+                }
+                let evaluator = TransferEvaluator(judge: runtime, generator: UpstreamTextGenerator(client: client, model: upstreamModel),
+                                                  options: options)
+                let bar = ProgressBar(label: "users")
+                let markdown = try await TransferRun.run(evaluator: evaluator, dataset: data,
+                                                         datasetName: URL(fileURLWithPath: dataset).lastPathComponent, limit: limit,
+                                                         output: URL(fileURLWithPath: out, isDirectory: true),
+                                                         progress: { bar.update(done: $0, total: $1) })
+                bar.finish()
+                print(markdown)
+                return
+            }
             let run = EvaluationRun(evaluator: Evaluator(model: runtime, options: options), dataset: data,
                                     datasetName: URL(fileURLWithPath: dataset).lastPathComponent,
                                     outputDirectory: URL(fileURLWithPath: out, isDirectory: true))
@@ -49,6 +74,8 @@ struct Eval: AsyncParsableCommand {
             bar.finish()
             print(report.markdown())
             print("wrote \(out)/results.md, results.json, users.jsonl, chart.svg")
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw CommandFailure("eval", error)
         }

@@ -1,0 +1,4 @@
+import App
+
+/// The executable only starts the command line, which lives in App.
+@main extension PopiCommand {}

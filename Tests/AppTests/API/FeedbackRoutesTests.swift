@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+@testable import App
+
+/// `POST / GET …/feedback` and `DELETE …/feedback/{event_id}` on a real socket.
+@Suite struct FeedbackRoutesTests {
+    @Test func rePostingTheSameIdsGivesDuplicatesWithTheSameEventIDs() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            let batch = Fixtures.batch([
+                Fixtures.pair(1, id: "evt-1"),
+                ["kind": "statement", "text": "I am a busy engineer.", "id": "evt-2"],
+                ["kind": "content", "text": "Keep it short.", "prompt": "Your style?", "id": "evt-3",
+                 "occurred_at": "2026-01-02T03:04:05Z", "metadata": ["source": "test"]],
+            ])
+            let first = try await client.post("/v1/users/alice/feedback", batch)
+            #expect(first.status == 200, "\(first)")
+            #expect(first.json["inserted"]?.int == 3 && first.json["duplicates"]?.int == 0 && first.json["invalid"]?.int == 0)
+            let items = first.json["items"]?.array ?? []
+            #expect(items.map { $0["status"]?.string } == ["inserted", "inserted", "inserted"])
+            #expect(items.map { $0["id"]?.string } == ["evt-1", "evt-2", "evt-3"])
+            let eventIDs = items.compactMap { $0["event_id"]?.int }
+            #expect(Set(eventIDs).count == 3)
+            let job = first.json["refresh_job_id"]?.int
+            #expect(job != nil, "new feedback queues a refresh")
+
+            let again = try await client.post("/v1/users/alice/feedback", batch)
+            #expect(again.status == 200, "\(again)")
+            #expect(again.json["inserted"]?.int == 0 && again.json["duplicates"]?.int == 3)
+            let repeated = again.json["items"]?.array ?? []
+            #expect(repeated.map { $0["status"]?.string } == ["duplicate", "duplicate", "duplicate"])
+            #expect(repeated.compactMap { $0["event_id"]?.int } == eventIDs)
+
+            // One event on its own (not in a batch) with a known id: a duplicate too.
+            let single = try await client.post("/v1/users/alice/feedback", Fixtures.pair(1, id: "evt-1"))
+            #expect(single.json["items"]?[0]?["status"]?.string == "duplicate")
+            #expect(single.json["items"]?[0]?["event_id"]?.int == eventIDs[0])
+
+            // Stored once each, with what was sent.
+            let listed = try await client.get("/v1/users/alice/feedback").json["events"]?.array ?? []
+            #expect(listed.compactMap { $0["event_id"]?.int } == eventIDs)
+            #expect(listed.map { $0["kind"]?.string } == ["pair", "statement", "content"])
+            #expect(listed[0]["chosen"]?.string == "Boil it for 7 minutes.")
+            #expect(listed[1]["text"]?.string == "I am a busy engineer.")
+            #expect(listed[2]["prompt"]?.string == "Your style?")
+            #expect(listed[2]["occurred_at"]?.string?.hasPrefix("2026-01-02T03:04:05") == true)
+            #expect(listed[2]["metadata"]?["source"]?.string == "test")
+        }
+    }
+
+    @Test func invalidItemsAreReportedOneByOneAndValidOnesStored() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            let batch = Fixtures.batch([
+                Fixtures.pair(1),
+                ["kind": "pair", "prompt": "p", "chosen": "a"],
+                ["kind": "pair", "prompt": "p", "chosen": "same", "rejected": "same"],
+                ["kind": "opinion", "text": "x"],
+                ["kind": "statement", "text": "   "],
+                ["kind": "statement", "text": "fine", "occurred_at": "yesterday"],
+                "not an object",
+                ["kind": "statement", "text": 42],
+                ["kind": "statement", "text": "ok", "id": .string(String(repeating: "k", count: 300))],
+                ["kind": "statement", "text": "I like lists."],
+            ])
+            let response = try await client.post("/v1/users/bob/feedback", batch)
+            #expect(response.status == 200, "\(response)")
+            #expect(response.json["inserted"]?.int == 2 && response.json["invalid"]?.int == 8)
+            let items = response.json["items"]?.array ?? []
+            #expect(items.count == 10)
+            #expect(items.enumerated().allSatisfy { $0.element["index"]?.int == $0.offset })
+            let expectedReasons: [Int: String] = [
+                1: "events[1].rejected: is required",
+                2: "events[2].rejected: must differ from chosen",
+                3: "events[3].kind: must be pair, statement or content",
+                4: "events[4].text: must not be empty",
+                5: "events[5].occurred_at: must be an RFC 3339 date-time",
+                6: "events[6]: must be an object",
+                7: "events[7].text: must be a string",
+                8: "events[8].id: longer than 256 bytes",
+            ]
+            for (index, reason) in expectedReasons {
+                #expect(items[index]["status"]?.string == "invalid", "item \(index)")
+                #expect(items[index]["reason"]?.string?.hasPrefix(reason) == true,
+                        "item \(index): \(items[index]["reason"]?.string ?? "no reason")")
+                #expect(items[index]["event_id"] == nil)
+            }
+            #expect(items[0]["status"]?.string == "inserted" && items[9]["status"]?.string == "inserted")
+            let stored = try await client.get("/v1/users/bob/feedback").json["events"]?.array ?? []
+            #expect(stored.compactMap { $0["event_id"]?.int } == [items[0]["event_id"]?.int, items[9]["event_id"]?.int].compactMap { $0 })
+
+            // A request that is wrong as a whole is a 400, not a list of items.
+            for (what, body) in [("empty batch", Fixtures.batch([])), ("events not a list", ["events": "x"]),
+                                 ("a JSON array", [Fixtures.pair(1)]), ("a lone invalid event", ["kind": "pair"])] as [(String, JSONValue)] {
+                let refused = try await client.post("/v1/users/bob/feedback", body)
+                #expect(refused.status == (what == "a lone invalid event" ? 200 : 400), "\(what): \(refused)")
+            }
+            let tooMany = try await withService(configure: { $0.maxBatchEvents = 3 }) { small in
+                try await small.client(client.key).post("/v1/users/bob/feedback", Fixtures.pairs(4))
+            }
+            #expect(tooMany.status == 400 && tooMany.errorMessage?.contains("at most 3") == true, "\(tooMany)")
+        }
+    }
+
+    @Test func paginationWalksEveryEventExactlyOnce() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            let posted = try await client.post("/v1/users/carol/feedback", Fixtures.pairs(7))
+            let ids = (posted.json["items"]?.array ?? []).compactMap { $0["event_id"]?.int }
+            #expect(ids.count == 7)
+
+            var seen: [Int] = []
+            var pages: [Int] = []
+            var cursor: String?
+            repeat {
+                let page = try await client.get("/v1/users/carol/feedback?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(page.status == 200, "\(page)")
+                let events = page.json["events"]?.array ?? []
+                pages.append(events.count)
+                seen += events.compactMap { $0["event_id"]?.int }
+                cursor = page.json["next_cursor"]?.string
+                #expect(pages.count <= 4, "the walk does not end")
+            } while cursor != nil && pages.count <= 4
+            #expect(seen == ids.sorted(), "every event once, oldest first")
+            #expect(pages.prefix(2) == [3, 3] && pages.reduce(0, +) == 7)
+
+            let whole = try await client.get("/v1/users/carol/feedback?limit=200").json["events"]?.array ?? []
+            #expect(whole.compactMap { $0["event_id"]?.int } == ids.sorted())
+            for bad in ["limit=0", "limit=201", "limit=x", "cursor=-1", "cursor=abc"] {
+                let refused = try await client.get("/v1/users/carol/feedback?\(bad)")
+                #expect(refused.status == 400 && refused.errorCode == "invalid_request", "\(bad): \(refused)")
+            }
+        }
+    }
+
+    @Test func deletingAnEventRemovesItAndUnknownEventsAre404() async throws {
+        try await withService { service in
+            let tenant = try await service.tenant()
+            let client = tenant.client
+            let ids = (try await client.post("/v1/users/dan/feedback", Fixtures.pairs(2)).json["items"]?.array ?? [])
+                .compactMap { $0["event_id"]?.int }
+            #expect(ids.count == 2)
+            let deleted = try await client.delete("/v1/users/dan/feedback/\(ids[0])")
+            #expect(deleted.status == 204 && deleted.body.isEmpty, "\(deleted)")
+            let again = try await client.delete("/v1/users/dan/feedback/\(ids[0])")
+            #expect(again.status == 404 && again.errorCode == "event_not_found", "\(again)")
+            #expect(try await client.delete("/v1/users/dan/feedback/notanumber").status == 400)
+            #expect(try await client.delete("/v1/users/nobody/feedback/\(ids[1])").status == 404)
+            let left = try await client.get("/v1/users/dan/feedback").json["events"]?.array ?? []
+            #expect(left.compactMap { $0["event_id"]?.int } == [ids[1]])
+        }
+    }
+}

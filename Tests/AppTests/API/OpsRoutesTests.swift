@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import App
+
+/// `/healthz`, `/readyz`, `/metrics` on a real socket.
+@Suite struct OpsRoutesTests {
+    @Test func healthAndReadinessNeedNoKey() async throws {
+        try await withService { service in
+            let anonymous = service.client(nil)
+            let health = try await anonymous.get("/healthz")
+            #expect(health.status == 200 && health.json["status"]?.string == "ok", "\(health)")
+
+            let ready = try await anonymous.get("/readyz")
+            #expect(ready.status == 200 && ready.json["status"]?.string == "ready", "\(ready)")
+            #expect(ready.json["checks"]?["database"]?.string == "ok")
+            #expect(ready.json["checks"]?["model"]?.string == service.model.modelID)
+
+            // Draining (shutdown started): not ready, so load balancers move on; still alive.
+            service.api.accepting.stop()
+            let draining = try await anonymous.get("/readyz")
+            #expect(draining.status == 503 && draining.json["checks"]?["accepting"]?.bool == false, "\(draining)")
+            #expect(try await anonymous.get("/healthz").status == 200)
+        }
+    }
+
+    @Test func metricsCountRequestsByRoutePatternAndNeverNameUsersOrTenants() async throws {
+        try await withService { service in
+            let tenant = try await service.tenant()
+            let user = "metrics-user-\(UUID().uuidString)"
+            #expect(try await tenant.client.post("/v1/users/\(user)/feedback", Fixtures.pair(1)).status == 200)
+            #expect(try await tenant.client.get("/v1/users/\(user)/feedback?limit=5").status == 200)
+            #expect(try await tenant.client.get("/v1/users/\(user)/summary/versions/7").status == 404)
+            #expect(try await tenant.client.post("/v1/users/\(user)/generate", ["prompt": "Hi", "max_tokens": 2]).status == 200)
+            #expect(try await service.client(nil).get("/v1/users/\(user)/summary").status == 401)
+
+            let metrics = try await service.client(nil).get("/metrics")
+            #expect(metrics.status == 200, "\(metrics)")
+            #expect(metrics.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = metrics.text
+            #expect(text.contains(#"popi_http_requests_total{route="/v1/users/{user_id}/feedback",method="POST",status="200"} 1"#), "\(text)")
+            #expect(text.contains(#"route="/v1/users/{user_id}/summary/versions/{version}",method="GET",status="404"} 1"#))
+            #expect(text.contains(#"route="/v1/users/{user_id}/summary",method="GET",status="401"} 1"#))
+            #expect(text.contains("# TYPE popi_http_request_duration_seconds histogram"))
+            #expect(text.contains(#"popi_generated_tokens_total{generator="local"}"#))
+            #expect(text.contains("popi_db_pool_connections"))
+            // Bounded labels only: no user id, tenant id, key or query string.
+            #expect(!text.contains(user) && !text.contains("metrics-user"))
+            #expect(!text.contains(tenant.id.description) && !text.lowercased().contains(tenant.id.description.lowercased()))
+            #expect(!text.contains(tenant.key) && !text.contains("limit=5"))
+            // Every sample line is `name{labels} value` with a declared family.
+            let families = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let name = line.prefix { $0 != "{" && $0 != " " }
+                let family = families.first { name == $0 || name == "\($0)_bucket" || name == "\($0)_sum" || name == "\($0)_count" }
+                #expect(family != nil, "sample without a TYPE line: \(line)")
+                #expect(Double(line.split(separator: " ").last ?? "") != nil, "not a number: \(line)")
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+@testable import App
+
+/// Summaries on a real socket: refresh with `?wait=` through the real refresh worker and model,
+/// ETag / 304, edited and pinned versions, versions list / get / restore.
+@Suite struct SummaryRoutesTests {
+    @Test func refreshWithWaitStoresAScoredVersionAndTheETagFollowsIt() async throws {
+        try await withService(workers: true) { service in
+            let client = try await service.tenant().client
+            #expect(try await client.get("/v1/users/erin/summary").status == 404, "no such user yet")
+            let posted = try await client.post("/v1/users/erin/feedback", Fixtures.pairs(3))
+            let eventIDs = (posted.json["items"]?.array ?? []).compactMap { $0["event_id"]?.int }
+
+            // New feedback queued a (debounced) refresh; nothing inferred yet.
+            let before = try await client.get("/v1/users/erin/summary")
+            #expect(before.status == 200, "\(before)")
+            #expect(before.json["status"]?.string == "refreshing" && before.json["version"]?.isNull == true)
+            #expect(before.json["refresh_job"]?["state"]?.string == "pending")
+            let emptyTag = try #require(before.header("ETag"))
+
+            for bad in ["-1", "x", "100000"] {
+                let refused = try await client.post("/v1/users/erin/summary/refresh?wait=\(bad)")
+                #expect(refused.status == 400, "wait=\(bad): \(refused)")
+            }
+            // The explicit refresh starts now, not when the feedback's debounce ends (an hour here).
+            let refreshed = try await client.post("/v1/users/erin/summary/refresh?wait=110")
+            try #require(refreshed.status == 200, "\(refreshed)")
+            let summary = refreshed.json
+            #expect(summary["version"]?.int == 1 && summary["status"]?.string == "fresh", "\(summary.text)")
+            #expect(summary["origin"]?.string == "inferred" && summary["pinned"]?.bool == false)
+            #expect(summary["text"]?.string?.isEmpty == false)
+            #expect(summary["reward"]?.number != nil && summary["accuracy"]?.number != nil, "scored on held-out pairs: \(summary.text)")
+            if let accuracy = summary["accuracy"]?.number { #expect((0...1).contains(accuracy)) }
+            #expect(summary["held_out_count"]?.int == 1 && summary["candidate_count"]?.int == 2)
+            #expect((summary["summary_tokens"]?.int ?? 0) > 0 && (summary["raw_signal_tokens"]?.int ?? 0) > 0)
+            #expect(Set((summary["source_event_ids"]?.array ?? []).compactMap(\.int)) == Set(eventIDs))
+            #expect(summary["model"]?.string == service.model.modelID && summary["prompt_version"]?.string == "popi-v1")
+            #expect(summary["refresh_job"]?.isNull == true && summary["created_at"]?.string != nil)
+
+            // ETag: the same representation answers 304 (no body); a new version changes it.
+            let current = try await client.get("/v1/users/erin/summary")
+            let tag = try #require(current.header("ETag"))
+            #expect(tag != emptyTag && tag.hasPrefix("W/\""))
+            #expect(current.json == summary)
+            let notModified = try await client.get("/v1/users/erin/summary", headers: [("If-None-Match", tag)])
+            #expect(notModified.status == 304 && notModified.body.isEmpty && notModified.header("ETag") == tag, "\(notModified)")
+            let listed = try await client.get("/v1/users/erin/summary", headers: [("If-None-Match", "\"other\", \(tag)")])
+            #expect(listed.status == 304)
+            #expect(try await client.get("/v1/users/erin/summary", headers: [("If-None-Match", emptyTag)]).status == 200)
+
+            let edited = try await client.put("/v1/users/erin/summary", ["text": "Prefers one-line answers.", "pinned": false])
+            #expect(edited.status == 200 && edited.json["version"]?.int == 2, "\(edited)")
+            let changed = try await client.get("/v1/users/erin/summary", headers: [("If-None-Match", tag)])
+            #expect(changed.status == 200 && changed.header("ETag") != tag && changed.json["version"]?.int == 2, "\(changed)")
+
+            let stored = try await client.get("/v1/users/erin/summary/versions/1")
+            #expect(stored.status == 200 && stored.json["text"] == summary["text"] && stored.json["reward"] == summary["reward"])
+        }
+    }
+
+    @Test func aRefreshWithoutWaitAnswers202WithItsJob() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            _ = try await client.post("/v1/users/fay/feedback", ["kind": "statement", "text": "I like short answers."])
+            let queued = try await client.post("/v1/users/fay/summary/refresh")
+            #expect(queued.status == 202, "\(queued)")
+            #expect(queued.json["user_id"]?.string == "fay")
+            let job = queued.json["refresh_job"]
+            #expect(job?["kind"]?.string == "summary_refresh" && job?["state"]?.string == "pending" && job?["job_id"]?.int != nil)
+            #expect(try await client.post("/v1/users/nobody/summary/refresh").status == 404)
+        }
+    }
+
+    @Test func editedSummariesArePinnedScoredVersionedAndRestorable() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            let user = "/v1/users/gus"
+            _ = try await client.post("\(user)/feedback", Fixtures.pairs(2))
+            let edited = try await client.put("\(user)/summary", ["text": "  Wants the shortest possible answer.  "])
+            #expect(edited.status == 200, "\(edited)")
+            let v1 = edited.json
+            #expect(v1["version"]?.int == 1 && v1["origin"]?.string == "edited" && v1["pinned"]?.bool == true)
+            #expect(v1["text"]?.string == "Wants the shortest possible answer.")
+            // Scored on the user's pairs like any other version.
+            #expect(v1["reward"]?.number != nil && v1["accuracy"]?.number != nil && v1["held_out_count"]?.int == 2, "\(v1.text)")
+            #expect(v1["summary_tokens"]?.int == service.model.tokenCount("Wants the shortest possible answer."))
+            #expect(v1["status"]?.string == "refreshing", "the feedback's debounced refresh is still queued")
+
+            // Pinned: a refresh is refused, and the queued refresh will not replace it.
+            let conflict = try await client.post("\(user)/summary/refresh?wait=0")
+            #expect(conflict.status == 409 && conflict.errorCode == "summary_pinned", "\(conflict)")
+
+            let unpinned = try await client.delete("\(user)/summary/pin")
+            #expect(unpinned.status == 200 && unpinned.json["pinned"]?.bool == false && unpinned.json["version"]?.int == 1, "\(unpinned)")
+
+            let v2 = try await client.put("\(user)/summary", ["text": "Likes numbered steps.", "pinned": false]).json
+            #expect(v2["version"]?.int == 2 && v2["pinned"]?.bool == false)
+
+            let versions = try await client.get("\(user)/summary/versions")
+            #expect(versions.status == 200)
+            #expect((versions.json["versions"]?.array ?? []).compactMap { $0["version"]?.int } == [2, 1], "newest first")
+            let page = try await client.get("\(user)/summary/versions?limit=1")
+            #expect(page.json["versions"]?.array?.count == 1 && page.json["next_before"]?.string == "2")
+            let older = try await client.get("\(user)/summary/versions?limit=1&before=2")
+            #expect((older.json["versions"]?.array ?? []).compactMap { $0["version"]?.int } == [1])
+
+            let got = try await client.get("\(user)/summary/versions/1")
+            #expect(got.status == 200 && got.json["text"]?.string == "Wants the shortest possible answer.")
+            #expect(try await client.get("\(user)/summary/versions/9").errorCode == "version_not_found")
+            #expect(try await client.get("\(user)/summary/versions/zero").status == 400)
+
+            let restored = try await client.post("\(user)/summary/versions/1/restore")
+            #expect(restored.status == 200, "\(restored)")
+            #expect(restored.json["version"]?.int == 3 && restored.json["origin"]?.string == "restored")
+            #expect(restored.json["restored_from"]?.int == 1 && restored.json["pinned"]?.bool == true)
+            #expect(restored.json["text"]?.string == "Wants the shortest possible answer.")
+            #expect(try await client.post("\(user)/summary/versions/7/restore").status == 404)
+
+            // Validation of the edited text.
+            for body: JSONValue in [[:], ["text": "   "], ["text": 5], ["text": "x", "pinned": "yes"],
+                                    ["text": .string(String(repeating: "a", count: 9000))]] {
+                let refused = try await client.put("\(user)/summary", body)
+                #expect(refused.status == 400 && refused.errorCode == "invalid_request", "\(body.text.prefix(40)): \(refused)")
+            }
+        }
+    }
+}
