@@ -5,7 +5,7 @@ ARGS ?=
 # make run prints a development key (loopback only); `make run DEV=` turns that off.
 DEV ?= --dev
 
-.PHONY: setup build release run test lint clean
+.PHONY: setup build release run test conformance lint clean
 
 setup:
 	@scripts/setup.sh
@@ -21,6 +21,11 @@ run: release
 
 test: setup
 	scripts/with-test-postgres.sh scripts/with-llama-server.sh $(SWIFT) test
+
+# The API against its contract: openapi.yaml validated, schemathesis (all checks), the official
+# openai SDK, promtool on /metrics; one release server on a throwaway PostgreSQL.
+conformance: setup
+	scripts/api-conformance.sh
 
 lint: setup
 	scripts/lint.sh

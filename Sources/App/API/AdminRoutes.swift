@@ -32,10 +32,15 @@ extension PopiAPI {
             let keys = try await run({ try await self.store.apiKeys.list(tenant: tenant.id) })
             return JSONValue.object(["keys": .array(keys.map(Representation.key))]).response()
         })
-        router.delete("/v1/admin/tenants/{tenant_id}/keys/{key_id}", authorized(.admin) { [self] request, _ in
+        router.delete("/v1/admin/tenants/{tenant_id}/keys/{key_id}", authorized(.admin) { [self] request, caller in
             let tenant = try await tenant(request)
             guard let raw = request.parameter("key_id"), let uuid = UUID(uuidString: raw) else {
                 throw HTTPError(.notFound, code: "key_not_found", message: "no such key")
+            }
+            // A key revoking itself would lock its holder out mid-request; rotation creates the new key first.
+            guard APIKeyID(rawValue: uuid) != caller.keyID else {
+                throw HTTPError(.conflict, code: "cannot_revoke_own_key",
+                                message: "a key cannot revoke itself; use another admin key or popi keys revoke")
             }
             guard let key = try await run({ try await self.store.apiKeys.revoke(tenant: tenant.id, id: APIKeyID(rawValue: uuid)) }) else {
                 throw HTTPError(.notFound, code: "key_not_found", message: "no such key")
@@ -54,11 +59,11 @@ extension PopiAPI {
     }
 
     private func tenantName(_ fields: FieldReader) throws -> String {
-        let name = try fields.requiredString("name", maxLength: 200).trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = try fields.requiredString("name", maxLength: 200)
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw FieldReader.invalid("name: must not contain control characters")
         }
-        return name
+        return name.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func keyScopes(_ fields: FieldReader) throws -> Set<Scope> {

@@ -97,6 +97,9 @@ extension PopiAPI {
         var metadata = JSONB.emptyObject
         if let object = try fields.object("metadata") {
             guard object.bytes.count <= 16 << 10 else { throw FieldReader.invalid("\(fields.name("metadata")): larger than 16 KiB") }
+            guard !object.containsNUL else {
+                throw FieldReader.invalid("\(fields.name("metadata")): must not contain NUL characters")
+            }
             metadata = JSONB(text: String(decoding: object.bytes, as: UTF8.self))
         }
         let key = try fields.string("id", maxLength: 256)

@@ -109,6 +109,16 @@ public enum JSONValue: Sendable, Equatable, Codable {
         if case .object(let fields) = self { return fields[key] }
         return nil
     }
+
+    /// Whether a string or object key anywhere inside holds U+0000 (PostgreSQL text and jsonb refuse it).
+    var containsNUL: Bool {
+        switch self {
+        case .null, .bool, .number: return false
+        case .string(let text): return text.utf8.contains(0)
+        case .array(let values): return values.contains { $0.containsNUL }
+        case .object(let fields): return fields.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
+        }
+    }
 }
 
 /// RFC 3339 timestamps with fractional seconds, in UTC.

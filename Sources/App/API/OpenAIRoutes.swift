@@ -35,8 +35,12 @@ extension PopiAPI {
         }
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options").map { try FieldReader($0, path: "stream_options").bool("include_usage") ?? false } ?? false
-        let user = try fields.string("user", maxLength: 256) ?? request.headers["X-Popi-User"]
-        if let user, user.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) || user.isEmpty {
+        let header = request.headers["X-Popi-User"]
+        if let header, header.isEmpty || header.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw FieldReader.invalid("X-Popi-User: must be a user id without control characters")
+        }
+        let user = try fields.string("user", maxLength: 256) ?? header
+        if let user, user.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw FieldReader.invalid("user: must be 1-256 bytes without control characters")
         }
 
@@ -151,6 +155,9 @@ extension PopiAPI {
         }
         guard turns.contains(where: { $0.role == .user }) else {
             throw FieldReader.invalid("messages: need at least one user message")
+        }
+        guard turns.contains(where: { !$0.content.isEmpty }) else {
+            throw FieldReader.invalid("messages: need at least one message with text")
         }
         return turns
     }

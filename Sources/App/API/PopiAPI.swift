@@ -56,8 +56,13 @@ public final class PopiAPI: Sendable {
 
     /// Wraps a handler with authentication (the key must carry `scope`) and the key's rate limit.
     func authorized(_ scope: Scope, _ handler: @escaping @Sendable (Request, Caller) async throws -> Response) -> Handler {
-        { [authenticator, rateLimiter] request in
-            let caller = try await authenticator.authenticate(request, scope: scope)
+        { [self, authenticator, rateLimiter] request in
+            let caller: Caller
+            do {
+                caller = try await authenticator.authenticate(request, scope: scope)
+            } catch {
+                throw storeError(error)
+            }
             if let wait = rateLimiter.acquire(caller.keyID.description) {
                 throw HTTPError(.tooManyRequests, code: "rate_limited", message: "too many requests for this key",
                                 headers: ["Retry-After": String(Int(wait.rounded(.up)))])

@@ -103,19 +103,22 @@ extension PopiAPI {
             .response(status: .accepted)
     }
 
-    /// An edited summary: stored as a new version, pinned unless `"pinned": false`, and scored
-    /// on the user's newest pairs with POPI's reward like any other version.
+    /// An edited summary (up to 2 KiB: at most 2048 tokens, so it fits the default prompt and
+    /// context limits): stored as a new version, pinned unless `"pinned": false`, and scored on
+    /// the user's newest pairs with POPI's reward like any other version (pairs too long to score
+    /// with it are left out).
     func putSummary(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try userID(request)
         let fields = try FieldReader(try await jsonBody(request))
-        let text = try fields.requiredString("text", maxLength: 8 << 10).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try fields.requiredString("text", maxLength: 2 << 10).trimmingCharacters(in: .whitespacesAndNewlines)
         let pinned = try fields.bool("pinned") ?? true
+        try checkUsable(summary: text)
         let found = try await state(caller, user).user
         let snapshot = try await run({ try await store.feedback.snapshot(user: found.id) })
         let pairs = (snapshot?.events ?? []).compactMap { event -> PreferencePair? in
             guard case let .pair(prompt, chosen, rejected) = event.content, chosen != rejected else { return nil }
             return PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected)
-        }.suffix(configuration.editedSummaryScoringPairs)
+        }.suffix(configuration.editedSummaryScoringPairs).filter { fitsContext($0, summary: text) }
         var scores = SummaryScores(summaryTokens: model.tokenCount(text))
         if !pairs.isEmpty {
             let optimizer = SummaryOptimizer(model: model, options: configuration.summary)
@@ -129,6 +132,31 @@ extension PopiAPI {
                                         origin: .edited, pinned: pinned)
         _ = try await run({ try await store.summaries.add(user: found.id, version) })
         return try await summaryResponse(caller, user)
+    }
+
+    /// An edited summary has to be usable: with an empty request it must stay within the prompt
+    /// token limit, or every personalized generation for the user would be refused.
+    func checkUsable(summary: String) throws {
+        let used: Int
+        do {
+            used = try model.promptTokenCount(prompts.generatorTurns(summary: summary, prompt: ""))
+        } catch {
+            throw HTTPError.badRequest("the summary cannot be formatted for this model: \(error)", code: "invalid_prompt")
+        }
+        guard used < configuration.maxPromptTokens else {
+            throw HTTPError.badRequest("the summary takes \(used) tokens of the prompt; the prompt limit is \(configuration.maxPromptTokens)",
+                                       code: "summary_too_long")
+        }
+    }
+
+    /// Whether `summary` can be scored on `pair` (as the optimizer cuts it) within the model's context.
+    func fitsContext(_ pair: PreferencePair, summary: String) -> Bool {
+        let pair = prompts.scoredPair(pair)
+        let response = max(model.tokenCount(pair.chosen), model.tokenCount(pair.rejected)) + 2
+        guard let prompt = try? model.promptTokenCount(prompts.generatorTurns(summary: summary, prompt: pair.prompt)) else {
+            return false
+        }
+        return prompt + response <= model.contextLength
     }
 
     func unpinSummary(_ request: Request, _ caller: Caller) async throws -> Response {

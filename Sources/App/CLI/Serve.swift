@@ -80,6 +80,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-prompt-tokens"), help: "Longest prompt in tokens, else 400 (env POPI_MAX_PROMPT_TOKENS).")
     var maxPromptTokens: Int = env("POPI_MAX_PROMPT_TOKENS") ?? 4096
 
+    @Option(name: .customLong("max-generation-tokens"), help: "Largest max_tokens a generation may ask for, else 400 (env POPI_MAX_GENERATION_TOKENS).")
+    var maxGenerationTokens: Int = env("POPI_MAX_GENERATION_TOKENS") ?? 2048
+
     @Option(name: .customLong("max-batch-events"), help: "Most feedback events per POST (env POPI_MAX_BATCH_EVENTS).")
     var maxBatchEvents: Int = env("POPI_MAX_BATCH_EVENTS") ?? 1000
 
@@ -116,6 +119,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--max-concurrent-generations must be 1-256 and --generation-queue 0-100000")
         }
         guard (16...1_000_000).contains(maxPromptTokens) else { throw ValidationError("--max-prompt-tokens must be 16-1000000") }
+        guard (1...1_000_000).contains(maxGenerationTokens) else { throw ValidationError("--max-generation-tokens must be 1-1000000") }
         guard (1...100_000).contains(maxBatchEvents) else { throw ValidationError("--max-batch-events must be 1-100000") }
         guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
         guard refreshDebounce >= 0, refreshDebounce <= 3600 else { throw ValidationError("--refresh-debounce must be 0-3600 seconds") }
@@ -160,6 +164,7 @@ struct Serve: ParsableCommand {
         configuration.api.generationQueue = generationQueue
         configuration.api.maxPromptTokens = maxPromptTokens
         configuration.api.maxBatchEvents = maxBatchEvents
+        configuration.api.maxGenerationTokens = maxGenerationTokens
         configuration.api.summary.candidates = candidates
         configuration.api.refreshDebounceSeconds = refreshDebounce
         var logger = Logger(label: "popi")

@@ -24,15 +24,15 @@ public final class ServiceMetrics: Sendable {
         registry.register("popi_generations_in_flight", .gauge, help: "In-process generations running now.")
         registry.register("popi_generations_queued", .gauge, help: "In-process generations waiting for a slot.")
         registry.register("popi_generations_rejected_total", .counter, help: "Generations refused because the wait queue was full.")
-        registry.register("popi_summary_queue_depth", .gauge, help: "Summary refresh jobs pending (due or debounced).")
-        registry.register("popi_summary_jobs_running", .gauge, help: "Summary refresh jobs running on any replica.")
-        registry.register("popi_summary_queue_oldest_due_seconds", .gauge, help: "Age of the oldest due refresh job.")
-        registry.register("popi_summary_job_duration_seconds", .histogram, help: "Summary refresh job time, by outcome.",
+        registry.register("popi_refresh_queue_depth", .gauge, help: "Summary refresh jobs pending (due or debounced).")
+        registry.register("popi_refresh_jobs_running", .gauge, help: "Summary refresh jobs running on any replica.")
+        registry.register("popi_refresh_queue_oldest_due_seconds", .gauge, help: "Age of the oldest due refresh job.")
+        registry.register("popi_refresh_job_duration_seconds", .histogram, help: "Summary refresh job time, by outcome.",
                           labels: ["outcome"], buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160])
-        registry.register("popi_summary_job_failures_total", .counter, help: "Summary refresh attempts that failed.")
-        registry.register("popi_summary_reward", .histogram, help: "Mean POPI reward r(s) of stored summaries.",
+        registry.register("popi_refresh_job_failures_total", .counter, help: "Summary refresh attempts that failed.")
+        registry.register("popi_refresh_reward", .histogram, help: "Mean POPI reward r(s) of the summaries refreshes stored.",
                           buckets: [-100, -80, -70, -69.3, -69, -68, -65, -60, -50, -25, 0])
-        registry.register("popi_summary_accuracy", .histogram, help: "POPI accuracy (share of held-out pairs with h > 0) of stored summaries.",
+        registry.register("popi_refresh_accuracy", .histogram, help: "POPI accuracy (share of held-out pairs with h > 0) of the summaries refreshes stored.",
                           buckets: [0, 0.25, 0.5, 0.75, 1])
         registry.register("popi_db_pool_connections", .gauge, help: "Database connections, by state.", labels: ["state"])
         registry.register("popi_db_pool_waiting", .gauge, help: "Callers waiting for a database connection.")
@@ -52,9 +52,9 @@ public final class ServiceMetrics: Sendable {
     }
 
     func record(queue: QueueStatistics) {
-        registry.set("popi_summary_queue_depth", to: Double(queue.pending))
-        registry.set("popi_summary_jobs_running", to: Double(queue.running))
-        registry.set("popi_summary_queue_oldest_due_seconds", to: queue.oldestDueAge)
+        registry.set("popi_refresh_queue_depth", to: Double(queue.pending))
+        registry.set("popi_refresh_jobs_running", to: Double(queue.running))
+        registry.set("popi_refresh_queue_oldest_due_seconds", to: queue.oldestDueAge)
     }
 
     /// Counts and times every request, and writes the access log line (method, route, status,

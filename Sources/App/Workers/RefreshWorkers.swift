@@ -73,7 +73,7 @@ public final class RefreshWorkers: Sendable {
         let started = ContinuousClock.now
         func finish(_ outcome: String) {
             let elapsed = ContinuousClock.now - started
-            metrics.registry.observe("popi_summary_job_duration_seconds", [outcome],
+            metrics.registry.observe("popi_refresh_job_duration_seconds", [outcome],
                                      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         do {
@@ -96,8 +96,8 @@ public final class RefreshWorkers: Sendable {
                 text: result.text, sourceEventIDs: sources, feedbackRevision: snapshot.user.feedbackRevision,
                 modelID: result.modelID, promptVersion: result.promptVersion, scores: scores, origin: .inferred, pinned: false))
             _ = try await store.jobs.complete(job.id, owner: owner)
-            if let reward = result.reward { metrics.registry.observe("popi_summary_reward", [], reward) }
-            if let accuracy = result.accuracy { metrics.registry.observe("popi_summary_accuracy", [], accuracy) }
+            if let reward = result.reward { metrics.registry.observe("popi_refresh_reward", [], reward) }
+            if let accuracy = result.accuracy { metrics.registry.observe("popi_refresh_accuracy", [], accuracy) }
             logger.info("summary refreshed", metadata: [
                 "job_id": "\(job.id)", "candidates": "\(result.candidatesTried)", "held_out": "\(result.heldOutCount)",
                 "seconds": "\(String(format: "%.1f", result.timings.totalSeconds))",
@@ -111,7 +111,7 @@ public final class RefreshWorkers: Sendable {
                                            policy: RetryPolicy(base: 0, cap: 0))
             finish("cancelled")
         } catch {
-            metrics.registry.increment("popi_summary_job_failures_total")
+            metrics.registry.increment("popi_refresh_job_failures_total")
             logger.error("summary refresh failed", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
             _ = try? await store.jobs.fail(job.id, owner: owner, error: "\(error)")
             finish("failed")

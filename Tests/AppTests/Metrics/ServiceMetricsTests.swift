@@ -1,0 +1,35 @@
+import Testing
+@testable import App
+
+@Suite struct ServiceMetricsTests {
+    /// The text of every family popi registers, as `/metrics` renders it.
+    static let families: [(name: String, kind: String)] = ServiceMetrics().registry.render()
+        .split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+        .map { line in
+            let parts = line.split(separator: " ")
+            return (String(parts[2]), String(parts[3]))
+        }
+
+    @Test func registersTheFamiliesTheAPIPromises() {
+        let names = Set(Self.families.map(\.name))
+        for name in ["popi_http_requests_total", "popi_http_request_duration_seconds", "popi_http_requests_in_flight",
+                     "popi_prompt_tokens_total", "popi_generated_tokens_total", "popi_generation_tokens_per_second",
+                     "popi_refresh_queue_depth", "popi_refresh_job_duration_seconds", "popi_refresh_job_failures_total",
+                     "popi_refresh_reward", "popi_refresh_accuracy", "popi_db_pool_connections", "popi_upstream_requests_total"] {
+            #expect(names.contains(name), "\(name) is not registered")
+        }
+    }
+
+    /// promtool's lint rules (`promtool check metrics`): a name never spells a metric type, and
+    /// counters end in `_total`.
+    @Test func namesPassPromtoolsLint() {
+        #expect(!Self.families.isEmpty)
+        for (name, kind) in Self.families {
+            for type in ["counter", "gauge", "histogram", "summary", "untyped"] {
+                #expect(!name.contains("_\(type)_") && !name.hasSuffix("_\(type)"), "\(name) contains the type name \(type)")
+            }
+            #expect((kind == "counter") == name.hasSuffix("_total"), "\(name) (\(kind)): only counters end in _total")
+            #expect(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }, "\(name)")
+        }
+    }
+}
