@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import LLMClient
 import Personalization
+import Synchronization
 
 /// Where a personalized prompt is answered: the in-process runtime or an upstream API.
 enum Generator: Sendable {
@@ -95,10 +96,12 @@ extension PopiAPI {
 
     private func generateLocally(_ turns: [ChatTurn], settings: SamplingSettings,
                                  onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
-        let started = ContinuousClock.now
+        // Decode speed is timed from the first token, so queueing and reading the prompt are left out.
+        let firstToken = Mutex<ContinuousClock.Instant?>(nil)
+        let markFirst = { @Sendable in firstToken.withLock { if $0 == nil { $0 = .now } } }
         let completion: Completion = try await withGenerationSlot {
             guard let onDelta else {
-                return try await model.generate(after: turns, settings: settings, onText: { _ in })
+                return try await model.generate(after: turns, settings: settings, onText: { _ in markFirst() })
             }
             // The runtime calls back synchronously; a stream carries the pieces to an async writer
             // whose failure (client gone) cancels the generation.
@@ -106,7 +109,7 @@ extension PopiAPI {
             return try await withThrowingTaskGroup(of: Completion?.self) { group in
                 group.addTask {
                     defer { sink.finish() }
-                    return try await self.model.generate(after: turns, settings: settings, onText: { sink.yield($0) })
+                    return try await self.model.generate(after: turns, settings: settings, onText: { markFirst(); sink.yield($0) })
                 }
                 group.addTask {
                     for await piece in pieces { try await onDelta(piece) }
@@ -123,10 +126,11 @@ extension PopiAPI {
             }
         }
         if completion.finishReason == .cancelled { throw CancellationError() }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        if seconds > 0, completion.completionTokens > 0 {
-            metrics.registry.observe("popi_generation_tokens_per_second", [], Double(completion.completionTokens) / seconds)
+        if let first = firstToken.withLock({ $0 }), completion.completionTokens > 1 {
+            let seconds = (ContinuousClock.now - first) / .seconds(1)
+            if seconds > 0 {
+                metrics.registry.observe("popi_generation_tokens_per_second", [], Double(completion.completionTokens - 1) / seconds)
+            }
         }
         let output = GenerationOutput(text: completion.text, promptTokens: completion.promptTokens,
                                       completionTokens: completion.completionTokens, finishReason: completion.finishReason.rawValue)

@@ -19,7 +19,7 @@ public final class ServiceMetrics: Sendable {
         registry.register("popi_http_requests_in_flight", .gauge, help: "Requests being handled now.")
         registry.register("popi_prompt_tokens_total", .counter, help: "Prompt tokens read by generations, by generator.", labels: ["generator"])
         registry.register("popi_generated_tokens_total", .counter, help: "Tokens generated, by generator.", labels: ["generator"])
-        registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations.",
+        registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations, from the first token to the last.",
                           buckets: [5, 10, 25, 50, 100, 200, 400, 800])
         registry.register("popi_generations_in_flight", .gauge, help: "In-process generations running now.")
         registry.register("popi_generations_queued", .gauge, help: "In-process generations waiting for a slot.")
