@@ -7,6 +7,6 @@ struct Popi: ParsableCommand {
         commandName: "popi",
         abstract: "HTTP personalization microservice (POPI: preference summaries optimized by inference).",
         version: PopiVersion.current,
-        subcommands: [Serve.self, Version.self, ModelCommand.self, Tokenize.self, Bench.self]
+        subcommands: [Serve.self, Version.self, ModelCommand.self, Tokenize.self, Bench.self, Generate.self, Score.self]
     )
 }
