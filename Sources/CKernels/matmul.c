@@ -130,15 +130,22 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
         for (int32_t n = 0; n < nRows; n++) y[n] = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
         return;
     }
-    for (int32_t n = 0; n < nRows; n++) {
-        const uint8_t *wn = w + (size_t)n * wStride;
-        unpack_row_q4(wn, &wl, scratch);
+    const size_t unpacked = (size_t)al.scaleOffset;
+    for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
+        const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
+        for (int32_t i = 0; i < rows; i++) unpack_row_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked);
         int32_t m = 0;
         for (; m + MT <= mRows; m += MT) {
-            dot_tile_q4(wn, &wl, scratch, a + m * aStride, aStride, &al, MT, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
+                            MT, y + m * yStride + n0 + i, yStride);
+            }
         }
         if (m < mRows) {
-            dot_tile_q4(wn, &wl, scratch, a + m * aStride, aStride, &al, mRows - m, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
+                            mRows - m, y + m * yStride + n0 + i, yStride);
+            }
         }
     }
 }
@@ -182,14 +189,20 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
                                           float *y, size_t yStride) {
     const ck_q8_layout wl = ck_q8_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
-    for (int32_t n = 0; n < nRows; n++) {
-        const uint8_t *wn = w + (size_t)n * wStride;
+    for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
+        const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
         int32_t m = 0;
         for (; m + MT <= mRows; m += MT) {
-            dot_tile_q8(wn, &wl, a + m * aStride, aStride, &al, MT, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, MT,
+                            y + m * yStride + n0 + i, yStride);
+            }
         }
         if (m < mRows) {
-            dot_tile_q8(wn, &wl, a + m * aStride, aStride, &al, mRows - m, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, mRows - m,
+                            y + m * yStride + n0 + i, yStride);
+            }
         }
     }
 }

@@ -110,8 +110,12 @@ static inline ck_q8_layout ck_q8_layout_for(int32_t k) {
 void ck_quantize_rows_avx512(const float *x, size_t xStride, int32_t rows, int32_t k,
                              uint8_t *out, size_t outStride);
 
+/// Weight rows unpacked together by the 4-bit kernel: each tile of activation rows is run
+/// against all of them while it is in L1.
+#define CK_UNPACKED_ROWS 16
+
 /// y[m * yStride + n] = dot(weight row n, activation row m) for n < nRows, m < mRows.
-/// `scratch` holds at least k bytes (unpacked weights), 64-byte aligned.
+/// `scratch` holds CK_UNPACKED_ROWS * ck_act_layout_for(k).scaleOffset bytes, 64-byte aligned.
 void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                          float *y, size_t yStride, uint8_t *scratch);
