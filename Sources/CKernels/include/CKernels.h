@@ -177,6 +177,10 @@ double ck_log_sum_exp_avx512(const float *x, int32_t n);
 /// out[i] = silu(gate[i]) * up[i] with silu(g) = g / (1 + exp(-g)) and the kernels' exp.
 void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n);
 
+/// Rounds n floats to the nearest half precision value in place (llama.cpp's f16 matmul converts
+/// the queries so; attention scores see the same values).
+void ck_round_to_half_avx512(float *x, int32_t n);
+
 /// Converts n floats to IEEE half (round to nearest even).
 void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n);
 

@@ -254,8 +254,7 @@ final class LlamaModel: @unchecked Sendable {
         for t in 0..<batch.count {
             let table = UnsafePointer(rope.floats() + t * ropeDim)
             rotate(q.floats() + t * qDim, heads: config.headCount, table: table)
-            let query = q.floats() + t * qDim
-            for i in 0..<qDim { query[i] = Float(Float16(query[i])) }
+            Elementwise.roundToHalf(q.floats() + t * qDim, count: qDim, kernels: kernels)
             let keys = keyValue.floats() + t * 2 * kvDim
             rotate(keys, heads: kvHeads, table: table)
             let halves = keyValueHalf.pointer.assumingMemoryBound(to: UInt16.self) + t * 2 * kvDim
