@@ -143,8 +143,18 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
         }
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
-                dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
-                            mRows - m, y + m * yStride + n0 + i, yStride);
+                const uint8_t *wi = w + (size_t)(n0 + i) * wStride, *ui = scratch + i * unpacked;
+                float *yi = y + m * yStride + n0 + i;
+                // A constant row count keeps the accumulators in registers.
+                switch (mRows - m) {
+                case 1: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 1, yi, yStride); break;
+                case 2: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 2, yi, yStride); break;
+                case 3: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 3, yi, yStride); break;
+                case 4: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 4, yi, yStride); break;
+                case 5: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 5, yi, yStride); break;
+                case 6: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 6, yi, yStride); break;
+                default: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 7, yi, yStride); break;
+                }
             }
         }
     }
@@ -200,8 +210,17 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
         }
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
-                dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, mRows - m,
-                            y + m * yStride + n0 + i, yStride);
+                const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
+                float *yi = y + m * yStride + n0 + i;
+                switch (mRows - m) {
+                case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride); break;
+                case 2: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 2, yi, yStride); break;
+                case 3: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 3, yi, yStride); break;
+                case 4: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 4, yi, yStride); break;
+                case 5: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 5, yi, yStride); break;
+                case 6: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 6, yi, yStride); break;
+                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride); break;
+                }
             }
         }
     }
