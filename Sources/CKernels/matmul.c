@@ -55,13 +55,15 @@ CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *w
     const float *sa = (const float *)(a + al->sumOffset);
     __m512 acc = _mm512_setzero_ps();
     for (int32_t g = 0; g < wl->fullGroups; g++) {
-        __m512i isum = _mm512_setzero_si512();
+        // Two integer accumulators halve the dependency chain; integer sums are exact.
+        __m512i isumLo = _mm512_setzero_si512(), isumHi = _mm512_setzero_si512();
         for (int p = 0; p < 4; p++) {
             __m512i lo, hi;
             unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &lo, &hi);
-            isum = _mm512_dpbusd_epi32(isum, lo, _mm512_load_si512(a + g * 512 + p * 64));
-            isum = _mm512_dpbusd_epi32(isum, hi, _mm512_load_si512(a + g * 512 + (p + 4) * 64));
+            isumLo = _mm512_dpbusd_epi32(isumLo, lo, _mm512_load_si512(a + g * 512 + p * 64));
+            isumHi = _mm512_dpbusd_epi32(isumHi, hi, _mm512_load_si512(a + g * 512 + (p + 4) * 64));
         }
+        const __m512i isum = _mm512_add_epi32(isumLo, isumHi);
         __m512 s = _mm512_mul_ps(ck_load_f16x16(dw + g * 16), _mm512_loadu_ps(da + g * 16));
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
         acc = _mm512_fmadd_ps(ck_load_f16x16(mw + g * 16), _mm512_loadu_ps(sa + g * 16), acc);
@@ -172,16 +174,22 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout
     const int32_t lanes = wl->fullGroups + wl->tailPairs;
     for (int32_t g = 0; g < lanes; g++) {
         const int full = g < wl->fullGroups;
-        __m512i isum[MT];
+        // With few rows, a second set of integer accumulators (odd slabs) shortens the chains.
+        const int split = count <= 4;
+        __m512i isum[MT], isumOdd[4];
         for (int t = 0; t < count; t++) isum[t] = _mm512_setzero_si512();
+        if (split) for (int t = 0; t < count; t++) isumOdd[t] = _mm512_setzero_si512();
         const size_t offset = full ? (size_t)g * 512 : (size_t)wl->fullGroups * 512 + (size_t)(g - wl->fullGroups) * 64;
         const int slabs = full ? 8 : 1;
         for (int j = 0; j < slabs; j++) {
             __m512i wv = _mm512_loadu_si512(w + offset + j * 64);
             for (int t = 0; t < count; t++) {
-                isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_load_si512(a + t * aStride + offset + j * 64));
+                __m512i av = _mm512_load_si512(a + t * aStride + offset + j * 64);
+                if (split && (j & 1)) isumOdd[t] = _mm512_dpbusd_epi32(isumOdd[t], wv, av);
+                else isum[t] = _mm512_dpbusd_epi32(isum[t], wv, av);
             }
         }
+        if (split) for (int t = 0; t < count; t++) isum[t] = _mm512_add_epi32(isum[t], isumOdd[t]);
         __m512 dv = full ? ck_load_f16x16(dw + g * 16)
                          : ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * (g - wl->fullGroups));
         for (int t = 0; t < count; t++) {
