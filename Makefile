@@ -18,7 +18,7 @@ run: release
 	.build/release/popi serve --model $(MODEL) $(ARGS)
 
 test: setup
-	scripts/with-test-postgres.sh $(SWIFT) test
+	scripts/with-test-postgres.sh scripts/with-llama-server.sh $(SWIFT) test
 
 lint: setup
 	scripts/lint.sh

@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "popi", targets: ["popi"]),
+        // For the parser fuzzer in fuzz/, which depends on this package by path.
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,6 +21,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        // epoll and eventfd headers (part of libc), for the HTTP server's poller.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         // Leaf libraries: they never import each other.
         // SIMD kernels (int8 dot products, half floats) chosen at start-up; optimized in every
@@ -29,7 +33,9 @@ let package = Package(
                     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                     .unsafeFlags(["-O"], .when(configuration: .debug)),
                 ]),
-        .target(name: "HTTPServer", dependencies: ["COpenSSL"]),
+        .target(name: "HTTPServer", dependencies: [
+            "CEpoll", "COpenSSL", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Store", dependencies: ["CLibPQ"]),
         .target(name: "LLMClient"),
 
@@ -49,7 +55,7 @@ let package = Package(
         .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient"]),
+        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),
         .testTarget(name: "PersonalizationTests", dependencies: ["Personalization"]),
         .testTarget(name: "AppTests", dependencies: ["App"]),
     ],

@@ -28,9 +28,15 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
         return try APIKey(text.split(whereSeparator: \.isNewline).first.map(String.init) ?? "")
     }
 
-    /// Replaces every occurrence of the key in `text` (e.g. an upstream error echoing it back).
+    /// Replaces every occurrence of the key in `text` (e.g. an upstream error echoing it back),
+    /// also in its JSON-escaped form, as it appears in a raw JSON body.
     func redact(_ text: String) -> String {
-        text.replacingOccurrences(of: value, with: "[redacted]")
+        var text = text.replacingOccurrences(of: value, with: "[redacted]")
+        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "/", with: "\\/")
+        if escaped != value { text = text.replacingOccurrences(of: escaped, with: "[redacted]") }
+        return text
     }
 
     public var description: String { "[redacted]" }

@@ -10,7 +10,7 @@ public enum LLMClientError: Error, Equatable, CustomStringConvertible {
     case timeout(upstream: String, TimeoutKind)
     /// Too many recent failures: calls are refused until `retryAfter` seconds have passed.
     case circuitOpen(upstream: String, retryAfter: Double)
-    /// No connection (refused, DNS, reset, TLS).
+    /// No connection (refused, DNS, TLS) or the connection broke (reset, closed mid-body).
     case connection(upstream: String, reason: String)
     /// The upstream's body is not what the OpenAI API defines.
     case invalidResponse(upstream: String, reason: String)
@@ -27,7 +27,7 @@ public enum LLMClientError: Error, Equatable, CustomStringConvertible {
         case let .circuitOpen(upstream, retryAfter):
             return "upstream \(upstream) is failing; calls paused for \(Int(retryAfter.rounded(.up))) s"
         case let .connection(upstream, reason):
-            return "cannot reach upstream \(upstream): \(reason)"
+            return "connection to upstream \(upstream) failed: \(reason)"
         case let .invalidResponse(upstream, reason):
             return "upstream \(upstream) sent an invalid response: \(reason)"
         case let .streamEndedEarly(upstream):

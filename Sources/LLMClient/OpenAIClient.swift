@@ -25,6 +25,15 @@ public final class OpenAIClient: Sendable {
 
     private var name: String { configuration.name }
 
+    /// Largest successful body kept (a chat completion is far smaller).
+    static let bodyLimit = 16 << 20
+    /// Bytes of an error body read for its message.
+    static let errorBodyLimit = 64 << 10
+
+    deinit {
+        session.invalidate()
+    }
+
     // MARK: non-streamed
 
     public func complete(_ request: ChatCompletionRequest) async throws -> ChatCompletion {
@@ -48,7 +57,11 @@ public final class OpenAIClient: Sendable {
                 guard error.isRetryable, attempt < configuration.retry.maxAttempts else { throw error }
                 let delay = backoff(attempt: attempt, error: error)
                 guard DispatchTime.now() + delay.dispatchInterval < deadline else { throw error }
-                try await Task.sleep(for: delay)
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw LLMClientError.cancelled
+                }
             }
         }
     }
@@ -76,17 +89,25 @@ public final class OpenAIClient: Sendable {
                     var status = 0
                     var headers: [String: String] = [:]
                     var collected = Data()
-                    let limit = 16 << 20
                     let call = UpstreamCall(upstream: name, timeouts: configuration.timeouts, deadline: deadline, handlers: .init(
                         response: { status = $0; headers = $1 },
-                        data: { chunk in
-                            if collected.count + chunk.count <= limit { collected.append(chunk) }
+                        data: { [name, key = configuration.apiKey] chunk throws(LLMClientError) in
+                            guard (200..<300).contains(status) else {
+                                collected.append(chunk)
+                                // Enough of an error body for its message: stop reading there.
+                                if collected.count >= Self.errorBodyLimit {
+                                    throw Self.statusError(name, status, headers, collected, key)
+                                }
+                                return .more
+                            }
+                            guard collected.count + chunk.count <= Self.bodyLimit else {
+                                throw .invalidResponse(upstream: name, reason: "body larger than \(Self.bodyLimit >> 20) MiB")
+                            }
+                            collected.append(chunk)
+                            return .more
                         },
                         complete: { [name, key = configuration.apiKey] error in
                             if let error { return continuation.resume(throwing: error) }
-                            if collected.count >= limit {
-                                return continuation.resume(throwing: LLMClientError.invalidResponse(upstream: name, reason: "body larger than 16 MiB"))
-                            }
                             guard (200..<300).contains(status) else {
                                 return continuation.resume(throwing: Self.statusError(name, status, headers, collected, key))
                             }
@@ -134,32 +155,34 @@ public final class OpenAIClient: Sendable {
             var errorBody = Data()
             var parser = SSEParser()
             var done = false
-            var failure: LLMClientError?
             let deadline = DispatchTime.now() + configuration.timeouts.total.dispatchInterval
             let call = UpstreamCall(upstream: name, timeouts: configuration.timeouts, deadline: deadline, handlers: .init(
                 response: { status = $0; headers = $1 },
-                data: { chunk in
-                    guard failure == nil, !done else { return }
+                data: { chunk throws(LLMClientError) in
                     guard (200..<300).contains(status) else {
-                        if errorBody.count < 1 << 16 { errorBody.append(chunk) }
-                        return
-                    }
-                    do {
-                        for event in try parser.feed(chunk) {
-                            if event.data == "[DONE]" {
-                                done = true
-                                return
-                            }
-                            continuation.yield(try Self.decodeChunk(event.data, upstream: name, key: key))
+                        errorBody.append(chunk)
+                        if errorBody.count >= Self.errorBodyLimit {
+                            throw Self.statusError(name, status, headers, errorBody, key)
                         }
-                    } catch let error as LLMClientError {
-                        failure = error
-                    } catch {
-                        failure = .invalidResponse(upstream: name, reason: "\(error)")
+                        return .more
                     }
+                    let events: [SSEParser.Event]
+                    do {
+                        events = try parser.feed(chunk)
+                    } catch {
+                        throw .invalidResponse(upstream: name, reason: "\(error)")
+                    }
+                    for event in events {
+                        if event.data == "[DONE]" {
+                            done = true
+                            return .finished
+                        }
+                        continuation.yield(try Self.decodeChunk(event.data, upstream: name, key: key))
+                    }
+                    return .more
                 },
                 complete: { error in
-                    var outcome = failure ?? error
+                    var outcome = error
                     if outcome == nil && !(200..<300).contains(status) {
                         outcome = Self.statusError(name, status, headers, errorBody, key)
                     } else if outcome == nil && !done {
@@ -172,7 +195,11 @@ public final class OpenAIClient: Sendable {
                     outcome.countsAsFailure ? breaker.recordFailure() : breaker.recordNeutral()
                     continuation.finish(throwing: outcome)
                 }))
-            continuation.onTermination = { _ in call.cancel() }
+            // Only a consumer that stops listening cancels the request; a stream that finished
+            // after [DONE] leaves the connection to end on its own (and be reused).
+            continuation.onTermination = { termination in
+                if case .cancelled = termination { call.cancel() }
+            }
             call.start(makeURLRequest(body: body), session: session)
         }
     }
@@ -198,7 +225,7 @@ public final class OpenAIClient: Sendable {
         return request
     }
 
-    static func decodeChunk(_ data: String, upstream: String, key: APIKey?) throws -> ChatCompletionChunk {
+    static func decodeChunk(_ data: String, upstream: String, key: APIKey?) throws(LLMClientError) -> ChatCompletionChunk {
         let bytes = Data(data.utf8)
         if let chunk = try? JSONDecoder().decode(ChatCompletionChunk.self, from: bytes) {
             return chunk
@@ -227,9 +254,10 @@ public final class OpenAIClient: Sendable {
                 text = message
             }
         } else if !body.isEmpty {
-            text = String(decoding: body.prefix(2000), as: UTF8.self)
+            text = String(decoding: body, as: UTF8.self)
         }
         guard var message = text?.trimmingCharacters(in: .whitespacesAndNewlines), !message.isEmpty else { return nil }
+        // Redact the whole text before truncating, so no cut can leave part of a key behind.
         if let key { message = key.redact(message) }
         return message.count > 500 ? String(message.prefix(500)) + "…" : message
     }

@@ -9,9 +9,18 @@ import FoundationNetworking
 /// connect (until the request body is sent), first byte (until the response headers), idle
 /// (between body chunks) and total.
 final class UpstreamCall: @unchecked Sendable {
+    /// What the body handler wants after a chunk.
+    enum BodyProgress {
+        case more
+        /// The caller has all it needs (e.g. `data: [DONE]`): complete now, whatever follows.
+        case finished
+    }
+
     struct Handlers {
         var response: (_ status: Int, _ headers: [String: String]) -> Void
-        var data: (Data) -> Void
+        /// Throwing ends the exchange at once with that error (and closes the connection), so a
+        /// bad or oversized body is not read to its end.
+        var data: (Data) throws(LLMClientError) -> BodyProgress
         /// Called exactly once: nil on a complete response, otherwise the error.
         var complete: (LLMClientError?) -> Void
     }
@@ -77,7 +86,11 @@ final class UpstreamCall: @unchecked Sendable {
         queue.async {
             guard let handlers = self.handlers else { return }
             self.arm(after: self.timeouts.idle, kind: .idle)
-            handlers.data(data)
+            do throws(LLMClientError) {
+                if try handlers.data(data) == .finished { self.finish(nil) }
+            } catch {
+                self.finish(error)
+            }
         }
     }
 

@@ -28,6 +28,11 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
         return task
     }
 
+    /// Lets running calls finish, then releases the session (it holds its delegate strongly).
+    func invalidate() {
+        session.finishTasksAndInvalidate()
+    }
+
     private func call(for task: URLSessionTask) -> UpstreamCall? {
         lock.withLock { calls[task.taskIdentifier] }
     }
@@ -35,6 +40,13 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
     func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64,
                     totalBytesSent: Int64, totalBytesExpectedToSend: Int64) {
         call(for: task)?.didSendBody()
+    }
+
+    /// Redirects are not followed: the request carries the API key, and a base URL that redirects
+    /// is a configuration error better reported (as the 3xx status) than worked around.
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,

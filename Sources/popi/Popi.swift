@@ -2,11 +2,11 @@ import App
 import ArgumentParser
 
 @main
-struct Popi: ParsableCommand {
+struct Popi: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "popi",
         abstract: "HTTP personalization microservice (POPI: preference summaries optimized by inference).",
         version: PopiVersion.current,
-        subcommands: [Serve.self, Version.self, ModelCommand.self, Tokenize.self, Bench.self, Generate.self, Score.self]
+        subcommands: [Serve.self, Migrate.self, Keys.self, Eval.self, ModelCommand.self, Tokenize.self, Bench.self, Generate.self, Score.self, Version.self]
     )
 }

@@ -12,6 +12,17 @@ import Testing
         #expect(OpenAIClient.errorMessage(Data(), key: nil) == nil)
     }
 
+    @Test func keyIsRedactedWhereverItSitsAndHoweverItIsEscaped() throws {
+        let key = try APIKey("sk-secret/0123456789")
+        // Far into a text body: redacted before anything is cut, so no half of it survives.
+        let padded = Data((String(repeating: " ", count: 1990) + "sk-secret/0123456789 was refused").utf8)
+        #expect(OpenAIClient.errorMessage(padded, key: key) == "[redacted] was refused")
+        // A truncated JSON body is shown as text, with the key still JSON-escaped.
+        let truncatedJSON = Data(#"{"error":{"message":"key sk-secret\/0123456789 unkno"#.utf8)
+        let message = try #require(OpenAIClient.errorMessage(truncatedJSON, key: key))
+        #expect(!message.contains("0123456789"))
+    }
+
     @Test func retryAfterAcceptsSecondsAndHTTPDates() {
         #expect(OpenAIClient.parseRetryAfter("7") == 7)
         #expect(OpenAIClient.parseRetryAfter("-1") == nil)

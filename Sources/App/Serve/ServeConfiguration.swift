@@ -8,12 +8,29 @@ public struct ServeConfiguration: Sendable {
     /// A libpq connection string or URI; nil runs the embedded cluster in `dataDirectory/pg`.
     public var databaseURL: String?
     public var modelPath: URL
+    /// Limits, timeouts and TLS of the HTTP server.
+    public var http: HTTPOptions
+    /// Limits and policies of the API.
+    public var api = APIConfiguration()
+    /// Engine threads (nil: one per core).
+    public var threads: Int?
+    /// `chatml` or `llama3` for a model whose template popi does not recognise.
+    public var chatTemplate: String?
+    /// Summary refresh workers in this process.
+    public var workers = 1
+    /// Upstream APIs: a JSON file and/or `--upstream` specs.
+    public var upstreamsFile: String?
+    public var upstreamSpecs: [String] = []
+    /// Create a development tenant and key at start (loopback binds only).
+    public var dev = false
 
-    public init(host: String, port: Int, dataDirectory: URL, databaseURL: String?, modelPath: URL) {
+    public init(host: String, port: Int, dataDirectory: URL, databaseURL: String?, modelPath: URL,
+                http: HTTPOptions = HTTPOptions()) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
         self.modelPath = modelPath
+        self.http = http
     }
 }

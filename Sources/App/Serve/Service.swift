@@ -1,28 +1,91 @@
+import Dispatch
 import Foundation
+import LLMClient
+import HTTPServer
 import Logging
+import Personalization
 import Store
 
-/// `popi serve`: brings up the database (embedded or external), then serves until a signal.
+/// `popi serve`: brings up the database (embedded or external), loads the model, starts the
+/// refresh workers and the HTTP API, then serves until SIGINT or SIGTERM and shuts down
+/// gracefully: readiness turns false, workers hand back their jobs, in-flight requests finish
+/// (up to the grace period), the engine and the database stop.
 public enum Service {
     public static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
         let signals = SignalWaiter()
-        var embedded: EmbeddedPostgres?
-        if configuration.databaseURL == nil {
-            let pg = try EmbeddedPostgres.start(dataDirectory: configuration.dataDirectory)
-            embedded = pg
-            logger.info("embedded PostgreSQL running", metadata: ["cluster": "\(pg.clusterDirectory.path)"])
+        if configuration.dev && !isLoopback(configuration.host) {
+            throw ServiceError("--dev creates a key printed at start; it needs a loopback --host (127.0.0.1, ::1 or localhost)")
         }
-        defer {
-            if let pg = embedded {
-                do {
-                    try pg.stop()
-                    logger.info("embedded PostgreSQL stopped")
-                } catch {
-                    logger.error("\(error)")
-                }
+        let upstreams = try loadUpstreams(configuration)
+        var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory)
+        settings.databaseURL = configuration.databaseURL
+        let database = try ServiceDatabase.open(settings, logger: logger)
+        defer { database.close(stopAdoptedCluster: true, logger: logger) }
+
+        let loadStarted = ContinuousClock.now
+        let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
+                                          chatTemplate: configuration.chatTemplate)
+        defer { model.engine.shutdown() }
+        logger.info("model loaded", metadata: ["model": "\(model.modelID)", "threads": "\(model.engine.threads)",
+                                               "kernels": "\(model.engine.kernels)",
+                                               "load_ms": "\((ContinuousClock.now - loadStarted) / .milliseconds(1))"])
+
+        let metrics = ServiceMetrics()
+        metrics.watch(pool: database.store.pool)
+        let api = PopiAPI(store: database.store, model: model, upstreams: upstreams, configuration: configuration.api,
+                          metrics: metrics, logger: logger)
+        if configuration.dev {
+            let key = try runBlocking {
+                let tenant = try await database.store.tenants.findOrCreate(name: "dev")
+                return try await PopiAPI.createKey(store: database.store, tenant: tenant.id, name: "dev (popi serve --dev)",
+                                                   scopes: Set(Scope.allCases)).0
             }
+            FileHandle.standardOutput.write(Data("development key (tenant \"dev\", all scopes): \(key.full)\n".utf8))
         }
-        logger.notice("popi \(PopiVersion.current): the HTTP server is not built yet; database ready, stopping again")
-        _ = signals
+        let workers = RefreshWorkers(store: database.store, model: model, options: configuration.api.summary,
+                                     metrics: metrics, logger: logger, count: configuration.workers)
+        workers.start()
+
+        let server = HTTPServer(configuration: try configuration.http.serverConfiguration(host: configuration.host, port: configuration.port),
+                                router: api.router(), logger: logger)
+        try server.start()
+        logger.notice("popi \(PopiVersion.current) serving", metadata: [
+            "addresses": "\(server.addresses.joined(separator: ", "))", "workers": "\(configuration.workers)",
+            "upstreams": "\(upstreams.clients.keys.sorted().joined(separator: ","))",
+        ])
+        let signal = signals.wait()
+        logger.notice("received signal \(signal): shutting down")
+        api.accepting.stop()
+        let stopped = DispatchSemaphore(value: 0)
+        Task {
+            await workers.stop()
+            await server.shutdown(gracePeriod: configuration.http.shutdownGracePeriod)
+            stopped.signal()
+        }
+        stopped.wait()
     }
+
+    static func loadUpstreams(_ configuration: ServeConfiguration) throws -> UpstreamRegistry {
+        let environment = ProcessInfo.processInfo.environment
+        var upstreams: [UpstreamConfiguration] = []
+        if let path = configuration.upstreamsFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ServiceError("cannot read the upstreams file \(path)")
+            }
+            upstreams += try UpstreamRegistry.parseFile(data, environment: environment)
+        }
+        for spec in configuration.upstreamSpecs {
+            upstreams.append(try UpstreamRegistry.parseSpec(spec, environment: environment))
+        }
+        return try UpstreamRegistry(upstreams)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+public struct ServiceError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -30,7 +30,9 @@ public struct SummaryOptions: Sendable, Equatable {
         guard maxHeldOut >= 1 else { throw PersonalizationError.invalidOption("held-out pairs must be ≥ 1") }
     }
 
+    /// POPI's sampling (temperature 0.6, no top-k), with min-p 0.05 to keep a small model's
+    /// candidates from drifting into its long tail.
     var samplingSettings: SamplingSettings {
-        SamplingSettings(maxTokens: maxSummaryTokens, temperature: temperature, topP: topP, seed: seed)
+        SamplingSettings(maxTokens: maxSummaryTokens, temperature: temperature, topP: topP, topK: 0, minP: 0.05, seed: seed)
     }
 }

@@ -28,6 +28,7 @@ public protocol PreferenceModel: Sendable {
                   onText: @escaping @Sendable (String) -> Void) async throws -> Completion
 }
 
+/// Defaults follow llama.cpp's (top-k 40, top-p 0.95, min-p 0.05); temperature 0 is greedy.
 public struct SamplingSettings: Sendable, Equatable {
     public var maxTokens: Int
     public var temperature: Double
@@ -38,8 +39,8 @@ public struct SamplingSettings: Sendable, Equatable {
     public var seed: UInt64
     public var stop: [String]
 
-    public init(maxTokens: Int = 256, temperature: Double = 0.7, topP: Double = 0.95, topK: Int = 0,
-                minP: Double = 0, repetitionPenalty: Double = 1, seed: UInt64 = 1, stop: [String] = []) {
+    public init(maxTokens: Int = 256, temperature: Double = 0.7, topP: Double = 0.95, topK: Int = 40,
+                minP: Double = 0.05, repetitionPenalty: Double = 1, seed: UInt64 = 1, stop: [String] = []) {
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.topP = topP

@@ -10,6 +10,9 @@ public final class EmbeddedPostgres: Sendable {
     public let clusterDirectory: URL
     public let binDirectory: URL
     public let port: Int
+    /// True when this process started the server (false when it adopted a running one):
+    /// short-lived commands such as `popi migrate` stop only what they started.
+    public let didStart: Bool
     private let password: String
     private let runAsUser: String?
 
@@ -18,10 +21,12 @@ public final class EmbeddedPostgres: Sendable {
         "host=\(clusterDirectory.path) port=\(port) user=popi dbname=postgres password=\(password)"
     }
 
-    private init(clusterDirectory: URL, binDirectory: URL, port: Int, password: String, runAsUser: String?) {
+    private init(clusterDirectory: URL, binDirectory: URL, port: Int, password: String, runAsUser: String?,
+                 didStart: Bool = false) {
         self.clusterDirectory = clusterDirectory
         self.binDirectory = binDirectory
         self.port = port
+        self.didStart = didStart
         self.password = password
         self.runAsUser = runAsUser
     }
@@ -51,14 +56,14 @@ public final class EmbeddedPostgres: Sendable {
             try Self.writePrivate(password + "\n", to: passwordFile)
             try Self.initialize(cluster: cluster, bin: bin, port: port, password: password, runAs: runAs)
         }
-        let pg = EmbeddedPostgres(clusterDirectory: cluster, binDirectory: bin, port: port,
-                                  password: password, runAsUser: runAs)
-        if try !pg.isRunning() {
-            try pg.runServerTool("pg_ctl", ["start", "-D", cluster.path, "-w", "-t", "60",
-                                            "-l", cluster.appendingPathComponent("server.log").path],
-                                 failure: { .startFailed($0) })
-        }
-        return pg
+        let probe = EmbeddedPostgres(clusterDirectory: cluster, binDirectory: bin, port: port,
+                                     password: password, runAsUser: runAs)
+        if try probe.isRunning() { return probe }
+        try probe.runServerTool("pg_ctl", ["start", "-D", cluster.path, "-w", "-t", "60",
+                                           "-l", cluster.appendingPathComponent("server.log").path],
+                                failure: { .startFailed($0) })
+        return EmbeddedPostgres(clusterDirectory: cluster, binDirectory: bin, port: port, password: password,
+                                runAsUser: runAs, didStart: true)
     }
 
     /// Stops the server (fast shutdown: open sessions are ended, data is flushed).
@@ -84,6 +89,12 @@ public final class EmbeddedPostgres: Sendable {
         defer { try? fm.removeItem(at: pwfile) }
         if let user = runAs {
             try chown(user: user, paths: [cluster.path, pwfile.path])
+            // A root-only parent folder (e.g. under /root) would make initdb fail obscurely.
+            let reachable = try Subprocess.run("/usr/sbin/runuser", ["-u", user, "--", "/usr/bin/test", "-w", cluster.path])
+            guard reachable.status == 0 else {
+                throw EmbeddedPostgresError.initdbFailed(
+                    "the \(user) user cannot reach \(cluster.path); every parent folder must be searchable by it (chmod o+x), or set DATABASE_URL")
+            }
         }
         let tool = EmbeddedPostgres(clusterDirectory: cluster, binDirectory: bin, port: port,
                                     password: password, runAsUser: runAs)

@@ -5,7 +5,9 @@ import Foundation
 /// posix_spawn and waitpid rather than Foundation's Process: Process.waitUntilExit was seen
 /// to hang forever after `pg_ctl start`, whose server outlives it.
 enum Subprocess {
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// `environment` entries are added to (or replace) this process's environment for the child.
+    static func run(_ executable: String, _ arguments: [String],
+                    environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SubprocessError.spawn(executable, errno) }
         let (readEnd, writeEnd) = (fds[0], fds[1])
@@ -22,8 +24,12 @@ enum Subprocess {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var childEnvironment = ProcessInfo.processInfo.environment
+        childEnvironment.merge(environment) { _, new in new }
+        let envp: [UnsafeMutablePointer<CChar>?] = childEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         close(writeEnd)
         guard spawned == 0 else {
             close(readEnd)

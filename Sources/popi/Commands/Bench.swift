@@ -1,8 +1,9 @@
 import ArgumentParser
 
-/// `popi bench ...`: throughput measurements (compare with a peer through the scripts in bench/).
+/// `popi bench ...`: measurements, each compared with a peer through the scripts in bench/.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure throughput.",
-                                                    subcommands: [BenchRuntime.self, BenchTokenizer.self],
-                                                    defaultSubcommand: BenchRuntime.self)
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks, each run side by side with a peer and reported as a ratio.",
+        subcommands: [BenchRuntime.self, BenchTokenizer.self, BenchStore.self],
+        defaultSubcommand: BenchRuntime.self)
 }

@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+import HTTPServer
+import Store
+
+/// Checks `Authorization: Bearer <key>`: finds the key by its prefix (cached briefly), compares
+/// SHA-256 digests in constant time, refuses revoked keys and keys without the route's scope.
+final class KeyAuthenticator: Sendable {
+    private let store: DataStore
+    private let cacheSeconds: Double
+    private let cache = Mutex<[String: (key: Store.APIKey?, expires: Double)]>([:])
+    private let lastUsedWrites = Mutex<[APIKeyID: Double]>([:])
+
+    init(store: DataStore, cacheSeconds: Double) {
+        self.store = store
+        self.cacheSeconds = cacheSeconds
+    }
+
+    static let challenge: HTTPHeaders = ["WWW-Authenticate": #"Bearer realm="popi""#]
+
+    func authenticate(_ request: Request, scope: Scope) async throws -> Caller {
+        guard let header = request.headers["Authorization"] else {
+            throw HTTPError(.unauthorized, code: "unauthorized", message: "missing Authorization: Bearer <key>", headers: Self.challenge)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+              let presented = APIKeySecret(parsing: parts[1].trimmingCharacters(in: .whitespaces)) else {
+            throw HTTPError(.unauthorized, code: "unauthorized", message: "malformed API key", headers: Self.challenge)
+        }
+        guard let key = try await lookup(prefix: presented.prefix),
+              APIKeySecret.digestsEqual(Array(key.secretSHA256), presented.hash), !key.isRevoked else {
+            throw HTTPError(.unauthorized, code: "unauthorized", message: "invalid or revoked API key", headers: Self.challenge)
+        }
+        let scopes = Set(key.scopes.compactMap(Scope.init(rawValue:)))
+        guard scopes.contains(scope) else {
+            throw HTTPError(.forbidden, code: "forbidden", message: "this key lacks the \(scope.rawValue) scope")
+        }
+        await noteUse(key.id)
+        return Caller(keyID: key.id, tenantID: key.tenantID, scopes: scopes)
+    }
+
+    /// Forgets a key at once (revocation on this replica).
+    func invalidate(prefix: String) {
+        cache.withLock { $0[prefix] = nil }
+    }
+
+    private func lookup(prefix: String) async throws -> Store.APIKey? {
+        let now = Date().timeIntervalSinceReferenceDate
+        if let hit = cache.withLock({ $0[prefix] }), hit.expires > now { return hit.key }
+        let key = try await store.apiKeys.find(prefix: prefix)
+        cache.withLock { cache in
+            if cache.count > 10_000 { cache = cache.filter { $0.value.expires > now } }
+            cache[prefix] = (key, now + cacheSeconds)
+        }
+        return key
+    }
+
+    /// `last_used_at` is written at most once a minute per key, not on every request.
+    private func noteUse(_ id: APIKeyID) async {
+        let now = Date().timeIntervalSinceReferenceDate
+        let due = lastUsedWrites.withLock { writes -> Bool in
+            guard now - (writes[id] ?? 0) > 60 else { return false }
+            writes[id] = now
+            return true
+        }
+        if due { try? await store.apiKeys.markUsed(id: id) }
+    }
+}

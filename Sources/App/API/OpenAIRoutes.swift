@@ -1,0 +1,184 @@
+import Foundation
+import HTTPServer
+import Personalization
+
+extension PopiAPI {
+    /// The model name of the in-process runtime.
+    static let localModel = "popi-local"
+
+    func addOpenAIRoutes(to router: inout Router) {
+        router.post("/v1/chat/completions", authorized(.generate) { [self] request, caller in
+            try await chatCompletions(request, caller)
+        })
+        router.get("/v1/models", authorized(.read) { [self] _, _ in
+            let created = JSONValue.int(Int(ProcessStart.time.timeIntervalSince1970))
+            var models: [JSONValue] = [.object(["id": .string(Self.localModel), "object": .string("model"),
+                                                "created": created, "owned_by": .string("popi")])]
+            for (name, upstream) in upstreams.routes.sorted(by: { $0.key < $1.key }) {
+                models.append(.object(["id": .string(name), "object": .string("model"), "created": created,
+                                       "owned_by": .string(upstream)]))
+            }
+            return JSONValue.object(["object": .string("list"), "data": .array(models)]).response()
+        })
+    }
+
+    /// OpenAI's chat completions, personalized with the summary of the user named by `user` (or
+    /// the `X-Popi-User` header): the summary section goes in front of the last user message.
+    func chatCompletions(_ request: Request, _ caller: Caller) async throws -> Response {
+        let fields = try FieldReader(try await jsonBody(request))
+        let modelName = try fields.requiredString("model", maxLength: 256)
+        let conversation = try messages(fields)
+        var settings = try samplingSettings(fields, maxTokensKeys: ["max_tokens", "max_completion_tokens"])
+        settings.stop = try stopSequences(fields)
+        if let n = try fields.integer("n", in: 1...128), n != 1 {
+            throw FieldReader.invalid("n: only 1 choice is supported")
+        }
+        let stream = try fields.bool("stream") ?? false
+        let includeUsage = try fields.object("stream_options").map { try FieldReader($0, path: "stream_options").bool("include_usage") ?? false } ?? false
+        let user = try fields.string("user", maxLength: 256) ?? request.headers["X-Popi-User"]
+        if let user, user.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) || user.isEmpty {
+            throw FieldReader.invalid("user: must be 1-256 bytes without control characters")
+        }
+
+        let target: Generator
+        if modelName == Self.localModel {
+            target = .local
+        } else if let client = upstreams.client(forModel: modelName) {
+            target = .upstream(client, model: modelName)
+        } else {
+            throw HTTPError(.notFound, code: "model_not_found", message: "unknown model \(modelName); GET /v1/models lists them")
+        }
+        let summary = try await user.asyncMap { try await currentSummary(caller, $0) } ?? nil
+        let turns = summary.map { prompts.personalize(conversation: conversation, summary: $0.text) } ?? conversation
+        _ = try checkPrompt(turns, maxTokens: settings.maxTokens)
+        if case .local = target { try checkGenerationCapacity() }
+
+        let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let created = JSONValue.int(Int(Date().timeIntervalSince1970))
+        let popi = JSONValue.object(["personalized": .bool(summary != nil), "summary_version": .optional(summary?.version)])
+        let upstreamUser = self.upstreamUser(caller, user)
+        let usage = { @Sendable (output: GenerationOutput) -> JSONValue in
+            .object(["prompt_tokens": .int(output.promptTokens), "completion_tokens": .int(output.completionTokens),
+                     "total_tokens": .int(output.promptTokens + output.completionTokens)])
+        }
+
+        guard stream else {
+            let output = try await generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            if let user { await recordUsage(caller, user, output) }
+            return JSONValue.object([
+                "id": .string(id), "object": .string("chat.completion"), "created": created, "model": .string(modelName),
+                "choices": .array([.object([
+                    "index": .int(0),
+                    "message": .object(["role": .string("assistant"), "content": .string(output.text)]),
+                    "finish_reason": .string(output.finishReason), "logprobs": .null,
+                ])]),
+                "usage": usage(output), "popi": popi,
+            ]).response()
+        }
+        let chunk = { @Sendable (delta: JSONValue, finish: JSONValue) -> String in
+            String(decoding: JSONValue.object([
+                "id": .string(id), "object": .string("chat.completion.chunk"), "created": created, "model": .string(modelName),
+                "choices": .array([.object(["index": .int(0), "delta": delta, "finish_reason": finish, "logprobs": .null])]),
+            ]).bytes, as: UTF8.self)
+        }
+        return Response.eventStream { [self, settings] events in
+            do {
+                try await events.send(data: chunk(.object(["role": .string("assistant"), "content": .string("")]), .null))
+                let output = try await generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
+                    try await events.send(data: chunk(.object(["content": .string(piece)]), .null))
+                }
+                if let user { await recordUsage(caller, user, output) }
+                try await events.send(data: chunk(.object([:]), .string(output.finishReason)))
+                if includeUsage {
+                    try await events.send(data: String(decoding: JSONValue.object([
+                        "id": .string(id), "object": .string("chat.completion.chunk"), "created": created,
+                        "model": .string(modelName), "choices": .array([]), "usage": usage(output), "popi": popi,
+                    ]).bytes, as: UTF8.self))
+                }
+                try await events.send(data: "[DONE]")
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // OpenAI's SDKs raise an API error for a data event holding "error".
+                try await sendOpenAIStreamError(error, to: events)
+            }
+        }
+    }
+
+    private func sendOpenAIStreamError(_ error: Error, to events: ServerSentEventWriter) async throws {
+        let http = (error as? HTTPError) ?? HTTPError(.internalServerError, code: "internal", message: "generation failed")
+        if !(error is HTTPError) { logger.error("streamed completion failed", metadata: ["error": "\(error)"]) }
+        let body = JSONValue.object(["error": .object(["code": .string(http.code), "message": .string(http.message),
+                                                       "type": .string("server_error")])])
+        try await events.send(data: String(decoding: body.bytes, as: UTF8.self))
+    }
+
+    /// OpenAI messages: roles system / developer (as system) / user / assistant; content a string
+    /// or a list of text parts.
+    private func messages(_ fields: FieldReader) throws -> [ChatTurn] {
+        let items = try fields.array("messages", required: true, maxCount: 512) ?? []
+        guard !items.isEmpty else { throw FieldReader.invalid("messages: give at least one message") }
+        let turns = try items.enumerated().map { index, item -> ChatTurn in
+            let message = try FieldReader(item, path: "messages[\(index)]")
+            let role: ChatTurn.Role
+            switch try message.string("role", required: true, maxLength: 32) {
+            case "system", "developer": role = .system
+            case "user": role = .user
+            case "assistant": role = .assistant
+            default: throw FieldReader.invalid("messages[\(index)].role: must be system, developer, user or assistant")
+            }
+            let text: String
+            switch message.fields["content"] {
+            case .string(let content)?:
+                text = content
+            case .array(let parts)?:
+                text = try parts.enumerated().map { partIndex, part in
+                    let reader = try FieldReader(part, path: "messages[\(index)].content[\(partIndex)]")
+                    guard try reader.string("type", required: true) == "text" else {
+                        throw FieldReader.invalid("messages[\(index)].content[\(partIndex)].type: only text parts are supported")
+                    }
+                    return try reader.string("text", required: true, nonEmpty: false, maxLength: configuration.maxFieldBytes) ?? ""
+                }.joined()
+            case .null? where role == .assistant, nil where role == .assistant:
+                text = ""
+            default:
+                throw FieldReader.invalid("messages[\(index)].content: must be a string or a list of text parts")
+            }
+            guard text.utf8.count <= configuration.maxFieldBytes else {
+                throw FieldReader.invalid("messages[\(index)].content: longer than \(configuration.maxFieldBytes) bytes")
+            }
+            return ChatTurn(role, text)
+        }
+        guard turns.contains(where: { $0.role == .user }) else {
+            throw FieldReader.invalid("messages: need at least one user message")
+        }
+        return turns
+    }
+
+    private func stopSequences(_ fields: FieldReader) throws -> [String] {
+        switch fields.fields["stop"] {
+        case nil, .null?: return []
+        case .string(let text)?: return text.isEmpty ? [] : [text]
+        case .array(let items)? where items.count <= 4:
+            return try items.map {
+                guard case .string(let text) = $0, !text.isEmpty, text.utf8.count <= 256 else {
+                    throw FieldReader.invalid("stop: each stop sequence must be a non-empty string of at most 256 bytes")
+                }
+                return text
+            }
+        default: throw FieldReader.invalid("stop: a string or a list of at most 4 strings")
+        }
+    }
+}
+
+/// When this process started (the `created` time of its models).
+enum ProcessStart {
+    static let time = Date()
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

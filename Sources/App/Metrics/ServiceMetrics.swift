@@ -1,0 +1,82 @@
+import HTTPServer
+import Logging
+import Foundation
+import Store
+
+/// popi's metric families and the middleware that records requests. Labels are bounded: route
+/// patterns (not paths), methods, statuses, configured upstream names, outcomes.
+public final class ServiceMetrics: Sendable {
+    public let registry: MetricsRegistry
+
+    static let latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    public init(registry: MetricsRegistry = MetricsRegistry()) {
+        self.registry = registry
+        registry.register("popi_http_requests_total", .counter, help: "HTTP requests answered, by route pattern, method and status.",
+                          labels: ["route", "method", "status"])
+        registry.register("popi_http_request_duration_seconds", .histogram,
+                          help: "Time until the response head was ready, by route pattern.", labels: ["route"], buckets: Self.latencyBuckets)
+        registry.register("popi_http_requests_in_flight", .gauge, help: "Requests being handled now.")
+        registry.register("popi_prompt_tokens_total", .counter, help: "Prompt tokens read by generations, by generator.", labels: ["generator"])
+        registry.register("popi_generated_tokens_total", .counter, help: "Tokens generated, by generator.", labels: ["generator"])
+        registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations.",
+                          buckets: [5, 10, 25, 50, 100, 200, 400, 800])
+        registry.register("popi_generations_in_flight", .gauge, help: "In-process generations running now.")
+        registry.register("popi_generations_queued", .gauge, help: "In-process generations waiting for a slot.")
+        registry.register("popi_generations_rejected_total", .counter, help: "Generations refused because the wait queue was full.")
+        registry.register("popi_summary_queue_depth", .gauge, help: "Summary refresh jobs pending (due or debounced).")
+        registry.register("popi_summary_jobs_running", .gauge, help: "Summary refresh jobs running on any replica.")
+        registry.register("popi_summary_queue_oldest_due_seconds", .gauge, help: "Age of the oldest due refresh job.")
+        registry.register("popi_summary_job_duration_seconds", .histogram, help: "Summary refresh job time, by outcome.",
+                          labels: ["outcome"], buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160])
+        registry.register("popi_summary_job_failures_total", .counter, help: "Summary refresh attempts that failed.")
+        registry.register("popi_summary_reward", .histogram, help: "Mean POPI reward r(s) of stored summaries.",
+                          buckets: [-100, -80, -70, -69.3, -69, -68, -65, -60, -50, -25, 0])
+        registry.register("popi_summary_accuracy", .histogram, help: "POPI accuracy (share of held-out pairs with h > 0) of stored summaries.",
+                          buckets: [0, 0.25, 0.5, 0.75, 1])
+        registry.register("popi_db_pool_connections", .gauge, help: "Database connections, by state.", labels: ["state"])
+        registry.register("popi_db_pool_waiting", .gauge, help: "Callers waiting for a database connection.")
+        registry.register("popi_upstream_requests_total", .counter, help: "Calls to upstream APIs, by upstream and outcome.",
+                          labels: ["upstream", "outcome"])
+    }
+
+    /// Publishes the pool's state at every scrape.
+    func watch(pool: ConnectionPool) {
+        registry.addCollector { [registry] in
+            let stats = pool.statistics
+            registry.set("popi_db_pool_connections", ["in_use"], to: Double(stats.inUse))
+            registry.set("popi_db_pool_connections", ["open"], to: Double(stats.open))
+            registry.set("popi_db_pool_connections", ["max"], to: Double(stats.size))
+            registry.set("popi_db_pool_waiting", to: Double(stats.waiting))
+        }
+    }
+
+    func record(queue: QueueStatistics) {
+        registry.set("popi_summary_queue_depth", to: Double(queue.pending))
+        registry.set("popi_summary_jobs_running", to: Double(queue.running))
+        registry.set("popi_summary_queue_oldest_due_seconds", to: queue.oldestDueAge)
+    }
+
+    /// Counts and times every request, and writes the access log line (method, route, status,
+    /// duration, request id: never the query, headers or body).
+    func middleware(logger: Logger) -> Middleware {
+        let registry = self.registry
+        return Middleware { request, next in
+            registry.increment("popi_http_requests_in_flight")
+            let start = ContinuousClock.now
+            let response = await next(request)
+            registry.increment("popi_http_requests_in_flight", by: -1)
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let route = request.route ?? "unmatched"
+            registry.increment("popi_http_requests_total", [route, request.method.rawValue, String(response.status.code)])
+            registry.observe("popi_http_request_duration_seconds", [route], seconds)
+            logger.info("request", metadata: [
+                "request_id": "\(request.attributes[RequestID.self] ?? "-")", "method": "\(request.method)",
+                "route": "\(route)", "status": "\(response.status.code)",
+                "duration_ms": "\(String(format: "%.1f", seconds * 1000))",
+            ])
+            return response
+        }
+    }
+}

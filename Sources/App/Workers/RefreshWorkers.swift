@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import Personalization
+import Store
+import Synchronization
+
+/// Summary refresh workers: claim `summary_refresh` jobs from the shared PostgreSQL queue (any
+/// number of replicas may run them), infer a summary with POPI's best-of-N, store it as a new
+/// version. A pinned summary is left alone. Failures go back to the queue with backoff.
+public final class RefreshWorkers: Sendable {
+    /// Pairs given to the summarizer: the newest, enough for the held-out split and the prompt.
+    static let pairsConsidered = 16
+
+    private let store: DataStore
+    private let model: any PreferenceModel
+    private let options: SummaryOptions
+    private let metrics: ServiceMetrics
+    private let logger: Logger
+    private let count: Int
+    private let owner: String
+    private let pollInterval: Duration
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    public init(store: DataStore, model: any PreferenceModel, options: SummaryOptions, metrics: ServiceMetrics,
+                logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500)) {
+        self.store = store
+        self.model = model
+        self.options = options
+        self.metrics = metrics
+        self.logger = logger
+        self.count = count
+        self.pollInterval = pollInterval
+        owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))"
+    }
+
+    public func start() {
+        let started = (0..<count).map { index in
+            Task { await self.loop(name: "\(owner)-\(index)") }
+        }
+        let statistics = Task { await self.publishQueueStatistics() }
+        tasks.withLock { $0 = started + [statistics] }
+    }
+
+    /// Stops claiming; a job in progress is handed back to the queue at once.
+    public func stop() async {
+        let running = tasks.withLock { tasks in
+            defer { tasks = [] }
+            return tasks
+        }
+        running.forEach { $0.cancel() }
+        for task in running { await task.value }
+    }
+
+    private func loop(name: String) async {
+        while !Task.isCancelled {
+            do {
+                let claimed = try await store.jobs.claim(owner: name, kinds: [NewJob.summaryRefreshKind], limit: 1, lease: 300)
+                guard let job = claimed.first else {
+                    try await Task.sleep(for: pollInterval)
+                    continue
+                }
+                await process(job, owner: name)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("refresh worker cannot reach the queue", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+
+    func process(_ job: Job, owner: String) async {
+        let started = ContinuousClock.now
+        func finish(_ outcome: String) {
+            let elapsed = ContinuousClock.now - started
+            metrics.registry.observe("popi_summary_job_duration_seconds", [outcome],
+                                     Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        do {
+            guard let userID = job.userID, let snapshot = try await store.feedback.snapshot(user: userID) else {
+                _ = try await store.jobs.complete(job.id, owner: owner)  // the user was erased meanwhile
+                return finish("skipped")
+            }
+            if try await store.summaries.current(user: userID)?.pinned == true {
+                _ = try await store.jobs.complete(job.id, owner: owner)
+                return finish("skipped")
+            }
+            let (signals, sources) = Self.signals(from: snapshot.events, limit: options.limits.maxPairs)
+            let result = try await SummaryOptimizer(model: model, options: options).infer(from: signals)
+            // Store only while still holding the job: a worker that lost its lease stays quiet.
+            guard try await store.jobs.extendLease(job.id, owner: owner, by: 60) else { return finish("lost") }
+            let scores = SummaryScores(reward: result.reward, accuracy: result.accuracy, heldOutCount: result.heldOutCount,
+                                       candidateCount: result.candidatesTried, summaryTokens: result.summaryTokens,
+                                       rawSignalTokens: result.rawSignalTokens)
+            _ = try await store.summaries.add(user: userID, NewSummaryVersion(
+                text: result.text, sourceEventIDs: sources, feedbackRevision: snapshot.user.feedbackRevision,
+                modelID: result.modelID, promptVersion: result.promptVersion, scores: scores, origin: .inferred, pinned: false))
+            _ = try await store.jobs.complete(job.id, owner: owner)
+            if let reward = result.reward { metrics.registry.observe("popi_summary_reward", [], reward) }
+            if let accuracy = result.accuracy { metrics.registry.observe("popi_summary_accuracy", [], accuracy) }
+            logger.info("summary refreshed", metadata: [
+                "job_id": "\(job.id)", "candidates": "\(result.candidatesTried)", "held_out": "\(result.heldOutCount)",
+                "seconds": "\(String(format: "%.1f", result.timings.totalSeconds))",
+            ])
+            finish("done")
+        } catch PersonalizationError.noSignals {
+            _ = try? await store.jobs.complete(job.id, owner: owner)
+            finish("skipped")
+        } catch is CancellationError {
+            _ = try? await store.jobs.fail(job.id, owner: owner, error: "worker stopped", retry: true,
+                                           policy: RetryPolicy(base: 0, cap: 0))
+            finish("cancelled")
+        } catch {
+            metrics.registry.increment("popi_summary_job_failures_total")
+            logger.error("summary refresh failed", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+            _ = try? await store.jobs.fail(job.id, owner: owner, error: "\(error)")
+            finish("failed")
+        }
+    }
+
+    /// The user's events as POPI signals (oldest first): the newest pairs, statements and content
+    /// items, and the ids of the events given.
+    static func signals(from events: [FeedbackEvent], limit: Int) -> (UserSignals, [EventID]) {
+        let pairs = events.filter { $0.content.kind == .pair }.suffix(pairsConsidered)
+        let statements = events.filter { $0.content.kind == .statement }.suffix(limit)
+        let contents = events.filter { $0.content.kind == .content }.suffix(limit)
+        var signals = UserSignals()
+        for event in pairs {
+            if case let .pair(prompt, chosen, rejected) = event.content {
+                signals.pairs.append(PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected))
+            }
+        }
+        for event in statements {
+            if case let .statement(text) = event.content { signals.statements.append(text) }
+        }
+        for event in contents {
+            if case let .content(text, prompt) = event.content { signals.contents.append(.init(text: text, prompt: prompt)) }
+        }
+        let ids = (Array(pairs) + Array(statements) + Array(contents)).map(\.id).sorted()
+        return (signals, ids)
+    }
+
+    /// Queue depth for `/metrics`, read every few seconds (a scrape must not wait on the database).
+    private func publishQueueStatistics() async {
+        while !Task.isCancelled {
+            if let statistics = try? await store.jobs.statistics() { metrics.record(queue: statistics) }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import Dispatch
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// popi's HTTP/1.1 server: POSIX sockets, readiness from epoll on one poller thread, one serial
+/// Dispatch queue per connection owning its state machine, handlers run inline on that queue
+/// until they suspend. See `Router` for routing and `HTTPServerConfiguration` for limits and timeouts.
+///
+///     var router = Router()
+///     router.get("/healthz") { _ in .json(#"{"status":"ok"}"#) }
+///     let server = HTTPServer(configuration: .init(port: 8080), router: router)
+///     try server.start()
+///     …
+///     await server.shutdown(gracePeriod: .seconds(10))
+public final class HTTPServer: Sendable {
+    private struct Running {
+        var listeners: [Int32]
+        var sweeper: SweeperSource
+        var poller: Poller
+        var port: Int
+        var addresses: [String]
+    }
+
+    private let configuration: HTTPServerConfiguration
+    private let compiledRouter: CompiledRouter
+    private let logger: Logger?
+    private let running = Mutex<Running?>(nil)
+    private let core = Mutex<ServerCore?>(nil)
+
+    public init(configuration: HTTPServerConfiguration, router: Router, logger: Logger? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        compiledRouter = CompiledRouter(router) { error, request in
+            logger?.error("handler failed", metadata: [
+                "error": "\(error)", "route": "\(request.route ?? "-")",
+                "request_id": "\(request.attributes[RequestID.self] ?? "-")",
+            ])
+        }
+    }
+
+    /// The bound port (useful with port 0); 0 before `start()`.
+    public var port: Int { running.withLock { $0?.port ?? 0 } }
+
+    /// The bound addresses, e.g. `["127.0.0.1:8080"]`.
+    public var addresses: [String] { running.withLock { $0?.addresses ?? [] } }
+
+    /// Binds and starts accepting. Throws `SocketError` or `TLSError`.
+    public func start() throws {
+        let tls = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
+        raiseDescriptorLimit(to: configuration.maxConnections + 64)
+        let listener = try Listener.open(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+        let core = ServerCore(configuration: configuration, router: compiledRouter, logger: logger, tls: tls)
+        let descriptors = listener.descriptors
+        let logger = logger
+        let poller: Poller
+        do {
+            poller = try Poller { token, events in
+                if token < UInt64(descriptors.count) {
+                    Self.acceptAll(descriptors[Int(token)], core: core, logger: logger)
+                } else {
+                    core.deliver(token: token, events: events)
+                }
+            }
+            for (index, fd) in descriptors.enumerated() {
+                try poller.registerListener(fd, token: UInt64(index))
+            }
+        } catch {
+            descriptors.forEach(Syscall.close)
+            throw error
+        }
+        core.poller = poller
+        self.core.withLock { $0 = core }
+        poller.start()
+        let sweeper = SweeperSource(DispatchSource.makeTimerSource(queue: DispatchQueue(label: "popi.http.sweeper")))
+        sweeper.source.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
+        sweeper.source.setEventHandler { core.sweep(now: monotonicNanoseconds()) }
+        sweeper.source.resume()
+        running.withLock {
+            $0 = Running(listeners: descriptors, sweeper: sweeper, poller: poller, port: listener.port, addresses: listener.addresses)
+        }
+        logger?.info("HTTP server listening", metadata: [
+            "addresses": "\(listener.addresses.joined(separator: ", "))", "tls": "\(tls != nil)",
+        ])
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `gracePeriod` (idle keep-alive
+    /// connections close at once, busy ones after their response), then closes what is left.
+    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+        let state = running.withLock { state -> Running? in
+            defer { state = nil }
+            return state
+        }
+        guard let state, let core = core.withLock({ $0 }) else { return }
+        // Stop accepting first: drain mode makes the poller ignore listener events, then the
+        // listening sockets leave epoll and close (new clients get a connection refusal).
+        core.beginDraining()
+        for fd in state.listeners {
+            state.poller.deregister(fd)
+        }
+        state.poller.synchronize()
+        state.listeners.forEach(Syscall.close)
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await core.waitUntilEmpty()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: gracePeriod)
+                return false
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        if !finished {
+            logger?.warning("closing connections still busy after the grace period", metadata: ["open": "\(core.connectionCount)"])
+            core.closeAll()
+            await core.waitUntilEmpty()
+        }
+        state.sweeper.source.cancel()
+        state.poller.stop()
+        logger?.info("HTTP server stopped")
+    }
+
+    /// Accepts until the backlog is empty. Runs on the poller thread.
+    private static func acceptAll(_ listenFD: Int32, core: ServerCore, logger: Logger?) {
+        while !core.isDraining {
+            var address = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd: Int32
+            do throws(SocketError) {
+                fd = try Syscall.call("accept", {
+                    withUnsafeMutablePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Accept4.accept(listenFD, $0, &length) }
+                    }
+                })
+            } catch {
+                switch error.kind {
+                case .wouldBlock:
+                    return
+                case .disconnected:
+                    continue
+                case .resourceExhausted:
+                    // Level-triggered listener: back off briefly instead of spinning.
+                    logger?.warning("cannot accept: \(error)")
+                    usleep(10_000)
+                    return
+                default:
+                    logger?.error("accept failed: \(error)")
+                    return
+                }
+            }
+            guard core.hasRoom else {
+                refuse(fd, tls: core.tls != nil)
+                continue
+            }
+            try? Syscall.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            let transport: Transport
+            if let tls = core.tls {
+                guard let stream = TLSStream(context: tls, fd: fd) else {
+                    Syscall.close(fd)
+                    continue
+                }
+                transport = .tls(stream)
+            } else {
+                transport = .plain(fd)
+            }
+            let connection = Connection(token: core.makeToken(), fd: fd, remoteAddress: SocketAddress.describe(&address),
+                                        server: core, transport: transport, now: monotonicNanoseconds())
+            core.add(connection)
+            do {
+                try core.poller?.register(fd, token: connection.token)
+            } catch {
+                logger?.error("cannot watch a connection: \(error)")
+                connection.queue.async { connection.close() }
+            }
+        }
+    }
+
+    /// Over the connection limit (or shutting down): a best-effort 503 on plain connections, then close.
+    private static func refuse(_ fd: Int32, tls: Bool) {
+        if !tls {
+            var date = HTTPDate()
+            var out: [UInt8] = []
+            let response = HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections",
+                                     headers: ["Retry-After": "1"]).response
+            if case .bytes(let body) = response.body {
+                ResponseHead.append(status: response.status, headers: response.headers, framing: .length(body.count),
+                                    close: true, keepAliveHeader: false, date: &date, to: &out)
+                out.append(contentsOf: body)
+            }
+            _ = out.withUnsafeBytes { try? Syscall.write(fd, $0) }
+        }
+        Syscall.close(fd)
+    }
+
+    private func raiseDescriptorLimit(to wanted: Int) {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < rlim_t(wanted) else { return }
+        limit.rlim_cur = min(limit.rlim_max, rlim_t(wanted))
+        _ = setrlimit(resource, &limit)
+    }
+}
+
+/// The sweeper's timer source, created in `start()` and cancelled in `shutdown`.
+final class SweeperSource: @unchecked Sendable {
+    let source: any DispatchSourceTimer
+    init(_ source: any DispatchSourceTimer) { self.source = source }
+}

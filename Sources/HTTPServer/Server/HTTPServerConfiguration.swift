@@ -1,0 +1,46 @@
+/// Listening address, limits and timeouts. Defaults suit a service behind nothing at all.
+public struct HTTPServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var backlog: Int
+    public var limits: HTTPRequestParser.Limits
+    /// Connections beyond this are answered 503 and closed at once.
+    public var maxConnections: Int
+    /// From a connection's first byte of a request head (or from accept) to the end of the head.
+    public var headerTimeout: Duration
+    /// Longest pause while reading a request body.
+    public var bodyIdleTimeout: Duration
+    /// Longest wait for the next request on an idle keep-alive connection.
+    public var keepAliveTimeout: Duration
+    /// Longest time a response may wait for the client to read before the connection is dropped.
+    public var writeTimeout: Duration
+    /// Bytes of a streamed response queued for a slow client before `write` suspends.
+    public var maxBufferedOutput: Int
+    public var tls: TLSConfiguration?
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 1024,
+                limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
+                maxConnections: Int = 4096,
+                headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),
+                keepAliveTimeout: Duration = .seconds(60), writeTimeout: Duration = .seconds(30),
+                maxBufferedOutput: Int = 256 * 1024, tls: TLSConfiguration? = nil) {
+        self.host = host
+        self.port = port
+        self.backlog = backlog
+        self.limits = limits
+        self.maxConnections = maxConnections
+        self.headerTimeout = headerTimeout
+        self.bodyIdleTimeout = bodyIdleTimeout
+        self.keepAliveTimeout = keepAliveTimeout
+        self.writeTimeout = writeTimeout
+        self.maxBufferedOutput = maxBufferedOutput
+        self.tls = tls
+    }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import InferenceRuntime
+
+/// POPI's model interface on the in-process runtime: every call goes to the one engine, which
+/// batches concurrent work (best-of-N samples decode together; responses after one prompt
+/// share its KV cache).
+public final class RuntimeModel: PreferenceModel {
+    public let engine: InferenceEngine
+    public let modelID: String
+
+    public init(engine: InferenceEngine, modelID: String) {
+        self.engine = engine
+        self.modelID = modelID
+    }
+
+    /// Loads a GGUF model (any Llama-family file) and starts its engine.
+    public static func load(path: String, threads: Int? = nil, chatTemplate: String? = nil) throws -> RuntimeModel {
+        var configuration = EngineConfiguration(modelPath: path)
+        if let threads { configuration.threads = threads }
+        if let chatTemplate { configuration.chatTemplate = try ChatTemplate.Kind(argument: chatTemplate) }
+        let engine = try InferenceEngine(configuration: configuration)
+        return RuntimeModel(engine: engine, modelID: URL(fileURLWithPath: path).lastPathComponent)
+    }
+
+    public var contextLength: Int { engine.modelConfig.contextLength }
+
+    public func tokenCount(_ text: String) -> Int {
+        engine.tokenizer.encode(text, mode: .plain).count
+    }
+
+    public func truncate(_ text: String, maxTokens: Int) -> String {
+        let ids = engine.tokenizer.encode(text, mode: .plain)
+        guard ids.count > maxTokens else { return text }
+        guard var bytes = try? engine.tokenizer.decode(Array(ids.prefix(maxTokens)), renderSpecial: false) else { return "" }
+        // A token boundary can fall inside a character: drop the incomplete tail.
+        while !bytes.isEmpty, String(validating: bytes, as: UTF8.self) == nil { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func promptTokenCount(_ turns: [ChatTurn]) throws -> Int {
+        try engine.promptTokens(Self.prompt(turns)).count
+    }
+
+    public func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double] {
+        try await engine.score(ScoreRequest(prompt: Self.prompt(turns), responses: responses)).map(\.total)
+    }
+
+    public func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch {
+        let started = ContinuousClock.now
+        let firstText = FirstEvent()
+        let generations = try await engine.generate(
+            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: count),
+            onText: { _, _ in firstText.mark() })
+        let finished = ContinuousClock.now
+        // The prompt is read once for all samples before the first token; the rest is decoding.
+        let prefill = (firstText.time ?? finished) - started
+        return SampleBatch(completions: generations.map(Self.completion), prefillSeconds: prefill.seconds,
+                           decodeSeconds: (finished - started - prefill).seconds)
+    }
+
+    public func generate(after turns: [ChatTurn], settings: SamplingSettings,
+                         onText: @escaping @Sendable (String) -> Void) async throws -> Completion {
+        let generations = try await engine.generate(
+            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: 1),
+            onText: { _, text in onText(text) })
+        return Self.completion(generations[0])
+    }
+
+    static func prompt(_ turns: [ChatTurn]) -> Prompt {
+        .messages(turns.map { turn in
+            switch turn.role {
+            case .system: return .system(turn.content)
+            case .user: return .user(turn.content)
+            case .assistant: return .assistant(turn.content)
+            }
+        })
+    }
+
+    static func parameters(_ settings: SamplingSettings) -> SamplingParameters {
+        SamplingParameters(maxTokens: settings.maxTokens, temperature: Float(settings.temperature), topK: settings.topK,
+                           topP: Float(settings.topP), minP: Float(settings.minP),
+                           repetitionPenalty: Float(settings.repetitionPenalty), seed: settings.seed, stop: settings.stop)
+    }
+
+    static func completion(_ generation: Generation) -> Completion {
+        let reason: Completion.FinishReason = switch generation.finishReason {
+        case .endOfTurn, .stopString: .stop
+        case .length: .length
+        case .cancelled: .cancelled
+        }
+        return Completion(text: generation.text, promptTokens: generation.promptTokenCount,
+                          completionTokens: generation.tokens.count, finishReason: reason)
+    }
+}
+
+/// The time of the first of several events, from any thread.
+private final class FirstEvent: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: ContinuousClock.Instant?
+    func mark() { lock.withLock { if first == nil { first = .now } } }
+    var time: ContinuousClock.Instant? { lock.withLock { first } }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

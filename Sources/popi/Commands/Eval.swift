@@ -1,0 +1,56 @@
+import App
+import ArgumentParser
+import Foundation
+import Personalization
+
+/// `popi eval`: POPI's comparison table on a dataset of users.
+struct Eval: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate summaries against raw signals, no personalization and an oracle on a dataset.",
+        discussion: """
+            For each user: infer summaries from the context pairs (best-of-N; candidate 0 is the zero-shot \
+            summary) and score every condition on the held-out pairs. Writes results.md, results.json, \
+            users.jsonl (resumable) and chart.svg to --out.
+            """)
+
+    @Option(help: "Dataset: one user per line (user_id, persona, traits, signals, held_out).")
+    var dataset: String
+
+    @Option(help: "Candidate summaries per user (best-of-N).")
+    var candidates: Int = 8
+
+    @Option(help: "Evaluate only the first K users.")
+    var limit: Int?
+
+    @Option(help: "Seed for sampling and the bootstrap.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output folder (resumes when it holds users.jsonl of the same dataset).")
+    var out: String = "eval-out"
+
+    @Option(help: "GGUF model file (env POPI_MODEL).")
+    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    func validate() throws {
+        guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        do {
+            let data = try PersonaDataset.load(path: dataset)
+            let runtime = try RuntimeModel.load(path: model)
+            let options = SummaryOptions(candidates: candidates, seed: seed)
+            let run = EvaluationRun(evaluator: Evaluator(model: runtime, options: options), dataset: data,
+                                    datasetName: URL(fileURLWithPath: dataset).lastPathComponent,
+                                    outputDirectory: URL(fileURLWithPath: out, isDirectory: true))
+            let bar = ProgressBar(label: "users")
+            let report = try await run.run(limit: limit) { done, total in bar.update(done: done, total: total) }
+            bar.finish()
+            print(report.markdown())
+            print("wrote \(out)/results.md, results.json, users.jsonl, chart.svg")
+        } catch {
+            throw CommandFailure("eval", error)
+        }
+    }
+}
