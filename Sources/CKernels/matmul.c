@@ -84,7 +84,7 @@ CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *w
 /// One unpacked weight row (in `u`) against `count` (<= MT) activation rows.
 CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *u,
                                              const uint8_t *a, size_t aStride, const ck_act_layout *al,
-                                             int count, float *y, size_t yStride) {
+                                             int count, float *y, size_t yStride, int32_t accumulate) {
     const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
     const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
     __m512 acc[MT];
@@ -120,16 +120,22 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout
             acc[t] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16), acc[t]);
         }
     }
-    for (int t = 0; t < count; t++) y[t * yStride] = ck_hsum16(acc[t]);
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
+    }
 }
 
 CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                                          float *y, size_t yStride, uint8_t *scratch) {
+                                          float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
     const ck_q4_layout wl = ck_q4_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
     if (mRows == 1) {
-        for (int32_t n = 0; n < nRows; n++) y[n] = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
+        for (int32_t n = 0; n < nRows; n++) {
+            const float r = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
+            y[n] = accumulate ? y[n] + r : r;
+        }
         return;
     }
     const size_t unpacked = (size_t)al.scaleOffset;
@@ -140,7 +146,7 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
         for (; m + MT <= mRows; m += MT) {
             for (int32_t i = 0; i < rows; i++) {
                 dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
-                            MT, y + m * yStride + n0 + i, yStride);
+                            MT, y + m * yStride + n0 + i, yStride, accumulate);
             }
         }
         if (m < mRows) {
@@ -149,13 +155,13 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
                 float *yi = y + m * yStride + n0 + i;
                 // A constant row count keeps the accumulators in registers.
                 switch (mRows - m) {
-                case 1: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 1, yi, yStride); break;
-                case 2: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 2, yi, yStride); break;
-                case 3: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 3, yi, yStride); break;
-                case 4: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 4, yi, yStride); break;
-                case 5: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 5, yi, yStride); break;
-                case 6: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 6, yi, yStride); break;
-                default: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 7, yi, yStride); break;
+                case 1: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
+                case 2: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 2, yi, yStride, accumulate); break;
+                case 3: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 3, yi, yStride, accumulate); break;
+                case 4: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
+                case 5: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
+                case 6: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
+                default: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
                 }
             }
         }
@@ -167,7 +173,7 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
 /// One weight row against `count` (<= MT) activation rows.
 CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout *wl,
                                              const uint8_t *a, size_t aStride, const ck_act_layout *al,
-                                             int count, float *y, size_t yStride) {
+                                             int count, float *y, size_t yStride, int32_t accumulate) {
     const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
     __m512 acc[MT];
     for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
@@ -199,12 +205,15 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum[t], bias)), s, acc[t]);
         }
     }
-    for (int t = 0; t < count; t++) y[t * yStride] = ck_hsum16(acc[t]);
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
+    }
 }
 
 CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                                          float *y, size_t yStride) {
+                                          float *y, size_t yStride, int32_t accumulate) {
     const ck_q8_layout wl = ck_q8_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
     for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
@@ -213,7 +222,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
         for (; m + MT <= mRows; m += MT) {
             for (int32_t i = 0; i < rows; i++) {
                 dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, MT,
-                            y + m * yStride + n0 + i, yStride);
+                            y + m * yStride + n0 + i, yStride, accumulate);
             }
         }
         if (m < mRows) {
@@ -221,13 +230,13 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
                 const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
                 float *yi = y + m * yStride + n0 + i;
                 switch (mRows - m) {
-                case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride); break;
-                case 2: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 2, yi, yStride); break;
-                case 3: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 3, yi, yStride); break;
-                case 4: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 4, yi, yStride); break;
-                case 5: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 5, yi, yStride); break;
-                case 6: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 6, yi, yStride); break;
-                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride); break;
+                case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
+                case 2: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 2, yi, yStride, accumulate); break;
+                case 3: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 3, yi, yStride, accumulate); break;
+                case 4: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
+                case 5: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
+                case 6: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
+                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
                 }
             }
         }
@@ -238,7 +247,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
 
 CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                                            const float *x, size_t xStride, int32_t mRows, int32_t k,
-                                           float *y, size_t yStride) {
+                                           float *y, size_t yStride, int32_t accumulate) {
     for (int32_t n = 0; n < nRows; n++) {
         const float *wn = w + (size_t)n * wStride;
         for (int32_t m0 = 0; m0 < mRows; m0 += MT) {
@@ -251,7 +260,11 @@ CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32
                     acc[t] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (size_t)(m0 + t) * xStride + i), acc[t]);
                 }
             }
-            for (int t = 0; t < count; t++) y[(size_t)(m0 + t) * yStride + n] = ck_hsum16(acc[t]);
+            for (int t = 0; t < count; t++) {
+                const float r = ck_hsum16(acc[t]);
+                float *out = y + (size_t)(m0 + t) * yStride + n;
+                *out = accumulate ? *out + r : r;
+            }
         }
     }
 }
@@ -260,22 +273,22 @@ CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32
 
 void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride, uint8_t *scratch) {
+                         float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
     (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
     (void)y; (void)yStride; (void)scratch;
     __builtin_trap();
 }
 void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride) {
-    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
+                         float *y, size_t yStride, int32_t accumulate) {
+    (void)accumulate; (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
     (void)y; (void)yStride;
     __builtin_trap();
 }
 void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                           const float *x, size_t xStride, int32_t mRows, int32_t k,
-                          float *y, size_t yStride) {
-    (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
+                          float *y, size_t yStride, int32_t accumulate) {
+    (void)accumulate; (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
     (void)y; (void)yStride;
     __builtin_trap();
 }

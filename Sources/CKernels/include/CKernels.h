@@ -114,20 +114,21 @@ void ck_quantize_rows_avx512(const float *x, size_t xStride, int32_t rows, int32
 /// against all of them while it is in L1.
 #define CK_UNPACKED_ROWS 16
 
-/// y[m * yStride + n] = dot(weight row n, activation row m) for n < nRows, m < mRows.
-/// `scratch` holds CK_UNPACKED_ROWS * ck_act_layout_for(k).scaleOffset bytes, 64-byte aligned.
+/// y[m * yStride + n] = dot(weight row n, activation row m) for n < nRows, m < mRows; with
+/// `accumulate`, y[m * yStride + n] += that (a residual connection). `scratch` holds
+/// CK_UNPACKED_ROWS * ck_act_layout_for(k).scaleOffset bytes, 64-byte aligned.
 void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride, uint8_t *scratch);
+                         float *y, size_t yStride, int32_t accumulate, uint8_t *scratch);
 void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride);
+                         float *y, size_t yStride, int32_t accumulate);
 
 /// Float weights and activations: y[m][n] = dot(w row n, x row m), 16 lanes over k (k % 16 == 0),
 /// lanes summed pairwise (8, 4, 2, 1).
 void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                           const float *x, size_t xStride, int32_t mRows, int32_t k,
-                          float *y, size_t yStride);
+                          float *y, size_t yStride, int32_t accumulate);
 
 // ---------------------------------------------------------------------------------------------
 // Attention over a paged f16 KV cache.

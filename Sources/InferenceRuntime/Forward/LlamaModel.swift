@@ -35,7 +35,6 @@ final class LlamaModel: @unchecked Sendable {
     private let att: AlignedBuffer        // [maxBatch, qDim] attention output
     private let gate: AlignedBuffer       // [maxBatch, hidden] gate, then silu(gate) * up
     private let up: AlignedBuffer         // [maxBatch, hidden]
-    private let blockOutput: AlignedBuffer // [maxBatch, dim] attention or feed-forward output
     private let rope: AlignedBuffer       // [maxBatch, ropeDim] cos, sin per rotated pair
     private let xq: QuantizedActivations  // xb as int8 blocks (maxBatch rows)
     private let attq: QuantizedActivations // att as int8 blocks
@@ -80,7 +79,6 @@ final class LlamaModel: @unchecked Sendable {
         att = floats(maxBatch, qDim)
         gate = floats(maxBatch, hidden)
         up = floats(maxBatch, hidden)
-        blockOutput = floats(maxBatch, dim)
         rope = floats(maxBatch, ropeDim)
         xq = QuantizedActivations(columns: dim, capacity: maxBatch)
         attq = QuantizedActivations(columns: qDim, capacity: maxBatch)
@@ -237,21 +235,27 @@ final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// blockOutput = input · Wᵀ, then x += blockOutput.
+    /// x += input · Wᵀ (the residual connection, added as each output is computed).
     private func project(_ w: PackedMatrix, input: MatMulInput) {
-        let n = input.rows
         pool.run { i in
             MatMul.multiply(w, rows: pool.share(of: w.rows, thread: i, alignment: 16), input: input,
-                            y: blockOutput.floats(), yStride: dim, scratch: scratch[i], kernels: kernels)
+                            y: x.floats(), yStride: dim, accumulate: true, scratch: scratch[i], kernels: kernels)
         }
-        let residual = x.floats(), delta = blockOutput.floats()
-        for j in 0..<(n * dim) { residual[j] += delta[j] }
     }
 
-    /// Applies RoPE to the batch's queries and keys and writes keys and values (f16) to the cache.
+    /// Applies RoPE to the batch's queries and keys and writes keys and values (f16) to the cache
+    /// (tokens split over the threads: each writes its own positions).
     private func storeKeysAndValues(_ batch: TokenBatch, layer: Int, cache: KVCache) {
+        if batch.count < 4 {
+            storeKeysAndValues(batch, tokens: 0..<batch.count, layer: layer, cache: cache)
+        } else {
+            pool.run { i in storeKeysAndValues(batch, tokens: pool.share(of: batch.count, thread: i), layer: layer, cache: cache) }
+        }
+    }
+
+    private func storeKeysAndValues(_ batch: TokenBatch, tokens: Range<Int>, layer: Int, cache: KVCache) {
         let kvHeads = config.headCountKV
-        for t in 0..<batch.count {
+        for t in tokens {
             let table = UnsafePointer(rope.floats() + t * ropeDim)
             rotate(q.floats() + t * qDim, heads: config.headCount, table: table)
             Elementwise.roundToHalf(q.floats() + t * qDim, count: qDim, kernels: kernels)
