@@ -271,8 +271,10 @@ final class LlamaModel: @unchecked Sendable {
     private func attention(_ batch: TokenBatch, layer: Int, cache: KVCache) {
         let n = batch.count, kvHeads = config.headCountKV
         let width = group * headDim
-        if pool.threadCount > 1, n * kvHeads < 2 * pool.threadCount {
-            // Few (token, head) pairs, as in decode: spread their chunks over the threads.
+        let longest = batch.positions.prefix(n).max()! + 1
+        if pool.threadCount > 1, n * kvHeads < 2 * pool.threadCount, longest > Attention.chunk {
+            // Few (token, head) pairs with long contexts, as in decode after a long prompt: spread
+            // their chunks over the threads (two passes, so only worth it when chunks are many).
             // Pass 1: scores; pass 2: probabilities and each chunk's weighted values; then the
             // chunks are added in order, exactly as `Attention.attend` does.
             func tasks(_ visit: (Int, Int, Int, Int) -> Void) {
