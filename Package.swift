@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime"], exclude: ["Fixtures"]),
+        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime", "CKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),

@@ -124,6 +124,10 @@ void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                          float *y, size_t yStride, int32_t accumulate);
 
+/// `count` elements of a row of ggml type `type` (its GGUF number) as f32, exactly as
+/// RowDequantizer does; returns 0 for a type it does not handle.
+int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count);
+
 /// Float weights and activations: y[m][n] = dot(w row n, x row m), 16 lanes over k (k % 16 == 0),
 /// lanes summed pairwise (8, 4, 2, 1).
 void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,

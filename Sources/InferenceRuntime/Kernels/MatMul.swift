@@ -64,7 +64,9 @@ enum MatMul {
                 if type == .f32 {
                     weights = w.row(n).assumingMemoryBound(to: Float.self)
                 } else {
-                    RowDequantizer.dequantize(type, from: w.row(n), count: k, into: scratch.row.floats())
+                    if kernels != .avx512 || ck_dequantize_row_avx512(type.rawValue, w.row(n), scratch.row.floats(), Int32(k)) == 0 {
+                        RowDequantizer.dequantize(type, from: w.row(n), count: k, into: scratch.row.floats())
+                    }
                     weights = UnsafePointer(scratch.row.floats())
                 }
                 floatProduct(weights, input: input, k: k, y: y + n, yStride: yStride, accumulate: accumulate, kernels: kernels)
