@@ -126,6 +126,48 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout
     }
 }
 
+/// One weight row against `count` (<= MT) activation rows, unpacking in registers: for small
+/// batches (batched decode), where unpacking through scratch costs more than it saves.
+CK_AVX512_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a, size_t aStride,
+                                             const ck_act_layout *al, int count, float *y, size_t yStride,
+                                             int32_t accumulate) {
+    const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
+    const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
+    __m512 acc[MT];
+    for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
+    for (int32_t g = 0; g < wl->fullGroups + wl->tailPairs; g++) {
+        const int full = g < wl->fullGroups;
+        __m512i wv[8];
+        size_t aOffset;
+        __m512 dv, mv;
+        if (full) {
+            for (int p = 0; p < 4; p++) unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &wv[p], &wv[p + 4]);
+            aOffset = (size_t)g * 512;
+            dv = ck_load_f16x16(dw + g * 16);
+            mv = ck_load_f16x16(mw + g * 16);
+        } else {
+            const int32_t pair = g - wl->fullGroups;
+            wv[0] = unpack_tail_q4(w + wl->fullGroups * 256 + pair * 32);
+            aOffset = (size_t)wl->fullGroups * 512 + (size_t)pair * 64;
+            dv = ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * pair);
+            mv = ck_load_f16_pair(mw + wl->fullGroups * 16 + 2 * pair);
+        }
+        const int slabs = full ? 8 : 1;
+        for (int t = 0; t < count; t++) {
+            const uint8_t *at = a + t * aStride;
+            __m512i isum = _mm512_setzero_si512();
+            for (int j = 0; j < slabs; j++) isum = _mm512_dpbusd_epi32(isum, wv[j], _mm512_load_si512(at + aOffset + j * 64));
+            __m512 s = _mm512_mul_ps(dv, _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc[t]);
+            acc[t] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16), acc[t]);
+        }
+    }
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
+    }
+}
+
 CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                                           float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
@@ -135,6 +177,21 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
         for (int32_t n = 0; n < nRows; n++) {
             const float r = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
             y[n] = accumulate ? y[n] + r : r;
+        }
+        return;
+    }
+    if (mRows <= MT) {
+        for (int32_t n = 0; n < nRows; n++) {
+            const uint8_t *wn = w + (size_t)n * wStride;
+            switch (mRows) {
+            case 2: dot_rows_q4(wn, &wl, a, aStride, &al, 2, y + n, yStride, accumulate); break;
+            case 3: dot_rows_q4(wn, &wl, a, aStride, &al, 3, y + n, yStride, accumulate); break;
+            case 4: dot_rows_q4(wn, &wl, a, aStride, &al, 4, y + n, yStride, accumulate); break;
+            case 5: dot_rows_q4(wn, &wl, a, aStride, &al, 5, y + n, yStride, accumulate); break;
+            case 6: dot_rows_q4(wn, &wl, a, aStride, &al, 6, y + n, yStride, accumulate); break;
+            case 7: dot_rows_q4(wn, &wl, a, aStride, &al, 7, y + n, yStride, accumulate); break;
+            default: dot_rows_q4(wn, &wl, a, aStride, &al, 8, y + n, yStride, accumulate); break;
+            }
         }
         return;
     }
