@@ -110,6 +110,9 @@ import Testing
                     let single = Self.run(w, Array(x[(r * shape.k)..<((r + 1) * shape.k)]), m: 1, kernels: kernels, chunk: 2)
                     #expect(single == Array(batched[(r * shape.n)..<((r + 1) * shape.n)]), "\(type) k=\(shape.k) \(kernels) row \(r)")
                 }
+                // A small batch (rows 3..<8, the batched-decode path) gives the same bits too.
+                let small = Self.run(w, Array(x[(3 * shape.k)..<(8 * shape.k)]), m: 5, kernels: kernels)
+                #expect(small == Array(batched[(3 * shape.n)..<(8 * shape.n)]), "\(type) k=\(shape.k) \(kernels) 5 rows")
                 // Accumulating adds each result to what y held.
                 let offsets = (0..<batched.count).map { Float($0 % 7) - 3 }
                 let accumulated = Self.run(w, x, m: m, kernels: kernels, addingTo: offsets)
