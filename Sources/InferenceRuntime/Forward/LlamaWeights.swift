@@ -60,9 +60,4 @@ final class LlamaWeights: @unchecked Sendable {
         ropeFrequencyFactors = c.hasRopeFrequencyFactors
             ? try vector("rope_freqs.weight", c.ropeDimensionCount / 2) : nil
     }
-
-    /// Whether matrices of this model read int8-quantized activations (all or none per input).
-    var matrices: [PackedMatrix] {
-        layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] } + [output]
-    }
 }
