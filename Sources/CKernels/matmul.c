@@ -12,6 +12,9 @@
 /// Row tile: activation rows processed per pass over a weight row.
 #define MT 8
 
+/// Weight rows fetched ahead of use when streaming one activation row (decode).
+#define PREFETCH_ROWS 8
+
 // --- 4-bit weights ---------------------------------------------------------------------------
 
 /// Low and high nibbles of 64 packed bytes.
@@ -175,6 +178,10 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
     const ck_act_layout al = ck_act_layout_for(k);
     if (mRows == 1) {
         for (int32_t n = 0; n < nRows; n++) {
+            // Decode streams the weights once: fetch a few rows ahead, across page boundaries
+            // where the hardware prefetcher stops.
+            const uint8_t *ahead = w + (size_t)(n + PREFETCH_ROWS) * wStride;
+            for (int32_t line = 0; line < (int32_t)wStride; line += 64) _mm_prefetch((const char *)ahead + line, _MM_HINT_T0);
             const float r = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
             y[n] = accumulate ? y[n] + r : r;
         }
@@ -285,6 +292,8 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
                 const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
+                const uint8_t *ahead = wi + PREFETCH_ROWS * wStride;
+                for (int32_t line = 0; line < (int32_t)wStride; line += 64) _mm_prefetch((const char *)ahead + line, _MM_HINT_T0);
                 float *yi = y + m * yStride + n0 + i;
                 switch (mRows - m) {
                 case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
