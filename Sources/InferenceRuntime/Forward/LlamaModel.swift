@@ -118,13 +118,16 @@ final class LlamaModel: @unchecked Sendable {
             // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ.
             normalize(rows: n, weight: layer.attentionNorm, quantized: xq)
             let normalized = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
-            pool.run { i in
-                MatMul.multiply(layer.query, rows: pool.share(of: qDim, thread: i, alignment: 16), input: normalized,
-                                y: q.floats(), yStride: qDim, scratch: scratch[i], kernels: kernels)
-                MatMul.multiply(layer.key, rows: pool.share(of: kvDim, thread: i, alignment: 16), input: normalized,
-                                y: keyValue.floats(), yStride: 2 * kvDim, scratch: scratch[i], kernels: kernels)
-                MatMul.multiply(layer.value, rows: pool.share(of: kvDim, thread: i, alignment: 16), input: normalized,
-                                y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[i], kernels: kernels)
+            let qkvChunks = pool.chunks(for: qDim + 2 * kvDim, minimum: 48)
+            pool.run(chunks: qkvChunks) { thread, c in
+                MatMul.multiply(layer.query, rows: WorkerPool.part(c, of: qkvChunks, count: qDim, alignment: 16),
+                                input: normalized, y: q.floats(), yStride: qDim, scratch: scratch[thread], kernels: kernels)
+                MatMul.multiply(layer.key, rows: WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16),
+                                input: normalized, y: keyValue.floats(), yStride: 2 * kvDim, scratch: scratch[thread],
+                                kernels: kernels)
+                MatMul.multiply(layer.value, rows: WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16),
+                                input: normalized, y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[thread],
+                                kernels: kernels)
             }
             storeKeysAndValues(batch, layer: l, cache: cache)
             attention(batch, layer: l, cache: cache)
@@ -138,12 +141,13 @@ final class LlamaModel: @unchecked Sendable {
             // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x).
             normalize(rows: n, weight: layer.feedForwardNorm, quantized: xq)
             let input = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
-            pool.run { i in
-                let rows = pool.share(of: hidden, thread: i, alignment: 16)
+            let ffnChunks = pool.chunks(for: hidden)
+            pool.run(chunks: ffnChunks) { thread, c in
+                let rows = WorkerPool.part(c, of: ffnChunks, count: hidden, alignment: 16)
                 MatMul.multiply(layer.gate, rows: rows, input: input, y: gate.floats(), yStride: hidden,
-                                scratch: scratch[i], kernels: kernels)
+                                scratch: scratch[thread], kernels: kernels)
                 MatMul.multiply(layer.up, rows: rows, input: input, y: up.floats(), yStride: hidden,
-                                scratch: scratch[i], kernels: kernels)
+                                scratch: scratch[thread], kernels: kernels)
                 for t in 0..<n where !rows.isEmpty {
                     let offset = t * hidden + rows.lowerBound
                     Elementwise.siluMul(gate.floats() + offset, up.floats() + offset, gate.floats() + offset,
@@ -218,7 +222,12 @@ final class LlamaModel: @unchecked Sendable {
                                        kernels: self.kernels)
                 }
             }
-            if n < 4 { body(0..<n) } else { pool.run { i in body(pool.share(of: n, thread: i)) } }
+            if n < 4 {
+                body(0..<n)
+            } else {
+                let chunks = pool.chunks(for: n, minimum: 2)
+                pool.run(chunks: chunks) { _, c in body(WorkerPool.part(c, of: chunks, count: n)) }
+            }
         }
     }
 
@@ -226,8 +235,9 @@ final class LlamaModel: @unchecked Sendable {
         if n < 4 {
             quantized.quantize(source, xStride: stride, rows: 0, count: n, kernels: kernels)
         } else {
-            pool.run { i in
-                let rows = pool.share(of: n, thread: i)
+            let chunks = pool.chunks(for: n, minimum: 2)
+            pool.run(chunks: chunks) { _, c in
+                let rows = WorkerPool.part(c, of: chunks, count: n)
                 if !rows.isEmpty {
                     quantized.quantize(source, xStride: stride, rows: rows.lowerBound, count: rows.count, kernels: kernels)
                 }
@@ -237,9 +247,10 @@ final class LlamaModel: @unchecked Sendable {
 
     /// x += input · Wᵀ (the residual connection, added as each output is computed).
     private func project(_ w: PackedMatrix, input: MatMulInput) {
-        pool.run { i in
-            MatMul.multiply(w, rows: pool.share(of: w.rows, thread: i, alignment: 16), input: input,
-                            y: x.floats(), yStride: dim, accumulate: true, scratch: scratch[i], kernels: kernels)
+        let chunks = pool.chunks(for: w.rows)
+        pool.run(chunks: chunks) { thread, c in
+            MatMul.multiply(w, rows: WorkerPool.part(c, of: chunks, count: w.rows, alignment: 16), input: input,
+                            y: x.floats(), yStride: dim, accumulate: true, scratch: scratch[thread], kernels: kernels)
         }
     }
 
@@ -249,7 +260,10 @@ final class LlamaModel: @unchecked Sendable {
         if batch.count < 4 {
             storeKeysAndValues(batch, tokens: 0..<batch.count, layer: layer, cache: cache)
         } else {
-            pool.run { i in storeKeysAndValues(batch, tokens: pool.share(of: batch.count, thread: i), layer: layer, cache: cache) }
+            let chunks = pool.chunks(for: batch.count, minimum: 2)
+            pool.run(chunks: chunks) { _, c in
+                storeKeysAndValues(batch, tokens: WorkerPool.part(c, of: chunks, count: batch.count), layer: layer, cache: cache)
+            }
         }
     }
 
@@ -277,40 +291,37 @@ final class LlamaModel: @unchecked Sendable {
             // their chunks over the threads (two passes, so only worth it when chunks are many).
             // Pass 1: scores; pass 2: probabilities and each chunk's weighted values; then the
             // chunks are added in order, exactly as `Attention.attend` does.
-            func tasks(_ visit: (Int, Int, Int, Int) -> Void) {
-                var task = 0
+            // Task k is chunk c of token t's KV head h, in (t, h, c) order.
+            var taskCount = 0
+            for t in 0..<n { taskCount += kvHeads * Attention.chunkCount(length: batch.positions[t] + 1) }
+            func locate(_ task: Int) -> (t: Int, h: Int, c: Int) {
+                var first = 0
                 for t in 0..<n {
-                    for h in 0..<kvHeads {
-                        for c in 0..<Attention.chunkCount(length: batch.positions[t] + 1) {
-                            visit(task, t, h, c)
-                            task += 1
-                        }
-                    }
+                    let chunks = Attention.chunkCount(length: batch.positions[t] + 1)
+                    if task < first + kvHeads * chunks { return (t, (task - first) / chunks, (task - first) % chunks) }
+                    first += kvHeads * chunks
                 }
+                preconditionFailure("attention task \(task) out of range")
             }
-            pool.run { i in
-                tasks { task, t, h, c in
-                    guard task % pool.threadCount == i else { return }
-                    let length = batch.positions[t] + 1
-                    Attention.scores(q.floats() + t * qDim + h * width, group: group,
-                                     kv: cache.view(batch.sequences[t], layer: layer, head: h),
-                                     range: Attention.chunkRange(c, length: length), scale: attentionScale,
-                                     scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
-                                     stride: scoreStride, kernels: kernels)
-                }
+            pool.run(chunks: taskCount) { _, task in
+                let (t, h, c) = locate(task)
+                let length = batch.positions[t] + 1
+                Attention.scores(q.floats() + t * qDim + h * width, group: group,
+                                 kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                                 range: Attention.chunkRange(c, length: length), scale: attentionScale,
+                                 scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
+                                 stride: scoreStride, kernels: kernels)
             }
-            pool.run { i in
-                tasks { task, t, h, c in
-                    guard task % pool.threadCount == i else { return }
-                    let length = batch.positions[t] + 1
-                    let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
-                    Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
-                                          into: normalizers[i].floats(), kernels: kernels)
-                    Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[i].floats(), group: group,
-                                          kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
-                                          chunkIndex: c, probabilities: probabilities[i].floats(),
-                                          out: splitPartials.floats() + task * width, kernels: kernels)
-                }
+            pool.run(chunks: taskCount) { thread, task in
+                let (t, h, c) = locate(task)
+                let length = batch.positions[t] + 1
+                let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
+                Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
+                                      into: normalizers[thread].floats(), kernels: kernels)
+                Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[thread].floats(), group: group,
+                                      kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
+                                      chunkIndex: c, probabilities: probabilities[thread].floats(),
+                                      out: splitPartials.floats() + task * width, kernels: kernels)
             }
             var task = 0
             for t in 0..<n {
@@ -326,19 +337,18 @@ final class LlamaModel: @unchecked Sendable {
             }
             return
         }
-        pool.run { i in
-            var pair = 0
-            for t in 0..<n {
-                for h in 0..<kvHeads {
-                    defer { pair += 1 }
-                    guard pair % pool.threadCount == i else { continue }
-                    Attention.attend(q.floats() + t * qDim + h * width, group: group,
-                                     kv: cache.view(batch.sequences[t], layer: layer, head: h),
-                                     length: batch.positions[t] + 1, scale: attentionScale,
-                                     scores: scores[i].floats(), stride: scoreStride, normalizers: normalizers[i].floats(),
-                                     probabilities: probabilities[i].floats(), partial: partials[i].floats(),
-                                     out: att.floats() + t * qDim + h * width, kernels: kernels)
-                }
+        // One task per (token, KV head); later tokens of a prompt cost more, which the threads'
+        // claiming of tasks evens out.
+        let pairs = n * kvHeads, perChunk = (pairs + 0xFFFE) / 0xFFFF
+        pool.run(chunks: (pairs + perChunk - 1) / perChunk) { thread, chunk in
+            for pair in (chunk * perChunk)..<min(pairs, (chunk + 1) * perChunk) {
+                let t = pair / kvHeads, h = pair % kvHeads
+                Attention.attend(q.floats() + t * qDim + h * width, group: group,
+                                 kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                                 length: batch.positions[t] + 1, scale: attentionScale,
+                                 scores: scores[thread].floats(), stride: scoreStride, normalizers: normalizers[thread].floats(),
+                                 probabilities: probabilities[thread].floats(), partial: partials[thread].floats(),
+                                 out: att.floats() + t * qDim + h * width, kernels: kernels)
             }
         }
     }
@@ -364,9 +374,10 @@ final class LlamaModel: @unchecked Sendable {
                 headq.quantize(headInput.floats(), xStride: dim, rows: 0, count: wanted.count, kernels: kernels)
             }
             let input = MatMulInput(floats: headInput.floats(), floatStride: dim, quantized: headq, rows: wanted.count)
-            pool.run { i in
-                MatMul.multiply(head, rows: pool.share(of: head.rows, thread: i, alignment: 16), input: input,
-                                y: logits.floats(), yStride: vocabulary, scratch: scratch[i], kernels: kernels)
+            let chunks = pool.chunks(for: head.rows)
+            pool.run(chunks: chunks) { thread, c in
+                MatMul.multiply(head, rows: WorkerPool.part(c, of: chunks, count: head.rows, alignment: 16), input: input,
+                                y: logits.floats(), yStride: vocabulary, scratch: scratch[thread], kernels: kernels)
             }
             for (row, token) in wanted.enumerated() { onLogits(token, logits.floats() + row * vocabulary) }
         }
