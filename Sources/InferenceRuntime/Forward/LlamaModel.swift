@@ -44,7 +44,7 @@ final class LlamaModel: @unchecked Sendable {
     private let logits: AlignedBuffer     // [logitRows, vocabulary]
     private let splitScores: AlignedBuffer // [2 * threads, group, scoreStride] scores of few tokens' heads
     private let splitPartials: AlignedBuffer // [2 * threads * maxChunks, group * headDim] their chunks' values
-    private let scratch: [KernelScratch]  // per thread: unpacked weight row
+    private let scratch: [KernelScratch]  // per thread: unpacked weight rows, one converted row
     private let scores: [AlignedBuffer]   // per thread: [group, scoreStride]
     private let normalizers: [AlignedBuffer] // per thread: [group, 2] softmax max and 1 / sum
     private let probabilities: [AlignedBuffer] // per thread: [group, CK_ATTENTION_CHUNK]
@@ -104,13 +104,14 @@ final class LlamaModel: @unchecked Sendable {
         let n = batch.count
         guard n > 0 else { return }
         precondition(n <= maxBatch, "batch of \(n) tokens exceeds \(maxBatch)")
+        for token in batch.tokens where token < 0 || Int(token) >= vocabulary {
+            throw .invalidTokenID(token, vocabularySize: vocabulary)
+        }
         try prepareCache(batch, cache)
 
         // Token embeddings and each token's rotation angles.
         for t in 0..<n {
-            let token = batch.tokens[t]
-            guard token >= 0, Int(token) < vocabulary else { throw .invalidTokenID(token, vocabularySize: vocabulary) }
-            weights.tokenEmbedding.dequantizeRow(Int(token), into: x.floats() + t * dim)
+            weights.tokenEmbedding.dequantizeRow(Int(batch.tokens[t]), into: x.floats() + t * dim)
             fillRotation(position: batch.positions[t], into: rope.floats() + t * ropeDim)
         }
 
@@ -208,18 +209,17 @@ final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// xb = rmsnorm(x) * weight for every row, then its int8 blocks when some matrix reads them.
+    /// xb = rmsnorm(x) * weight for every row, and its int8 blocks for the matrices that read those.
     private func normalize(rows n: Int, weight: [Float], quantized: QuantizedActivations) {
         weight.withUnsafeBufferPointer { w in
             let epsilon = config.rmsEpsilon
-            let body = { (rows: Range<Int>) in
+            func body(_ rows: Range<Int>) {
                 for t in rows {
-                    Elementwise.rmsNorm(self.x.floats() + t * self.dim, weight: w.baseAddress!, epsilon: epsilon,
-                                        self.xb.floats() + t * self.dim, count: self.dim)
+                    Elementwise.rmsNorm(x.floats() + t * dim, weight: w.baseAddress!, epsilon: epsilon,
+                                        xb.floats() + t * dim, count: dim)
                 }
                 if !rows.isEmpty {
-                    quantized.quantize(self.xb.floats(), xStride: self.dim, rows: rows.lowerBound, count: rows.count,
-                                       kernels: self.kernels)
+                    quantized.quantize(xb.floats(), xStride: dim, rows: rows.lowerBound, count: rows.count, kernels: kernels)
                 }
             }
             if n < 4 {
