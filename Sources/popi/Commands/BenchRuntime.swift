@@ -18,7 +18,7 @@ struct BenchRuntime: ParsableCommand {
     @Option(help: "Repetitions per measurement (the best is kept).")
     var repeats = 3
 
-    @Flag(help: "Print JSON instead of the table.")
+    @Flag(help: "Print only the JSON (default: the table, then the JSON).")
     var json = false
 
     func validate() throws {
@@ -32,10 +32,11 @@ struct BenchRuntime: ParsableCommand {
             for count in threads {
                 results.append(try RuntimeBenchmark.run(modelPath: model, threads: count, repeats: repeats))
             }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let encoded = String(decoding: try encoder.encode(results), as: UTF8.self)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(results), as: UTF8.self))
+                print(encoded)
                 return
             }
             func cell(_ value: Double) -> String { String(format: "%9.1f", value) }
@@ -46,6 +47,7 @@ struct BenchRuntime: ParsableCommand {
                       + "\(cell(r.batchedDecode8))    \(cell(r.timeToFirstTokenMs))     \(cell(r.peakRSSMiB))")
             }
             print("(tokens per second unless noted; peak RSS is the process's after all rows so far)")
+            print(encoded)
         } catch {
             throw CommandFailure("bench runtime", error)
         }
