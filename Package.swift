@@ -51,7 +51,7 @@ let package = Package(
         // Only `main`: the command line lives in App (its CLI folder).
         .executableTarget(name: "popi", dependencies: ["App"]),
 
-        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime"], exclude: ["Fixtures"]),
+        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime", "CKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),

@@ -12,6 +12,9 @@
 /// Row tile: activation rows processed per pass over a weight row.
 #define MT 8
 
+/// Weight rows fetched ahead of use when streaming one activation row (decode).
+#define PREFETCH_ROWS 8
+
 // --- 4-bit weights ---------------------------------------------------------------------------
 
 /// Low and high nibbles of 64 packed bytes.
@@ -55,13 +58,15 @@ CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *w
     const float *sa = (const float *)(a + al->sumOffset);
     __m512 acc = _mm512_setzero_ps();
     for (int32_t g = 0; g < wl->fullGroups; g++) {
-        __m512i isum = _mm512_setzero_si512();
+        // Two integer accumulators halve the dependency chain; integer sums are exact.
+        __m512i isumLo = _mm512_setzero_si512(), isumHi = _mm512_setzero_si512();
         for (int p = 0; p < 4; p++) {
             __m512i lo, hi;
             unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &lo, &hi);
-            isum = _mm512_dpbusd_epi32(isum, lo, _mm512_load_si512(a + g * 512 + p * 64));
-            isum = _mm512_dpbusd_epi32(isum, hi, _mm512_load_si512(a + g * 512 + (p + 4) * 64));
+            isumLo = _mm512_dpbusd_epi32(isumLo, lo, _mm512_load_si512(a + g * 512 + p * 64));
+            isumHi = _mm512_dpbusd_epi32(isumHi, hi, _mm512_load_si512(a + g * 512 + (p + 4) * 64));
         }
+        const __m512i isum = _mm512_add_epi32(isumLo, isumHi);
         __m512 s = _mm512_mul_ps(ck_load_f16x16(dw + g * 16), _mm512_loadu_ps(da + g * 16));
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
         acc = _mm512_fmadd_ps(ck_load_f16x16(mw + g * 16), _mm512_loadu_ps(sa + g * 16), acc);
@@ -82,7 +87,7 @@ CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *w
 /// One unpacked weight row (in `u`) against `count` (<= MT) activation rows.
 CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *u,
                                              const uint8_t *a, size_t aStride, const ck_act_layout *al,
-                                             int count, float *y, size_t yStride) {
+                                             int count, float *y, size_t yStride, int32_t accumulate) {
     const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
     const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
     __m512 acc[MT];
@@ -118,27 +123,111 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout
             acc[t] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16), acc[t]);
         }
     }
-    for (int t = 0; t < count; t++) y[t * yStride] = ck_hsum16(acc[t]);
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
+    }
+}
+
+/// One weight row against `count` (<= MT) activation rows, unpacking in registers: for small
+/// batches (batched decode), where unpacking through scratch costs more than it saves.
+CK_AVX512_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a, size_t aStride,
+                                             const ck_act_layout *al, int count, float *y, size_t yStride,
+                                             int32_t accumulate) {
+    const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
+    const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
+    __m512 acc[MT];
+    for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
+    for (int32_t g = 0; g < wl->fullGroups + wl->tailPairs; g++) {
+        const int full = g < wl->fullGroups;
+        __m512i wv[8];
+        size_t aOffset;
+        __m512 dv, mv;
+        if (full) {
+            for (int p = 0; p < 4; p++) unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &wv[p], &wv[p + 4]);
+            aOffset = (size_t)g * 512;
+            dv = ck_load_f16x16(dw + g * 16);
+            mv = ck_load_f16x16(mw + g * 16);
+        } else {
+            const int32_t pair = g - wl->fullGroups;
+            wv[0] = unpack_tail_q4(w + wl->fullGroups * 256 + pair * 32);
+            aOffset = (size_t)wl->fullGroups * 512 + (size_t)pair * 64;
+            dv = ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * pair);
+            mv = ck_load_f16_pair(mw + wl->fullGroups * 16 + 2 * pair);
+        }
+        const int slabs = full ? 8 : 1;
+        for (int t = 0; t < count; t++) {
+            const uint8_t *at = a + t * aStride;
+            __m512i isum = _mm512_setzero_si512();
+            for (int j = 0; j < slabs; j++) isum = _mm512_dpbusd_epi32(isum, wv[j], _mm512_load_si512(at + aOffset + j * 64));
+            __m512 s = _mm512_mul_ps(dv, _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc[t]);
+            acc[t] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16), acc[t]);
+        }
+    }
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
+    }
 }
 
 CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                                          float *y, size_t yStride, uint8_t *scratch) {
+                                          float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
     const ck_q4_layout wl = ck_q4_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
     if (mRows == 1) {
-        for (int32_t n = 0; n < nRows; n++) y[n] = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
+        for (int32_t n = 0; n < nRows; n++) {
+            // Decode streams the weights once: fetch a few rows ahead, across page boundaries
+            // where the hardware prefetcher stops.
+            const uint8_t *ahead = w + (size_t)(n + PREFETCH_ROWS) * wStride;
+            for (int32_t line = 0; line < (int32_t)wStride; line += 64) _mm_prefetch((const char *)ahead + line, _MM_HINT_T0);
+            const float r = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
+            y[n] = accumulate ? y[n] + r : r;
+        }
         return;
     }
-    for (int32_t n = 0; n < nRows; n++) {
-        const uint8_t *wn = w + (size_t)n * wStride;
-        unpack_row_q4(wn, &wl, scratch);
+    if (mRows <= MT) {
+        for (int32_t n = 0; n < nRows; n++) {
+            const uint8_t *wn = w + (size_t)n * wStride;
+            switch (mRows) {
+            case 2: dot_rows_q4(wn, &wl, a, aStride, &al, 2, y + n, yStride, accumulate); break;
+            case 3: dot_rows_q4(wn, &wl, a, aStride, &al, 3, y + n, yStride, accumulate); break;
+            case 4: dot_rows_q4(wn, &wl, a, aStride, &al, 4, y + n, yStride, accumulate); break;
+            case 5: dot_rows_q4(wn, &wl, a, aStride, &al, 5, y + n, yStride, accumulate); break;
+            case 6: dot_rows_q4(wn, &wl, a, aStride, &al, 6, y + n, yStride, accumulate); break;
+            case 7: dot_rows_q4(wn, &wl, a, aStride, &al, 7, y + n, yStride, accumulate); break;
+            default: dot_rows_q4(wn, &wl, a, aStride, &al, 8, y + n, yStride, accumulate); break;
+            }
+        }
+        return;
+    }
+    const size_t unpacked = (size_t)al.scaleOffset;
+    for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
+        const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
+        for (int32_t i = 0; i < rows; i++) unpack_row_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked);
         int32_t m = 0;
         for (; m + MT <= mRows; m += MT) {
-            dot_tile_q4(wn, &wl, scratch, a + m * aStride, aStride, &al, MT, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
+                            MT, y + m * yStride + n0 + i, yStride, accumulate);
+            }
         }
         if (m < mRows) {
-            dot_tile_q4(wn, &wl, scratch, a + m * aStride, aStride, &al, mRows - m, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                const uint8_t *wi = w + (size_t)(n0 + i) * wStride, *ui = scratch + i * unpacked;
+                float *yi = y + m * yStride + n0 + i;
+                // A constant row count keeps the accumulators in registers.
+                switch (mRows - m) {
+                case 1: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
+                case 2: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 2, yi, yStride, accumulate); break;
+                case 3: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 3, yi, yStride, accumulate); break;
+                case 4: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
+                case 5: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
+                case 6: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
+                default: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
+                }
+            }
         }
     }
 }
@@ -148,23 +237,29 @@ CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int3
 /// One weight row against `count` (<= MT) activation rows.
 CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout *wl,
                                              const uint8_t *a, size_t aStride, const ck_act_layout *al,
-                                             int count, float *y, size_t yStride) {
+                                             int count, float *y, size_t yStride, int32_t accumulate) {
     const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
     __m512 acc[MT];
     for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
     const int32_t lanes = wl->fullGroups + wl->tailPairs;
     for (int32_t g = 0; g < lanes; g++) {
         const int full = g < wl->fullGroups;
-        __m512i isum[MT];
+        // With few rows, a second set of integer accumulators (odd slabs) shortens the chains.
+        const int split = count <= 4;
+        __m512i isum[MT], isumOdd[4];
         for (int t = 0; t < count; t++) isum[t] = _mm512_setzero_si512();
+        if (split) for (int t = 0; t < count; t++) isumOdd[t] = _mm512_setzero_si512();
         const size_t offset = full ? (size_t)g * 512 : (size_t)wl->fullGroups * 512 + (size_t)(g - wl->fullGroups) * 64;
         const int slabs = full ? 8 : 1;
         for (int j = 0; j < slabs; j++) {
             __m512i wv = _mm512_loadu_si512(w + offset + j * 64);
             for (int t = 0; t < count; t++) {
-                isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_load_si512(a + t * aStride + offset + j * 64));
+                __m512i av = _mm512_load_si512(a + t * aStride + offset + j * 64);
+                if (split && (j & 1)) isumOdd[t] = _mm512_dpbusd_epi32(isumOdd[t], wv, av);
+                else isum[t] = _mm512_dpbusd_epi32(isum[t], wv, av);
             }
         }
+        if (split) for (int t = 0; t < count; t++) isum[t] = _mm512_add_epi32(isum[t], isumOdd[t]);
         __m512 dv = full ? ck_load_f16x16(dw + g * 16)
                          : ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * (g - wl->fullGroups));
         for (int t = 0; t < count; t++) {
@@ -174,22 +269,42 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum[t], bias)), s, acc[t]);
         }
     }
-    for (int t = 0; t < count; t++) y[t * yStride] = ck_hsum16(acc[t]);
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
+    }
 }
 
 CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                                          float *y, size_t yStride) {
+                                          float *y, size_t yStride, int32_t accumulate) {
     const ck_q8_layout wl = ck_q8_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
-    for (int32_t n = 0; n < nRows; n++) {
-        const uint8_t *wn = w + (size_t)n * wStride;
+    for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
+        const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
         int32_t m = 0;
         for (; m + MT <= mRows; m += MT) {
-            dot_tile_q8(wn, &wl, a + m * aStride, aStride, &al, MT, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, MT,
+                            y + m * yStride + n0 + i, yStride, accumulate);
+            }
         }
         if (m < mRows) {
-            dot_tile_q8(wn, &wl, a + m * aStride, aStride, &al, mRows - m, y + m * yStride + n, yStride);
+            for (int32_t i = 0; i < rows; i++) {
+                const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
+                const uint8_t *ahead = wi + PREFETCH_ROWS * wStride;
+                for (int32_t line = 0; line < (int32_t)wStride; line += 64) _mm_prefetch((const char *)ahead + line, _MM_HINT_T0);
+                float *yi = y + m * yStride + n0 + i;
+                switch (mRows - m) {
+                case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
+                case 2: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 2, yi, yStride, accumulate); break;
+                case 3: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 3, yi, yStride, accumulate); break;
+                case 4: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
+                case 5: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
+                case 6: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
+                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
+                }
+            }
         }
     }
 }
@@ -198,7 +313,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
 
 CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                                            const float *x, size_t xStride, int32_t mRows, int32_t k,
-                                           float *y, size_t yStride) {
+                                           float *y, size_t yStride, int32_t accumulate) {
     for (int32_t n = 0; n < nRows; n++) {
         const float *wn = w + (size_t)n * wStride;
         for (int32_t m0 = 0; m0 < mRows; m0 += MT) {
@@ -211,7 +326,11 @@ CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32
                     acc[t] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (size_t)(m0 + t) * xStride + i), acc[t]);
                 }
             }
-            for (int t = 0; t < count; t++) y[(size_t)(m0 + t) * yStride + n] = ck_hsum16(acc[t]);
+            for (int t = 0; t < count; t++) {
+                const float r = ck_hsum16(acc[t]);
+                float *out = y + (size_t)(m0 + t) * yStride + n;
+                *out = accumulate ? *out + r : r;
+            }
         }
     }
 }
@@ -220,22 +339,22 @@ CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32
 
 void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride, uint8_t *scratch) {
+                         float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
     (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
     (void)y; (void)yStride; (void)scratch;
     __builtin_trap();
 }
 void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride) {
-    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
+                         float *y, size_t yStride, int32_t accumulate) {
+    (void)accumulate; (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
     (void)y; (void)yStride;
     __builtin_trap();
 }
 void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                           const float *x, size_t xStride, int32_t mRows, int32_t k,
-                          float *y, size_t yStride) {
-    (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
+                          float *y, size_t yStride, int32_t accumulate) {
+    (void)accumulate; (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
     (void)y; (void)yStride;
     __builtin_trap();
 }

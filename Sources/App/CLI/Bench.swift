@@ -4,5 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each run side by side with a peer and reported as a ratio.",
-        subcommands: [BenchTokenizer.self, BenchStore.self])
+        subcommands: [BenchRuntime.self, BenchTokenizer.self, BenchStore.self],
+        defaultSubcommand: BenchRuntime.self)
 }

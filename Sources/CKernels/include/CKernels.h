@@ -110,20 +110,29 @@ static inline ck_q8_layout ck_q8_layout_for(int32_t k) {
 void ck_quantize_rows_avx512(const float *x, size_t xStride, int32_t rows, int32_t k,
                              uint8_t *out, size_t outStride);
 
-/// y[m * yStride + n] = dot(weight row n, activation row m) for n < nRows, m < mRows.
-/// `scratch` holds at least k bytes (unpacked weights), 64-byte aligned.
+/// Weight rows unpacked together by the 4-bit kernel: each tile of activation rows is run
+/// against all of them while it is in L1.
+#define CK_UNPACKED_ROWS 16
+
+/// y[m * yStride + n] = dot(weight row n, activation row m) for n < nRows, m < mRows; with
+/// `accumulate`, y[m * yStride + n] += that (a residual connection). `scratch` holds
+/// CK_UNPACKED_ROWS * ck_act_layout_for(k).scaleOffset bytes, 64-byte aligned.
 void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride, uint8_t *scratch);
+                         float *y, size_t yStride, int32_t accumulate, uint8_t *scratch);
 void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride);
+                         float *y, size_t yStride, int32_t accumulate);
+
+/// `count` elements of a row of ggml type `type` (its GGUF number) as f32, exactly as
+/// RowDequantizer does; returns 0 for a type it does not handle.
+int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count);
 
 /// Float weights and activations: y[m][n] = dot(w row n, x row m), 16 lanes over k (k % 16 == 0),
 /// lanes summed pairwise (8, 4, 2, 1).
 void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                           const float *x, size_t xStride, int32_t mRows, int32_t k,
-                          float *y, size_t yStride);
+                          float *y, size_t yStride, int32_t accumulate);
 
 // ---------------------------------------------------------------------------------------------
 // Attention over a paged f16 KV cache.
@@ -172,6 +181,10 @@ double ck_log_sum_exp_avx512(const float *x, int32_t n);
 
 /// out[i] = silu(gate[i]) * up[i] with silu(g) = g / (1 + exp(-g)) and the kernels' exp.
 void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n);
+
+/// Rounds n floats to the nearest half precision value in place (llama.cpp's f16 matmul converts
+/// the queries so; attention scores see the same values).
+void ck_round_to_half_avx512(float *x, int32_t n);
 
 /// Converts n floats to IEEE half (round to nearest even).
 void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n);

@@ -69,27 +69,31 @@ extension EngineLoop {
         }
     }
 
-    /// One forward pass feeding every active sample its last token, then sampling its next one.
+    /// Feeds every active sample its last token and samples its next one: one forward pass, or
+    /// several when more samples are active than a batch holds.
     func decodeStep() {
         for i in active.indices where active[i].job.isCancelled { active[i].finish = .cancelled }
         retireFinished()
-        guard !active.isEmpty else { return }
-        let count = min(active.count, model.maxBatch)
-        batch.removeAll()
-        for i in 0..<count {
-            batch.append(active[i].next, position: active[i].position, sequence: active[i].sequence, logits: true)
-        }
-        do {
-            try model.forward(batch, cache: cache) { t, logits in
-                active[t].next = active[t].sampler.sample(logits)
+        var start = 0
+        while start < active.count {
+            let end = min(active.count, start + model.maxBatch)
+            batch.removeAll()
+            for i in start..<end {
+                batch.append(active[i].next, position: active[i].position, sequence: active[i].sequence, logits: true)
             }
-        } catch {
-            for sample in active[0..<count] { fail(sample.job, error) }
-            return
-        }
-        for i in 0..<count {
-            active[i].position += 1
-            accept(&active[i])
+            do {
+                try model.forward(batch, cache: cache) { t, logits in
+                    active[start + t].next = active[start + t].sampler.sample(logits)
+                }
+            } catch {
+                for sample in active[start..<end] { fail(sample.job, error) }
+                continue
+            }
+            for i in start..<end {
+                active[i].position += 1
+                accept(&active[i])
+            }
+            start = end
         }
         retireFinished()
     }

@@ -14,6 +14,11 @@ extension Prompt {
     /// One user message from raw bytes (e.g. a file or a command-line argument), rejecting invalid
     /// UTF-8 with `InferenceError.invalidUTF8`.
     public static func user(utf8 bytes: [UInt8], system: String? = nil) throws(InferenceError) -> Prompt {
+        .user(try text(utf8: bytes), system: system)
+    }
+
+    /// Text from raw bytes; invalid UTF-8 is `InferenceError.invalidUTF8` with the offending offset.
+    public static func text(utf8 bytes: [UInt8]) throws(InferenceError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             var offset = 0
             var iterator = bytes.makeIterator()
@@ -26,6 +31,6 @@ extension Prompt {
             }
             throw .invalidUTF8(offset: offset)
         }
-        return .user(text, system: system)
+        return text
     }
 }

@@ -35,7 +35,6 @@ final class LlamaModel: @unchecked Sendable {
     private let att: AlignedBuffer        // [maxBatch, qDim] attention output
     private let gate: AlignedBuffer       // [maxBatch, hidden] gate, then silu(gate) * up
     private let up: AlignedBuffer         // [maxBatch, hidden]
-    private let blockOutput: AlignedBuffer // [maxBatch, dim] attention or feed-forward output
     private let rope: AlignedBuffer       // [maxBatch, ropeDim] cos, sin per rotated pair
     private let xq: QuantizedActivations  // xb as int8 blocks (maxBatch rows)
     private let attq: QuantizedActivations // att as int8 blocks
@@ -45,7 +44,7 @@ final class LlamaModel: @unchecked Sendable {
     private let logits: AlignedBuffer     // [logitRows, vocabulary]
     private let splitScores: AlignedBuffer // [2 * threads, group, scoreStride] scores of few tokens' heads
     private let splitPartials: AlignedBuffer // [2 * threads * maxChunks, group * headDim] their chunks' values
-    private let scratch: [KernelScratch]  // per thread: unpacked weight row
+    private let scratch: [KernelScratch]  // per thread: unpacked weight rows, one converted row
     private let scores: [AlignedBuffer]   // per thread: [group, scoreStride]
     private let normalizers: [AlignedBuffer] // per thread: [group, 2] softmax max and 1 / sum
     private let probabilities: [AlignedBuffer] // per thread: [group, CK_ATTENTION_CHUNK]
@@ -80,7 +79,6 @@ final class LlamaModel: @unchecked Sendable {
         att = floats(maxBatch, qDim)
         gate = floats(maxBatch, hidden)
         up = floats(maxBatch, hidden)
-        blockOutput = floats(maxBatch, dim)
         rope = floats(maxBatch, ropeDim)
         xq = QuantizedActivations(columns: dim, capacity: maxBatch)
         attq = QuantizedActivations(columns: qDim, capacity: maxBatch)
@@ -106,13 +104,14 @@ final class LlamaModel: @unchecked Sendable {
         let n = batch.count
         guard n > 0 else { return }
         precondition(n <= maxBatch, "batch of \(n) tokens exceeds \(maxBatch)")
+        for token in batch.tokens where token < 0 || Int(token) >= vocabulary {
+            throw .invalidTokenID(token, vocabularySize: vocabulary)
+        }
         try prepareCache(batch, cache)
 
         // Token embeddings and each token's rotation angles.
         for t in 0..<n {
-            let token = batch.tokens[t]
-            guard token >= 0, Int(token) < vocabulary else { throw .invalidTokenID(token, vocabularySize: vocabulary) }
-            weights.tokenEmbedding.dequantizeRow(Int(token), into: x.floats() + t * dim)
+            weights.tokenEmbedding.dequantizeRow(Int(batch.tokens[t]), into: x.floats() + t * dim)
             fillRotation(position: batch.positions[t], into: rope.floats() + t * ropeDim)
         }
 
@@ -120,13 +119,16 @@ final class LlamaModel: @unchecked Sendable {
             // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ.
             normalize(rows: n, weight: layer.attentionNorm, quantized: xq)
             let normalized = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
-            pool.run { i in
-                MatMul.multiply(layer.query, rows: pool.share(of: qDim, thread: i, alignment: 16), input: normalized,
-                                y: q.floats(), yStride: qDim, scratch: scratch[i], kernels: kernels)
-                MatMul.multiply(layer.key, rows: pool.share(of: kvDim, thread: i, alignment: 16), input: normalized,
-                                y: keyValue.floats(), yStride: 2 * kvDim, scratch: scratch[i], kernels: kernels)
-                MatMul.multiply(layer.value, rows: pool.share(of: kvDim, thread: i, alignment: 16), input: normalized,
-                                y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[i], kernels: kernels)
+            let qkvChunks = pool.chunks(for: qDim + 2 * kvDim, minimum: 48)
+            pool.run(chunks: qkvChunks) { thread, c in
+                MatMul.multiply(layer.query, rows: WorkerPool.part(c, of: qkvChunks, count: qDim, alignment: 16),
+                                input: normalized, y: q.floats(), yStride: qDim, scratch: scratch[thread], kernels: kernels)
+                MatMul.multiply(layer.key, rows: WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16),
+                                input: normalized, y: keyValue.floats(), yStride: 2 * kvDim, scratch: scratch[thread],
+                                kernels: kernels)
+                MatMul.multiply(layer.value, rows: WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16),
+                                input: normalized, y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[thread],
+                                kernels: kernels)
             }
             storeKeysAndValues(batch, layer: l, cache: cache)
             attention(batch, layer: l, cache: cache)
@@ -140,12 +142,13 @@ final class LlamaModel: @unchecked Sendable {
             // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x).
             normalize(rows: n, weight: layer.feedForwardNorm, quantized: xq)
             let input = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
-            pool.run { i in
-                let rows = pool.share(of: hidden, thread: i, alignment: 16)
+            let ffnChunks = pool.chunks(for: hidden)
+            pool.run(chunks: ffnChunks) { thread, c in
+                let rows = WorkerPool.part(c, of: ffnChunks, count: hidden, alignment: 16)
                 MatMul.multiply(layer.gate, rows: rows, input: input, y: gate.floats(), yStride: hidden,
-                                scratch: scratch[i], kernels: kernels)
+                                scratch: scratch[thread], kernels: kernels)
                 MatMul.multiply(layer.up, rows: rows, input: input, y: up.floats(), yStride: hidden,
-                                scratch: scratch[i], kernels: kernels)
+                                scratch: scratch[thread], kernels: kernels)
                 for t in 0..<n where !rows.isEmpty {
                     let offset = t * hidden + rows.lowerBound
                     Elementwise.siluMul(gate.floats() + offset, up.floats() + offset, gate.floats() + offset,
@@ -206,21 +209,25 @@ final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// xb = rmsnorm(x) * weight for every row, then its int8 blocks when some matrix reads them.
+    /// xb = rmsnorm(x) * weight for every row, and its int8 blocks for the matrices that read those.
     private func normalize(rows n: Int, weight: [Float], quantized: QuantizedActivations) {
         weight.withUnsafeBufferPointer { w in
             let epsilon = config.rmsEpsilon
-            let body = { (rows: Range<Int>) in
+            func body(_ rows: Range<Int>) {
                 for t in rows {
-                    Elementwise.rmsNorm(self.x.floats() + t * self.dim, weight: w.baseAddress!, epsilon: epsilon,
-                                        self.xb.floats() + t * self.dim, count: self.dim)
+                    Elementwise.rmsNorm(x.floats() + t * dim, weight: w.baseAddress!, epsilon: epsilon,
+                                        xb.floats() + t * dim, count: dim)
                 }
                 if !rows.isEmpty {
-                    quantized.quantize(self.xb.floats(), xStride: self.dim, rows: rows.lowerBound, count: rows.count,
-                                       kernels: self.kernels)
+                    quantized.quantize(xb.floats(), xStride: dim, rows: rows.lowerBound, count: rows.count, kernels: kernels)
                 }
             }
-            if n < 4 { body(0..<n) } else { pool.run { i in body(pool.share(of: n, thread: i)) } }
+            if n < 4 {
+                body(0..<n)
+            } else {
+                let chunks = pool.chunks(for: n, minimum: 2)
+                pool.run(chunks: chunks) { _, c in body(WorkerPool.part(c, of: chunks, count: n)) }
+            }
         }
     }
 
@@ -228,8 +235,9 @@ final class LlamaModel: @unchecked Sendable {
         if n < 4 {
             quantized.quantize(source, xStride: stride, rows: 0, count: n, kernels: kernels)
         } else {
-            pool.run { i in
-                let rows = pool.share(of: n, thread: i)
+            let chunks = pool.chunks(for: n, minimum: 2)
+            pool.run(chunks: chunks) { _, c in
+                let rows = WorkerPool.part(c, of: chunks, count: n)
                 if !rows.isEmpty {
                     quantized.quantize(source, xStride: stride, rows: rows.lowerBound, count: rows.count, kernels: kernels)
                 }
@@ -237,25 +245,34 @@ final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// blockOutput = input · Wᵀ, then x += blockOutput.
+    /// x += input · Wᵀ (the residual connection, added as each output is computed).
     private func project(_ w: PackedMatrix, input: MatMulInput) {
-        let n = input.rows
-        pool.run { i in
-            MatMul.multiply(w, rows: pool.share(of: w.rows, thread: i, alignment: 16), input: input,
-                            y: blockOutput.floats(), yStride: dim, scratch: scratch[i], kernels: kernels)
+        let chunks = pool.chunks(for: w.rows)
+        pool.run(chunks: chunks) { thread, c in
+            MatMul.multiply(w, rows: WorkerPool.part(c, of: chunks, count: w.rows, alignment: 16), input: input,
+                            y: x.floats(), yStride: dim, accumulate: true, scratch: scratch[thread], kernels: kernels)
         }
-        let residual = x.floats(), delta = blockOutput.floats()
-        for j in 0..<(n * dim) { residual[j] += delta[j] }
     }
 
-    /// Applies RoPE to the batch's queries and keys and writes keys and values (f16) to the cache.
+    /// Applies RoPE to the batch's queries and keys and writes keys and values (f16) to the cache
+    /// (tokens split over the threads: each writes its own positions).
     private func storeKeysAndValues(_ batch: TokenBatch, layer: Int, cache: KVCache) {
+        if batch.count < 4 {
+            storeKeysAndValues(batch, tokens: 0..<batch.count, layer: layer, cache: cache)
+        } else {
+            let chunks = pool.chunks(for: batch.count, minimum: 2)
+            pool.run(chunks: chunks) { _, c in
+                storeKeysAndValues(batch, tokens: WorkerPool.part(c, of: chunks, count: batch.count), layer: layer, cache: cache)
+            }
+        }
+    }
+
+    private func storeKeysAndValues(_ batch: TokenBatch, tokens: Range<Int>, layer: Int, cache: KVCache) {
         let kvHeads = config.headCountKV
-        for t in 0..<batch.count {
+        for t in tokens {
             let table = UnsafePointer(rope.floats() + t * ropeDim)
             rotate(q.floats() + t * qDim, heads: config.headCount, table: table)
-            let query = q.floats() + t * qDim
-            for i in 0..<qDim { query[i] = Float(Float16(query[i])) }
+            Elementwise.roundToHalf(q.floats() + t * qDim, count: qDim, kernels: kernels)
             let keys = keyValue.floats() + t * 2 * kvDim
             rotate(keys, heads: kvHeads, table: table)
             let halves = keyValueHalf.pointer.assumingMemoryBound(to: UInt16.self) + t * 2 * kvDim
@@ -268,44 +285,43 @@ final class LlamaModel: @unchecked Sendable {
     private func attention(_ batch: TokenBatch, layer: Int, cache: KVCache) {
         let n = batch.count, kvHeads = config.headCountKV
         let width = group * headDim
-        if pool.threadCount > 1, n * kvHeads < 2 * pool.threadCount {
-            // Few (token, head) pairs, as in decode: spread their chunks over the threads.
+        let longest = batch.positions.prefix(n).max()! + 1
+        if pool.threadCount > 1, n * kvHeads < 2 * pool.threadCount, longest > Attention.chunk {
+            // Few (token, head) pairs with long contexts, as in decode after a long prompt: spread
+            // their chunks over the threads (two passes, so only worth it when chunks are many).
             // Pass 1: scores; pass 2: probabilities and each chunk's weighted values; then the
             // chunks are added in order, exactly as `Attention.attend` does.
-            func tasks(_ visit: (Int, Int, Int, Int) -> Void) {
-                var task = 0
+            // Task k is chunk c of token t's KV head h, in (t, h, c) order.
+            var taskCount = 0
+            for t in 0..<n { taskCount += kvHeads * Attention.chunkCount(length: batch.positions[t] + 1) }
+            func locate(_ task: Int) -> (t: Int, h: Int, c: Int) {
+                var first = 0
                 for t in 0..<n {
-                    for h in 0..<kvHeads {
-                        for c in 0..<Attention.chunkCount(length: batch.positions[t] + 1) {
-                            visit(task, t, h, c)
-                            task += 1
-                        }
-                    }
+                    let chunks = Attention.chunkCount(length: batch.positions[t] + 1)
+                    if task < first + kvHeads * chunks { return (t, (task - first) / chunks, (task - first) % chunks) }
+                    first += kvHeads * chunks
                 }
+                preconditionFailure("attention task \(task) out of range")
             }
-            pool.run { i in
-                tasks { task, t, h, c in
-                    guard task % pool.threadCount == i else { return }
-                    let length = batch.positions[t] + 1
-                    Attention.scores(q.floats() + t * qDim + h * width, group: group,
-                                     kv: cache.view(batch.sequences[t], layer: layer, head: h),
-                                     range: Attention.chunkRange(c, length: length), scale: attentionScale,
-                                     scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
-                                     stride: scoreStride, kernels: kernels)
-                }
+            pool.run(chunks: taskCount) { _, task in
+                let (t, h, c) = locate(task)
+                let length = batch.positions[t] + 1
+                Attention.scores(q.floats() + t * qDim + h * width, group: group,
+                                 kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                                 range: Attention.chunkRange(c, length: length), scale: attentionScale,
+                                 scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
+                                 stride: scoreStride, kernels: kernels)
             }
-            pool.run { i in
-                tasks { task, t, h, c in
-                    guard task % pool.threadCount == i else { return }
-                    let length = batch.positions[t] + 1
-                    let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
-                    Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
-                                          into: normalizers[i].floats(), kernels: kernels)
-                    Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[i].floats(), group: group,
-                                          kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
-                                          chunkIndex: c, probabilities: probabilities[i].floats(),
-                                          out: splitPartials.floats() + task * width, kernels: kernels)
-                }
+            pool.run(chunks: taskCount) { thread, task in
+                let (t, h, c) = locate(task)
+                let length = batch.positions[t] + 1
+                let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
+                Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
+                                      into: normalizers[thread].floats(), kernels: kernels)
+                Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[thread].floats(), group: group,
+                                      kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
+                                      chunkIndex: c, probabilities: probabilities[thread].floats(),
+                                      out: splitPartials.floats() + task * width, kernels: kernels)
             }
             var task = 0
             for t in 0..<n {
@@ -321,19 +337,18 @@ final class LlamaModel: @unchecked Sendable {
             }
             return
         }
-        pool.run { i in
-            var pair = 0
-            for t in 0..<n {
-                for h in 0..<kvHeads {
-                    defer { pair += 1 }
-                    guard pair % pool.threadCount == i else { continue }
-                    Attention.attend(q.floats() + t * qDim + h * width, group: group,
-                                     kv: cache.view(batch.sequences[t], layer: layer, head: h),
-                                     length: batch.positions[t] + 1, scale: attentionScale,
-                                     scores: scores[i].floats(), stride: scoreStride, normalizers: normalizers[i].floats(),
-                                     probabilities: probabilities[i].floats(), partial: partials[i].floats(),
-                                     out: att.floats() + t * qDim + h * width, kernels: kernels)
-                }
+        // One task per (token, KV head); later tokens of a prompt cost more, which the threads'
+        // claiming of tasks evens out.
+        let pairs = n * kvHeads, perChunk = (pairs + 0xFFFE) / 0xFFFF
+        pool.run(chunks: (pairs + perChunk - 1) / perChunk) { thread, chunk in
+            for pair in (chunk * perChunk)..<min(pairs, (chunk + 1) * perChunk) {
+                let t = pair / kvHeads, h = pair % kvHeads
+                Attention.attend(q.floats() + t * qDim + h * width, group: group,
+                                 kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                                 length: batch.positions[t] + 1, scale: attentionScale,
+                                 scores: scores[thread].floats(), stride: scoreStride, normalizers: normalizers[thread].floats(),
+                                 probabilities: probabilities[thread].floats(), partial: partials[thread].floats(),
+                                 out: att.floats() + t * qDim + h * width, kernels: kernels)
             }
         }
     }
@@ -359,9 +374,10 @@ final class LlamaModel: @unchecked Sendable {
                 headq.quantize(headInput.floats(), xStride: dim, rows: 0, count: wanted.count, kernels: kernels)
             }
             let input = MatMulInput(floats: headInput.floats(), floatStride: dim, quantized: headq, rows: wanted.count)
-            pool.run { i in
-                MatMul.multiply(head, rows: pool.share(of: head.rows, thread: i, alignment: 16), input: input,
-                                y: logits.floats(), yStride: vocabulary, scratch: scratch[i], kernels: kernels)
+            let chunks = pool.chunks(for: head.rows)
+            pool.run(chunks: chunks) { thread, c in
+                MatMul.multiply(head, rows: WorkerPool.part(c, of: chunks, count: head.rows, alignment: 16), input: input,
+                                y: logits.floats(), yStride: vocabulary, scratch: scratch[thread], kernels: kernels)
             }
             for (row, token) in wanted.enumerated() { onLogits(token, logits.floats() + row * vocabulary) }
         }

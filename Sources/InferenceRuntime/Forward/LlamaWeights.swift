@@ -31,8 +31,14 @@ final class LlamaWeights: @unchecked Sendable {
             }
             return view
         }
+        let matrixNames = ["token_embd.weight"] + (c.tiedOutput ? [] : ["output.weight"])
+            + (0..<c.blockCount).flatMap { i in
+                ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
+            }
+        let arena = WeightArena(byteCount: WeightArena.capacity(
+            for: matrixNames.compactMap { gguf.tensors[$0] }.map(PackedMatrix.packedByteCount)))
         func matrix(_ name: String, inputs: Int, outputs: Int) throws -> PackedMatrix {
-            try PackedMatrix(tensor(name, [inputs, outputs]), releaseSource: releaseSource)
+            try PackedMatrix(tensor(name, [inputs, outputs]), releaseSource: releaseSource, arena: arena)
         }
         func vector(_ name: String, _ count: Int) throws -> [Float] {
             let view = try tensor(name, [count])
@@ -59,10 +65,5 @@ final class LlamaWeights: @unchecked Sendable {
         }
         ropeFrequencyFactors = c.hasRopeFrequencyFactors
             ? try vector("rope_freqs.weight", c.ropeDimensionCount / 2) : nil
-    }
-
-    /// Whether matrices of this model read int8-quantized activations (all or none per input).
-    var matrices: [PackedMatrix] {
-        layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] } + [output]
     }
 }

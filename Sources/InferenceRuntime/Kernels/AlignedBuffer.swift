@@ -6,21 +6,35 @@ import Darwin
 
 /// Owned, page-aligned (so 64-byte aligned, as full-width vector loads want), zero-filled memory
 /// from an anonymous mapping: pages become resident only when first written. Unmapped when the
-/// buffer is released.
+/// buffer is released. With `hugePages`, the memory is 2 MiB aligned and offered to transparent
+/// huge pages: weights streamed every token then cost one TLB entry per 2 MiB.
 final class AlignedBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let byteCount: Int
+    private let mapping: UnsafeMutableRawPointer
+    private let mappedBytes: Int
 
-    init(byteCount: Int) {
+    static let hugePageBytes = 2 << 20
+
+    init(byteCount: Int, hugePages: Bool = false) {
         self.byteCount = max(byteCount, 64)
-        guard let mapped = mmap(nil, self.byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+        let slack = hugePages ? Self.hugePageBytes : 0
+        mappedBytes = self.byteCount + slack
+        guard let mapped = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               mapped != MAP_FAILED else {
             fatalError("out of memory allocating \(self.byteCount) bytes")
         }
-        pointer = mapped
+        mapping = mapped
+        if hugePages {
+            let aligned = (Int(bitPattern: mapped) + slack - 1) / slack * slack
+            pointer = UnsafeMutableRawPointer(bitPattern: aligned)!
+            _ = madvise(pointer, self.byteCount, Int32(MADV_HUGEPAGE))
+        } else {
+            pointer = mapped
+        }
     }
 
-    deinit { munmap(pointer, byteCount) }
+    deinit { munmap(mapping, mappedBytes) }
 
     func floats(at offset: Int = 0) -> UnsafeMutablePointer<Float> {
         (pointer + offset).assumingMemoryBound(to: Float.self)

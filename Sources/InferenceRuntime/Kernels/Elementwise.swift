@@ -35,6 +35,16 @@ enum Elementwise {
         }
     }
 
+    /// Rounds each float to the nearest half precision value, in place.
+    static func roundToHalf(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: KernelSet) {
+        switch kernels {
+        case .avx512:
+            ck_round_to_half_avx512(x, Int32(count))
+        case .portable:
+            for i in 0..<count { x[i] = Float(Float16(x[i])) }
+        }
+    }
+
     /// IEEE half of each float (round to nearest even).
     static func toHalf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int, kernels: KernelSet) {
         switch kernels {

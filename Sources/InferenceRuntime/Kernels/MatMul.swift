@@ -2,13 +2,13 @@ import CKernels
 
 /// Per-thread working memory of the matmul kernels.
 final class KernelScratch: @unchecked Sendable {
-    /// One weight row unpacked to bytes (4-bit tile kernel).
+    /// Weight rows unpacked to bytes (4-bit tile kernel).
     let unpacked: AlignedBuffer
     /// One weight row converted to f32 (file-layout weights).
     let row: AlignedBuffer
 
     init(maxColumns: Int) {
-        unpacked = AlignedBuffer(byteCount: Int(ck_act_layout_for(Int32(maxColumns)).rowBytes))
+        unpacked = AlignedBuffer(byteCount: Int(CK_UNPACKED_ROWS) * Int(ck_act_layout_for(Int32(maxColumns)).scaleOffset))
         row = AlignedBuffer(byteCount: 4 * maxColumns)
     }
 }
@@ -23,12 +23,12 @@ struct MatMulInput {
     let rows: Int
 }
 
-/// y = x · Wᵀ for a slice of W's rows: `y[m * yStride + n]` for every input row m and every n in
-/// `rows`. Each output is computed in an order that depends on neither the slice nor the number
+/// y = x · Wᵀ (or y += x · Wᵀ with `accumulate`, a residual connection) for a slice of W's rows:
+/// `y[m * yStride + n]` for every input row m and every n in `rows`. Each output is computed in an order that depends on neither the slice nor the number
 /// of input rows.
 enum MatMul {
     static func multiply(_ w: PackedMatrix, rows: Range<Int>, input: MatMulInput,
-                         y: UnsafeMutablePointer<Float>, yStride: Int,
+                         y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool = false,
                          scratch: KernelScratch, kernels: KernelSet) {
         guard !rows.isEmpty, input.rows > 0 else { return }
         let k = w.columns
@@ -40,10 +40,11 @@ enum MatMul {
             case .avx512:
                 ck_matmul_q4_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
                                     a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
-                                    out, yStride, scratch.unpacked.bytes())
+                                    out, yStride, accumulate ? 1 : 0, scratch.unpacked.bytes())
             case .portable:
                 ReferenceKernels.matmulQ4(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
-                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride)
+                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride,
+                                          accumulate: accumulate)
             }
         case .q8:
             let a = input.quantized!
@@ -51,10 +52,11 @@ enum MatMul {
             case .avx512:
                 ck_matmul_q8_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
                                     a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
-                                    out, yStride)
+                                    out, yStride, accumulate ? 1 : 0)
             case .portable:
                 ReferenceKernels.matmulQ8(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
-                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride)
+                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride,
+                                          accumulate: accumulate)
             }
         case .rows(let type):
             for n in rows {
@@ -62,22 +64,25 @@ enum MatMul {
                 if type == .f32 {
                     weights = w.row(n).assumingMemoryBound(to: Float.self)
                 } else {
-                    RowDequantizer.dequantize(type, from: w.row(n), count: k, into: scratch.row.floats())
+                    if kernels != .avx512 || ck_dequantize_row_avx512(type.rawValue, w.row(n), scratch.row.floats(), Int32(k)) == 0 {
+                        RowDequantizer.dequantize(type, from: w.row(n), count: k, into: scratch.row.floats())
+                    }
                     weights = UnsafePointer(scratch.row.floats())
                 }
-                floatProduct(weights, input: input, k: k, y: y + n, yStride: yStride, kernels: kernels)
+                floatProduct(weights, input: input, k: k, y: y + n, yStride: yStride, accumulate: accumulate, kernels: kernels)
             }
         }
     }
 
     private static func floatProduct(_ w: UnsafePointer<Float>, input: MatMulInput, k: Int,
-                                     y: UnsafeMutablePointer<Float>, yStride: Int, kernels: KernelSet) {
+                                     y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool, kernels: KernelSet) {
         switch kernels {
         case .avx512:
-            ck_matmul_f32_avx512(w, k, 1, input.floats, input.floatStride, Int32(input.rows), Int32(k), y, yStride)
+            ck_matmul_f32_avx512(w, k, 1, input.floats, input.floatStride, Int32(input.rows), Int32(k), y, yStride,
+                                 accumulate ? 1 : 0)
         case .portable:
             ReferenceKernels.matmulF32(w, wStride: k, nRows: 1, input.floats, xStride: input.floatStride,
-                                       mRows: input.rows, k: k, y, yStride: yStride)
+                                       mRows: input.rows, k: k, y, yStride: yStride, accumulate: accumulate)
         }
     }
 

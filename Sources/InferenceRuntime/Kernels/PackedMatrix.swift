@@ -30,11 +30,26 @@ public final class PackedMatrix: @unchecked Sendable {
     /// Bytes from one row to the next.
     let rowStride: Int
     let base: UnsafeRawPointer
-    private let storage: AlignedBuffer?
+    /// Owner of the regrouped bytes (its own buffer or a shared arena), nil for a view.
+    private let storage: AnyObject?
 
-    /// Packs `view` (a 2-D weight, one row per output). With `releaseSource`, the file pages of a
-    /// regrouped tensor are dropped from memory afterwards (they are not read again).
-    public init(_ view: TensorView, releaseSource: Bool = true) throws {
+    /// Bytes the regrouped form of `view` takes (0 when it stays a view of the file).
+    static func packedByteCount(_ view: TensorView) -> Int {
+        switch view.type {
+        case .q4_0, .q4_1: return Int(ck_q4_layout_for(Int32(view.rowLength)).rowBytes) * view.rowCount
+        case .q8_0: return Int(ck_q8_layout_for(Int32(view.rowLength)).rowBytes) * view.rowCount
+        default: return 0
+        }
+    }
+
+    /// Packs `view` (a 2-D weight, one row per output), into `arena` if given. With
+    /// `releaseSource`, the file pages of a regrouped tensor are dropped from memory afterwards
+    /// (they are not read again).
+    public convenience init(_ view: TensorView, releaseSource: Bool = true) throws {
+        try self.init(view, releaseSource: releaseSource, arena: nil)
+    }
+
+    init(_ view: TensorView, releaseSource: Bool, arena: WeightArena?) throws {
         guard view.dimensions.count <= 2, view.rowLength > 0 else {
             throw QuantError.rowLengthNotMultipleOfBlock(type: view.type, length: view.rowLength)
         }
@@ -49,22 +64,22 @@ public final class PackedMatrix: @unchecked Sendable {
             format = .q4
             let layout = ck_q4_layout_for(Int32(columns))
             rowStride = Int(layout.rowBytes)
-            let buffer = AlignedBuffer(byteCount: rowStride * rows)
+            let (memory, owner) = Self.allocate(rowStride * rows, arena)
             for r in 0..<rows {
-                Self.packQ4(view.row(r), type: view.type, layout: layout, into: buffer.pointer + r * rowStride)
+                Self.packQ4(view.row(r), type: view.type, layout: layout, into: memory + r * rowStride)
             }
-            storage = buffer
-            base = UnsafeRawPointer(buffer.pointer)
+            storage = owner
+            base = UnsafeRawPointer(memory)
         case .q8_0:
             format = .q8
             let layout = ck_q8_layout_for(Int32(columns))
             rowStride = Int(layout.rowBytes)
-            let buffer = AlignedBuffer(byteCount: rowStride * rows)
+            let (memory, owner) = Self.allocate(rowStride * rows, arena)
             for r in 0..<rows {
-                Self.packQ8(view.row(r), layout: layout, into: buffer.pointer + r * rowStride)
+                Self.packQ8(view.row(r), layout: layout, into: memory + r * rowStride)
             }
-            storage = buffer
-            base = UnsafeRawPointer(buffer.pointer)
+            storage = owner
+            base = UnsafeRawPointer(memory)
         default:
             format = .rows(view.type)
             rowStride = view.rowBytes
@@ -75,6 +90,12 @@ public final class PackedMatrix: @unchecked Sendable {
     }
 
     func row(_ index: Int) -> UnsafeRawPointer { base + index * rowStride }
+
+    private static func allocate(_ bytes: Int, _ arena: WeightArena?) -> (UnsafeMutableRawPointer, AnyObject) {
+        if let arena { return (arena.allocate(bytes), arena) }
+        let buffer = AlignedBuffer(byteCount: bytes)
+        return (buffer.pointer, buffer)
+    }
 
     /// Row `index` as f32, exactly as ggml dequantizes the source type.
     public func dequantizeRow(_ index: Int, into y: UnsafeMutablePointer<Float>) {

@@ -121,7 +121,7 @@ enum ReferenceKernels {
     /// Packed 4-bit weights against packed activations (ck_matmul_q4_avx512).
     static func matmulQ4(_ w: UnsafeRawPointer, wStride: Int, nRows: Int,
                          _ a: UnsafeRawPointer, aStride: Int, mRows: Int, k: Int,
-                         _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+                         _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
         let wl = ck_q4_layout_for(Int32(k)), al = ck_act_layout_for(Int32(k))
         let full = Int(wl.fullGroups)
         for n in 0..<nRows {
@@ -167,7 +167,8 @@ enum ReferenceKernels {
                     acc = fma(isum, s, acc)
                     acc = fma(mv, loadFloats(am, Int(al.sumOffset) + 64 * g), acc)
                 }
-                y[m * yStride + n] = laneSum(acc)
+                let r = laneSum(acc)
+                y[m * yStride + n] = accumulate ? y[m * yStride + n] + r : r
             }
         }
     }
@@ -175,7 +176,7 @@ enum ReferenceKernels {
     /// Packed 8-bit weights against packed activations (ck_matmul_q8_avx512).
     static func matmulQ8(_ w: UnsafeRawPointer, wStride: Int, nRows: Int,
                          _ a: UnsafeRawPointer, aStride: Int, mRows: Int, k: Int,
-                         _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+                         _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
         let wl = ck_q8_layout_for(Int32(k)), al = ck_act_layout_for(Int32(k))
         let full = Int(wl.fullGroups)
         for n in 0..<nRows {
@@ -203,7 +204,8 @@ enum ReferenceKernels {
                         : loadHalfPair(wn, Int(wl.scaleOffset) + 2 * (full * 16 + 2 * (g - full)))
                     acc = fma(isum, dv * loadFloats(am, Int(al.scaleOffset) + 64 * g), acc)
                 }
-                y[m * yStride + n] = laneSum(acc)
+                let r = laneSum(acc)
+                y[m * yStride + n] = accumulate ? y[m * yStride + n] + r : r
             }
         }
     }
@@ -211,7 +213,7 @@ enum ReferenceKernels {
     /// f32 weights against f32 activations (ck_matmul_f32_avx512): 16 lanes over k.
     static func matmulF32(_ w: UnsafePointer<Float>, wStride: Int, nRows: Int,
                           _ x: UnsafePointer<Float>, xStride: Int, mRows: Int, k: Int,
-                          _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+                          _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
         for n in 0..<nRows {
             for m in 0..<mRows {
                 var acc = SIMD16<Float>()
@@ -223,7 +225,8 @@ enum ReferenceKernels {
                     }
                     acc = fma(wv, xv, acc)
                 }
-                y[m * yStride + n] = laneSum(acc)
+                let r = laneSum(acc)
+                y[m * yStride + n] = accumulate ? y[m * yStride + n] + r : r
             }
         }
     }

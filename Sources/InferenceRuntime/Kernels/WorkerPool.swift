@@ -8,28 +8,35 @@ import Darwin
 
 /// A fixed set of threads that run one job at a time with the caller as thread 0.
 ///
+/// A job is a number of chunks; threads claim chunks from a shared counter until none are left,
+/// so the threads that are actually running do the work (on a busy machine the caller may do it
+/// all) and a slow thread delays a job by at most one chunk. Every output element is computed by
+/// exactly one chunk in a fixed way, so results do not depend on which thread ran it.
+///
 /// A forward pass dispatches ~5 jobs per layer, so hand-off must cost about a microsecond:
-/// workers spin on a generation counter for a while after each job, then park on a condition
-/// variable until the next one. Jobs split their work by thread index; each output element is
-/// computed by exactly one thread, so results do not depend on the thread count.
+/// workers spin on the counter for a while after each job, then park on a condition variable.
 final class WorkerPool: @unchecked Sendable {
     let threadCount: Int
 
-    /// Incremented (release) to publish a job; workers wait for it to change.
-    private let generation = Atomic<Int>(0)
-    /// Workers still running the current job.
-    private let remaining = Atomic<Int>(0)
+    /// The job's generation (high 32 bits), its chunk count (16 bits) and the next unclaimed
+    /// chunk (low 16 bits), in one word: a claim is decided by one value, and a late thread can
+    /// never take a chunk of a newer job.
+    private let next = Atomic<UInt64>(0)
+    /// Chunks of the current job finished.
+    private let finished = Atomic<Int>(0)
     /// Workers parked (or about to park) on `wake`.
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private var job: ((Int) -> Void)?
+    private var generation: UInt64 = 0
+    private var job: ((_ thread: Int, _ chunk: Int) -> Void)?
     /// Heap-allocated so the pthread objects never move.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var threads: [pthread_t] = []
 
-    /// Spin iterations (each a `pause`) before a worker parks: roughly 50-100 µs.
-    private static let spinLimit = 1 << 13
+    /// Spin iterations (each a `pause`, ~40-140 cycles) before a worker parks: tens of µs, enough
+    /// to bridge the gaps inside a forward pass without holding a shared CPU for long.
+    private static let spinLimit = 1 << 10
 
     init(threads: Int) {
         precondition(threads >= 1)
@@ -51,7 +58,7 @@ final class WorkerPool: @unchecked Sendable {
 
     deinit {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        generation.add(1, ordering: .sequentiallyConsistent)
+        next.add(1 << 32, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(mutex)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
@@ -62,48 +69,74 @@ final class WorkerPool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Runs `body(i)` for every thread index i in 0..<threadCount (0 on the calling thread) and
-    /// returns when all have finished. Not reentrant: one job at a time.
-    func run(_ body: (Int) -> Void) {
-        if threadCount == 1 {
-            body(0)
+    /// Runs `body(thread, chunk)` for every chunk in 0..<chunks, spread over the threads (the
+    /// calling thread is 0), and returns when all have finished. Not reentrant.
+    func run(chunks: Int, _ body: (_ thread: Int, _ chunk: Int) -> Void) {
+        guard chunks > 0 else { return }
+        precondition(chunks <= 0xFFFF, "at most 65535 chunks per job")
+        if threadCount == 1 || chunks == 1 {
+            for chunk in 0..<chunks { body(0, chunk) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
+            generation += 1
             job = escapable
-            remaining.store(threadCount - 1, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            finished.store(0, ordering: .relaxed)
+            // Publishes the job (release) and lets spinning workers see a new generation.
+            next.store(generation << 32 | UInt64(chunks) << 16, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(mutex)
             }
-            escapable(0)
+            work(thread: 0, generation: generation)
             var spins = 0
-            while remaining.load(ordering: .acquiring) != 0 {
+            while finished.load(ordering: .acquiring) != chunks {
                 ck_pause()
                 spins += 1
-                if spins & 0xFFF == 0 { sched_yield() }
+                // A worker holding a chunk but not running (a busy machine) gets the CPU sooner.
+                if spins & 0xFF == 0 { sched_yield() }
             }
             job = nil
         }
     }
 
-    /// The part of `0..<count` that thread `index` owns: contiguous, balanced, in multiples of
-    /// `alignment` except at the end.
-    func share(of count: Int, thread index: Int, alignment: Int = 1) -> Range<Int> {
+    /// Claims and runs chunks of job `generation` until none are left.
+    private func work(thread: Int, generation: UInt64) {
+        while true {
+            var claimed = next.load(ordering: .acquiring)
+            while true {
+                guard claimed >> 32 == generation, claimed & 0xFFFF < (claimed >> 16) & 0xFFFF else { return }
+                let (exchanged, original) = next.compareExchange(expected: claimed, desired: claimed + 1,
+                                                                 ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                claimed = original
+            }
+            // A chunk of this job is claimed: the job cannot end (or change) before it is done.
+            job!(thread, Int(claimed & 0xFFFF))
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
+    /// Chunk `chunk` of `chunks` equal parts of `0..<count`, in multiples of `alignment` except at
+    /// the end.
+    static func part(_ chunk: Int, of chunks: Int, count: Int, alignment: Int = 1) -> Range<Int> {
         let units = (count + alignment - 1) / alignment
-        let start = units * index / threadCount * alignment
-        let end = units * (index + 1) / threadCount * alignment
+        let start = units * chunk / chunks * alignment
+        let end = units * (chunk + 1) / chunks * alignment
         return min(start, count)..<min(end, count)
     }
 
+    /// Chunks to split `count` rows into: a few per thread, none smaller than `minimum` rows.
+    func chunks(for count: Int, minimum: Int = 16) -> Int {
+        max(1, min(4 * threadCount, count / minimum))
+    }
+
     private func workerLoop(index: Int) {
-        // Generation 0 is the state before the first job, whenever this thread starts.
-        var seen = 0
+        var seen: UInt64 = 0
         while true {
             var spins = 0
-            var current = generation.load(ordering: .acquiring)
+            var current = next.load(ordering: .acquiring) >> 32
             while current == seen {
                 if spins < Self.spinLimit {
                     ck_pause()
@@ -111,18 +144,18 @@ final class WorkerPool: @unchecked Sendable {
                 } else {
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_lock(mutex)
-                    while generation.load(ordering: .sequentiallyConsistent) == seen {
+                    while next.load(ordering: .sequentiallyConsistent) >> 32 == seen {
                         pthread_cond_wait(wake, mutex)
                     }
                     pthread_mutex_unlock(mutex)
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    spins = 0
                 }
-                current = generation.load(ordering: .acquiring)
+                current = next.load(ordering: .acquiring) >> 32
             }
             seen = current
             if stopping.load(ordering: .acquiring) { return }
-            job?(index)
-            remaining.subtract(1, ordering: .releasing)
+            work(thread: index, generation: current)
         }
     }
 }

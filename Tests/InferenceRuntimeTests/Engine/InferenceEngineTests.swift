@@ -45,6 +45,16 @@ import Testing
         #expect(single[0].tokens == first[1].tokens)
     }
 
+    @Test func moreSamplesThanABatchHoldsAreAllDecoded() async throws {
+        let small = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 2))
+        defer { small.shutdown() }
+        let request = GenerationRequest(prompt: .user("Name a color."),
+                                        sampling: SamplingParameters(maxTokens: 6, temperature: 0.9, seed: 5), count: 3)
+        let few = try await small.generate(request)
+        let many = try await Self.engine.generate(request)
+        #expect(few == many)
+    }
+
     @Test func concurrentRequestsGetTheSameResultsAsAlone() async throws {
         let prompts = ["Name a fruit.", "What is 2 + 2?", "Say hello in French."]
         let sampling = SamplingParameters(maxTokens: 8, temperature: 0)

@@ -138,6 +138,31 @@ import Testing
         print("max |batched - token by token|, |2 threads - 1 thread|: \(worst)")
     }
 
+    /// Past one attention chunk (256 positions) a lone decoded token's chunks are spread over the
+    /// threads; the logits still equal those of the same positions in batched passes.
+    @Test func longContextDecodeEqualsBatchedPrefill() throws {
+        let ids = (0..<300).map { RuntimeBenchmark.promptToken($0) }
+        let (model, cache) = Self.makeModel(threads: 2)
+        func run(decodeFrom: Int) throws -> [[Float]] {
+            let sequence = cache.create()
+            defer { cache.remove(sequence) }
+            var out: [[Float]] = []
+            var batch = TokenBatch()
+            var start = 0
+            while start < ids.count {
+                let end = start < decodeFrom ? min(decodeFrom, start + model.maxBatch) : start + 1
+                batch.removeAll()
+                for i in start..<end { batch.append(ids[i], position: i, sequence: sequence, logits: i >= 290) }
+                try model.forward(batch, cache: cache) { _, logits in
+                    out.append(Array(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize)))
+                }
+                start = end
+            }
+            return out
+        }
+        #expect(try run(decodeFrom: 290) == run(decodeFrom: 300))
+    }
+
     @Test(.enabled(if: KernelSet.isSupported(.avx512) && KernelSet.detected == .avx512))
     func simdAndPortableKernelsComputeTheSameModel() throws {
         let ids = Array(ReferenceVectors.generation.prompts[0].prompt_ids.prefix(6))

@@ -5,10 +5,11 @@ import Testing
     static let kernelSets = KernelSet.allCases.filter { KernelSet.isSupported($0) }
 
     /// Runs y = x · Wᵀ over all rows of `w` for `m` rows of `x`, in row chunks of `chunk`.
-    static func run(_ w: PackedMatrix, _ x: [Float], m: Int, kernels: KernelSet, chunk: Int? = nil) -> [Float] {
+    static func run(_ w: PackedMatrix, _ x: [Float], m: Int, kernels: KernelSet, chunk: Int? = nil,
+                    addingTo initial: [Float]? = nil) -> [Float] {
         let k = w.columns
         let activations = QuantizedActivations(columns: k, capacity: max(m, 1))
-        var y = [Float](repeating: .nan, count: m * w.rows)
+        var y = initial ?? [Float](repeating: .nan, count: m * w.rows)
         let scratch = KernelScratch(maxColumns: k)
         x.withUnsafeBufferPointer { xp in
             activations.quantize(xp.baseAddress!, xStride: k, rows: 0, count: m, kernels: kernels)
@@ -18,7 +19,7 @@ import Testing
                 while start < w.rows {
                     let end = min(w.rows, start + (chunk ?? w.rows))
                     MatMul.multiply(w, rows: start..<end, input: input, y: yp.baseAddress!, yStride: w.rows,
-                                    scratch: scratch, kernels: kernels)
+                                    accumulate: initial != nil, scratch: scratch, kernels: kernels)
                     start = end
                 }
             }
@@ -109,6 +110,13 @@ import Testing
                     let single = Self.run(w, Array(x[(r * shape.k)..<((r + 1) * shape.k)]), m: 1, kernels: kernels, chunk: 2)
                     #expect(single == Array(batched[(r * shape.n)..<((r + 1) * shape.n)]), "\(type) k=\(shape.k) \(kernels) row \(r)")
                 }
+                // A small batch (rows 3..<8, the batched-decode path) gives the same bits too.
+                let small = Self.run(w, Array(x[(3 * shape.k)..<(8 * shape.k)]), m: 5, kernels: kernels)
+                #expect(small == Array(batched[(3 * shape.n)..<(8 * shape.n)]), "\(type) k=\(shape.k) \(kernels) 5 rows")
+                // Accumulating adds each result to what y held.
+                let offsets = (0..<batched.count).map { Float($0 % 7) - 3 }
+                let accumulated = Self.run(w, x, m: m, kernels: kernels, addingTo: offsets)
+                #expect(accumulated == zip(offsets, batched).map { $0 + $1 }, "\(type) k=\(shape.k) \(kernels) accumulate")
                 results[kernels] = batched
             }
             if let simd = results[.avx512], let portable = results[.portable] {

@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import InferenceRuntime
 
@@ -96,6 +97,27 @@ import Testing
         let d: Float = 0.03125
         let out = try Self.decode(.q6_K, BlockEncoder.q6_K(d: d, scales: scales, q: q), count: 256)
         for i in 0..<256 { #expect(out[i] == d * Float(scales[i / 16]) * Float(q[i] - 32)) }
+    }
+
+    /// The C row conversion (used by the float matmul path) gives RowDequantizer's bits for any
+    /// block contents, random bytes included.
+    @Test(.enabled(if: KernelSet.isSupported(.avx512)))
+    func simdRowConversionMatchesTheReference() {
+        var rng = SyntheticRandom(seed: 99)
+        for type in RowDequantizer.supportedTypes.sorted(by: { $0.rawValue < $1.rawValue }) {
+            let count = 2 * max(type.blockSize, 32)
+            let bytes = (0..<type.byteCount(elements: count)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var reference = [Float](repeating: 0, count: count), simd = reference
+            bytes.withUnsafeBytes { raw in
+                reference.withUnsafeMutableBufferPointer {
+                    RowDequantizer.dequantize(type, from: raw.baseAddress!, count: count, into: $0.baseAddress!)
+                }
+                simd.withUnsafeMutableBufferPointer {
+                    #expect(ck_dequantize_row_avx512(type.rawValue, raw.baseAddress!, $0.baseAddress!, Int32(count)) == 1)
+                }
+            }
+            #expect(reference.map(\.bitPattern) == simd.map(\.bitPattern), "\(type)")
+        }
     }
 
     @Test func unsupportedTypesAndBadLengthsAreErrors() {

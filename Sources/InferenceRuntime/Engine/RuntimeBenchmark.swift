@@ -1,0 +1,109 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Throughput of the runtime on synthetic prompts, as `popi bench` and bench/runtime-vs-llamacpp.sh
+/// report it. Prompt token i is `promptToken(i)`, the same formula the peer script uses.
+public enum RuntimeBenchmark {
+    public struct Result: Sendable, Codable {
+        public var threads: Int
+        /// Prompt length -> tokens per second of prefill.
+        public var prefill: [String: Double]
+        /// Prompt length -> tokens per second of greedy decode (128 tokens) after it.
+        public var decode: [String: Double]
+        /// Milliseconds from a 256-token prompt to its first sampled token, through the engine.
+        public var timeToFirstTokenMs: Double
+        /// Aggregate tokens per second of 8 sequences decoded together (after 16 prompt tokens).
+        public var batchedDecode8: Double
+        /// Peak resident set size of the process so far, MiB.
+        public var peakRSSMiB: Double
+    }
+
+    public static let prefillLengths = [64, 256, 1024]
+    public static let decodeContexts = [16, 1024]
+    public static let decodeTokens = 128
+
+    public static func promptToken(_ i: Int) -> Int32 { Int32((i * 7919 + 13) % 40000 + 500) }
+
+    /// Runs every measurement `repeats` times with `threads` threads and keeps the best of each.
+    public static func run(modelPath: String, threads: Int, repeats: Int, kernels: KernelSet = .detected) throws -> Result {
+        let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: modelPath, threads: threads, kernels: kernels))
+        defer { engine.shutdown() }
+        var result = Result(threads: threads, prefill: [:], decode: [:], timeToFirstTokenMs: .infinity, batchedDecode8: 0,
+                            peakRSSMiB: 0)
+        for _ in 0..<max(1, repeats) {
+            try engine.loop.exclusive { model, cache in
+                for length in prefillLengths {
+                    let seconds = try time { try prefill(model, cache, length: length, keep: false) }
+                    result.prefill["\(length)"] = max(result.prefill["\(length)"] ?? 0, Double(length) / seconds)
+                }
+                for context in decodeContexts {
+                    let sequence = try prefill(model, cache, length: context, keep: true)
+                    defer { cache.remove(sequence) }
+                    let seconds = try time { try decode(model, cache, sequences: [sequence], from: context, steps: decodeTokens) }
+                    result.decode["\(context)"] = max(result.decode["\(context)"] ?? 0, Double(decodeTokens) / seconds)
+                }
+                let root = try prefill(model, cache, length: 16, keep: true)
+                let sequences = [root] + (1..<8).map { _ in cache.fork(root) }
+                defer { for sequence in sequences { cache.remove(sequence) } }
+                let seconds = try time { try decode(model, cache, sequences: sequences, from: 16, steps: decodeTokens) }
+                result.batchedDecode8 = max(result.batchedDecode8, Double(8 * decodeTokens) / seconds)
+            }
+            let prompt = Prompt.tokens((0..<256).map(promptToken))
+            let seconds = try time {
+                _ = try engine.generateBlocking(GenerationRequest(prompt: prompt, sampling: SamplingParameters(maxTokens: 1, temperature: 0)))
+            }
+            result.timeToFirstTokenMs = min(result.timeToFirstTokenMs, seconds * 1000)
+        }
+        result.peakRSSMiB = peakResidentMiB()
+        return result
+    }
+
+    private static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Prefills `length` synthetic tokens into a new sequence (logits for the last one only).
+    @discardableResult
+    private static func prefill(_ model: LlamaModel, _ cache: KVCache, length: Int, keep: Bool) throws -> KVCache.SequenceID {
+        let sequence = cache.create()
+        var batch = TokenBatch()
+        var start = 0
+        while start < length {
+            batch.removeAll()
+            let end = min(length, start + model.maxBatch)
+            for i in start..<end { batch.append(promptToken(i), position: i, sequence: sequence, logits: i == length - 1) }
+            try model.forward(batch, cache: cache) { _, _ in }
+            start = end
+        }
+        if !keep { cache.remove(sequence) }
+        return sequence
+    }
+
+    /// `steps` greedy decode steps of all `sequences` together, each at position `from` onward.
+    private static func decode(_ model: LlamaModel, _ cache: KVCache, sequences: [KVCache.SequenceID], from: Int, steps: Int) throws {
+        var next = [Int32](repeating: promptToken(from), count: sequences.count)
+        var batch = TokenBatch()
+        let vocabulary = model.config.vocabularySize
+        for step in 0..<steps {
+            batch.removeAll()
+            for (i, sequence) in sequences.enumerated() { batch.append(next[i], position: from + step, sequence: sequence, logits: true) }
+            try model.forward(batch, cache: cache) { t, logits in
+                var best = 0
+                for v in 1..<vocabulary where logits[v] > logits[best] { best = v }
+                next[t] = Int32(best)
+            }
+        }
+    }
+
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
