@@ -11,7 +11,8 @@ COPY Tests/ Tests/
 RUN swift build -c release --product popi --static-swift-stdlib \
  && cp "$(swift build -c release --show-bin-path)/popi" /usr/local/bin/popi
 
-# Runtime stage: slim Debian with only the shared libraries popi links.
+# Runtime stage: slim Debian with only the shared libraries popi links. No PostgreSQL server:
+# give DATABASE_URL (docker-compose.yml does). Migrations are compiled into the binary.
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -21,12 +22,10 @@ RUN apt-get update \
 WORKDIR /srv/popi
 COPY --from=build /usr/local/bin/popi /usr/local/bin/popi
 COPY --from=build /src/models/SmolLM2-135M-Instruct.Q4_1.gguf models/
-COPY migrations/ migrations/
 USER 10001
 ENV POPI_HOST=0.0.0.0 \
     POPI_PORT=8080 \
-    POPI_MODEL=/srv/popi/models/SmolLM2-135M-Instruct.Q4_1.gguf \
-    POPI_DATA_DIR=/srv/popi/data
+    POPI_MODEL=/srv/popi/models/SmolLM2-135M-Instruct.Q4_1.gguf
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["curl", "-fsS", "http://127.0.0.1:8080/healthz"]

@@ -4,6 +4,9 @@ MODEL ?= models/SmolLM2-135M-Instruct.Q4_1.gguf
 ARGS ?=
 # make run prints a development key (loopback only); `make run DEV=` turns that off.
 DEV ?= --dev
+# The embedded PostgreSQL runs as the postgres user when popi runs as root, and root's home is
+# private (0700): as root, its data lives where that user can reach it.
+DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/popi,data)
 
 .PHONY: setup build release run test conformance lint clean
 
@@ -17,7 +20,7 @@ release: setup
 	$(SWIFT) build -c release
 
 run: release
-	.build/release/popi serve $(DEV) --model $(MODEL) $(ARGS)
+	.build/release/popi serve $(DEV) --model $(MODEL) --data-dir $(DATA_DIR) $(ARGS)
 
 test: setup
 	scripts/with-test-postgres.sh scripts/with-llama-server.sh $(SWIFT) test

@@ -60,7 +60,7 @@ extension PopiAPI {
 
     private func tenantName(_ fields: FieldReader) throws -> String {
         let name = try fields.requiredString("name", maxLength: 200)
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !name.containsControlCharacters else {
             throw FieldReader.invalid("name: must not contain control characters")
         }
         return name.trimmingCharacters(in: .whitespacesAndNewlines)

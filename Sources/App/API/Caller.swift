@@ -14,5 +14,4 @@ public enum Scope: String, Sendable, CaseIterable, Comparable {
 public struct Caller: Sendable {
     public let keyID: APIKeyID
     public let tenantID: TenantID
-    public let scopes: Set<Scope>
 }

@@ -21,11 +21,6 @@ struct FieldReader {
         HTTPError(.badRequest, code: "invalid_request", message: message)
     }
 
-    func has(_ key: String) -> Bool {
-        if let value = fields[key], value != .null { return true }
-        return false
-    }
-
     /// A string, trimmed of nothing; `nonEmpty` rejects strings that are only whitespace.
     func string(_ key: String, required: Bool = false, nonEmpty: Bool = true, maxLength: Int = 1 << 20) throws -> String? {
         guard let value = fields[key], value != .null else {

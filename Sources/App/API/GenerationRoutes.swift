@@ -99,12 +99,15 @@ extension PopiAPI {
         }
     }
 
-    /// Ends an event stream with an `error` event (never a silent cut).
-    func sendStreamError(_ error: Error, to events: ServerSentEventWriter) async throws {
+    /// Ends an event stream with an error (never a silent cut): an `error` event here; for the
+    /// OpenAI shape (`openAI`), a plain data event holding "error", which OpenAI's SDKs raise.
+    func sendStreamError(_ error: Error, to events: ServerSentEventWriter, openAI: Bool = false) async throws {
         let http = (error as? HTTPError) ?? HTTPError(.internalServerError, code: "internal", message: "generation failed")
         if !(error is HTTPError) { logger.error("streamed generation failed", metadata: ["error": "\(error)"]) }
-        let body = JSONValue.object(["error": .object(["code": .string(http.code), "message": .string(http.message)])])
-        try await events.send(data: String(decoding: body.bytes, as: UTF8.self), event: "error")
+        var fields: [String: JSONValue] = ["code": .string(http.code), "message": .string(http.message)]
+        if openAI { fields["type"] = .string("server_error") }
+        let data = String(decoding: JSONValue.object(["error": .object(fields)]).bytes, as: UTF8.self)
+        try await events.send(data: data, event: openAI ? nil : "error")
     }
 
     func recordUsage(_ caller: Caller, _ user: String, _ output: GenerationOutput) async {

@@ -36,7 +36,7 @@ final class KeyAuthenticator: Sendable {
             throw HTTPError(.forbidden, code: "forbidden", message: "this key lacks the \(scope.rawValue) scope")
         }
         await noteUse(key.id)
-        return Caller(keyID: key.id, tenantID: key.tenantID, scopes: scopes)
+        return Caller(keyID: key.id, tenantID: key.tenantID)
     }
 
     /// Forgets a key at once (revocation on this replica).
@@ -49,7 +49,11 @@ final class KeyAuthenticator: Sendable {
         if let hit = cache.withLock({ $0[prefix] }), hit.expires > now { return hit.key }
         let key = try await store.apiKeys.find(prefix: prefix)
         cache.withLock { cache in
-            if cache.count > 10_000 { cache = cache.filter { $0.value.expires > now } }
+            // Bounded: random prefixes (misses are cached too) cannot grow it without limit.
+            if cache.count >= 10_000 {
+                cache = cache.filter { $0.value.expires > now }
+                if cache.count >= 10_000 { cache.removeAll() }
+            }
             cache[prefix] = (key, now + cacheSeconds)
         }
         return key

@@ -36,11 +36,11 @@ extension PopiAPI {
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options").map { try FieldReader($0, path: "stream_options").bool("include_usage") ?? false } ?? false
         let header = request.headers["X-Popi-User"]
-        if let header, header.isEmpty || header.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw FieldReader.invalid("X-Popi-User: must be a user id without control characters")
+        if let header, !Self.isValidUserID(header) {
+            throw FieldReader.invalid("X-Popi-User: must be 1-256 bytes without control characters")
         }
         let user = try fields.string("user", maxLength: 256) ?? header
-        if let user, user.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let user, !Self.isValidUserID(user) {
             throw FieldReader.invalid("user: must be 1-256 bytes without control characters")
         }
 
@@ -103,18 +103,9 @@ extension PopiAPI {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                // OpenAI's SDKs raise an API error for a data event holding "error".
-                try await sendOpenAIStreamError(error, to: events)
+                try await sendStreamError(error, to: events, openAI: true)
             }
         }
-    }
-
-    private func sendOpenAIStreamError(_ error: Error, to events: ServerSentEventWriter) async throws {
-        let http = (error as? HTTPError) ?? HTTPError(.internalServerError, code: "internal", message: "generation failed")
-        if !(error is HTTPError) { logger.error("streamed completion failed", metadata: ["error": "\(error)"]) }
-        let body = JSONValue.object(["error": .object(["code": .string(http.code), "message": .string(http.message),
-                                                       "type": .string("server_error")])])
-        try await events.send(data: String(decoding: body.bytes, as: UTF8.self))
     }
 
     /// OpenAI messages: roles system / developer (as system) / user / assistant; content a string

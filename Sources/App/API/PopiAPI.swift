@@ -71,10 +71,14 @@ public final class PopiAPI: Sendable {
         }
     }
 
-    /// The `{user_id}` path parameter: 1–256 bytes, no control characters.
+    /// A user id (path parameter, `user` field, `X-Popi-User`): 1–256 bytes, no control characters.
+    static func isValidUserID(_ id: String) -> Bool {
+        (1...256).contains(id.utf8.count) && !id.containsControlCharacters
+    }
+
+    /// The `{user_id}` path parameter.
     func userID(_ request: Request) throws -> String {
-        guard let id = request.parameter("user_id"), (1...256).contains(id.utf8.count),
-              !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard let id = request.parameter("user_id"), Self.isValidUserID(id) else {
             throw HTTPError.badRequest("user_id must be 1-256 bytes without control characters", code: "invalid_user_id")
         }
         return id

@@ -36,8 +36,7 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=… (repeatable).")
     var upstreams: [String] = []
 
-    @Option(help: "GGUF model file (env POPI_MODEL).")
-    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @OptionGroup var runtimeOptions: RuntimeOptions
 
     func validate() throws {
         guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
@@ -47,7 +46,7 @@ struct Eval: AsyncParsableCommand {
     func run() async throws {
         do {
             let data = try PersonaDataset.load(path: dataset)
-            let runtime = try RuntimeModel.load(path: model)
+            let runtime = try runtimeOptions.preferenceModel()
             let options = SummaryOptions(candidates: candidates, seed: seed)
             if generator != "local" {
                 let registry = try Service.loadUpstreams(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InferenceRuntime
+import Personalization
 
 /// Options shared by the commands that run the model.
 struct RuntimeOptions: ParsableArguments {
@@ -22,6 +23,11 @@ struct RuntimeOptions: ParsableArguments {
             kind = parsed
         }
         return try InferenceEngine(configuration: EngineConfiguration(modelPath: model, threads: threads, chatTemplate: kind))
+    }
+
+    /// The engine as POPI's model (summaries, scoring, evaluation).
+    func preferenceModel() throws -> RuntimeModel {
+        RuntimeModel(engine: try engine(), modelID: URL(fileURLWithPath: model).lastPathComponent)
     }
 
     /// Command-line arguments arrive as bytes; Swift would silently repair invalid UTF-8, so it is

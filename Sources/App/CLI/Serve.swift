@@ -100,7 +100,26 @@ struct Serve: ParsableCommand {
     private var certificatePath: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["POPI_TLS_CERT"] }
     private var keyPath: String? { tlsKey ?? ProcessInfo.processInfo.environment["POPI_TLS_KEY"] }
 
+    /// Numeric variables: one that is set but does not parse stops popi instead of silently
+    /// meaning the default.
+    private static let integerVariables = [
+        "POPI_PORT", "POPI_MAX_CONNECTIONS", "POPI_MAX_BODY_BYTES", "POPI_MAX_HEADER_BYTES", "POPI_THREADS", "POPI_WORKERS",
+        "POPI_RATE_BURST", "POPI_MAX_CONCURRENT_GENERATIONS", "POPI_GENERATION_QUEUE", "POPI_MAX_PROMPT_TOKENS",
+        "POPI_MAX_GENERATION_TOKENS", "POPI_MAX_BATCH_EVENTS", "POPI_CANDIDATES",
+    ]
+    private static let decimalVariables = [
+        "POPI_HEADER_TIMEOUT", "POPI_BODY_TIMEOUT", "POPI_KEEP_ALIVE_TIMEOUT", "POPI_WRITE_TIMEOUT", "POPI_SHUTDOWN_GRACE",
+        "POPI_RATE_LIMIT", "POPI_REFRESH_DEBOUNCE",
+    ]
+
     func validate() throws {
+        let environment = ProcessInfo.processInfo.environment
+        for name in Self.integerVariables where environment[name].map({ Int($0) == nil }) == true {
+            throw ValidationError("\(name) must be an integer")
+        }
+        for name in Self.decimalVariables where environment[name].map({ Double($0) == nil }) == true {
+            throw ValidationError("\(name) must be a number")
+        }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard maxBodyBytes >= 0, maxHeaderBytes >= 256 else {
@@ -122,7 +141,9 @@ struct Serve: ParsableCommand {
         guard (1...1_000_000).contains(maxGenerationTokens) else { throw ValidationError("--max-generation-tokens must be 1-1000000") }
         guard (1...100_000).contains(maxBatchEvents) else { throw ValidationError("--max-batch-events must be 1-100000") }
         guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
-        guard refreshDebounce >= 0, refreshDebounce <= 3600 else { throw ValidationError("--refresh-debounce must be 0-3600 seconds") }
+        guard refreshDebounce >= 0, refreshDebounce <= APIConfiguration().refreshMaxDelaySeconds else {
+            throw ValidationError("--refresh-debounce must be 0-\(Int(APIConfiguration().refreshMaxDelaySeconds)) seconds")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
     }
 

@@ -30,8 +30,7 @@ struct Summarize: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
-    @Option(help: "GGUF model file (env POPI_MODEL).")
-    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @OptionGroup var runtimeOptions: RuntimeOptions
 
     func run() async throws {
         do {
@@ -40,7 +39,7 @@ struct Summarize: AsyncParsableCommand {
             guard let entry = user.map({ wanted in users.first { $0.user == wanted } }) ?? users.first else {
                 throw ValidationError("no user \(user ?? "") in \(feedback)")
             }
-            let runtime = try RuntimeModel.load(path: model)
+            let runtime = try runtimeOptions.preferenceModel()
             let options = SummaryOptions(candidates: candidates, maxSummaryTokens: summaryTokens, seed: seed)
             let result = try await SummaryOptimizer(model: runtime, options: options).infer(from: entry.signals)
             print(json ? SummaryReport.json(result, user: entry.user) : SummaryReport.text(result, user: entry.user))

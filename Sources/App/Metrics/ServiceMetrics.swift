@@ -66,8 +66,7 @@ public final class ServiceMetrics: Sendable {
             let start = ContinuousClock.now
             let response = await next(request)
             registry.increment("popi_http_requests_in_flight", by: -1)
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - start) / .seconds(1)
             let route = request.route ?? "unmatched"
             registry.increment("popi_http_requests_total", [route, request.method.rawValue, String(response.status.code)])
             registry.observe("popi_http_request_duration_seconds", [route], seconds)

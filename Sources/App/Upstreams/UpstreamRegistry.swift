@@ -30,8 +30,6 @@ public final class UpstreamRegistry: Sendable {
         self.routes = routes
     }
 
-    public var isEmpty: Bool { clients.isEmpty }
-
     public func client(named name: String) -> OpenAIClient? { clients[name] }
 
     /// The upstream serving a client-facing model name, if any.

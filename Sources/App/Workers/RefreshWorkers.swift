@@ -72,9 +72,7 @@ public final class RefreshWorkers: Sendable {
     func process(_ job: Job, owner: String) async {
         let started = ContinuousClock.now
         func finish(_ outcome: String) {
-            let elapsed = ContinuousClock.now - started
-            metrics.registry.observe("popi_refresh_job_duration_seconds", [outcome],
-                                     Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            metrics.registry.observe("popi_refresh_job_duration_seconds", [outcome], (ContinuousClock.now - started) / .seconds(1))
         }
         do {
             guard let userID = job.userID, let snapshot = try await store.feedback.snapshot(user: userID) else {
@@ -106,9 +104,14 @@ public final class RefreshWorkers: Sendable {
         } catch PersonalizationError.noSignals {
             _ = try? await store.jobs.complete(job.id, owner: owner)
             finish("skipped")
-        } catch is CancellationError {
-            _ = try? await store.jobs.fail(job.id, owner: owner, error: "worker stopped", retry: true,
-                                           policy: RetryPolicy(base: 0, cap: 0))
+        } catch where Task.isCancelled {
+            // Stopping cancels this task, and a cancelled task cannot take a pooled connection: the
+            // hand-back runs in a task of its own, so the job is claimable at once, not after its lease.
+            let store = self.store
+            await Task.detached {
+                _ = try? await store.jobs.fail(job.id, owner: owner, error: "worker stopped", retry: true,
+                                               policy: RetryPolicy(base: 0, cap: 0))
+            }.value
             finish("cancelled")
         } catch {
             metrics.registry.increment("popi_refresh_job_failures_total")

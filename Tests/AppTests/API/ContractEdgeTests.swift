@@ -64,6 +64,8 @@ import Testing
                                    "messages": [["role": "user", "content": "Hi."]]]
             let header = try await client.post("/v1/chat/completions", body, headers: [("X-Popi-User", "")])
             #expect(header.status == 400 && header.errorMessage?.contains("X-Popi-User") == true, "\(header)")
+            let long = try await client.post("/v1/chat/completions", body, headers: [("X-Popi-User", String(repeating: "u", count: 257))])
+            #expect(long.status == 400 && long.errorMessage?.contains("1-256 bytes") == true, "\(long)")
         }
     }
 

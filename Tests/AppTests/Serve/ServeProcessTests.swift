@@ -43,7 +43,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: data) }
         let process = Process()
         process.executableURL = popi
-        process.arguments = ["serve", "--port", String(port), "--data-dir", data.path]
+        process.arguments = ["serve", "--port", String(port), "--data-dir", data.path, "--workers", "0"]
         let log = Pipe()
         process.standardError = log
         process.standardOutput = FileHandle.nullDevice
@@ -66,5 +66,24 @@ import Testing
         #expect(process.terminationStatus == 0, "\(output)")
         #expect(output.contains("shutting down"))
         #expect(output.contains("HTTP server stopped"))
+    }
+
+    @Test func aNumericVariableThatDoesNotParseStopsPopi() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        for (name, value, message) in [("POPI_PORT", "80a", "POPI_PORT must be an integer"),
+                                       ("POPI_RATE_LIMIT", "fast", "POPI_RATE_LIMIT must be a number")] {
+            let process = Process()
+            process.executableURL = popi
+            process.arguments = ["serve"]
+            process.environment = ProcessInfo.processInfo.environment.merging([name: value]) { $1 }
+            let log = Pipe()
+            process.standardError = log
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 64, "\(name): \(output)")
+            #expect(output.contains(message), "\(output)")
+        }
     }
 }

@@ -89,9 +89,11 @@ actor WorkerLease {
     private var running: RefreshWorkers?
 
     func acquire() async throws {
+        // Both awaits come first: the actor may interleave another acquire at each of them.
+        let store = try await AppTestEnvironment.store(), model = try await AppTestEnvironment.model()
         holders += 1
         guard running == nil else { return }
-        let workers = RefreshWorkers(store: try await AppTestEnvironment.store(), model: try await AppTestEnvironment.model(),
+        let workers = RefreshWorkers(store: store, model: model,
                                      options: AppTestEnvironment.summaryOptions, metrics: ServiceMetrics(),
                                      logger: AppTestEnvironment.logger, count: 1, pollInterval: .milliseconds(100))
         workers.start()
