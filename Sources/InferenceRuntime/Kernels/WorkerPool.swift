@@ -27,7 +27,8 @@ final class WorkerPool: @unchecked Sendable {
     /// Workers parked (or about to park) on `wake`.
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private var generation: UInt64 = 0
+    /// Wraps after 2^32 jobs, like the 32 bits of `next` that hold it.
+    private var generation: UInt32 = 0
     private var job: ((_ thread: Int, _ chunk: Int) -> Void)?
     /// Heap-allocated so the pthread objects never move.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -79,11 +80,11 @@ final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            generation += 1
+            generation &+= 1
             job = escapable
             finished.store(0, ordering: .relaxed)
             // Publishes the job (release) and lets spinning workers see a new generation.
-            next.store(generation << 32 | UInt64(chunks) << 16, ordering: .sequentiallyConsistent)
+            next.store(UInt64(generation) << 32 | UInt64(chunks) << 16, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_broadcast(wake)
@@ -102,11 +103,11 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Claims and runs chunks of job `generation` until none are left.
-    private func work(thread: Int, generation: UInt64) {
+    private func work(thread: Int, generation: UInt32) {
         while true {
             var claimed = next.load(ordering: .acquiring)
             while true {
-                guard claimed >> 32 == generation, claimed & 0xFFFF < (claimed >> 16) & 0xFFFF else { return }
+                guard UInt32(claimed >> 32) == generation, claimed & 0xFFFF < (claimed >> 16) & 0xFFFF else { return }
                 let (exchanged, original) = next.compareExchange(expected: claimed, desired: claimed + 1,
                                                                  ordering: .acquiringAndReleasing)
                 if exchanged { break }
@@ -133,10 +134,10 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop(index: Int) {
-        var seen: UInt64 = 0
+        var seen: UInt32 = 0
         while true {
             var spins = 0
-            var current = next.load(ordering: .acquiring) >> 32
+            var current = UInt32(next.load(ordering: .acquiring) >> 32)
             while current == seen {
                 if spins < Self.spinLimit {
                     ck_pause()
@@ -144,14 +145,14 @@ final class WorkerPool: @unchecked Sendable {
                 } else {
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_lock(mutex)
-                    while next.load(ordering: .sequentiallyConsistent) >> 32 == seen {
+                    while UInt32(next.load(ordering: .sequentiallyConsistent) >> 32) == seen {
                         pthread_cond_wait(wake, mutex)
                     }
                     pthread_mutex_unlock(mutex)
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
                     spins = 0
                 }
-                current = next.load(ordering: .acquiring) >> 32
+                current = UInt32(next.load(ordering: .acquiring) >> 32)
             }
             seen = current
             if stopping.load(ordering: .acquiring) { return }
