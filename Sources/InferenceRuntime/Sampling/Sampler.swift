@@ -52,10 +52,15 @@ struct Sampler {
         }
     }
 
-    private func argmax() -> Int32 {
+    /// Index of the first largest of `count` logits.
+    static func argmax(_ logits: UnsafePointer<Float>, count: Int) -> Int32 {
         var best = 0
-        for i in 1..<adjusted.count where adjusted[i] > adjusted[best] { best = i }
+        for i in 1..<count where logits[i] > logits[best] { best = i }
         return Int32(best)
+    }
+
+    private func argmax() -> Int32 {
+        adjusted.withUnsafeBufferPointer { Self.argmax($0.baseAddress!, count: $0.count) }
     }
 
     private mutating func draw() -> Int32 {
