@@ -86,8 +86,6 @@ final class KVCache {
 
     func length(of id: SequenceID) -> Int { sequences[id]!.length }
 
-    func contains(_ id: SequenceID) -> Bool { sequences[id] != nil }
-
     /// Forgets positions from `length` on.
     func truncate(_ id: SequenceID, to length: Int) {
         guard let current = sequences[id]?.length, length < current else { return }
