@@ -39,6 +39,9 @@ final class WorkerPool: @unchecked Sendable {
     /// to bridge the gaps inside a forward pass without holding a shared CPU for long.
     private static let spinLimit = 1 << 10
 
+    /// Most chunks in one job (their count and index share 16-bit fields of `next`).
+    static let maxChunks = 0xFFFF
+
     init(threads: Int) {
         precondition(threads >= 1)
         threadCount = threads
@@ -74,7 +77,7 @@ final class WorkerPool: @unchecked Sendable {
     /// calling thread is 0), and returns when all have finished. Not reentrant.
     func run(chunks: Int, _ body: (_ thread: Int, _ chunk: Int) -> Void) {
         guard chunks > 0 else { return }
-        precondition(chunks <= 0xFFFF, "at most 65535 chunks per job")
+        precondition(chunks <= Self.maxChunks, "at most \(Self.maxChunks) chunks per job")
         if threadCount == 1 || chunks == 1 {
             for chunk in 0..<chunks { body(0, chunk) }
             return
