@@ -9,7 +9,8 @@
 #
 #   bench/runtime-vs-llamacpp.sh [MODEL] [ROUNDS]
 #
-# Prompts are synthetic token ids, token i = (i * 7919 + 13) % 40000 + 500 on both sides.
+# Prompts are synthetic token ids, token i = ((i * 7919 + 13) % 40000 + 500) % vocabulary size on
+# both sides (the same ids as without the wrap for vocabularies of 40500 tokens or more).
 # Each configuration runs in a fresh process, so peak RSS is per configuration. llama.cpp gets
 # n_ctx 2048 (enough for every measurement; a smaller KV cache than popi's 8192-token context)
 # and runs with use_extra_bufts=False: its AMX repacking path dies with SIGILL (tileloadd) in this
@@ -45,7 +46,7 @@ memory = C.llama_get_memory(ctx)
 batch = C.llama_batch_init(512, 0, 1)
 
 def token(i):
-    return (i * 7919 + 13) % 40000 + 500
+    return ((i * 7919 + 13) % 40000 + 500) % vocab
 
 def decode(ids, start, logits_last=True):
     for offset in range(0, len(ids), 512):

@@ -208,7 +208,6 @@ void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, c
     (void)p; (void)pStride; (void)group; (void)kv; (void)start; (void)end; (void)out;
     __builtin_trap();
 }
-void ck_exp_avx512(const float *x, float *y, int32_t n) { (void)x; (void)y; (void)n; __builtin_trap(); }
 void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n) { (void)x; (void)y; (void)n; __builtin_trap(); }
 void ck_round_to_half_avx512(float *x, int32_t n) { (void)x; (void)n; __builtin_trap(); }
 double ck_log_sum_exp_avx512(const float *x, int32_t n) { (void)x; (void)n; __builtin_trap(); }

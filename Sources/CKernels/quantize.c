@@ -10,10 +10,16 @@ CK_AVX512_TARGET CK_INLINE float ck_round_f16(float v) {
 }
 
 /// One block of 32 floats: q = round-half-even(x * 127 / amax), d = amax / 127.
+/// Non-finite blocks, and blocks so small that 127 / amax overflows, give defined bits the Swift
+/// reference reproduces: amax is the largest bit pattern of |x| (the float maximum for finite
+/// values; NaN above infinity), a NaN or out-of-range product converts to INT32_MIN and
+/// saturates to -128, and `sum` (of the int32 values) wraps.
 CK_AVX512_TARGET CK_INLINE void quantize_block(const float *x, int8_t q[32], float *d, int32_t *sum) {
     __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
-    __m512 amaxv = _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi));
-    float amax = _mm512_reduce_max_ps(amaxv);
+    __m512i amaxv = _mm512_max_epu32(_mm512_castps_si512(_mm512_abs_ps(lo)), _mm512_castps_si512(_mm512_abs_ps(hi)));
+    const uint32_t amaxBits = _mm512_reduce_max_epu32(amaxv);
+    float amax;
+    __builtin_memcpy(&amax, &amaxBits, 4);
     float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     *d = amax / 127.0f;
     __m512 idv = _mm512_set1_ps(id);
@@ -43,7 +49,7 @@ CK_AVX512_TARGET void ck_quantize_rows_avx512(const float *x, size_t xStride, in
                 for (int j = 0; j < 8; j++) __builtin_memcpy(slab + j * 64, q + 4 * j, 4);
                 da[g * 16 + b] = ck_round_f16(d);
                 sa[g * 16 + b] = ck_round_f16(d * (float)sum);
-                bias[g * 16 + b] = 128 * sum;
+                bias[g * 16 + b] = (int32_t)(128u * (uint32_t)sum);
             }
         }
         const int32_t tailBlocks = l.blocks - l.fullGroups * 16;

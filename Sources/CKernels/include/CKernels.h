@@ -173,9 +173,6 @@ void ck_softmax_probabilities_avx512(const float *scores, float maximum, float i
 void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, const ck_kv_view *kv, int32_t start,
                                 int32_t end, float *out);
 
-/// exp(x) for n floats with the kernels' polynomial (the Swift reference computes the same bits).
-void ck_exp_avx512(const float *x, float *y, int32_t n);
-
 /// log(sum(exp(x[i]))) over n floats: the maximum plus the log of a double sum of exponentials.
 double ck_log_sum_exp_avx512(const float *x, int32_t n);
 

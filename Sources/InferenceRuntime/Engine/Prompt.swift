@@ -19,18 +19,7 @@ extension Prompt {
 
     /// Text from raw bytes; invalid UTF-8 is `InferenceError.invalidUTF8` with the offending offset.
     public static func text(utf8 bytes: [UInt8]) throws(InferenceError) -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            var offset = 0
-            var iterator = bytes.makeIterator()
-            var decoder = UTF8()
-            loop: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar): offset += UTF8.width(scalar)
-                case .emptyInput, .error: break loop
-                }
-            }
-            throw .invalidUTF8(offset: offset)
-        }
-        return text
+        if let offset = Tokenizer.firstInvalidUTF8Offset(bytes) { throw .invalidUTF8(offset: offset) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

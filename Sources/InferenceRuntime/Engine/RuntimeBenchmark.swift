@@ -6,7 +6,8 @@ import Darwin
 #endif
 
 /// Throughput of the runtime on synthetic prompts, as `popi bench` and bench/runtime-vs-llamacpp.sh
-/// report it. Prompt token i is `promptToken(i)`, the same formula the peer script uses.
+/// report it. Prompt token i is `promptToken(i, vocabularySize:)`, the same formula the peer
+/// script uses.
 public enum RuntimeBenchmark {
     public struct Result: Sendable, Codable {
         public var threads: Int
@@ -26,36 +27,41 @@ public enum RuntimeBenchmark {
     public static let decodeContexts = [16, 1024]
     public static let decodeTokens = 128
 
-    public static func promptToken(_ i: Int) -> Int32 { Int32((i * 7919 + 13) % 40000 + 500) }
+    /// Ids spread over 500..<40500, wrapped into smaller vocabularies (larger ones, like the
+    /// default model's, see unchanged ids, so earlier figures stay comparable).
+    public static func promptToken(_ i: Int, vocabularySize: Int) -> Int32 {
+        Int32(((i * 7919 + 13) % 40000 + 500) % vocabularySize)
+    }
 
     /// Runs every measurement `repeats` times with `threads` threads and keeps the best of each.
     public static func run(modelPath: String, threads: Int, repeats: Int, kernels: KernelSet = .detected) throws -> Result {
         let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: modelPath, threads: threads, kernels: kernels))
         defer { engine.shutdown() }
+        let loop = engine.loop
+        let vocabulary = loop.model.config.vocabularySize
+        let prompt = (0..<(prefillLengths + decodeContexts).max()!).map { promptToken($0, vocabularySize: vocabulary) }
         var result = Result(threads: threads, prefill: [:], decode: [:], timeToFirstTokenMs: .infinity, batchedDecode8: 0,
                             peakRSSMiB: 0)
         for _ in 0..<max(1, repeats) {
-            try engine.loop.exclusive { model, cache in
+            try loop.exclusive { model, cache in
                 for length in prefillLengths {
-                    let seconds = try time { try prefill(model, cache, length: length, keep: false) }
+                    let seconds = try time { try prefill(loop, prompt[..<length], keep: false) }
                     result.prefill["\(length)"] = max(result.prefill["\(length)"] ?? 0, Double(length) / seconds)
                 }
                 for context in decodeContexts {
-                    let sequence = try prefill(model, cache, length: context, keep: true)
+                    let sequence = try prefill(loop, prompt[..<context], keep: true)
                     defer { cache.remove(sequence) }
                     let seconds = try time { try decode(model, cache, sequences: [sequence], from: context, steps: decodeTokens) }
                     result.decode["\(context)"] = max(result.decode["\(context)"] ?? 0, Double(decodeTokens) / seconds)
                 }
-                let root = try prefill(model, cache, length: 16, keep: true)
+                let root = try prefill(loop, prompt[..<16], keep: true)
                 let sequences = [root] + (1..<8).map { _ in cache.fork(root) }
                 defer { for sequence in sequences { cache.remove(sequence) } }
                 let seconds = try time { try decode(model, cache, sequences: sequences, from: 16, steps: decodeTokens) }
                 result.batchedDecode8 = max(result.batchedDecode8, Double(8 * decodeTokens) / seconds)
             }
-            let prompt = Prompt.tokens((0..<256).map(promptToken))
-            let seconds = try time {
-                _ = try engine.generateBlocking(GenerationRequest(prompt: prompt, sampling: SamplingParameters(maxTokens: 1, temperature: 0)))
-            }
+            let request = GenerationRequest(prompt: .tokens(Array(prompt[..<256])), sampling: SamplingParameters(maxTokens: 1, temperature: 0))
+            let seconds = try time { _ = try engine.generateBlocking(request) }
             result.timeToFirstTokenMs = min(result.timeToFirstTokenMs, seconds * 1000)
         }
         result.peakRSSMiB = peakResidentMiB()
@@ -68,36 +74,24 @@ public enum RuntimeBenchmark {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    /// Prefills `length` synthetic tokens into a new sequence (logits for the last one only).
+    /// Prefills `ids` into a new sequence as the engine does (logits for the last one only).
     @discardableResult
-    private static func prefill(_ model: LlamaModel, _ cache: KVCache, length: Int, keep: Bool) throws -> KVCache.SequenceID {
-        let sequence = cache.create()
-        var batch = TokenBatch()
-        var start = 0
-        while start < length {
-            batch.removeAll()
-            let end = min(length, start + model.maxBatch)
-            for i in start..<end { batch.append(promptToken(i), position: i, sequence: sequence, logits: i == length - 1) }
-            try model.forward(batch, cache: cache) { _, _ in }
-            start = end
-        }
-        if !keep { cache.remove(sequence) }
+    private static func prefill(_ loop: EngineLoop, _ ids: ArraySlice<Int32>, keep: Bool) throws -> KVCache.SequenceID {
+        let sequence = loop.cache.create()
+        try loop.prefill(ids, sequence: sequence, start: 0) { _ in }
+        if !keep { loop.cache.remove(sequence) }
         return sequence
     }
 
     /// `steps` greedy decode steps of all `sequences` together, each at position `from` onward.
     private static func decode(_ model: LlamaModel, _ cache: KVCache, sequences: [KVCache.SequenceID], from: Int, steps: Int) throws {
-        var next = [Int32](repeating: promptToken(from), count: sequences.count)
-        var batch = TokenBatch()
         let vocabulary = model.config.vocabularySize
+        var next = [Int32](repeating: promptToken(from, vocabularySize: vocabulary), count: sequences.count)
+        var batch = TokenBatch()
         for step in 0..<steps {
             batch.removeAll()
             for (i, sequence) in sequences.enumerated() { batch.append(next[i], position: from + step, sequence: sequence, logits: true) }
-            try model.forward(batch, cache: cache) { t, logits in
-                var best = 0
-                for v in 1..<vocabulary where logits[v] > logits[best] { best = v }
-                next[t] = Int32(best)
-            }
+            try model.forward(batch, cache: cache) { t, logits in next[t] = Sampler.argmax(logits, count: vocabulary) }
         }
     }
 

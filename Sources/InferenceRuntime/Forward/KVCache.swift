@@ -21,8 +21,10 @@ final class KVCache {
     let pageLimit: Int
     let pageBytes: Int
 
+    /// Mutated in place through `sequences[id]!` (a copy would share `pages`, so the next append
+    /// would copy the array).
     private struct Sequence {
-        var pages: [Int] = []
+        var pages: [Int]
         var length = 0
         /// Page base pointers for the kernels, kept in step with `pages`.
         let pointers: UnsafeMutablePointer<UnsafePointer<UInt8>?>
@@ -60,7 +62,9 @@ final class KVCache {
         let maxPages = (maxPositions + pagePositions - 1) / pagePositions
         let pointers = UnsafeMutablePointer<UnsafePointer<UInt8>?>.allocate(capacity: maxPages)
         pointers.initialize(repeating: nil, count: maxPages)
-        sequences[id] = Sequence(pointers: pointers)
+        var pages: [Int] = []
+        pages.reserveCapacity(maxPages)
+        sequences[id] = Sequence(pages: pages, pointers: pointers)
         return id
     }
 
@@ -82,13 +86,10 @@ final class KVCache {
 
     func length(of id: SequenceID) -> Int { sequences[id]!.length }
 
-    func contains(_ id: SequenceID) -> Bool { sequences[id] != nil }
-
     /// Forgets positions from `length` on.
     func truncate(_ id: SequenceID, to length: Int) {
-        guard var sequence = sequences[id], length < sequence.length else { return }
-        truncateLength(&sequence, to: length)
-        sequences[id] = sequence
+        guard let current = sequences[id]?.length, length < current else { return }
+        truncateLength(&sequences[id]!, to: length)
     }
 
     func remove(_ id: SequenceID) {
@@ -100,7 +101,11 @@ final class KVCache {
     /// Makes positions `start..<end` of `id` writable (allocating pages, copying shared ones) and
     /// sets its length to `end`. `start` must not exceed the current length.
     func prepareWrite(_ id: SequenceID, from start: Int, to end: Int) throws(InferenceError) {
-        guard var sequence = sequences[id] else { preconditionFailure("unknown sequence \(id)") }
+        guard sequences[id] != nil else { preconditionFailure("unknown sequence \(id)") }
+        try prepareWrite(&sequences[id]!, from: start, to: end)
+    }
+
+    private func prepareWrite(_ sequence: inout Sequence, from start: Int, to end: Int) throws(InferenceError) {
         precondition(start <= sequence.length && start <= end)
         guard end <= maxPositions else { throw .contextOverflow(needed: end, limit: maxPositions) }
         if start < sequence.length { truncateLength(&sequence, to: start) }
@@ -122,7 +127,6 @@ final class KVCache {
             }
         }
         sequence.length = max(sequence.length, end)
-        sequences[id] = sequence
     }
 
     private func truncateLength(_ sequence: inout Sequence, to length: Int) {

@@ -288,58 +288,18 @@ final class LlamaModel: @unchecked Sendable {
         let longest = batch.positions.prefix(n).max()! + 1
         if pool.threadCount > 1, n * kvHeads < 2 * pool.threadCount, longest > Attention.chunk {
             // Few (token, head) pairs with long contexts, as in decode after a long prompt: spread
-            // their chunks over the threads (two passes, so only worth it when chunks are many).
-            // Pass 1: scores; pass 2: probabilities and each chunk's weighted values; then the
-            // chunks are added in order, exactly as `Attention.attend` does.
-            // Task k is chunk c of token t's KV head h, in (t, h, c) order.
+            // their chunks over the threads (two passes, so only worth it when chunks are many),
+            // unless there are more chunks than one pool job holds.
             var taskCount = 0
             for t in 0..<n { taskCount += kvHeads * Attention.chunkCount(length: batch.positions[t] + 1) }
-            func locate(_ task: Int) -> (t: Int, h: Int, c: Int) {
-                var first = 0
-                for t in 0..<n {
-                    let chunks = Attention.chunkCount(length: batch.positions[t] + 1)
-                    if task < first + kvHeads * chunks { return (t, (task - first) / chunks, (task - first) % chunks) }
-                    first += kvHeads * chunks
-                }
-                preconditionFailure("attention task \(task) out of range")
+            if taskCount <= WorkerPool.maxChunks {
+                splitAttention(batch, layer: layer, cache: cache, taskCount: taskCount)
+                return
             }
-            pool.run(chunks: taskCount) { _, task in
-                let (t, h, c) = locate(task)
-                let length = batch.positions[t] + 1
-                Attention.scores(q.floats() + t * qDim + h * width, group: group,
-                                 kv: cache.view(batch.sequences[t], layer: layer, head: h),
-                                 range: Attention.chunkRange(c, length: length), scale: attentionScale,
-                                 scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
-                                 stride: scoreStride, kernels: kernels)
-            }
-            pool.run(chunks: taskCount) { thread, task in
-                let (t, h, c) = locate(task)
-                let length = batch.positions[t] + 1
-                let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
-                Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
-                                      into: normalizers[thread].floats(), kernels: kernels)
-                Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[thread].floats(), group: group,
-                                      kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
-                                      chunkIndex: c, probabilities: probabilities[thread].floats(),
-                                      out: splitPartials.floats() + task * width, kernels: kernels)
-            }
-            var task = 0
-            for t in 0..<n {
-                for h in 0..<kvHeads {
-                    let out = att.floats() + t * qDim + h * width
-                    out.update(repeating: 0, count: width)
-                    for _ in 0..<Attention.chunkCount(length: batch.positions[t] + 1) {
-                        let partial = splitPartials.floats() + task * width
-                        for j in 0..<width { out[j] += partial[j] }
-                        task += 1
-                    }
-                }
-            }
-            return
         }
         // One task per (token, KV head); later tokens of a prompt cost more, which the threads'
         // claiming of tasks evens out.
-        let pairs = n * kvHeads, perChunk = (pairs + 0xFFFE) / 0xFFFF
+        let pairs = n * kvHeads, perChunk = (pairs + WorkerPool.maxChunks - 1) / WorkerPool.maxChunks
         pool.run(chunks: (pairs + perChunk - 1) / perChunk) { thread, chunk in
             for pair in (chunk * perChunk)..<min(pairs, (chunk + 1) * perChunk) {
                 let t = pair / kvHeads, h = pair % kvHeads
@@ -349,6 +309,56 @@ final class LlamaModel: @unchecked Sendable {
                                  scores: scores[thread].floats(), stride: scoreStride, normalizers: normalizers[thread].floats(),
                                  probabilities: probabilities[thread].floats(), partial: partials[thread].floats(),
                                  out: att.floats() + t * qDim + h * width, kernels: kernels)
+            }
+        }
+    }
+
+    /// Attention with each (token, KV head) pair's chunks as separate tasks. Pass 1: scores;
+    /// pass 2: probabilities and each chunk's weighted values; then the chunks are added in
+    /// order, exactly as `Attention.attend` does. Task k is chunk c of token t's KV head h, in
+    /// (t, h, c) order.
+    private func splitAttention(_ batch: TokenBatch, layer: Int, cache: KVCache, taskCount: Int) {
+        let n = batch.count, kvHeads = config.headCountKV
+        let width = group * headDim
+        func locate(_ task: Int) -> (t: Int, h: Int, c: Int) {
+            var first = 0
+            for t in 0..<n {
+                let chunks = Attention.chunkCount(length: batch.positions[t] + 1)
+                if task < first + kvHeads * chunks { return (t, (task - first) / chunks, (task - first) % chunks) }
+                first += kvHeads * chunks
+            }
+            preconditionFailure("attention task \(task) out of range")
+        }
+        pool.run(chunks: taskCount) { _, task in
+            let (t, h, c) = locate(task)
+            let length = batch.positions[t] + 1
+            Attention.scores(q.floats() + t * qDim + h * width, group: group,
+                             kv: cache.view(batch.sequences[t], layer: layer, head: h),
+                             range: Attention.chunkRange(c, length: length), scale: attentionScale,
+                             scores: splitScores.floats() + (t * kvHeads + h) * group * scoreStride,
+                             stride: scoreStride, kernels: kernels)
+        }
+        pool.run(chunks: taskCount) { thread, task in
+            let (t, h, c) = locate(task)
+            let length = batch.positions[t] + 1
+            let pairScores = splitScores.floats() + (t * kvHeads + h) * group * scoreStride
+            Attention.normalizers(pairScores, stride: scoreStride, group: group, length: length,
+                                  into: normalizers[thread].floats(), kernels: kernels)
+            Attention.chunkValues(pairScores, stride: scoreStride, normalizers: normalizers[thread].floats(), group: group,
+                                  kv: cache.view(batch.sequences[t], layer: layer, head: h), length: length,
+                                  chunkIndex: c, probabilities: probabilities[thread].floats(),
+                                  out: splitPartials.floats() + task * width, kernels: kernels)
+        }
+        var task = 0
+        for t in 0..<n {
+            for h in 0..<kvHeads {
+                let out = att.floats() + t * qDim + h * width
+                out.update(repeating: 0, count: width)
+                for _ in 0..<Attention.chunkCount(length: batch.positions[t] + 1) {
+                    let partial = splitPartials.floats() + task * width
+                    for j in 0..<width { out[j] += partial[j] }
+                    task += 1
+                }
             }
         }
     }

@@ -63,7 +63,6 @@ final class LlamaWeights: @unchecked Sendable {
                 up: try matrix(p + "ffn_up.weight", inputs: c.embeddingLength, outputs: c.feedForwardLength),
                 down: try matrix(p + "ffn_down.weight", inputs: c.feedForwardLength, outputs: c.embeddingLength))
         }
-        ropeFrequencyFactors = c.hasRopeFrequencyFactors
-            ? try vector("rope_freqs.weight", c.ropeDimensionCount / 2) : nil
+        ropeFrequencyFactors = c.ropeFrequencyFactors
     }
 }

@@ -10,7 +10,6 @@ struct TokenBatch {
 
     var count: Int { tokens.count }
     var isEmpty: Bool { tokens.isEmpty }
-    var logitCount: Int { wantsLogits.lazy.filter { $0 }.count }
 
     mutating func append(_ token: Int32, position: Int, sequence: KVCache.SequenceID, logits: Bool) {
         tokens.append(token)

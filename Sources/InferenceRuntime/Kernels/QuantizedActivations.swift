@@ -9,8 +9,6 @@ final class QuantizedActivations: @unchecked Sendable {
     /// Bytes per row (a multiple of 64).
     let rowStride: Int
     private let buffer: AlignedBuffer
-    /// Rows currently filled.
-    private(set) var rows = 0
 
     init(columns: Int, capacity: Int) {
         precondition(columns % 32 == 0, "activation width \(columns) is not a multiple of 32")
@@ -21,8 +19,6 @@ final class QuantizedActivations: @unchecked Sendable {
     }
 
     var base: UnsafeRawPointer { UnsafeRawPointer(buffer.pointer) }
-
-    func row(_ index: Int) -> UnsafeRawPointer { base + index * rowStride }
 
     /// Quantizes `count` rows of `columns` floats starting at row `first` of `x` (row stride
     /// `xStride` floats) into rows `first..<first+count`.
@@ -36,6 +32,5 @@ final class QuantizedActivations: @unchecked Sendable {
         case .portable:
             ReferenceKernels.quantizeRows(source, xStride: xStride, rows: count, k: columns, out: out, outStride: rowStride)
         }
-        rows = max(rows, first + count)
     }
 }

@@ -51,29 +51,39 @@ enum ReferenceKernels {
     @inline(__always)
     static func roundHalf(_ v: Float) -> Float { Float(Float16(v)) }
 
+    /// cvtps2dq then vpmovsdb: round half to even; NaN and values outside Int32 convert to
+    /// Int32.min, which saturates to -128.
+    @inline(__always)
+    static func convertToInt32(_ v: Float) -> Int32 {
+        let r = v.rounded(.toNearestOrEven)
+        return r >= -0x1p31 && r < 0x1p31 ? Int32(r) : .min
+    }
+
     static func quantizeRows(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, k: Int,
                              out: UnsafeMutableRawPointer, outStride: Int) {
         let l = ck_act_layout_for(Int32(k))
         let full = Int(l.fullGroups)
-        var q = [Int8](repeating: 0, count: 32)
         for r in 0..<rows {
             let xr = x + r * xStride
             let o = out + r * outStride
-            func quantizeBlock(_ block: Int) -> (d: Float, sum: Int32) {
-                var amax: Float = 0
-                for i in 0..<32 { amax = max(amax, abs(xr[32 * block + i])) }
+            // As quantize.c's quantize_block, also for non-finite or tiny blocks.
+            func quantizeBlock(_ block: Int) -> (q: SIMD32<Int8>, d: Float, sum: Int32) {
+                var amaxBits: UInt32 = 0
+                for i in 0..<32 { amaxBits = max(amaxBits, xr[32 * block + i].bitPattern & 0x7FFF_FFFF) }
+                let amax = Float(bitPattern: amaxBits)
                 let id: Float = amax != 0 ? 127 / amax : 0
+                var q = SIMD32<Int8>()
                 var sum: Int32 = 0
                 for i in 0..<32 {
-                    let v = Int8((xr[32 * block + i] * id).rounded(.toNearestOrEven))
-                    q[i] = v
-                    sum += Int32(v)
+                    let v = convertToInt32(xr[32 * block + i] * id)
+                    q[i] = Int8(clamping: v)
+                    sum &+= v
                 }
-                return (amax / 127, sum)
+                return (q, amax / 127, sum)
             }
             for g in 0..<full {
                 for b in 0..<16 {
-                    let (d, sum) = quantizeBlock(16 * g + b)
+                    let (q, d, sum) = quantizeBlock(16 * g + b)
                     for j in 0..<8 {
                         for i in 0..<4 {
                             o.storeBytes(of: q[4 * j + i], toByteOffset: g * 512 + j * 64 + b * 4 + i, as: Int8.self)
@@ -82,7 +92,7 @@ enum ReferenceKernels {
                     let lane = g * 16 + b
                     o.storeBytes(of: roundHalf(d), toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
                     o.storeBytes(of: roundHalf(d * Float(sum)), toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
-                    o.storeBytes(of: 128 * sum, toByteOffset: Int(l.biasOffset) + 4 * lane, as: Int32.self)
+                    o.storeBytes(of: 128 &* sum, toByteOffset: Int(l.biasOffset) + 4 * lane, as: Int32.self)
                 }
             }
             let tailBlocks = Int(l.blocks) - full * 16
@@ -90,18 +100,15 @@ enum ReferenceKernels {
                 let pair = full * 512 + p * 64
                 let lane0 = (full + p) * 16
                 for half in 0..<2 {
-                    var d: Float = 0, sum: Int32 = 0
-                    if 2 * p + half < tailBlocks {
-                        (d, sum) = quantizeBlock(full * 16 + 2 * p + half)
-                    } else {
-                        for i in 0..<32 { q[i] = 0 }
-                    }
+                    let (q, d, sum) = 2 * p + half < tailBlocks
+                        ? quantizeBlock(full * 16 + 2 * p + half) : (q: SIMD32<Int8>(), d: 0, sum: 0)
                     for i in 0..<16 {
                         o.storeBytes(of: q[i], toByteOffset: pair + half * 16 + i, as: Int8.self)
                         o.storeBytes(of: q[16 + i], toByteOffset: pair + 32 + half * 16 + i, as: Int8.self)
                     }
+                    // Lanes half * 4 + i and 8 + half * 4 + i belong to this block.
                     for i in 0..<4 {
-                        for lane in [lane0 + half * 4 + i, lane0 + 8 + half * 4 + i] {
+                        for lane in stride(from: lane0 + half * 4 + i, to: lane0 + 16, by: 8) {
                             o.storeBytes(of: roundHalf(d), toByteOffset: Int(l.scaleOffset) + 4 * lane, as: Float.self)
                             o.storeBytes(of: roundHalf(d * Float(sum)) * 0.125, toByteOffset: Int(l.sumOffset) + 4 * lane, as: Float.self)
                         }
@@ -196,7 +203,8 @@ enum ReferenceKernels {
                                 s += Int32(wn.load(fromByteOffset: at, as: UInt8.self)) * Int32(am.load(fromByteOffset: at, as: Int8.self))
                             }
                         }
-                        s -= am.load(fromByteOffset: Int(al.biasOffset) + 4 * (16 * g + lane), as: Int32.self)
+                        // Wraps like vpsubd: a non-finite block's bias may be any value.
+                        s &-= am.load(fromByteOffset: Int(al.biasOffset) + 4 * (16 * g + lane), as: Int32.self)
                         isum[lane] = Float(s)
                     }
                     let dv = g < full

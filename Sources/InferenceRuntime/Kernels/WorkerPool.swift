@@ -27,7 +27,8 @@ final class WorkerPool: @unchecked Sendable {
     /// Workers parked (or about to park) on `wake`.
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private var generation: UInt64 = 0
+    /// Wraps after 2^32 jobs, like the 32 bits of `next` that hold it.
+    private var generation: UInt32 = 0
     private var job: ((_ thread: Int, _ chunk: Int) -> Void)?
     /// Heap-allocated so the pthread objects never move.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -37,6 +38,9 @@ final class WorkerPool: @unchecked Sendable {
     /// Spin iterations (each a `pause`, ~40-140 cycles) before a worker parks: tens of µs, enough
     /// to bridge the gaps inside a forward pass without holding a shared CPU for long.
     private static let spinLimit = 1 << 10
+
+    /// Most chunks in one job (their count and index share 16-bit fields of `next`).
+    static let maxChunks = 0xFFFF
 
     init(threads: Int) {
         precondition(threads >= 1)
@@ -73,17 +77,17 @@ final class WorkerPool: @unchecked Sendable {
     /// calling thread is 0), and returns when all have finished. Not reentrant.
     func run(chunks: Int, _ body: (_ thread: Int, _ chunk: Int) -> Void) {
         guard chunks > 0 else { return }
-        precondition(chunks <= 0xFFFF, "at most 65535 chunks per job")
+        precondition(chunks <= Self.maxChunks, "at most \(Self.maxChunks) chunks per job")
         if threadCount == 1 || chunks == 1 {
             for chunk in 0..<chunks { body(0, chunk) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            generation += 1
+            generation &+= 1
             job = escapable
             finished.store(0, ordering: .relaxed)
             // Publishes the job (release) and lets spinning workers see a new generation.
-            next.store(generation << 32 | UInt64(chunks) << 16, ordering: .sequentiallyConsistent)
+            next.store(UInt64(generation) << 32 | UInt64(chunks) << 16, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_broadcast(wake)
@@ -102,11 +106,11 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Claims and runs chunks of job `generation` until none are left.
-    private func work(thread: Int, generation: UInt64) {
+    private func work(thread: Int, generation: UInt32) {
         while true {
             var claimed = next.load(ordering: .acquiring)
             while true {
-                guard claimed >> 32 == generation, claimed & 0xFFFF < (claimed >> 16) & 0xFFFF else { return }
+                guard UInt32(claimed >> 32) == generation, claimed & 0xFFFF < (claimed >> 16) & 0xFFFF else { return }
                 let (exchanged, original) = next.compareExchange(expected: claimed, desired: claimed + 1,
                                                                  ordering: .acquiringAndReleasing)
                 if exchanged { break }
@@ -133,10 +137,10 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop(index: Int) {
-        var seen: UInt64 = 0
+        var seen: UInt32 = 0
         while true {
             var spins = 0
-            var current = next.load(ordering: .acquiring) >> 32
+            var current = UInt32(next.load(ordering: .acquiring) >> 32)
             while current == seen {
                 if spins < Self.spinLimit {
                     ck_pause()
@@ -144,14 +148,14 @@ final class WorkerPool: @unchecked Sendable {
                 } else {
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_lock(mutex)
-                    while next.load(ordering: .sequentiallyConsistent) >> 32 == seen {
+                    while UInt32(next.load(ordering: .sequentiallyConsistent) >> 32) == seen {
                         pthread_cond_wait(wake, mutex)
                     }
                     pthread_mutex_unlock(mutex)
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
                     spins = 0
                 }
-                current = next.load(ordering: .acquiring) >> 32
+                current = UInt32(next.load(ordering: .acquiring) >> 32)
             }
             seen = current
             if stopping.load(ordering: .acquiring) { return }

@@ -25,14 +25,22 @@ public struct LlamaConfig: Sendable, Equatable {
     public let ropeDimensionCount: Int
     /// RMSNorm epsilon (`llama.attention.layer_norm_rms_epsilon`).
     public let rmsEpsilon: Float
-    /// Training context length (`llama.context_length`).
+    /// Longest sequence: the training context length (`llama.context_length`), at most
+    /// `maxContextLength`.
     public let contextLength: Int
     /// Rows of the token embedding (`llama.vocab_size`, else the tokenizer's token count).
     public let vocabularySize: Int
     /// The output projection reuses `token_embd.weight` (the file has no `output.weight`).
     public let tiedOutput: Bool
-    /// The file has `rope_freqs.weight` (Llama 3.1-style per-dimension RoPE frequency factors).
-    public let hasRopeFrequencyFactors: Bool
+    /// Per-pair RoPE frequency divisors from `rope_freqs.weight` (Llama 3.1 style,
+    /// ropeDimensionCount / 2 values, each finite and positive), or nil.
+    public let ropeFrequencyFactors: [Float]?
+
+    /// Cap on `contextLength` (Llama 3.1's 128K): the run state and each sequence's page table
+    /// are sized by the context, so a file claiming more runs with this much.
+    public static let maxContextLength = 1 << 17
+    /// Widest head the attention kernels take (CKernels.h `ck_kv_view`).
+    public static let maxHeadDimension = 256
 
     public init(gguf: GGUFFile) throws {
         guard let architecture = try gguf.string("general.architecture") else {
@@ -58,13 +66,18 @@ public struct LlamaConfig: Sendable, Equatable {
         blockCount = try positive("block_count", required("block_count"), max: 4096)
         embeddingLength = try positive("embedding_length", required("embedding_length"))
         feedForwardLength = try positive("feed_forward_length", required("feed_forward_length"))
+        // The int8 matmuls read their inputs (model, query and feed-forward widths) in blocks of 32.
+        for (key, width) in [("embedding_length", embeddingLength), ("feed_forward_length", feedForwardLength)] where width % 32 != 0 {
+            throw ModelConfigError.invalidValue(key: p + key, value: "\(width)", reason: "must be a multiple of 32")
+        }
         headCount = try positive("attention.head_count", required("attention.head_count"), max: 4096)
         headCountKV = try positive("attention.head_count_kv", gguf.integer(p + "attention.head_count_kv") ?? headCount, max: 4096)
         guard headCount % headCountKV == 0 else {
             throw ModelConfigError.invalidValue(key: p + "attention.head_count_kv", value: "\(headCountKV)",
                                                 reason: "must divide the head count \(headCount)")
         }
-        if let keyLength = try gguf.integer(p + "attention.key_length") {
+        let keyLength = try gguf.integer(p + "attention.key_length")
+        if let keyLength {
             headDimension = try positive("attention.key_length", keyLength)
         } else {
             guard embeddingLength % headCount == 0 else {
@@ -72,6 +85,18 @@ public struct LlamaConfig: Sendable, Equatable {
                                                     reason: "not a multiple of the head count \(headCount)")
             }
             headDimension = embeddingLength / headCount
+        }
+        // The attention kernels work on 16-wide slices of a head.
+        guard headDimension % 16 == 0, headDimension <= Self.maxHeadDimension else {
+            let (key, value) = keyLength != nil ? ("attention.key_length", headDimension) : ("attention.head_count", headCount)
+            throw ModelConfigError.invalidValue(key: p + key, value: "\(value)",
+                                                reason: "gives a head dimension of \(headDimension), which must be a multiple of 16 "
+                                                    + "and at most \(Self.maxHeadDimension)")
+        }
+        guard (headCount * headDimension) % 32 == 0 else {
+            throw ModelConfigError.invalidValue(key: p + "attention.head_count", value: "\(headCount)",
+                                                reason: "times the head dimension \(headDimension) gives a query width of "
+                                                    + "\(headCount * headDimension), which must be a multiple of 32")
         }
         if let valueLength = try gguf.integer(p + "attention.value_length"), valueLength != headDimension {
             throw ModelConfigError.invalidValue(key: p + "attention.value_length", value: "\(valueLength)",
@@ -95,7 +120,7 @@ public struct LlamaConfig: Sendable, Equatable {
                                                 reason: "must be between 0 and 1")
         }
         rmsEpsilon = Float(epsilon)
-        contextLength = try positive("context_length", required("context_length"), max: 1 << 24)
+        contextLength = try min(positive("context_length", required("context_length"), max: 1 << 24), Self.maxContextLength)
 
         guard let embedding = gguf.tensors["token_embd.weight"] else { throw ModelConfigError.missingTensor("token_embd.weight") }
         let vocabulary: Int
@@ -120,8 +145,27 @@ public struct LlamaConfig: Sendable, Equatable {
         } else {
             tiedOutput = true
         }
-        hasRopeFrequencyFactors = gguf.tensors["rope_freqs.weight"] != nil
+        ropeFrequencyFactors = try Self.ropeFrequencyFactors(gguf, count: ropeDimensionCount / 2)
     }
+
+    /// `rope_freqs.weight`, checked: RoPE divides each angle by its factor.
+    private static func ropeFrequencyFactors(_ gguf: GGUFFile, count: Int) throws -> [Float]? {
+        let name = "rope_freqs.weight"
+        guard let view = gguf.tensors[name] else { return nil }
+        guard view.dimensions == [count] else {
+            throw ModelConfigError.tensorShapeMismatch(tensor: name, expected: [count], found: view.dimensions)
+        }
+        var factors = [Float](repeating: 0, count: count)
+        try factors.withUnsafeMutableBufferPointer { try view.dequantizeRow(0, into: $0.baseAddress!) }
+        if let i = factors.firstIndex(where: { !$0.isFinite || $0 <= 0 }) {
+            throw ModelConfigError.invalidTensorValue(tensor: name, index: i, value: "\(factors[i])",
+                                                      reason: "must be finite and greater than 0")
+        }
+        return factors
+    }
+
+    /// The file has `rope_freqs.weight`.
+    public var hasRopeFrequencyFactors: Bool { ropeFrequencyFactors != nil }
 
     /// Width of the key (and value) projection output: headCountKV × headDimension.
     public var kvDimension: Int { headCountKV * headDimension }

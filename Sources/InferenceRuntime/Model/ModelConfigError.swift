@@ -5,6 +5,7 @@ public enum ModelConfigError: Error, Equatable, CustomStringConvertible {
     case invalidValue(key: String, value: String, reason: String)
     case missingTensor(String)
     case tensorShapeMismatch(tensor: String, expected: [Int], found: [Int])
+    case invalidTensorValue(tensor: String, index: Int, value: String, reason: String)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum ModelConfigError: Error, Equatable, CustomStringConvertible {
             return "tensor \(name) is missing"
         case let .tensorShapeMismatch(tensor, expected, found):
             return "tensor \(tensor) has shape \(found), expected \(expected)"
+        case let .invalidTensorValue(tensor, index, value, reason):
+            return "tensor \(tensor) element \(index) is \(value): \(reason)"
         }
     }
 }

@@ -4,6 +4,9 @@ import Foundation
 /// of operations). Holds the sequence's generator and recent tokens; scratch is allocated once.
 struct Sampler {
     let parameters: SamplingParameters
+    /// Temperatures below this are greedy: 1/temperature must stay finite (an infinite one makes
+    /// the top token's weight 0 × ∞ = NaN), and so small a temperature picks the top token anyway.
+    static let greedyBelowTemperature: Float = 1e-30
     private var random: RandomGenerator
     /// Last `penaltyWindow` tokens, oldest first.
     private var recent: [Int32] = []
@@ -30,7 +33,7 @@ struct Sampler {
         let vocabulary = adjusted.count
         adjusted.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: logits, count: vocabulary) }
         applyPenalties()
-        if parameters.temperature == 0 { return argmax() }
+        if parameters.temperature < Self.greedyBelowTemperature { return argmax() }
         return draw()
     }
 
@@ -49,10 +52,15 @@ struct Sampler {
         }
     }
 
-    private func argmax() -> Int32 {
+    /// Index of the first largest of `count` logits.
+    static func argmax(_ logits: UnsafePointer<Float>, count: Int) -> Int32 {
         var best = 0
-        for i in 1..<adjusted.count where adjusted[i] > adjusted[best] { best = i }
+        for i in 1..<count where logits[i] > logits[best] { best = i }
         return Int32(best)
+    }
+
+    private func argmax() -> Int32 {
+        adjusted.withUnsafeBufferPointer { Self.argmax($0.baseAddress!, count: $0.count) }
     }
 
     private mutating func draw() -> Int32 {
@@ -117,12 +125,15 @@ struct Sampler {
             mass += weights[i]
             kept += 1
         }
+        // Finite logits always keep the top token (weight 1); non-finite ones give NaN weights,
+        // which no filter keeps, or only zero weights, which cannot be drawn from.
+        guard mass > 0 else { return argmax() }
         var target = Float(random.nextUnit()) * mass
         for i in 0..<kept {
             target -= weights[i]
             if target < 0 { return candidates[i] }
         }
-        return candidates[max(0, kept - 1)]
+        return candidates[kept - 1]
     }
 
     /// candidates = the k tokens with the largest logits (any order).

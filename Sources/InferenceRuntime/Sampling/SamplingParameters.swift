@@ -1,5 +1,5 @@
 /// How to pick tokens and when to stop. Defaults follow llama.cpp's (temperature 0.8, top-k 40,
-/// top-p 0.95, min-p 0.05, no penalties). Temperature 0 is greedy decoding.
+/// top-p 0.95, min-p 0.05, no penalties). Temperature 0 (or below 1e-30) is greedy decoding.
 ///
 /// Order of application: penalties, then greedy if temperature is 0, else temperature, top-k,
 /// top-p, min-p (the last three on the tempered distribution), then a draw from the seeded

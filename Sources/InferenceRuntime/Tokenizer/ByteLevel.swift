@@ -28,15 +28,9 @@ enum ByteLevel {
         (0x21...0x7E).contains(byte) || (0xA1...0xAC).contains(byte) || (0xAE...0xFF).contains(byte)
     }
 
-    /// The raw bytes a vocabulary string spells, or nil when it holds a character outside the
-    /// mapping (such a string can never result from encoding text).
-    static func decode(_ text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        return decode(text, into: &bytes) ? bytes : nil
-    }
-
-    /// `decode` into a reused buffer (replacing its contents); false when the text holds a
-    /// character outside the mapping.
+    /// The raw bytes a vocabulary string spells, into a reused buffer (replacing its contents);
+    /// false when the text holds a character outside the mapping (such a string can never result
+    /// from encoding text).
     static func decode(_ text: String, into bytes: inout [UInt8]) -> Bool {
         bytes.removeAll(keepingCapacity: true)
         if let result = text.utf8.withContiguousStorageIfAvailable({ decode($0, into: &bytes) }) { return result }

@@ -141,7 +141,7 @@ import Testing
     /// Past one attention chunk (256 positions) a lone decoded token's chunks are spread over the
     /// threads; the logits still equal those of the same positions in batched passes.
     @Test func longContextDecodeEqualsBatchedPrefill() throws {
-        let ids = (0..<300).map { RuntimeBenchmark.promptToken($0) }
+        let ids = (0..<300).map { RuntimeBenchmark.promptToken($0, vocabularySize: Self.config.vocabularySize) }
         let (model, cache) = Self.makeModel(threads: 2)
         func run(decodeFrom: Int) throws -> [[Float]] {
             let sequence = cache.create()

@@ -125,6 +125,43 @@ import Testing
         }
     }
 
+    /// NaN, infinities and blocks so small that 127 / amax overflows quantize to the same bits in
+    /// both kernel sets (saturated quants), and products over them do not trap.
+    @Test func nonFiniteAndTinyActivationsQuantizeAlike() throws {
+        let k = 576, m = 4  // 16 full blocks and a tail pair per row
+        var x = Self.activations(m: m, k: k, seed: 9)
+        x[5] = .nan
+        x[k + 40] = .infinity
+        x[k + 41] = -.infinity
+        for i in 0..<32 {
+            x[2 * k + 64 + i] = Float(Double(i) * 1e-40)
+            x[2 * k + 96 + i] = 0
+        }
+        x[2 * k + 32 * 17 + 3] = .nan
+        x[3 * k + 7] = .greatestFiniteMagnitude
+        var buffers = [KernelSet: [UInt8]]()
+        for kernels in Self.kernelSets {
+            let activations = QuantizedActivations(columns: k, capacity: m)
+            x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, xStride: k, rows: 0, count: m, kernels: kernels) }
+            let bytes = Array(UnsafeRawBufferPointer(start: activations.base, count: m * activations.rowStride))
+            // Block 0 of row 0 holds the NaN: every quant saturates to -128 (lane 0 of each slab).
+            #expect((0..<8).allSatisfy { j in (0..<4).allSatisfy { Int8(bitPattern: bytes[j * 64 + $0]) == -128 } }, "\(kernels)")
+            buffers[kernels] = bytes
+        }
+        if let simd = buffers[.avx512], let portable = buffers[.portable] {
+            #expect(simd == portable, "SIMD and reference quantization differ")
+        }
+        func same(_ a: [Float], _ b: [Float]) -> Bool {
+            zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+        }
+        for type in [GGMLType.q4_1, .q8_0] {
+            let tensor = SyntheticTensor(type: type, rows: 5, columns: k, seed: 3)
+            let w = try withExtendedLifetime(tensor) { try PackedMatrix(tensor.view, releaseSource: false) }
+            let results = Self.kernelSets.map { Self.run(w, x, m: m, kernels: $0) }
+            #expect(results.allSatisfy { same($0, results[0]) }, "\(type)")
+        }
+    }
+
     @Test func packedRowsDequantizeLikeTheFile() throws {
         for type in [GGMLType.q4_0, .q4_1, .q8_0] {
             for k in [32, 64, 544, 576, 1536] {

@@ -73,6 +73,40 @@ import Testing
         #expect(Set(a).count > 1)
     }
 
+    /// Subnormal, where 1 / temperature is infinite.
+    static let tinyTemperature = Float(1e-40 as Double)
+
+    @Test func aTinyTemperatureIsGreedy() {
+        let logits: [Float] = [1, 3, 2, 3]
+        for temperature: Float in [Self.tinyTemperature, .leastNonzeroMagnitude, 1e-31] {
+            #expect(Self.sample(logits, SamplingParameters(temperature: temperature, topK: 0, topP: 1, minP: 0.05)) == 1)
+            #expect(Self.sample(logits, SamplingParameters(temperature: temperature)) == 1)
+        }
+    }
+
+    @Test func nonFiniteLogitsNeverTrap() {
+        let settings = [
+            SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0.05),
+            SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0),
+            SamplingParameters(temperature: 1, topK: 0, topP: 0.9, minP: 0),
+            SamplingParameters(temperature: 1, topK: 2, topP: 0.9, minP: 0.05),
+            SamplingParameters(temperature: Self.tinyTemperature),
+            SamplingParameters(temperature: 0),
+        ]
+        let cases: [[Float]] = [
+            [.nan, 1, 2], [1, .nan, 2], [1, .infinity, 2], [.infinity, .infinity, 0], [-.infinity, -.infinity, -.infinity],
+            [.nan, .nan, .nan], [1, -.infinity, .nan], [2, .greatestFiniteMagnitude, -.greatestFiniteMagnitude],
+        ]
+        for logits in cases {
+            for parameters in settings {
+                let token = Self.sample(logits, parameters)
+                #expect(token >= 0 && token < Int32(logits.count))
+            }
+        }
+        // An infinite logit is the most likely token.
+        #expect(Self.sample([1, .infinity, 2], SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0)) == 1)
+    }
+
     @Test func parameterValidation() {
         #expect(throws: InferenceError.self) { try SamplingParameters(maxTokens: -1).validate() }
         #expect(throws: InferenceError.self) { try SamplingParameters(temperature: .nan).validate() }
