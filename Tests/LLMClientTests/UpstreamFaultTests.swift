@@ -182,6 +182,35 @@ import Testing
         await stub.stop()
     }
 
+    @Test func anEventThatNeverEndsIsAnInvalidResponseAndEndsTheExchange() async throws {
+        // 64 KiB data lines and never a blank line: past the parser's 4 MiB event limit.
+        let line = "data: " + String(repeating: "x", count: 64 << 10) + "\n"
+        let stub = try StubUpstream { attempt, stub in
+            stub.stream(attempt, Array(repeating: line, count: 80), thenHold: true)
+        }
+        let client = OpenAIClient(configuration: try stub.configuration(timeouts: Self.patient))
+        let streamed = await drain(client.stream(.hello()))
+        #expect(streamed.error as? LLMClientError == .invalidResponse(
+            upstream: "stub", reason: SSEParser.ParseError.eventTooLarge(4 << 20).description))
+        #expect(await stub.waitForDisconnect(of: 1), "the client hangs up instead of reading on")
+        await stub.stop()
+    }
+
+    @Test func aStreamLongerThanTheLimitIsAnInvalidResponseAndEndsTheExchange() async throws {
+        let chunk = "data: \(StubUpstream.chunk("word"))\n\n"
+        let stub = try StubUpstream { attempt, stub in
+            stub.stream(attempt, Array(repeating: chunk, count: 200), thenHold: true)
+        }
+        let client = OpenAIClient(configuration: try stub.configuration(timeouts: Self.patient), userAgent: "popi",
+                                  maxStreamBytes: 50 * chunk.utf8.count)
+        let streamed = await drain(client.stream(.hello()))
+        #expect(streamed.chunks.count <= 50)
+        #expect(streamed.error as? LLMClientError == .invalidResponse(
+            upstream: "stub", reason: "event stream longer than \(50 * chunk.utf8.count) bytes"))
+        #expect(await stub.waitForDisconnect(of: 1), "the client hangs up instead of reading on")
+        await stub.stop()
+    }
+
     @Test func errorEventInAStreamIsReportedRedacted() async throws {
         let stub = try StubUpstream { attempt, stub in
             stub.stream(attempt, [#"data: {"error":{"message":"key sk-test-0123456789 revoked"}}"# + "\n\n"], thenHold: true)
