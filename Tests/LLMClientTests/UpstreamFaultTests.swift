@@ -39,6 +39,17 @@ import Testing
         await stub.stop()
     }
 
+    @Test func timeoutsTooLongToCountInNanosecondsDoNotTrap() async throws {
+        let stub = try StubUpstream { _, _ in StubUpstream.completion("ok") }
+        let forever = Duration.seconds(Int64.max)
+        let client = OpenAIClient(configuration: try stub.configuration(
+            timeouts: .init(connect: forever, firstByte: forever, idle: forever, total: forever),
+            breaker: .init(failureThreshold: 1, openDuration: forever)))
+        _ = try await client.complete(.hello())
+        #expect(client.breaker.state == .closed)
+        await stub.stop()
+    }
+
     @Test func noKeyMeansNoAuthorizationHeader() async throws {
         let stub = try StubUpstream { _, _ in StubUpstream.completion("ok") }
         let client = OpenAIClient(configuration: try stub.configuration(key: nil))
