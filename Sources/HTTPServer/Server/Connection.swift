@@ -229,7 +229,7 @@ final class Connection: @unchecked Sendable {
         if server.isDraining { closeAfterResponse = true }
         if head.expectsContinue {
             deferred = .notAsked
-            startHandler(head, body: RequestBody(deferred: DeferredBodyReader(connection: self, knownLength: head.contentLength)))
+            startHandler(head, body: RequestBody(deferred: DeferredBodyReader(connection: self)))
         } else {
             phase = .body
             lastBodyProgress = monotonicNanoseconds()
@@ -627,7 +627,6 @@ struct ConnectionBodyWriter: ResponseBodyWriter {
 /// The deferred body of an `Expect: 100-continue` request.
 struct DeferredBodyReader: DeferredRequestBody {
     let connection: Connection
-    let knownLength: Int?
 
     func collect(upTo limit: Int) async throws -> [UInt8] {
         try await connection.collectDeferredBody(upTo: limit)
