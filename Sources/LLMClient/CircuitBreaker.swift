@@ -17,7 +17,7 @@ public final class CircuitBreaker: @unchecked Sendable {
     public init(failureThreshold: Int, openDuration: Duration,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSinceReferenceDate }) {
         threshold = failureThreshold
-        openSeconds = Double(openDuration.components.seconds) + Double(openDuration.components.attoseconds) / 1e18
+        openSeconds = openDuration.seconds
         self.now = now
     }
 

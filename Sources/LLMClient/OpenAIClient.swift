@@ -14,10 +14,17 @@ public final class OpenAIClient: Sendable {
     public let breaker: CircuitBreaker
     private let session: UpstreamSession
     private let userAgent: String
+    /// Largest streamed body read in one call (`streamLimit`; smaller in tests).
+    private let maxStreamBytes: Int
 
-    public init(configuration: UpstreamConfiguration, userAgent: String = "popi") {
+    public convenience init(configuration: UpstreamConfiguration, userAgent: String = "popi") {
+        self.init(configuration: configuration, userAgent: userAgent, maxStreamBytes: Self.streamLimit)
+    }
+
+    init(configuration: UpstreamConfiguration, userAgent: String, maxStreamBytes: Int) {
         self.configuration = configuration
         self.userAgent = userAgent
+        self.maxStreamBytes = maxStreamBytes
         breaker = CircuitBreaker(failureThreshold: configuration.breaker.failureThreshold,
                                  openDuration: configuration.breaker.openDuration)
         session = UpstreamSession(idleTimeout: configuration.timeouts.idle, totalTimeout: configuration.timeouts.total)
@@ -27,6 +34,9 @@ public final class OpenAIClient: Sendable {
 
     /// Largest successful body kept (a chat completion is far smaller).
     static let bodyLimit = 16 << 20
+    /// Largest event stream read: its chunks repeat the JSON envelope for every few tokens, so
+    /// it is larger than the same completion whole, yet still bounded.
+    static let streamLimit = 64 << 20
     /// Bytes of an error body read for its message.
     static let errorBodyLimit = 64 << 10
 
@@ -150,6 +160,8 @@ public final class OpenAIClient: Sendable {
             let name = self.name
             let key = configuration.apiKey
             let breaker = self.breaker
+            let maxStreamBytes = self.maxStreamBytes
+            var streamed = 0
             var status = 0
             var headers: [String: String] = [:]
             var errorBody = Data()
@@ -165,6 +177,10 @@ public final class OpenAIClient: Sendable {
                             throw Self.statusError(name, status, headers, errorBody, key)
                         }
                         return .more
+                    }
+                    streamed += chunk.count
+                    guard streamed <= maxStreamBytes else {
+                        throw .invalidResponse(upstream: name, reason: "event stream longer than \(maxStreamBytes) bytes")
                     }
                     let events: [SSEParser.Event]
                     do {

@@ -3,8 +3,9 @@
 /// Pure state machine: feed it bytes as they arrive, in any split, and it returns the events
 /// completed so far. Lines end with CRLF, LF or CR; `data` fields of one event are joined with
 /// LF; comments (lines starting with `:`) and unknown fields are ignored; an event is dispatched
-/// on a blank line. A line longer than `maxLineBytes` is an error (a stream that never ends a
-/// line would otherwise grow without bound).
+/// on a blank line. A line longer than `maxLineBytes`, or an event whose data exceeds
+/// `maxEventBytes`, is an error: a stream that never ends a line, or never ends an event with
+/// a blank line, would otherwise grow without bound.
 public struct SSEParser: Sendable {
     public struct Event: Sendable, Equatable {
         public var event: String?
@@ -14,27 +15,33 @@ public struct SSEParser: Sendable {
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case lineTooLong(Int)
+        case eventTooLarge(Int)
         public var description: String {
             switch self {
             case .lineTooLong(let limit): return "upstream event stream has a line longer than \(limit) bytes"
+            case .eventTooLarge(let limit): return "upstream event stream has an event with more than \(limit) bytes of data"
             }
         }
     }
 
     public let maxLineBytes: Int
+    public let maxEventBytes: Int
     private var line: [UInt8] = []
     private var lastWasCR = false
     private var dataLines: [String] = []
+    /// Bytes the pending event's data will have once joined (values plus separating LFs).
+    private var eventBytes = 0
     private var hasData = false
     private var eventName: String?
     private var lastID: String?
     private var sawFirstLine = false
 
-    public init(maxLineBytes: Int = 1 << 20) {
+    public init(maxLineBytes: Int = 1 << 20, maxEventBytes: Int = 4 << 20) {
         self.maxLineBytes = maxLineBytes
+        self.maxEventBytes = maxEventBytes
     }
 
-    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) throws -> [Event] where Bytes.Element == UInt8 {
+    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) throws(ParseError) -> [Event] where Bytes.Element == UInt8 {
         var events: [Event] = []
         for byte in bytes {
             switch byte {
@@ -43,10 +50,10 @@ public struct SSEParser: Sendable {
                     lastWasCR = false  // second half of CRLF: the line already ended
                     continue
                 }
-                endLine(into: &events)
+                try endLine(into: &events)
             case UInt8(ascii: "\r"):
                 lastWasCR = true
-                endLine(into: &events)
+                try endLine(into: &events)
             default:
                 lastWasCR = false
                 guard line.count < maxLineBytes else { throw ParseError.lineTooLong(maxLineBytes) }
@@ -56,7 +63,7 @@ public struct SSEParser: Sendable {
         return events
     }
 
-    private mutating func endLine(into events: inout [Event]) {
+    private mutating func endLine(into events: inout [Event]) throws(ParseError) {
         defer { line.removeAll(keepingCapacity: true) }
         if !sawFirstLine {
             sawFirstLine = true
@@ -67,6 +74,7 @@ public struct SSEParser: Sendable {
                 events.append(Event(event: eventName, data: dataLines.joined(separator: "\n"), id: lastID))
             }
             dataLines.removeAll()
+            eventBytes = 0
             hasData = false
             eventName = nil
             return
@@ -85,6 +93,8 @@ public struct SSEParser: Sendable {
         let text = String(decoding: value, as: UTF8.self)
         switch String(decoding: field, as: UTF8.self) {
         case "data":
+            eventBytes += (hasData ? 1 : 0) + value.count
+            guard eventBytes <= maxEventBytes else { throw ParseError.eventTooLarge(maxEventBytes) }
             dataLines.append(text)
             hasData = true
         case "event":

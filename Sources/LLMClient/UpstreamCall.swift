@@ -121,8 +121,7 @@ final class UpstreamCall: @unchecked Sendable {
 
     private func arm(after duration: Duration, kind: LLMClientError.TimeoutKind) {
         phaseTimer?.cancel()
-        let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        phaseTimer = makeTimer(at: .now() + .nanoseconds(Int(nanos)), kind: kind)
+        phaseTimer = makeTimer(at: .now() + duration.dispatchInterval, kind: kind)
     }
 
     private func makeTimer(at time: DispatchTime, kind: LLMClientError.TimeoutKind) -> DispatchSourceTimer {

@@ -13,9 +13,10 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
     init(idleTimeout: Duration, totalTimeout: Duration) {
         super.init()
         let configuration = URLSessionConfiguration.ephemeral
-        // popi's own timers are authoritative; URLSession's are a looser backstop.
-        configuration.timeoutIntervalForRequest = Double(idleTimeout.components.seconds) + 5
-        configuration.timeoutIntervalForResource = Double(totalTimeout.components.seconds) + 5
+        // popi's own timers are authoritative; URLSession's are a looser backstop. Capped like
+        // `dispatchInterval`: FoundationNetworking turns them into integer milliseconds.
+        configuration.timeoutIntervalForRequest = min(idleTimeout.seconds, 1e9) + 5
+        configuration.timeoutIntervalForResource = min(totalTimeout.seconds, 1e9) + 5
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData

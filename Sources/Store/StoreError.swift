@@ -17,6 +17,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidValue(String)
     /// A result did not have the expected shape or types (a program error).
     case decoding(String)
+    /// A statement returned more bytes than one result can hold.
+    case resultTooLarge(limit: Int)
     /// A migration problem: see `MigrationError`.
     case migration(MigrationError)
     /// The thing to create exists already (e.g. a tenant name, a key prefix).
@@ -42,6 +44,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "invalid value for the database: \(message)"
         case .decoding(let message):
             return "unexpected database result: \(message)"
+        case .resultTooLarge(let limit):
+            return "a database result is larger than \(limit) bytes"
         case .migration(let error):
             return error.description
         case .conflict(let message):

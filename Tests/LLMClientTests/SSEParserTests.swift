@@ -60,6 +60,40 @@ import Testing
         }
     }
 
+    /// Data lines that never meet a blank line: each line is short, the event is not.
+    @Test func eventLargerThanTheLimitIsAnErrorFedByteByByte() throws {
+        var parser = SSEParser(maxLineBytes: 64, maxEventBytes: 20)
+        // "0123456789" + LF + "0123456789" is 21 bytes of data: one past the limit.
+        let input = Array("data: 0123456789\ndata: 0123456789\n".utf8)
+        var fed = 0
+        #expect(throws: SSEParser.ParseError.eventTooLarge(20)) {
+            for byte in input {
+                fed += 1
+                _ = try parser.feed([byte])
+            }
+        }
+        #expect(fed == input.count, "the error comes when the line that crosses the limit ends")
+    }
+
+    @Test func eventAtTheLimitPassesAndTheCountStartsOverAfterIt() throws {
+        var parser = SSEParser(maxLineBytes: 64, maxEventBytes: 21)
+        let event = Array("data: 0123456789\ndata: 0123456789\n\n".utf8)
+        var events: [SSEParser.Event] = []
+        for _ in 0..<3 {
+            for byte in event { events += try parser.feed([byte]) }
+        }
+        #expect(events == Array(repeating: .init(event: nil, data: "0123456789\n0123456789", id: nil), count: 3))
+    }
+
+    @Test func commentsAndOtherFieldsDoNotCountTowardsTheEventLimit() throws {
+        var parser = SSEParser(maxLineBytes: 64, maxEventBytes: 4)
+        var events: [SSEParser.Event] = []
+        for byte in Array((String(repeating: ": padding padding\nevent: long-name\n", count: 10) + "data: abcd\n\n").utf8) {
+            events += try parser.feed([byte])
+        }
+        #expect(events == [.init(event: "long-name", data: "abcd", id: nil)])
+    }
+
     @Test func byteOrderMarkIsSkipped() throws {
         var parser = SSEParser()
         #expect(try parser.feed([0xEF, 0xBB, 0xBF] + Array("data: x\n\n".utf8)) == [.init(event: nil, data: "x", id: nil)])

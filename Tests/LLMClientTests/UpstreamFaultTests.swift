@@ -39,6 +39,17 @@ import Testing
         await stub.stop()
     }
 
+    @Test func timeoutsTooLongToCountInNanosecondsDoNotTrap() async throws {
+        let stub = try StubUpstream { _, _ in StubUpstream.completion("ok") }
+        let forever = Duration.seconds(Int64.max)
+        let client = OpenAIClient(configuration: try stub.configuration(
+            timeouts: .init(connect: forever, firstByte: forever, idle: forever, total: forever),
+            breaker: .init(failureThreshold: 1, openDuration: forever)))
+        _ = try await client.complete(.hello())
+        #expect(client.breaker.state == .closed)
+        await stub.stop()
+    }
+
     @Test func noKeyMeansNoAuthorizationHeader() async throws {
         let stub = try StubUpstream { _, _ in StubUpstream.completion("ok") }
         let client = OpenAIClient(configuration: try stub.configuration(key: nil))
@@ -178,6 +189,35 @@ import Testing
             Issue.record("expected invalidResponse, got \(String(describing: streamed.error))")
             return
         }
+        #expect(await stub.waitForDisconnect(of: 1), "the client hangs up instead of reading on")
+        await stub.stop()
+    }
+
+    @Test func anEventThatNeverEndsIsAnInvalidResponseAndEndsTheExchange() async throws {
+        // 64 KiB data lines and never a blank line: past the parser's 4 MiB event limit.
+        let line = "data: " + String(repeating: "x", count: 64 << 10) + "\n"
+        let stub = try StubUpstream { attempt, stub in
+            stub.stream(attempt, Array(repeating: line, count: 80), thenHold: true)
+        }
+        let client = OpenAIClient(configuration: try stub.configuration(timeouts: Self.patient))
+        let streamed = await drain(client.stream(.hello()))
+        #expect(streamed.error as? LLMClientError == .invalidResponse(
+            upstream: "stub", reason: SSEParser.ParseError.eventTooLarge(4 << 20).description))
+        #expect(await stub.waitForDisconnect(of: 1), "the client hangs up instead of reading on")
+        await stub.stop()
+    }
+
+    @Test func aStreamLongerThanTheLimitIsAnInvalidResponseAndEndsTheExchange() async throws {
+        let chunk = "data: \(StubUpstream.chunk("word"))\n\n"
+        let stub = try StubUpstream { attempt, stub in
+            stub.stream(attempt, Array(repeating: chunk, count: 200), thenHold: true)
+        }
+        let client = OpenAIClient(configuration: try stub.configuration(timeouts: Self.patient), userAgent: "popi",
+                                  maxStreamBytes: 50 * chunk.utf8.count)
+        let streamed = await drain(client.stream(.hello()))
+        #expect(streamed.chunks.count <= 50)
+        #expect(streamed.error as? LLMClientError == .invalidResponse(
+            upstream: "stub", reason: "event stream longer than \(50 * chunk.utf8.count) bytes"))
         #expect(await stub.waitForDisconnect(of: 1), "the client hangs up instead of reading on")
         await stub.stop()
     }

@@ -162,6 +162,45 @@ import Testing
         await #expect(throws: StoreError.self) { try await pool.ping() }
     }
 
+    @Test func shutdownDuringCallsLeavesNoCallerWaitingAndNoConnectionOpen() async throws {
+        let name = "popi-shutdown-\(UUID().uuidString.prefix(8))"
+        let pool = ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 4)
+            .overriding("application_name", with: name))
+        try await pool.ping()
+        // Callers keep arriving while the pool shuts down: some take a slot just before its
+        // thread stops. Each must end, with an answer or `poolClosed`; unstructured tasks, so a
+        // caller left waiting fails the test instead of hanging it.
+        let outcomes = Outcomes()
+        for index in 0..<400 {
+            Task {
+                if index == 200 { pool.shutdown() }
+                do {
+                    try await pool.ping()
+                    await outcomes.add("ok")
+                } catch {
+                    await outcomes.add("\(error)")
+                }
+            }
+        }
+        let giveUp = ContinuousClock.now + .seconds(30)
+        while await outcomes.all.count < 400 && ContinuousClock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let all = await outcomes.all
+        #expect(all.count == 400, "\(400 - all.count) callers still waiting")
+        #expect(Set(all).isSubset(of: ["ok", StoreError.poolClosed.description]), "\(Set(all))")
+        let store = try await TestDatabase.store()
+        let deadline = ContinuousClock.now + .seconds(10)
+        var sessions = -1
+        repeat {
+            try await Task.sleep(for: .milliseconds(20))
+            sessions = try await store.pool.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = \(name)")[0]
+                .decode(0, as: Int.self)
+        } while sessions > 0 && ContinuousClock.now < deadline
+        #expect(sessions == 0)
+        #expect(pool.statistics.open == 0)
+    }
+
     @Test func aConnectionKilledByTheServerIsReplacedBeforeTheNextStatement() async throws {
         let pool = ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 1))
         defer { pool.shutdown() }
@@ -176,4 +215,10 @@ import Testing
         #expect(newPID != pid)
         #expect(pool.statistics.connectionsLost == 1)
     }
+}
+
+/// What concurrent callers saw, in arrival order.
+private actor Outcomes {
+    private(set) var all: [String] = []
+    func add(_ outcome: String) { all.append(outcome) }
 }

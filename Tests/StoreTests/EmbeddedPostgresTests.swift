@@ -13,8 +13,8 @@ import Testing
         }
     }
 
-    func temporaryDataDirectory() throws -> URL {
-        let url = URL(fileURLWithPath: "/tmp/popi-embedded-\(UUID().uuidString.prefix(8))")
+    func temporaryDataDirectory(prefix: String = "popi-embedded-") throws -> URL {
+        let url = URL(fileURLWithPath: "/tmp/\(prefix)\(UUID().uuidString.prefix(8))")
         // Searchable by the postgres user when the tests run as root.
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
@@ -34,8 +34,21 @@ import Testing
         func halt() { stop = true }
     }
 
+    @Test func pathsWithSpacesQuotesAndBackslashesSurviveTheConnectionStringAndTheSettings() throws {
+        let path = "/tmp/popi data/it's\\here"
+        let parsed = try DatabaseConfiguration.parse(
+            EmbeddedPostgres.connectionString(socketDirectory: path, port: 5433, password: "p w'd"))
+        #expect(parsed["host"] == path)
+        #expect(parsed["port"] == "5433")
+        #expect(parsed["user"] == "popi")
+        #expect(parsed["password"] == "p w'd")
+        let settings = EmbeddedPostgres.serverSettings(socketDirectory: path, port: 5433)
+        #expect(settings.contains("\nunix_socket_directories = '/tmp/popi data/it''s\\\\here'\n"), "\(settings)")
+    }
+
     @Test func theEmbeddedClusterIsCreatedReusedAndReachableOnlyByItsSocket() async throws {
-        let data = try temporaryDataDirectory()
+        // A space and a quote in the path: both must survive the conninfo and postgresql.conf.
+        let data = try temporaryDataDirectory(prefix: "popi embedded 'q-")
         defer { try? FileManager.default.removeItem(at: data) }
         let binaries = binDirectory
         let first = try await offPool { try EmbeddedPostgres.start(dataDirectory: data, binDirectory: binaries) }

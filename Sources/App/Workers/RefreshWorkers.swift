@@ -10,6 +10,9 @@ import Synchronization
 public final class RefreshWorkers: Sendable {
     /// Pairs given to the summarizer: the newest, enough for the held-out split and the prompt.
     static let pairsConsidered = 16
+    /// Finished jobs are kept this long (seconds: they show in a user's export and help debugging).
+    static let finishedJobRetention: Double = 7 * 86400
+    static let purgeInterval: Duration = .seconds(3600)
 
     private let store: DataStore
     private let model: any PreferenceModel
@@ -143,11 +146,29 @@ public final class RefreshWorkers: Sendable {
         return (signals, ids)
     }
 
-    /// Queue depth for `/metrics`, read every few seconds (a scrape must not wait on the database).
+    /// Queue depth for `/metrics`, read every few seconds (a scrape must not wait on the
+    /// database); at start and then about once an hour, old finished jobs are purged so the
+    /// table does not grow forever. Every replica purges: the delete is idempotent.
     private func publishQueueStatistics() async {
+        var nextPurge = ContinuousClock.now
         while !Task.isCancelled {
             if let statistics = try? await store.jobs.statistics() { metrics.record(queue: statistics) }
+            if ContinuousClock.now >= nextPurge {
+                nextPurge = .now + Self.purgeInterval
+                await purgeFinishedJobs()
+            }
             try? await Task.sleep(for: .seconds(5))
+        }
+    }
+
+    private func purgeFinishedJobs() async {
+        do {
+            let purged = try await store.jobs.purgeFinished(olderThan: Self.finishedJobRetention)
+            if purged > 0 { logger.info("finished jobs purged", metadata: ["count": "\(purged)"]) }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("cannot purge finished jobs", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -16,14 +16,6 @@ public struct RequestBody: Sendable {
 
     init(deferred: any DeferredRequestBody) { storage = .deferred(deferred) }
 
-    /// The announced or known length, when there is one.
-    public var knownLength: Int? {
-        switch storage {
-        case .bytes(let bytes): bytes.count
-        case .deferred(let source): source.knownLength
-        }
-    }
-
     /// The whole body. Throws `HTTPError` 413 (`payload_too_large`) when it is longer than `limit`,
     /// and `CancellationError` when the client went away.
     public func collect(upTo limit: Int = .max) async throws -> [UInt8] {
@@ -38,6 +30,5 @@ public struct RequestBody: Sendable {
 }
 
 protocol DeferredRequestBody: Sendable {
-    var knownLength: Int? { get }
     func collect(upTo limit: Int) async throws -> [UInt8]
 }

@@ -70,7 +70,8 @@ final class Connection: @unchecked Sendable {
     private var closeAfterResponse = false
     private var processing = false
     private var requestsServed = 0
-    private var drainWaiter: CheckedContinuation<Void, any Error>?
+    /// Writers suspended until buffered output drains: a handler may write from several tasks.
+    private var drainWaiters: [CheckedContinuation<Void, any Error>] = []
     private var readWantsWritable = false
 
     private var headStartedAt: UInt64
@@ -228,7 +229,7 @@ final class Connection: @unchecked Sendable {
         if server.isDraining { closeAfterResponse = true }
         if head.expectsContinue {
             deferred = .notAsked
-            startHandler(head, body: RequestBody(deferred: DeferredBodyReader(connection: self, knownLength: head.contentLength)))
+            startHandler(head, body: RequestBody(deferred: DeferredBodyReader(connection: self)))
         } else {
             phase = .body
             lastBodyProgress = monotonicNanoseconds()
@@ -424,7 +425,7 @@ final class Connection: @unchecked Sendable {
         flush()
         guard phase == .handler else { throw CancellationError() }
         if outbound.count - outStart > server.configuration.maxBufferedOutput {
-            try await withCheckedThrowingContinuation { drainWaiter = $0 }
+            try await withCheckedThrowingContinuation { drainWaiters.append($0) }
         }
     }
 
@@ -441,10 +442,7 @@ final class Connection: @unchecked Sendable {
                 wrote = true
             case .wouldBlock:
                 if wrote || lastWriteProgress == 0 { lastWriteProgress = monotonicNanoseconds() }
-                if let waiter = drainWaiter, outbound.count - outStart <= server.configuration.maxBufferedOutput / 2 {
-                    drainWaiter = nil
-                    waiter.resume()
-                }
+                if outbound.count - outStart <= server.configuration.maxBufferedOutput / 2 { resumeDrainWaiters() }
                 armTimer()
                 return
             case .closed, .failed:
@@ -459,11 +457,16 @@ final class Connection: @unchecked Sendable {
         }
         outStart = 0
         lastWriteProgress = 0
-        if let waiter = drainWaiter {
-            drainWaiter = nil
-            waiter.resume()
-        }
+        resumeDrainWaiters()
         if phase == .closing { finishClosing() }
+    }
+
+    private func resumeDrainWaiters(throwing error: (any Error)? = nil) {
+        let waiters = drainWaiters
+        drainWaiters = []
+        for waiter in waiters {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+        }
     }
 
     private func writable() {
@@ -522,10 +525,7 @@ final class Connection: @unchecked Sendable {
             deferred = .done
             continuation.resume(throwing: CancellationError())
         }
-        if let waiter = drainWaiter {
-            drainWaiter = nil
-            waiter.resume(throwing: CancellationError())
-        }
+        resumeDrainWaiters(throwing: CancellationError())
         server.poller?.deregister(fd)
         Syscall.close(fd)
         server.remove(self)
@@ -627,7 +627,6 @@ struct ConnectionBodyWriter: ResponseBodyWriter {
 /// The deferred body of an `Expect: 100-continue` request.
 struct DeferredBodyReader: DeferredRequestBody {
     let connection: Connection
-    let knownLength: Int?
 
     func collect(upTo limit: Int) async throws -> [UInt8] {
         try await connection.collectDeferredBody(upTo: limit)

@@ -71,8 +71,6 @@ final class TLSStream {
 
     deinit { SSL_free(ssl) }
 
-    var pending: Int32 { SSL_pending(ssl) }
-
     func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         ERR_clear_error()
         let n = SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))

@@ -191,9 +191,6 @@ extension DatabaseConfiguration {
     var passwordlessConnectionString: String {
         var parameters = self.parameters
         parameters["password"] = nil
-        return parameters.sorted { $0.key < $1.key }.map { key, value in
-            let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
-            return "\(key)='\(escaped)'"
-        }.joined(separator: " ")
+        return parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.conninfoQuoted($0.value))" }.joined(separator: " ")
     }
 }

@@ -8,6 +8,9 @@ public final class Connection {
     /// Prepared statement names by statement text and parameter types (per connection).
     private var statements: [String: String] = [:]
     private static let statementCacheLimit = 500
+    /// Largest result copied out of libpq: `QueryResult` addresses its bytes with Int32 offsets.
+    /// Settable so tests can reach it without a 2 GiB result.
+    var maxResultBytes = Int(Int32.max)
 
     private init(handle: OpaquePointer) {
         self.handle = handle
@@ -165,7 +168,7 @@ public final class Connection {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return Self.copy(result)
+            return try Self.copy(result, maxBytes: maxResultBytes)
         default:
             if PQstatus(handle) != CONNECTION_OK {
                 throw StoreError.connectionLost(Self.cleanMessage(PQresultErrorMessage(result)))
@@ -189,7 +192,7 @@ public final class Connection {
         return PQstatus(handle) == CONNECTION_OK ? .unavailable(message) : .connectionLost(message)
     }
 
-    private static func copy(_ result: OpaquePointer) -> QueryResult {
+    private static func copy(_ result: OpaquePointer, maxBytes: Int) throws(StoreError) -> QueryResult {
         let rowCount = Int(PQntuples(result))
         let columnCount = Int(PQnfields(result))
         var columns: [QueryResult.Column] = []
@@ -208,6 +211,7 @@ public final class Connection {
                     continue
                 }
                 let length = Int(PQgetlength(result, row, column))
+                guard length <= maxBytes - storage.count else { throw .resultTooLarge(limit: maxBytes) }
                 cells.append((Int32(storage.count), Int32(length)))
                 if length > 0, let value = PQgetvalue(result, row, column) {
                     value.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in

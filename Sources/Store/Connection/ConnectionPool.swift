@@ -58,9 +58,11 @@ public final class ConnectionPool: Sendable {
         defer { release(index) }
         let slot = slots[index]
         return try await withCheckedThrowingContinuation { continuation in
-            slot.thread.submit {
+            let submitted = slot.thread.submit {
                 continuation.resume(with: Result { try self.perform(body, on: slot) })
             }
+            // The slot was taken just before `shutdown` stopped its thread.
+            if !submitted { continuation.resume(throwing: StoreError.poolClosed) }
         }
     }
 
@@ -92,7 +94,8 @@ public final class ConnectionPool: Sendable {
         }
         waiters.forEach { $0.continuation.resume(throwing: StoreError.poolClosed) }
         for slot in slots {
-            slot.thread.submit {
+            // Refused only by a second shutdown, when the threads are already gone.
+            _ = slot.thread.submit {
                 if slot.connection != nil {
                     slot.connection = nil
                     self.state.withLock { $0.openConnections -= 1 }
@@ -211,6 +214,9 @@ public final class ConnectionPool: Sendable {
             if connection.isUsable { return connection }
             drop(slot)
         }
+        // Work queued before `shutdown` may run after the slot's connection was closed: it must
+        // not open one that nothing would close.
+        if state.withLock({ $0.closed }) { throw StoreError.poolClosed }
         // While the backoff window is open, fail at once with the last error.
         let blocked = breaker.withLock { breaker -> String? in
             guard let retryAt = breaker.retryAt, DispatchTime.now() < retryAt else { return nil }

@@ -43,6 +43,12 @@ public struct DatabaseConfiguration: Sendable {
         return "postgresql \(user)\(host)\(port)\(database)"
     }
 
+    /// `value` as a value of a libpq `key=value` connection string: in single quotes, with `\`
+    /// and `'` escaped by a backslash, so spaces and quotes (e.g. in a socket path) survive.
+    static func conninfoQuoted(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
     static func parse(_ connectionString: String) throws -> [String: String] {
         guard !connectionString.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw StoreError.invalidDatabaseURL("it is empty")

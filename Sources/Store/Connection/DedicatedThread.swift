@@ -22,14 +22,18 @@ final class DedicatedThread: @unchecked Sendable {
         return pthread_equal(identity, pthread_self()) != 0
     }
 
-    func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Queues `job`; false once `stop` was called, since the thread may already have exited and
+    /// the job would never run.
+    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return false }
         work.append(job)
         condition.signal()
-        condition.unlock()
+        return true
     }
 
-    /// Lets the thread finish the work already submitted, then exit.
+    /// Lets the thread finish the work already submitted, then exit; later `submit`s fail.
     func stop() {
         condition.lock()
         stopping = true

@@ -18,7 +18,29 @@ public final class EmbeddedPostgres: Sendable {
 
     /// libpq connection string for the running cluster.
     public var connectionString: String {
-        "host=\(clusterDirectory.path) port=\(port) user=popi dbname=postgres password=\(password)"
+        Self.connectionString(socketDirectory: clusterDirectory.path, port: port, password: password)
+    }
+
+    static func connectionString(socketDirectory: String, port: Int, password: String) -> String {
+        [("host", socketDirectory), ("port", String(port)), ("user", "popi"), ("dbname", "postgres"), ("password", password)]
+            .map { "\($0.0)=\(DatabaseConfiguration.conninfoQuoted($0.1))" }
+            .joined(separator: " ")
+    }
+
+    /// What popi appends to the cluster's postgresql.conf: only the unix socket in the cluster
+    /// folder, no TCP listener at all.
+    static func serverSettings(socketDirectory: String, port: Int) -> String {
+        // A quoted value in postgresql.conf takes `''` for a quote and `\\` for a backslash.
+        let quoted = socketDirectory.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''")
+        return """
+
+            # Added by popi: embedded cluster, reachable only through the unix socket below.
+            listen_addresses = ''
+            unix_socket_directories = '\(quoted)'
+            unix_socket_permissions = 0700
+            port = \(port)
+
+            """
     }
 
     private init(clusterDirectory: URL, binDirectory: URL, port: Int, password: String, runAsUser: String?,
@@ -101,16 +123,7 @@ public final class EmbeddedPostgres: Sendable {
         try tool.runServerTool("initdb", ["-D", cluster.path, "-U", "popi", "--pwfile", pwfile.path,
                                           "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C"],
                                failure: { .initdbFailed($0) })
-        // Only the unix socket in the cluster folder: no TCP listener at all.
-        let settings = """
-
-        # Added by popi: embedded cluster, reachable only through the unix socket below.
-        listen_addresses = ''
-        unix_socket_directories = '\(cluster.path)'
-        unix_socket_permissions = 0700
-        port = \(port)
-
-        """
+        let settings = serverSettings(socketDirectory: cluster.path, port: port)
         let conf = cluster.appendingPathComponent("postgresql.conf")
         let handle = try FileHandle(forWritingTo: conf)
         defer { try? handle.close() }

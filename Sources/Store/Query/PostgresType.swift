@@ -11,7 +11,6 @@ public struct PostgresType: Hashable, Sendable, CustomStringConvertible {
     public static let int2 = PostgresType(oid: 21)
     public static let int4 = PostgresType(oid: 23)
     public static let text = PostgresType(oid: 25)
-    public static let oidType = PostgresType(oid: 26)
     public static let json = PostgresType(oid: 114)
     public static let float4 = PostgresType(oid: 700)
     public static let float8 = PostgresType(oid: 701)

@@ -22,10 +22,10 @@ public struct JobQueue: Sendable {
                                   GREATEST(jobs.created_at + \(job.maxDelay) * interval '1 second', jobs.run_after)),
                 payload = EXCLUDED.payload,
                 updated_at = now()
-            RETURNING \(Job.columns), xmax <> 0
+            RETURNING \(Job.columns), xmax <> 0 AS merged
             """)
         let row = rows[0]
-        return EnqueueResult(job: try Job(row: row), merged: try row.decode(15, as: Bool.self))
+        return EnqueueResult(job: try Job(row: row), merged: try row.decode("merged", as: Bool.self))
     }
 
     /// Makes a pending job due now: an explicit request overrides the debounce that `enqueue`
@@ -52,9 +52,10 @@ public struct JobQueue: Sendable {
                     updated_at = now(), last_error = coalesce(last_error || '; ', '') || 'lease expired on the last attempt'
                 FROM exhausted WHERE jobs.id = exhausted.id
                 """)
+            // The CTE names its column next_id so RETURNING can list the job's columns unqualified.
             return try connection.query("""
                 WITH next AS (
-                    SELECT id FROM jobs j
+                    SELECT id AS next_id FROM jobs j
                     WHERE ((j.state = 'pending' AND j.run_after <= now())
                            OR (j.state = 'running' AND j.lease_expires_at < now()))
                       AND j.kind = ANY(\(kinds))
@@ -67,8 +68,8 @@ public struct JobQueue: Sendable {
                 )
                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = \(owner),
                     lease_expires_at = now() + \(lease) * interval '1 second', updated_at = now()
-                FROM next WHERE jobs.id = next.id
-                RETURNING \(Job.columns.qualified("jobs"))
+                FROM next WHERE jobs.id = next.next_id
+                RETURNING \(Job.columns)
                 """).map(Job.init(row:))
         }
     }
@@ -156,13 +157,5 @@ public struct JobQueue: Sendable {
             DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < now() - \(age) * interval '1 second'
               AND (\(kinds == nil) OR kind = ANY(\(kinds ?? [])))
             """).affectedRows
-    }
-}
-
-extension SQL {
-    /// A column list with every name prefixed by a table name (for UPDATE … FROM … RETURNING).
-    func qualified(_ table: StaticString) -> SQL {
-        let names = text.split(separator: ",").map { "\(table)." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        return SQL(unsafeRaw: names.joined(separator: ", "))
     }
 }

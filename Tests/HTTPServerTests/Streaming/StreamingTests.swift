@@ -121,6 +121,66 @@ import Testing
         await server.stop()
     }
 
+    /// Two tasks of one handler writing at once both wait for the slow client to drain.
+    static func twoWriterRoute(_ outcome: StreamOutcome) -> Router {
+        TestRoutes.router { router in
+            router.get("/two") { _ in
+                Response(body: .stream { writer in
+                    let chunk = [UInt8](repeating: 0x62, count: 16 * 1024)
+                    do {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            for _ in 0..<2 {
+                                group.addTask {
+                                    for _ in 0..<1024 {
+                                        try await writer.write(chunk)
+                                        outcome.wrote(chunk.count)
+                                    }
+                                }
+                            }
+                            try await group.waitForAll()
+                        }
+                    } catch {
+                        outcome.failed()
+                        throw error
+                    }
+                })
+            }
+        }
+    }
+
+    @Test func concurrentWritersWaitingForTheClientAllResume() async throws {
+        let outcome = StreamOutcome()
+        var configuration = HTTPServerConfiguration()
+        configuration.maxBufferedOutput = 64 * 1024
+        let server = try TestServer(configuration, router: Self.twoWriterRoute(outcome))
+        let client = try server.client(readTimeout: 20)
+        try client.send("GET /two HTTP/1.1\r\nHost: h\r\n\r\n")
+        // Not reading yet: both writers fill the socket and the buffer, then wait.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(outcome.bytes < 2 * 1024 * 16 * 1024)
+        let response = try client.readResponse()
+        #expect(response.body.count == 2 * 1024 * 16 * 1024)
+        #expect(outcome.bytes == 2 * 1024 * 16 * 1024)
+        #expect(!outcome.didFail)
+        await server.stop()
+    }
+
+    @Test func concurrentWritersWaitingForTheClientAllFailWhenItLeaves() async throws {
+        let outcome = StreamOutcome()
+        var configuration = HTTPServerConfiguration()
+        configuration.maxBufferedOutput = 64 * 1024
+        let server = try TestServer(configuration, router: Self.twoWriterRoute(outcome))
+        var client: RawClient? = try server.client()
+        try client?.send("GET /two HTTP/1.1\r\nHost: h\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(500))
+        client = nil
+        for _ in 0..<250 where !outcome.didFail {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(outcome.didFail, "the handler ended: no writer was left waiting")
+        await server.stop()
+    }
+
     @Test func eventFormatting() {
         #expect(ServerSentEvent(data: "a\r\nb\rc").bytes == Array("data: a\ndata: b\ndata: c\n\n".utf8))
         #expect(ServerSentEvent(data: "", event: "x\ny", retry: 5).bytes == Array("event: xy\nretry: 5\ndata: \n\n".utf8))
