@@ -1,10 +1,16 @@
 extension EngineLoop {
+    /// The previous prompt of a job stays cached, and each prompt reuses its KV for the tokens it
+    /// shares with the previous one: the chat template's preamble always, and the summary when
+    /// several held-out pairs are scored under one candidate. A position's KV does not depend on
+    /// the pass that computed it, so the scores are the same bits as scoring each prompt alone.
     func runScoring(_ job: ScoreJob) {
+        var previous: (tokens: [Int32], sequence: KVCache.SequenceID)?
+        defer { if let previous { cache.remove(previous.sequence) } }
         do {
             var results: [[ResponseScore]] = []
             for request in job.requests {
                 guard !job.isCancelled else { throw InferenceError.cancelled }
-                results.append(try score(request))
+                results.append(try score(request, previous: &previous))
             }
             job.completion?(.success(results))
         } catch {
@@ -15,7 +21,8 @@ extension EngineLoop {
     /// Teacher forcing: the prompt runs once; each response runs in a fork of it, all responses'
     /// tokens packed together into batches. The logits after token k of a response give the
     /// log-probability of token k + 1; the prompt's last logits give every response's first.
-    private func score(_ request: ScoreRequest) throws -> [ResponseScore] {
+    private func score(_ request: ScoreRequest,
+                       previous: inout (tokens: [Int32], sequence: KVCache.SequenceID)?) throws -> [ResponseScore] {
         guard !request.responses.isEmpty else { return [] }
         guard request.responses.count <= ScoreRequest.maxResponses else {
             throw InferenceError.invalidParameter(name: "responses", reason: "at most \(ScoreRequest.maxResponses) per prompt")
@@ -32,15 +39,23 @@ extension EngineLoop {
             Double(logits[Int(token)]) - Elementwise.logSumExp(logits, count: vocabulary, kernels: model.kernels)
         }
 
-        let root = cache.create()
+        // The last prompt token always runs: its logits score every response's first token.
+        let shared = previous.map { previous in
+            min(zip(previous.tokens, prompt).prefix { $0 == $1 }.count, prompt.count - 1)
+        } ?? 0
+        let root = previous.map { cache.fork($0.sequence, length: shared) } ?? cache.create()
         var sequences: [KVCache.SequenceID] = []
+        var rootKept = false
         defer {
-            cache.remove(root)
+            if !rootKept { cache.remove(root) }
             for sequence in sequences { cache.remove(sequence) }
         }
-        try prefill(prompt[...], sequence: root, start: 0) { logits in
+        try prefill(prompt[shared...], sequence: root, start: shared) { logits in
             for r in scores.indices { scores[r].logprobs[0] = logprob(logits, scores[r].tokens[0]) }
         }
+        if let replaced = previous?.sequence { cache.remove(replaced) }
+        previous = (prompt, root)
+        rootKept = true
         sequences = responses.map { _ in cache.fork(root) }
 
         // Every response token but the last is fed; entry i of `fed` is (response, token index).

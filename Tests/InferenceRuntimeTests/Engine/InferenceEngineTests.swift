@@ -98,6 +98,23 @@ import Testing
         }
     }
 
+    @Test func promptsOfOneJobReuseTheirCommonPrefixWithTheSameBits() async throws {
+        // Prompts longer than one 64-position KV page share a prefix that ends mid-page (copy on
+        // write); an identical prompt shares all but its last token; a different one only the template.
+        let summary = String(repeating: "The user likes short answers with concrete examples. ", count: 12)
+        let requests = [
+            ScoreRequest(prompt: .user("\(summary)\nRequest: Why is the sky blue?"), responses: ["Rayleigh scattering.", "No idea."]),
+            ScoreRequest(prompt: .user("\(summary)\nRequest: What is the capital of France?"), responses: ["Paris.", "Lyon."]),
+            ScoreRequest(prompt: .user("\(summary)\nRequest: What is the capital of France?"), responses: ["Paris."]),
+            ScoreRequest(prompt: .user("Name a prime number."), responses: ["Seven.", "Eight."]),
+        ]
+        let together = try await Self.engine.score(requests)
+        for (index, request) in requests.enumerated() {
+            let alone = try await Self.engine.score(request)
+            #expect(together[index] == alone, "request \(index)")
+        }
+    }
+
     @Test func badInputIsAClearError() async throws {
         let engine = Self.engine
         func error(_ request: GenerationRequest) async -> InferenceError? {
