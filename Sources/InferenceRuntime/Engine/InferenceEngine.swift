@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The runtime's façade: one model, its KV cache and scratch memory, owned by one engine thread.
 ///
@@ -101,35 +100,4 @@ public final class InferenceEngine: Sendable {
             return .score(job)
         }
     }
-}
-
-/// A generation request on its way through the engine (state touched only on the engine thread,
-/// except the cancellation flag).
-final class GenerationJob: @unchecked Sendable {
-    let request: GenerationRequest
-    let onText: (@Sendable (Int, String) -> Void)?
-    var completion: ((Result<[Generation], Error>) -> Void)?
-    var results: [Generation?] = []
-    var remaining = 0
-    private let cancelled = Atomic<Bool>(false)
-
-    init(request: GenerationRequest, onText: (@Sendable (Int, String) -> Void)?) {
-        self.request = request
-        self.onText = onText
-    }
-
-    func cancel() { cancelled.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
-}
-
-/// A scoring request on its way through the engine.
-final class ScoreJob: @unchecked Sendable {
-    let requests: [ScoreRequest]
-    var completion: ((Result<[[ResponseScore]], Error>) -> Void)?
-    private let cancelled = Atomic<Bool>(false)
-
-    init(requests: [ScoreRequest]) { self.requests = requests }
-
-    func cancel() { cancelled.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 }

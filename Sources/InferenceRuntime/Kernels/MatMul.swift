@@ -1,28 +1,5 @@
 import CKernels
 
-/// Per-thread working memory of the matmul kernels.
-final class KernelScratch: @unchecked Sendable {
-    /// Weight rows unpacked to bytes (4-bit tile kernel).
-    let unpacked: AlignedBuffer
-    /// One weight row converted to f32 (file-layout weights).
-    let row: AlignedBuffer
-
-    init(maxColumns: Int) {
-        unpacked = AlignedBuffer(byteCount: Int(CK_UNPACKED_ROWS) * Int(ck_act_layout_for(Int32(maxColumns)).scaleOffset))
-        row = AlignedBuffer(byteCount: 4 * maxColumns)
-    }
-}
-
-/// The input of one matrix product: activation rows as f32, plus their int8 quantization when
-/// the weight kernel reads that.
-struct MatMulInput {
-    let floats: UnsafePointer<Float>
-    /// Floats from one row to the next.
-    let floatStride: Int
-    let quantized: QuantizedActivations?
-    let rows: Int
-}
-
 /// y = x · Wᵀ (or y += x · Wᵀ with `accumulate`, a residual connection) for a slice of W's rows:
 /// `y[m * yStride + n]` for every input row m and every n in `rows`. Each output is computed in an order that depends on neither the slice nor the number
 /// of input rows.
