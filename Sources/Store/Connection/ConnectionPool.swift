@@ -71,6 +71,14 @@ public final class ConnectionPool: Sendable {
         try await withConnection { connection in try connection.transaction(body) }
     }
 
+    /// A read-only transaction on one snapshot: every query in `body` sees the same committed state.
+    public func snapshot<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await transaction { connection in
+            try connection.simple("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return try body(connection)
+        }
+    }
+
     /// Runs one statement and returns its rows.
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult {

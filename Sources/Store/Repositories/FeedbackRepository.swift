@@ -133,8 +133,7 @@ public struct FeedbackRepository: Sendable {
     /// The user and their newest `limit` events (oldest first), read from one snapshot, so the
     /// feedback revision matches the events exactly: what a refresh worker summarizes.
     public func snapshot(user: UserID, limit: Int = 1000) async throws -> FeedbackSnapshot? {
-        try await pool.transaction { connection in
-            try connection.simple("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try await pool.snapshot { connection in
             guard let user = try connection.query("SELECT \(User.columns) FROM users WHERE id = \(user)")
                 .first.map(User.init(row:)) else { return nil }
             let events = try connection.query("""

@@ -113,8 +113,7 @@ public struct SummaryRepository: Sendable {
     /// Nil when the tenant has no such user.
     public func state(tenant: TenantID, externalUserID: String,
                       refreshKind: String = NewJob.summaryRefreshKind) async throws -> SummaryState? {
-        try await pool.transaction { connection in
-            try connection.simple("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try await pool.snapshot { connection in
             guard let user = try connection.query("""
                 SELECT \(User.columns) FROM users WHERE tenant_id = \(tenant) AND external_id = \(externalUserID)
                 """).first.map(User.init(row:)) else { return nil }

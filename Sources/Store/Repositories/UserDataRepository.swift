@@ -24,8 +24,7 @@ public struct UserDataRepository: Sendable {
 
     /// Everything stored about the user, from one snapshot. Nil when the tenant has no such user.
     public func export(tenant: TenantID, externalUserID: String) async throws -> UserExport? {
-        try await pool.transaction { connection in
-            try connection.simple("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try await pool.snapshot { connection in
             guard let user = try connection.query("""
                 SELECT \(User.columns) FROM users WHERE tenant_id = \(tenant) AND external_id = \(externalUserID)
                 """).first.map(User.init(row:)) else { return nil }
