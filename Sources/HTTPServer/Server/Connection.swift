@@ -280,12 +280,7 @@ final class Connection: @unchecked Sendable {
             return
         }
         phase = .closing
-        let response = HTTPError(error).response
-        if case .bytes(let bytes) = response.body {
-            ResponseHead.append(status: response.status, headers: response.headers, framing: .length(bytes.count),
-                                close: true, keepAliveHeader: false, date: &date, to: &outbound)
-            outbound.append(contentsOf: bytes)
-        }
+        ResponseHead.appendClosing(HTTPError(error), date: &date, to: &outbound)
     }
 
     /// Input after this point will not be parsed: forget it and close once the response is out.

@@ -183,13 +183,8 @@ public final class HTTPServer: Sendable {
         if !tls {
             var date = HTTPDate()
             var out: [UInt8] = []
-            let response = HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections",
-                                     headers: ["Retry-After": "1"]).response
-            if case .bytes(let body) = response.body {
-                ResponseHead.append(status: response.status, headers: response.headers, framing: .length(body.count),
-                                    close: true, keepAliveHeader: false, date: &date, to: &out)
-                out.append(contentsOf: body)
-            }
+            ResponseHead.appendClosing(HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections",
+                                                 headers: ["Retry-After": "1"]), date: &date, to: &out)
             _ = out.withUnsafeBytes { try? Syscall.write(fd, $0) }
         }
         Syscall.close(fd)

@@ -51,6 +51,15 @@ enum ResponseHead {
     }
 
     /// Appends a non-negative integer in decimal.
+    /// A whole error response (head and JSON body) that closes the connection.
+    static func appendClosing(_ error: HTTPError, date: inout HTTPDate, to out: inout [UInt8]) {
+        let response = error.response
+        guard case .bytes(let body) = response.body else { return }
+        append(status: response.status, headers: response.headers, framing: .length(body.count),
+               close: true, keepAliveHeader: false, date: &date, to: &out)
+        out.append(contentsOf: body)
+    }
+
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
         let value = max(0, value)
         if value < 10 {
