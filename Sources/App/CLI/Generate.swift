@@ -57,10 +57,10 @@ struct Generate: ParsableCommand {
                                               repetitionPenalty: repeatPenalty, seed: seed, stop: stop)
             try sampling.validate()
             var text = try promptFile.map { try Prompt.text(utf8: try InputFile.read($0)) } ?? prompt ?? ""
-            let engine = try runtime.engine()
+            let model = try runtime.preferenceModel()
+            let engine = model.engine
             if let summary {
-                let builder = PromptBuilder(model: RuntimeModel(engine: engine, modelID: runtime.model))
-                text = builder.generatorTurns(summary: summary, prompt: text)[0].content
+                text = PromptBuilder(model: model).generatorTurns(summary: summary, prompt: text)[0].content
             }
             let request = Prompt.user(text, system: system)
             let result = try engine.generateBlocking(GenerationRequest(prompt: request, sampling: sampling)) { _, text in

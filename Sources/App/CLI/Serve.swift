@@ -141,8 +141,9 @@ struct Serve: ParsableCommand {
         guard (1...1_000_000).contains(maxGenerationTokens) else { throw ValidationError("--max-generation-tokens must be 1-1000000") }
         guard (1...100_000).contains(maxBatchEvents) else { throw ValidationError("--max-batch-events must be 1-100000") }
         guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
-        guard refreshDebounce >= 0, refreshDebounce <= APIConfiguration().refreshMaxDelaySeconds else {
-            throw ValidationError("--refresh-debounce must be 0-\(Int(APIConfiguration().refreshMaxDelaySeconds)) seconds")
+        let maxDelay = APIConfiguration().refreshMaxDelaySeconds
+        guard refreshDebounce >= 0, refreshDebounce <= maxDelay else {
+            throw ValidationError("--refresh-debounce must be 0-\(Int(maxDelay)) seconds")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
     }
