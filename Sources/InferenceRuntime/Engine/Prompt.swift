@@ -11,12 +11,6 @@ public enum Prompt: Sendable, Equatable {
 }
 
 extension Prompt {
-    /// One user message from raw bytes (e.g. a file or a command-line argument), rejecting invalid
-    /// UTF-8 with `InferenceError.invalidUTF8`.
-    public static func user(utf8 bytes: [UInt8], system: String? = nil) throws(InferenceError) -> Prompt {
-        .user(try text(utf8: bytes), system: system)
-    }
-
     /// Text from raw bytes; invalid UTF-8 is `InferenceError.invalidUTF8` with the offending offset.
     public static func text(utf8 bytes: [UInt8]) throws(InferenceError) -> String {
         if let offset = Tokenizer.firstInvalidUTF8Offset(bytes) { throw .invalidUTF8(offset: offset) }

@@ -133,7 +133,7 @@ import Testing
             #expect(bad == .invalidParameter(name: "top_p", reason: "must be in (0, 1], got \(topP)"))
         }
         #expect(await error(GenerationRequest(prompt: .tokens([49152]))) == .invalidTokenID(49152, vocabularySize: 49152))
-        #expect(throws: InferenceError.invalidUTF8(offset: 2)) { try Prompt.user(utf8: [0x68, 0x69, 0xFF, 0x21]) }
+        #expect(throws: InferenceError.invalidUTF8(offset: 2)) { try Prompt.text(utf8: [0x68, 0x69, 0xFF, 0x21]) }
         let scoreError: InferenceError? = await {
             do { _ = try await engine.score(ScoreRequest(prompt: .user(""), responses: ["x"])); return nil }
             catch { return error as? InferenceError }
