@@ -51,7 +51,10 @@ let package = Package(
         // Only `main`: the command line lives in App (its CLI folder).
         .executableTarget(name: "popi", dependencies: ["App"]),
 
-        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime", "CKernels"], exclude: ["Fixtures"]),
+        // Optimized even in debug: the gradient check's double-precision reference model runs
+        // hundreds of forward passes.
+        .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime", "CKernels"], exclude: ["Fixtures"],
+                    swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),

@@ -1,7 +1,8 @@
 // SIMD kernels for InferenceRuntime: the few loops where Swift SIMD cannot reach the machine's
-// int8 dot-product and half-float instructions. Every function here has a Swift reference
-// implementation in Sources/InferenceRuntime/Kernels/ReferenceKernels.swift that the tests
-// compare against. Functions ending in _avx512 require ck_cpu_features() & CK_AVX512.
+// int8 dot-product and half-float instructions. Every inference function here has a Swift
+// reference implementation in Sources/InferenceRuntime/Kernels/ReferenceKernels.swift that the
+// tests compare against. Functions ending in _avx512 require ck_cpu_features() & CK_AVX512. The
+// training loops (ck_train_*) are plain C that runs on any CPU.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -185,6 +186,29 @@ void ck_round_to_half_avx512(float *x, int32_t n);
 
 /// Converts n floats to IEEE half (round to nearest even).
 void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n);
+
+
+// ---------------------------------------------------------------------------------------------
+// Training (f32 throughout; vectorized for the CPU the program runs on). Rows of `stride` floats.
+// ---------------------------------------------------------------------------------------------
+
+/// Causal softmax of each row over its first valid[i] columns: lse[i] = log(sum(exp(s))), then
+/// s = exp(s - lse[i]) there and 0 over [valid[i], columns).
+void ck_train_softmax(float *s, size_t stride, int32_t rows, const int32_t *valid, int32_t columns, float *lse);
+
+/// The same probabilities from scores and a known lse (backward recomputes them).
+void ck_train_softmax_recompute(float *s, size_t stride, int32_t rows, const int32_t *valid, int32_t columns,
+                                const float *lse);
+
+/// Gradient of the scores: dp = scale * p * (dp - d[i]) in place (d[i] = dot(dO, O) of the row).
+void ck_train_softmax_backward(float *dp, const float *p, size_t stride, int32_t rows, int32_t columns,
+                               const float *d, float scale);
+
+/// h = silu(gate) * up.
+void ck_train_swiglu(const float *gate, const float *up, float *h, int32_t n);
+
+/// From dh: gate becomes d gate and up becomes d up, in place.
+void ck_train_swiglu_backward(float *gate, float *up, const float *dh, int32_t n);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@ final class LlamaModel: @unchecked Sendable {
 
     private let dim: Int, qDim: Int, kvDim: Int, hidden: Int, headDim: Int, group: Int, vocabulary: Int
     private let ropeDim: Int
+    private let rotary: RotaryEmbedding
     private let attentionScale: Float
     private let maxChunks: Int
     /// Floats per head in a scores buffer: the context rounded up to whole tiles of 16.
@@ -65,6 +66,7 @@ final class LlamaModel: @unchecked Sendable {
         group = config.groupSize
         vocabulary = config.vocabularySize
         ropeDim = config.ropeDimensionCount
+        rotary = RotaryEmbedding(config: config)
         attentionScale = 1 / Float(headDim).squareRoot()
         maxChunks = Attention.chunkCount(length: config.contextLength)
         scoreStride = (config.contextLength + 15) / 16 * 16
@@ -112,7 +114,7 @@ final class LlamaModel: @unchecked Sendable {
         // Token embeddings and each token's rotation angles.
         for t in 0..<n {
             weights.tokenEmbedding.dequantizeRow(Int(batch.tokens[t]), into: x.floats() + t * dim)
-            fillRotation(position: batch.positions[t], into: rope.floats() + t * ropeDim)
+            rotary.fill(position: batch.positions[t], into: rope.floats() + t * ropeDim)
         }
 
         for (l, layer) in weights.layers.enumerated() {
@@ -183,32 +185,6 @@ final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// cos and sin of position × θᵢ for each rotated pair i, θᵢ = base^(-2i/ropeDim) computed as
-    /// llama.cpp does (repeated multiplication, optional per-pair divisors).
-    private func fillRotation(position: Int, into table: UnsafeMutablePointer<Float>) {
-        let thetaScale = Foundation.pow(config.ropeFreqBase, -2 / Float(ropeDim))
-        var theta = Float(position)
-        for i in 0..<(ropeDim / 2) {
-            let angle = weights.ropeFrequencyFactors.map { theta / $0[i] } ?? theta
-            table[2 * i] = Foundation.cos(angle)
-            table[2 * i + 1] = Foundation.sin(angle)
-            theta *= thetaScale
-        }
-    }
-
-    /// Rotates adjacent pairs (v[2i], v[2i+1]) of each of `heads` heads.
-    private func rotate(_ v: UnsafeMutablePointer<Float>, heads: Int, table: UnsafePointer<Float>) {
-        for h in 0..<heads {
-            let head = v + h * headDim
-            for i in 0..<(ropeDim / 2) {
-                let cos = table[2 * i], sin = table[2 * i + 1]
-                let x0 = head[2 * i], x1 = head[2 * i + 1]
-                head[2 * i] = x0 * cos - x1 * sin
-                head[2 * i + 1] = x0 * sin + x1 * cos
-            }
-        }
-    }
-
     /// xb = rmsnorm(x) * weight for every row, and its int8 blocks for the matrices that read those.
     private func normalize(rows n: Int, weight: [Float], quantized: QuantizedActivations) {
         weight.withUnsafeBufferPointer { w in
@@ -271,10 +247,10 @@ final class LlamaModel: @unchecked Sendable {
         let kvHeads = config.headCountKV
         for t in tokens {
             let table = UnsafePointer(rope.floats() + t * ropeDim)
-            rotate(q.floats() + t * qDim, heads: config.headCount, table: table)
+            rotary.rotate(q.floats() + t * qDim, heads: config.headCount, table: table)
             Elementwise.roundToHalf(q.floats() + t * qDim, count: qDim, kernels: kernels)
             let keys = keyValue.floats() + t * 2 * kvDim
-            rotate(keys, heads: kvHeads, table: table)
+            rotary.rotate(keys, heads: kvHeads, table: table)
             let halves = keyValueHalf.pointer.assumingMemoryBound(to: UInt16.self) + t * 2 * kvDim
             Elementwise.toHalf(keys, halves, count: 2 * kvDim, kernels: kernels)
             cache.store(batch.sequences[t], position: batch.positions[t], layer: layer, keys: halves, values: halves + kvDim)
