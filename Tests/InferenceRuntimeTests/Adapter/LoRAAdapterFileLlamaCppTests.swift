@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import InferenceRuntime
+
+/// llama.cpp itself (llama-cpp-python 0.3.36) loads the adapter files popi writes, and an adapter
+/// with nonzero B visibly moves its logits: so a test comparing popi's adapter-applied logits with
+/// llama.cpp's cannot pass by both ignoring the adapter.
+@Suite(.serialized, .timeLimit(.minutes(5)),
+       .disabled(if: LlamaCppLogits.skipReason != nil, Comment(rawValue: LlamaCppLogits.skipReason ?? "")))
+struct LoRAAdapterFileLlamaCppTests {
+    /// Every projection of the default model at rank 8, B seeded uniform in ±`bound`: small next to
+    /// the base weights, so the model stays sane, yet the top logits move.
+    static func adapter(bound: Float) throws -> LoRAAdapter {
+        let adapter = try LoRAAdapter(config: LlamaConfig(gguf: TestModel.file), rank: 8, alpha: 16, seed: 21)
+        var random = RandomGenerator(seed: 22)
+        for slot in adapter.layout.slots {
+            for i in 0..<slot.bCount { adapter.b(slot)[i] = Float(2 * random.nextUnit() - 1) * bound }
+        }
+        return adapter
+    }
+
+    @Test func llamaCppAppliesWhatPopiWrites() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-llamacpp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("adapter.gguf").path
+        try Self.adapter(bound: 0.01).write(path: path, architecture: "llama")
+
+        let reference = ReferenceVectors.generation.prompts[0]
+        let prompts = [(name: reference.name, ids: reference.prompt_ids)]
+        let base = try LlamaCppLogits.run(model: TestModel.path, prompts: prompts, allLogits: true).cases[0]
+        let adapted = try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: prompts, allLogits: true).cases[0]
+
+        // The script reproduces the reference vectors (same llama.cpp, same prompt, one batch).
+        #expect(base.top.map(\.id) == reference.next_token_top10.map(\.id))
+        for (mine, theirs) in zip(base.top, reference.next_token_top10) {
+            #expect(abs(mine.logit - theirs.logit) < 1e-3, "token \(mine.id)")
+        }
+        let before = try #require(base.logits), after = try #require(adapted.logits)
+        #expect(before.count == 49152 && after.count == before.count)
+        #expect(after.allSatisfy { $0.isFinite })
+        let change = zip(before, after).map { abs($0 - $1) }.max() ?? 0
+        #expect(change > 0.5, "the adapter moves the logits (max |Δ| = \(change))")
+        #expect(change < 10, "the adapter leaves the model sane (max |Δ| = \(change))")
+    }
+
+    /// The same file with B zero changes nothing, in llama.cpp too.
+    @Test func anUntrainedAdapterChangesNothing() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-llamacpp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("zero.gguf").path
+        try Self.adapter(bound: 0).write(path: path, architecture: "llama")
+
+        let reference = ReferenceVectors.generation.prompts[0]
+        let adapted = try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: [(reference.name, reference.prompt_ids)])
+        #expect(adapted.cases[0].top.map(\.id) == reference.next_token_top10.map(\.id))
+        for (mine, theirs) in zip(adapted.cases[0].top, reference.next_token_top10) {
+            #expect(abs(mine.logit - theirs.logit) < 1e-3, "token \(mine.id)")
+        }
+    }
+
+    /// llama.cpp refuses an adapter for another architecture, as popi does.
+    @Test func llamaCppRefusesAnotherArchitecture() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-llamacpp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("qwen2.gguf").path
+        try Self.adapter(bound: 0).write(path: path, architecture: "qwen2")
+        #expect {
+            try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: [("one", [1])])
+        } throws: { error in
+            "\(error)".contains("llama.cpp refused the LoRA adapter") && "\(error)".contains("arch mismatch")
+        }
+    }
+}
