@@ -17,8 +17,8 @@ Prints one JSON object on stdout:
 If llama.cpp refuses the model or the adapter, exits with status 2 and says why on stderr
 (llama.cpp's own error lines included).
 
-As scripts/llama-server.py: llama.cpp's extra weight buffer types (AMX, repacking) are off, since
-they die with SIGILL on VMs that do not enable AMX; the reference fixtures were made the same way.
+As scripts/llama-server.py, llama.cpp runs with its standard kernels (see
+lib/llamacpp_standard_kernels.py), as the reference fixtures were made.
 """
 import argparse
 import ctypes
@@ -26,33 +26,24 @@ import json
 import os
 import sys
 
-# Read by libgomp when it loads, so before llama_cpp is imported: no spinning on a busy machine.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import llamacpp_standard_kernels  # noqa: E402,F401  (before llama_cpp, on purpose)
 
 import numpy as np  # noqa: E402
 import llama_cpp  # noqa: E402
 from llama_cpp import llama_cpp as C  # noqa: E402
 
-_default_model_params = C.llama_model_default_params
-
-
-def _model_params():
-    params = _default_model_params()
-    params.use_extra_bufts = False
-    return params
-
-
-C.llama_model_default_params = _model_params
-llama_cpp.llama.llama_cpp.llama_model_default_params = _model_params
-
 # llama.cpp says why it refuses a file only in its log, which verbose=False silences: keep the
-# warnings and errors to report them.
+# warnings and errors (ggml_log_level WARN = 3, ERROR = 4; CONT = 5 continues the previous line).
 _log_lines = []
+_keeping = False
 
 
 @C.llama_log_callback
 def _log(level, text, _user_data):
-    if level >= C.GGML_LOG_LEVEL_WARN:
+    global _keeping
+    _keeping = level in (3, 4) or (level == 5 and _keeping)
+    if _keeping:
         _log_lines.append(text.decode("utf-8", errors="replace"))
 
 
@@ -66,6 +57,11 @@ def _cases(args):
     if not isinstance(data, list):
         raise SystemExit("--cases: expected a list of {name, prompt_ids}, or an object holding one under cases or prompts")
     return [{"name": c.get("name", str(i)), "prompt_ids": [int(t) for t in c["prompt_ids"]]} for i, c in enumerate(data)]
+
+
+def refuse(what, reason):
+    sys.stderr.write(f"llama.cpp refused the {what}: {reason}\n" + "".join(_log_lines))
+    sys.exit(2)
 
 
 def main():
@@ -87,21 +83,25 @@ def main():
         raise SystemExit(f"every prompt needs 1 to --n-ctx ({args.n_ctx}) tokens")
 
     C.llama_log_set(_log, ctypes.c_void_p(0))
+    what = "LoRA adapter " + args.lora if args.lora else "model " + args.model
     try:
         llm = llama_cpp.Llama(model_path=args.model, lora_path=args.lora, lora_scale=args.lora_scale,
                               logits_all=False, n_ctx=args.n_ctx, n_batch=args.n_ctx, n_ubatch=512,
                               n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
     except Exception as error:  # llama-cpp-python raises ValueError or RuntimeError
-        what = "LoRA adapter " + args.lora if args.lora else "model " + args.model
-        sys.stderr.write(f"llama.cpp refused the {what}: {error}\n" + "".join(_log_lines))
-        sys.exit(2)
+        refuse(what, str(error))
+    # llama-cpp-python 0.3.36 tests the adapter handle with `is None`, but ctypes returns a NULL
+    # pointer object, so a refused adapter raises nothing and the first decode crashes.
+    if args.lora and not llm._lora_adapter:
+        refuse(what, "llama_adapter_lora_init failed")
 
     n_vocab = llm.n_vocab()
     results = []
     for case in cases:
         llm.reset()
         llm.eval(case["prompt_ids"])
-        logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+        # With logits_all=False llama-cpp-python keeps no scores: read the last token's from llama.cpp.
+        logits = np.ctypeslib.as_array(C.llama_get_logits_ith(llm.ctx, -1), shape=(n_vocab,)).copy()
         top = np.argsort(-logits, kind="stable")[: args.top_k]
         result = {"name": case["name"], "prompt_ids": case["prompt_ids"],
                   "top": [{"id": int(i), "logit": float(logits[i])} for i in top]}
