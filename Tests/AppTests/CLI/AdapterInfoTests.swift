@@ -5,24 +5,6 @@ import Testing
 /// `popi model info ADAPTER.gguf [--base MODEL.gguf]` as a process, on adapters for the default
 /// model: what it says of an untrained and a trained adapter, without a base, and of bad ones.
 @Suite struct AdapterInfoTests {
-    private var popi: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("popi")
-    }
-
-    private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = popi
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
     private static let config = try! LlamaConfig(gguf: GGUFFile.open(path: AppTestEnvironment.modelPath))
 
     private static func folder() throws -> URL {
@@ -32,13 +14,13 @@ import Testing
     }
 
     @Test func describesAnUntrainedAdapter() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("untrained.gguf").path
         try LoRAAdapter(config: Self.config, rank: 8, alpha: 16, seed: 1).write(path: path, architecture: "llama")
 
-        let result = try run(["model", "info", path, "--base", AppTestEnvironment.modelPath])
+        let result = try PopiProcess.run(["model", "info", path, "--base", AppTestEnvironment.modelPath])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
@@ -52,7 +34,7 @@ import Testing
         #expect(lines.contains("B           all zero: untrained, the adapter changes nothing"))
         #expect(lines.contains("  attn_q       0"))
 
-        let alone = try run(["model", "info", path])
+        let alone = try PopiProcess.run(["model", "info", path])
         #expect(alone.status == 0, "\(alone.stderr)")
         #expect(alone.stdout.contains("adapter     LoRA for llama, alpha 16.0"))
         #expect(alone.stdout.contains("base        not given: add --base MODEL.gguf to check the adapter against its base model"))
@@ -60,7 +42,7 @@ import Testing
     }
 
     @Test func describesATrainedAdapterOnSomeLayers() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
         let shapes = [0, 1, 2, 3, 7].flatMap { layer in
             [LoRALayout.SlotShape(layer: layer, projection: .query, rank: 2), .init(layer: layer, projection: .value, rank: 4)]
         }
@@ -72,7 +54,7 @@ import Testing
         let path = folder.appendingPathComponent("trained.gguf").path
         try adapter.write(path: path, architecture: "llama")
 
-        let result = try run(["model", "info", path, "--base", AppTestEnvironment.modelPath])
+        let result = try PopiProcess.run(["model", "info", path, "--base", AppTestEnvironment.modelPath])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("adapter     LoRA for llama, alpha 0.0 (0 or absent: scale 1)"))
@@ -103,14 +85,14 @@ import Testing
     }
 
     @Test func badAdaptersFailNamingTheTensor() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let adapter = try LoRAAdapter(config: Self.config, rank: 4, alpha: 8, seed: 1)
 
         let qwen = folder.appendingPathComponent("qwen2.gguf").path
         try adapter.write(path: qwen, architecture: "qwen2")
-        let other = try run(["model", "info", qwen, "--base", AppTestEnvironment.modelPath])
+        let other = try PopiProcess.run(["model", "info", qwen, "--base", AppTestEnvironment.modelPath])
         #expect(other.status == 1)
         #expect(other.stderr.contains("popi model info: adapter is for architecture qwen2, the base model is llama"), "\(other.stderr)")
 
@@ -121,13 +103,13 @@ import Testing
         writer.tensors[k].data = [UInt8](repeating: 0, count: 4 * 576 * 4)
         let shape = folder.appendingPathComponent("shape.gguf").path
         try writer.write(to: shape)
-        let wrong = try run(["model", "info", shape, "--base", AppTestEnvironment.modelPath])
+        let wrong = try PopiProcess.run(["model", "info", shape, "--base", AppTestEnvironment.modelPath])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("popi model info: adapter tensor blk.5.attn_k.weight.lora_b has shape [4, 576], dimension 1 must be 192"),
                 "\(wrong.stderr)")
 
         // A model given as the adapter.
-        let model = try run(["model", "info", AppTestEnvironment.modelPath, "--base", AppTestEnvironment.modelPath])
+        let model = try PopiProcess.run(["model", "info", AppTestEnvironment.modelPath, "--base", AppTestEnvironment.modelPath])
         #expect(model.status == 1)
         #expect(model.stderr.contains("popi model info: not an adapter file: general.type is \"model\", expected \"adapter\""), "\(model.stderr)")
     }

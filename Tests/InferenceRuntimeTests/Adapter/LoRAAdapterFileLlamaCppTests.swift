@@ -19,17 +19,21 @@ struct LoRAAdapterFileLlamaCppTests {
         return adapter
     }
 
-    @Test func llamaCppAppliesWhatPopiWrites() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-llamacpp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("adapter.gguf").path
-        try Self.adapter(bound: 0.02).write(path: path, architecture: "llama")
+    /// llama.cpp's logits (all of them) with `adapter` written to a file.
+    static func run(_ adapter: LoRAAdapter, architecture: String, prompts: [(name: String, ids: [Int32])]) throws -> LlamaCppLogits.Case {
+        try withTemporaryFolder { folder in
+            let path = folder.appendingPathComponent("adapter.gguf").path
+            try adapter.write(path: path, architecture: architecture)
+            return try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: prompts, allLogits: true).cases[0]
+        }
+    }
 
+    @Test func llamaCppAppliesWhatPopiWrites() throws {
+        let adapter = try Self.adapter(bound: 0.02)
         let reference = ReferenceVectors.generation.prompts[0]
         let prompts = [(name: reference.name, ids: reference.prompt_ids)]
         let base = try LlamaCppLogits.run(model: TestModel.path, prompts: prompts, allLogits: true).cases[0]
-        let adapted = try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: prompts, allLogits: true).cases[0]
+        let adapted = try Self.run(adapter, architecture: "llama", prompts: prompts)
 
         // The script reproduces the reference vectors, within the tolerance the forward-pass tests
         // allow: a llama.cpp built for another CPU moves logits by up to ~0.2.
@@ -46,30 +50,19 @@ struct LoRAAdapterFileLlamaCppTests {
         #expect(change < 10, "the adapter leaves the model sane (max |Δ| = \(change))")
     }
 
-    /// The same file with B zero changes nothing, in llama.cpp too: W·x + 0 is W·x exactly.
+    /// An adapter with B zero changes nothing, in llama.cpp too: W·x + 0 is W·x exactly.
     @Test func anUntrainedAdapterChangesNothing() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-llamacpp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("zero.gguf").path
-        try Self.adapter(bound: 0).write(path: path, architecture: "llama")
-
         let reference = ReferenceVectors.generation.prompts[1]
         let prompts = [(name: reference.name, ids: reference.prompt_ids)]
         let base = try LlamaCppLogits.run(model: TestModel.path, prompts: prompts, allLogits: true).cases[0]
-        let adapted = try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: prompts, allLogits: true).cases[0]
+        let adapted = try Self.run(Self.adapter(bound: 0), architecture: "llama", prompts: prompts)
         #expect(try #require(adapted.logits) == #require(base.logits))
     }
 
     /// llama.cpp refuses an adapter for another architecture, as popi does.
     @Test func llamaCppRefusesAnotherArchitecture() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-llamacpp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("qwen2.gguf").path
-        try Self.adapter(bound: 0).write(path: path, architecture: "qwen2")
         #expect {
-            try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: [("one", [1])])
+            try Self.run(Self.adapter(bound: 0), architecture: "qwen2", prompts: [("one", [1])])
         } throws: { error in
             "\(error)".contains("llama.cpp refused the LoRA adapter") && "\(error)".contains("arch mismatch")
         }

@@ -70,12 +70,6 @@ import InferenceRuntime
         (0..<adapter.layout.parameterCount).map { adapter.parameters[$0].bitPattern }
     }
 
-    static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-adapter-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
-
     // MARK: Round trips
 
     @Test func roundTripOnATinyConfig() throws {
@@ -96,13 +90,13 @@ import InferenceRuntime
         #expect(loaded.layout == layout && loaded.alpha == 12.5)
         #expect(Self.bits(loaded) == Self.bits(adapter))
 
-        let folder = try Self.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("tiny.gguf").path
-        try adapter.write(path: path, architecture: "llama")
-        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
-        let fromFile = try LoRAAdapter.load(path: path, base: Self.tiny)
-        #expect(fromFile.layout == layout && Self.bits(fromFile) == Self.bits(adapter))
+        try withTemporaryFolder { folder in
+            let path = folder.appendingPathComponent("tiny.gguf").path
+            try adapter.write(path: path, architecture: "llama")
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
+            let fromFile = try LoRAAdapter.load(path: path, base: Self.tiny)
+            #expect(fromFile.layout == layout && Self.bits(fromFile) == Self.bits(adapter))
+        }
     }
 
     @Test func roundTripOnTheDefaultModel() throws {
@@ -111,32 +105,32 @@ import InferenceRuntime
         for slot in adapter.layout.slots {
             for (i, v) in Self.randomValues(slot.bCount, seed: UInt64(slot.offset)).enumerated() { adapter.b(slot)[i] = v }
         }
-        let folder = try Self.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("smollm2.gguf").path
-        try adapter.write(path: path, architecture: config.architecture)
+        try withTemporaryFolder { folder in
+            let path = folder.appendingPathComponent("smollm2.gguf").path
+            try adapter.write(path: path, architecture: config.architecture)
 
-        let file = try LoRAAdapterFile.open(path: path)
-        #expect(file.gguf.version == 3 && file.gguf.alignment == 32)
-        #expect(file.gguf.metadataKeys == ["general.architecture", "general.type", "adapter.type", "adapter.lora.alpha"])
-        #expect(file.gguf.metadata["adapter.lora.alpha"] == .float32(16))
-        #expect(file.gguf.tensors.count == 2 * 7 * 30 && file.pairs.count == 7 * 30)
-        #expect(file.gguf.tensorNames.prefix(4) == ["blk.0.attn_q.weight.lora_a", "blk.0.attn_q.weight.lora_b",
-                                                     "blk.0.attn_k.weight.lora_a", "blk.0.attn_k.weight.lora_b"])
-        let a = try #require(file.gguf.tensors["blk.3.attn_k.weight.lora_a"])
-        let b = try #require(file.gguf.tensors["blk.3.attn_k.weight.lora_b"])
-        #expect(a.type == .f32 && a.dimensions == [576, 8] && b.dimensions == [8, 192])
-        #expect(file.gguf.tensors["blk.29.ffn_down.weight.lora_a"]?.dimensions == [1536, 8])
-        // The base tensors these adapt have the matching ggml shapes [inputs, outputs].
-        #expect(TestModel.file.tensors["blk.3.attn_k.weight"]?.dimensions == [576, 192])
-        #expect(TestModel.file.tensors["blk.29.ffn_down.weight"]?.dimensions == [1536, 576])
+            let file = try LoRAAdapterFile.open(path: path)
+            #expect(file.gguf.version == 3 && file.gguf.alignment == 32)
+            #expect(file.gguf.metadataKeys == ["general.architecture", "general.type", "adapter.type", "adapter.lora.alpha"])
+            #expect(file.gguf.metadata["adapter.lora.alpha"] == .float32(16))
+            #expect(file.gguf.tensors.count == 2 * 7 * 30 && file.pairs.count == 7 * 30)
+            #expect(file.gguf.tensorNames.prefix(4) == ["blk.0.attn_q.weight.lora_a", "blk.0.attn_q.weight.lora_b",
+                                                         "blk.0.attn_k.weight.lora_a", "blk.0.attn_k.weight.lora_b"])
+            let a = try #require(file.gguf.tensors["blk.3.attn_k.weight.lora_a"])
+            let b = try #require(file.gguf.tensors["blk.3.attn_k.weight.lora_b"])
+            #expect(a.type == .f32 && a.dimensions == [576, 8] && b.dimensions == [8, 192])
+            #expect(file.gguf.tensors["blk.29.ffn_down.weight.lora_a"]?.dimensions == [1536, 8])
+            // The base tensors these adapt have the matching ggml shapes [inputs, outputs].
+            #expect(TestModel.file.tensors["blk.3.attn_k.weight"]?.dimensions == [576, 192])
+            #expect(TestModel.file.tensors["blk.29.ffn_down.weight"]?.dimensions == [1536, 576])
 
-        let loaded = try LoRAAdapter.load(path: path, base: config)
-        #expect(loaded.layout == adapter.layout && loaded.alpha == 16)
-        #expect(Self.bits(loaded) == Self.bits(adapter))
-        #expect(throws: AdapterError.cannotWrite(path: folder.path + "/absent/x.gguf",
-                                                 reason: "cannot create a temporary file in \(folder.path)/absent: No such file or directory")) {
-            try adapter.write(path: folder.path + "/absent/x.gguf", architecture: "llama")
+            let loaded = try LoRAAdapter.load(path: path, base: config)
+            #expect(loaded.layout == adapter.layout && loaded.alpha == 16)
+            #expect(Self.bits(loaded) == Self.bits(adapter))
+            #expect(throws: AdapterError.cannotWrite(path: folder.path + "/absent/x.gguf",
+                                                     reason: "cannot create a temporary file in \(folder.path)/absent: No such file or directory")) {
+                try adapter.write(path: folder.path + "/absent/x.gguf", architecture: "llama")
+            }
         }
     }
 
@@ -311,13 +305,13 @@ import InferenceRuntime
     }
 
     @Test func openErrorsNameThePath() throws {
-        let folder = try Self.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        #expect(throws: AdapterError.cannotOpen(path: folder.path + "/absent.gguf", reason: "No such file or directory")) {
-            try LoRAAdapter.load(path: folder.path + "/absent.gguf", base: Self.tiny)
-        }
-        #expect(throws: AdapterError.cannotOpen(path: folder.path, reason: "not a regular file")) {
-            try LoRAAdapter.load(path: folder.path, base: Self.tiny)
+        try withTemporaryFolder { folder in
+            #expect(throws: AdapterError.cannotOpen(path: folder.path + "/absent.gguf", reason: "No such file or directory")) {
+                try LoRAAdapter.load(path: folder.path + "/absent.gguf", base: Self.tiny)
+            }
+            #expect(throws: AdapterError.cannotOpen(path: folder.path, reason: "not a regular file")) {
+                try LoRAAdapter.load(path: folder.path, base: Self.tiny)
+            }
         }
         #expect(Self.error(Array("not a gguf file".utf8)) == .invalidFile(.badMagic(found: 0x2074_6F6E)))
     }

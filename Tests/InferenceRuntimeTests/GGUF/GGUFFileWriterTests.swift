@@ -59,35 +59,34 @@ import InferenceRuntime
     }
 
     @Test func writesAtomicallyAndReplaces() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-gguf-writer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("file.gguf").path
-        try Data("old contents".utf8).write(to: URL(fileURLWithPath: path))
+        try withTemporaryFolder { folder in
+            let path = folder.appendingPathComponent("file.gguf").path
+            try Data("old contents".utf8).write(to: URL(fileURLWithPath: path))
 
-        let writer = Self.product(GGUFWriter.sample())
-        try writer.write(to: path)
-        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == writer.bytes())
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["file.gguf"], "no temporary file is left")
-        _ = try GGUFFile.open(path: path)
+            let writer = Self.product(GGUFWriter.sample())
+            try writer.write(to: path)
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == writer.bytes())
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["file.gguf"], "no temporary file is left")
+            _ = try GGUFFile.open(path: path)
 
-        // A destination that cannot be replaced (a folder) fails at the rename: the error says so
-        // and the temporary file is gone.
-        let blocked = folder.appendingPathComponent("folder.gguf")
-        try FileManager.default.createDirectory(at: blocked, withIntermediateDirectories: false)
-        #expect {
-            try writer.write(to: blocked.path)
-        } throws: { error in
-            guard case .cannotWrite(let where_, let reason) = error as? GGUFWriteError else { return false }
-            return where_ == blocked.path && reason.hasPrefix("rename: ")
-        }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["file.gguf", "folder.gguf"])
+            // A destination that cannot be replaced (a folder) fails at the rename: the error says so
+            // and the temporary file is gone.
+            let blocked = folder.appendingPathComponent("folder.gguf")
+            try FileManager.default.createDirectory(at: blocked, withIntermediateDirectories: false)
+            #expect {
+                try writer.write(to: blocked.path)
+            } throws: { error in
+                guard case .cannotWrite(let path, let reason) = error as? GGUFWriteError else { return false }
+                return path == blocked.path && reason.hasPrefix("rename: ")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["file.gguf", "folder.gguf"])
 
-        let missing = folder.appendingPathComponent("absent/file.gguf").path
-        #expect {
-            try writer.write(to: missing)
-        } throws: { error in
-            "\(error)".hasPrefix("cannot write \(missing): cannot create a temporary file in \(folder.path)/absent: ")
+            let missing = folder.appendingPathComponent("absent/file.gguf").path
+            #expect {
+                try writer.write(to: missing)
+            } throws: { error in
+                "\(error)".hasPrefix("cannot write \(missing): cannot create a temporary file in \(folder.path)/absent: ")
+            }
         }
     }
 }

@@ -64,30 +64,30 @@ enum LlamaCppLogits {
     static func run(model: String, lora: String? = nil, loraScale: Float = 1, prompts: [(name: String, ids: [Int32])],
                     topK: Int = 10, allLogits: Bool = false) throws -> Output {
         guard let python else { throw Failure(description: skipReason!) }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-llamacpp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let cases = folder.appendingPathComponent("cases.json"), errors = folder.appendingPathComponent("stderr")
-        try JSONEncoder().encode(prompts.map { Prompt(name: $0.name, prompt_ids: $0.ids) }).write(to: cases)
-        // stderr to a file, so only one pipe is read and neither can fill up and block the script.
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        return try withTemporaryFolder { folder in
+            let cases = folder.appendingPathComponent("cases.json"), errors = folder.appendingPathComponent("stderr")
+            try JSONEncoder().encode(prompts.map { Prompt(name: $0.name, prompt_ids: $0.ids) }).write(to: cases)
+            // stderr to a file, so only one pipe is read and neither can fill up and block the script.
+            try Data().write(to: errors)
 
-        var arguments = [script, "--model", model, "--cases", cases.path, "--top-k", String(topK)]
-        if let lora { arguments += ["--lora", lora, "--lora-scale", String(loraScale)] }
-        if allLogits { arguments.append("--all-logits") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "llamacpp-lora-logits.py exited with \(process.terminationStatus): "
-                          + ((try? String(contentsOf: errors, encoding: .utf8)) ?? ""))
+            var arguments = [script, "--model", model, "--cases", cases.path, "--top-k", String(topK)]
+            if let lora { arguments += ["--lora", lora, "--lora-scale", String(loraScale)] }
+            if allLogits { arguments.append("--all-logits") }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = arguments
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = try FileHandle(forWritingTo: errors)
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+                let how = process.terminationReason == .exit ? "exited with status" : "was killed by signal"
+                throw Failure(description: "llamacpp-lora-logits.py \(how) \(process.terminationStatus): "
+                              + ((try? String(contentsOf: errors, encoding: .utf8)) ?? ""))
+            }
+            return try JSONDecoder().decode(Output.self, from: stdout)
         }
-        return try JSONDecoder().decode(Output.self, from: stdout)
     }
 }
