@@ -12,7 +12,9 @@ struct AdapterInfo {
         Swift.print("adapter     LoRA for \(file.architecture), alpha \(file.alpha)" + (file.alpha == 0 ? " (0 or absent: scale 1)" : ""))
         let ranks = Set(pairs.map(\.rank)).sorted()
         let scales = ranks.map { file.alpha == 0 ? 1 : file.alpha / Float($0) }
-        Swift.print("rank        \(ranks.map(String.init).joined(separator: ", ")), scale \(scales.map { "\($0)" }.joined(separator: ", "))")
+        if !ranks.isEmpty {
+            Swift.print("rank        \(ranks.map(String.init).joined(separator: ", ")), scale \(scales.map { "\($0)" }.joined(separator: ", "))")
+        }
         Swift.print("adapted     \(pairs.count) projections")
         for projection in LoRAProjection.allCases {
             let layers = pairs.filter { $0.projection == projection }.map(\.layer)
@@ -20,7 +22,7 @@ struct AdapterInfo {
             Swift.print("  \(projection.tensorName.padding(toLength: 12, withPad: " ", startingAt: 0)) layers \(Self.ranges(layers))")
         }
         let types = Set(pairs.flatMap { [$0.a.type, $0.b.type] }).map(\.description).sorted()
-        Swift.print("parameters  \(pairs.reduce(0) { $0 + $1.parameterCount }) (\(types.joined(separator: ", ")))")
+        Swift.print("parameters  \(pairs.reduce(0) { $0 + $1.parameterCount })" + (types.isEmpty ? "" : " (\(types.joined(separator: ", ")))"))
 
         guard let base else {
             Swift.print("base        not given: add --base MODEL.gguf to check the adapter against its base model, "
