@@ -11,10 +11,14 @@ struct ModelCommand: ParsableCommand {
 struct ModelInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Print a model file's metadata, tensors by type, llama configuration, tokenizer and chat template.")
+        abstract: "Print a model file's metadata, tensors by type, llama configuration, tokenizer and chat template, "
+            + "or what a LoRA adapter file holds.")
 
-    @Argument(help: "GGUF model file.")
+    @Argument(help: "GGUF model file, or LoRA adapter file (llama.cpp's format).")
     var path: String
+
+    @Option(help: "For an adapter: the base model file to check it against.")
+    var base: String?
 
     @Flag(help: "Print every metadata entry (long values clipped).")
     var metadata = false
@@ -53,6 +57,12 @@ struct ModelInfo: ParsableCommand {
         print("tensors     \(file.tensors.count)")
         for (type, entry) in byType.sorted(by: { $0.value.bytes > $1.value.bytes }) {
             print("  \(type.description.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(entry.count).leftPadded(4)) tensors \(String(entry.bytes).leftPadded(12)) bytes")
+        }
+
+        if base != nil || LoRAAdapterFile.isAdapter(file) {
+            let baseModel = try base.map { path in (path: path, config: try LlamaConfig(gguf: GGUFFile.open(path: path))) }
+            try AdapterInfo(file: LoRAAdapterFile(gguf: file)).print(base: baseModel)
+            return
         }
 
         do {

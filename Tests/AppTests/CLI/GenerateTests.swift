@@ -5,26 +5,12 @@ import Testing
 /// `popi generate` as a process with the real model: `--summary` words the prompt exactly as the
 /// service's generator prompt, and bad input exits non-zero with a message.
 @Suite struct GenerateTests {
-    private var popi: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("popi")
-    }
-
     private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = popi
-        process.arguments = arguments + ["--model", AppTestEnvironment.modelPath]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try PopiProcess.run(arguments + ["--model", AppTestEnvironment.modelPath])
     }
 
     @Test func summaryPersonalizesLikeTheService() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
         let summary = "- Answers in one short sentence.", prompt = "How do vaccines work?"
         let greedy = ["--temperature", "0", "--max-tokens", "12"]
         let personalized = try run(["generate", "--summary=\(summary)", "--prompt", prompt] + greedy)
@@ -38,7 +24,7 @@ import Testing
     }
 
     @Test func emptySummaryIsAUsageError() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
         let result = try run(["generate", "--summary", " ", "--prompt", "Hi"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--summary is empty"))
