@@ -13,11 +13,12 @@ struct TrainingLayout {
         let parent: Int?
     }
 
-    /// Query rows `rows` (relative to the segment) of query head `head` of one segment.
+    /// Query rows `rows` (relative to the segment) of one segment, for the query heads that share
+    /// KV head `kvHead`.
     struct AttentionTask {
         let segment: Int
         let rows: Range<Int>
-        let head: Int
+        let kvHead: Int
     }
 
     /// A token a head row predicts, and its index among the batch's predicted tokens.
@@ -40,7 +41,7 @@ struct TrainingLayout {
 
     var rowCount: Int { tokens.count }
 
-    init(_ batch: TrainingBatch, heads: Int, queryBlock: Int) {
+    init(_ batch: TrainingBatch, kvHeads: Int, queryBlock: Int) {
         var tokens: [Int32] = [], positions: [Int] = []
         var segments: [Segment] = []
         var headRows: [Int] = [], targets: [[Target]] = []
@@ -72,8 +73,8 @@ struct TrainingLayout {
         var tasks: [AttentionTask] = []
         for (index, segment) in segments.enumerated() {
             for start in stride(from: 0, to: segment.count, by: queryBlock) {
-                for head in 0..<heads {
-                    tasks.append(AttentionTask(segment: index, rows: start..<min(segment.count, start + queryBlock), head: head))
+                for kvHead in 0..<kvHeads {
+                    tasks.append(AttentionTask(segment: index, rows: start..<min(segment.count, start + queryBlock), kvHead: kvHead))
                 }
             }
         }

@@ -63,14 +63,17 @@ final class TrainingModel: @unchecked Sendable {
     private var headInput = AlignedBuffer(byteCount: 0)  // [H, dim] final-normalized head rows
     private var dHeadInput = AlignedBuffer(byteCount: 0) // [H, dim]
     // Per thread:
-    private var scores: [AlignedBuffer] = []             // [queryBlock, keys] probabilities; [H, vocabularyChunk] logits
-    private var dScores: [AlignedBuffer] = []            // [queryBlock, keys]
+    private var scores: [AlignedBuffer] = []             // [group · queryBlock, keys] probabilities; [H, vocabularyChunk] logits
+    private var dScores: [AlignedBuffer] = []            // [group · queryBlock, keys]
+    private var stackedQueries: [AlignedBuffer] = []     // [group · queryBlock, headDim] a task's queries
+    private var stackedOutputs: [AlignedBuffer] = []     // [group · queryBlock, headDim] its attention output, dQ
+    private var stackedGradients: [AlignedBuffer] = []   // [group · queryBlock, headDim] its dO
     private var threadKeys: [AlignedBuffer] = []         // [T, kvDim] key gradients of the thread's tasks
     private var threadValues: [AlignedBuffer] = []       // [T, kvDim]
     private var threadHead: [AlignedBuffer] = []         // [H, dim] head-input gradients of the thread's chunks
     private var threadNormalizers: [AlignedBuffer] = []  // [H] log-sum-exp so far (double)
     private var rowLengths: [AlignedBuffer] = []         // [max(queryBlock, H)] int32 valid columns of each row
-    private var rowScalars: [AlignedBuffer] = []         // [max(queryBlock, H)] a float per row
+    private var rowScalars: [AlignedBuffer] = []         // [max(group · queryBlock, H)] a float per row
 
     init(config: LlamaConfig, weights: DenseLlamaWeights, pool: WorkerPool, maxTokens: Int = 4096, queryBlock: Int = 64) {
         self.config = config
@@ -102,7 +105,7 @@ final class TrainingModel: @unchecked Sendable {
         if let adapter, !adapter.layout.matches(config) {
             throw .invalidParameter(name: "adapter", reason: "its shapes do not match the model")
         }
-        let layout = TrainingLayout(batch, heads: heads, queryBlock: queryBlock)
+        let layout = TrainingLayout(batch, kvHeads: config.headCountKV, queryBlock: queryBlock)
         reserve(layout, rank: adapter?.layout.slots.map(\.rank).max() ?? 0)
         self.layout = layout
         self.adapter = adapter
@@ -309,9 +312,12 @@ final class TrainingModel: @unchecked Sendable {
     }
 
     // MARK: Attention
+    //
+    // A task is a block of query rows of one segment for the `group` query heads that share one
+    // KV head, stacked into one matrix ([group · rows, headDim], head by head) so each product
+    // is `group` times taller. Its keys are its group's prompt (for a continuation), then its own
+    // segment's rows up to the block's last.
 
-    /// The keys one task's queries see: its group's prompt (for a continuation), then its own
-    /// segment's rows up to the block's last.
     private struct TaskShape {
         let firstRow: Int       // the task's first query row
         let rows: Int
@@ -330,41 +336,64 @@ final class TrainingModel: @unchecked Sendable {
                          ownRow: segment.firstRow, ownKeys: task.rows.upperBound)
     }
 
-    /// s = scale · q · Kᵀ over the task's keys, then each row's causal softmax (columns past its
-    /// position are zero). With `normalizers` given (backward), the probabilities come from them;
-    /// otherwise they are computed and stored there.
-    private func probabilities(_ task: TrainingLayout.AttentionTask, _ s: TaskShape, layer l: Int, thread: Int,
-                               recompute: Bool) -> UnsafeMutablePointer<Float> {
+    /// Copies the task's rows of the group's heads from `source` ([T, qDim]) into `stacked`, or
+    /// back with `scatter`.
+    private func stack(_ source: UnsafeMutablePointer<Float>, _ stacked: UnsafeMutablePointer<Float>, _ s: TaskShape,
+                       kvHead: Int, scatter: Bool = false) {
+        for a in 0..<group {
+            for i in 0..<s.rows {
+                let row = source + (s.firstRow + i) * qDim + (kvHead * group + a) * headDim
+                let packed = stacked + (a * s.rows + i) * headDim
+                if scatter { row.update(from: packed, count: headDim) } else { packed.update(from: row, count: headDim) }
+            }
+        }
+    }
+
+    /// p = softmax(scale · q · Kᵀ) over the task's keys for the stacked queries `q`, causal (columns
+    /// past a row's position are zero): [group · rows, keys]. Forward stores each row's log-sum-exp;
+    /// backward (`recompute`) reads it back.
+    private func probabilities(_ task: TrainingLayout.AttentionTask, _ s: TaskShape, q: UnsafePointer<Float>, layer l: Int,
+                               thread: Int, recompute: Bool) -> UnsafeMutablePointer<Float> {
         let p = scores[thread].floats()
-        let kvHead = task.head / group
-        let q = query(l) + s.firstRow * qDim + task.head * headDim
-        let k = key(l) + kvHead * headDim
-        BLAS.gemm(m: s.rows, n: s.parentKeys, k: headDim, alpha: attentionScale, a: q, lda: qDim,
+        let m = group * s.rows
+        let k = key(l) + task.kvHead * headDim
+        BLAS.gemm(m: m, n: s.parentKeys, k: headDim, alpha: attentionScale, a: q, lda: headDim,
                   b: k + s.parentRow * kvDim, ldb: kvDim, transposeB: true, c: p, ldc: s.keys)
-        BLAS.gemm(m: s.rows, n: s.ownKeys, k: headDim, alpha: attentionScale, a: q, lda: qDim,
+        BLAS.gemm(m: m, n: s.ownKeys, k: headDim, alpha: attentionScale, a: q, lda: headDim,
                   b: k + s.ownRow * kvDim, ldb: kvDim, transposeB: true, c: p + s.parentKeys, ldc: s.keys)
         let lengths = rowLengths[thread].pointer.assumingMemoryBound(to: Int32.self)
         let firstOwn = s.firstRow - s.ownRow
         for i in 0..<s.rows { lengths[i] = Int32(s.parentKeys + firstOwn + i + 1) }
-        let lse = normalizer(l) + task.head * currentRows + s.firstRow
-        if recompute {
-            ck_train_softmax_recompute(p, s.keys, Int32(s.rows), lengths, Int32(s.keys), lse)
-        } else {
-            ck_train_softmax(p, s.keys, Int32(s.rows), lengths, Int32(s.keys), lse)
+        for a in 0..<group {
+            let rows = p + a * s.rows * s.keys
+            let lse = normalizer(l) + (task.kvHead * group + a) * currentRows + s.firstRow
+            if recompute {
+                ck_train_softmax_recompute(rows, s.keys, Int32(s.rows), lengths, Int32(s.keys), lse)
+            } else {
+                ck_train_softmax(rows, s.keys, Int32(s.rows), lengths, Int32(s.keys), lse)
+            }
         }
         return p
+    }
+
+    /// out = pᵀ-weighted values: out[m, headDim] = p[:, parent] · V_parent + p[:, own] · V_own.
+    private func weightedKeys(_ p: UnsafePointer<Float>, _ s: TaskShape, matrix: UnsafePointer<Float>,
+                              out: UnsafeMutablePointer<Float>) {
+        let m = group * s.rows
+        BLAS.gemm(m: m, n: headDim, k: s.parentKeys, a: p, lda: s.keys, b: matrix + s.parentRow * kvDim, ldb: kvDim,
+                  c: out, ldc: headDim)
+        BLAS.gemm(m: m, n: headDim, k: s.ownKeys, a: p + s.parentKeys, lda: s.keys, b: matrix + s.ownRow * kvDim, ldb: kvDim,
+                  beta: s.parentKeys > 0 ? 1 : 0, c: out, ldc: headDim)
     }
 
     private func attentionForward(layer l: Int, _ layout: TrainingLayout) {
         forEachTask(layout) { thread, task in
             let s = shape(task, layout)
-            let p = probabilities(task, s, layer: l, thread: thread, recompute: false)
-            let v = value(l) + (task.head / group) * headDim
-            let out = attention(l) + s.firstRow * qDim + task.head * headDim
-            BLAS.gemm(m: s.rows, n: headDim, k: s.parentKeys, a: p, lda: s.keys, b: v + s.parentRow * kvDim, ldb: kvDim,
-                      c: out, ldc: qDim)
-            BLAS.gemm(m: s.rows, n: headDim, k: s.ownKeys, a: p + s.parentKeys, lda: s.keys, b: v + s.ownRow * kvDim,
-                      ldb: kvDim, beta: s.parentKeys > 0 ? 1 : 0, c: out, ldc: qDim)
+            let (q, out) = (stackedQueries[thread].floats(), stackedOutputs[thread].floats())
+            stack(query(l), q, s, kvHead: task.kvHead)
+            let p = probabilities(task, s, q: q, layer: l, thread: thread, recompute: false)
+            weightedKeys(p, s, matrix: value(l) + task.kvHead * headDim, out: out)
+            stack(attention(l), out, s, kvHead: task.kvHead, scatter: true)
         }
     }
 
@@ -379,36 +408,36 @@ final class TrainingModel: @unchecked Sendable {
         }
         forEachTask(layout) { thread, task in
             let s = shape(task, layout)
-            let p = probabilities(task, s, layer: l, thread: thread, recompute: true)
-            let kvHead = task.head / group
-            let column = task.head * headDim, kvColumn = kvHead * headDim
-            let dOut = dAttended.floats() + s.firstRow * qDim + column
-            let out = attention(l) + s.firstRow * qDim + column
-            let q = query(l) + s.firstRow * qDim + column
-            let k = key(l) + kvColumn, v = value(l) + kvColumn
-            let dk = threadKeys[thread].floats() + kvColumn, dv = threadValues[thread].floats() + kvColumn
+            let m = group * s.rows
+            let (q, out) = (stackedQueries[thread].floats(), stackedOutputs[thread].floats())
+            let dOut = stackedGradients[thread].floats()
+            stack(query(l), q, s, kvHead: task.kvHead)
+            stack(attention(l), out, s, kvHead: task.kvHead)
+            stack(dAttended.floats(), dOut, s, kvHead: task.kvHead)
+            let p = probabilities(task, s, q: q, layer: l, thread: thread, recompute: true)
+            let column = task.kvHead * headDim
+            let k = key(l) + column, v = value(l) + column
             // d[i] = dO_i · O_i, the softmax's correction term.
             let d = rowScalars[thread].floats()
-            for i in 0..<s.rows {
+            for i in 0..<m {
                 var sum: Float = 0
-                for j in 0..<headDim { sum += dOut[i * qDim + j] * out[i * qDim + j] }
+                for j in 0..<headDim { sum += dOut[i * headDim + j] * out[i * headDim + j] }
                 d[i] = sum
             }
             let dp = dScores[thread].floats()
-            BLAS.gemm(m: s.rows, n: s.parentKeys, k: headDim, a: dOut, lda: qDim, b: v + s.parentRow * kvDim, ldb: kvDim,
+            BLAS.gemm(m: m, n: s.parentKeys, k: headDim, a: dOut, lda: headDim, b: v + s.parentRow * kvDim, ldb: kvDim,
                       transposeB: true, c: dp, ldc: s.keys)
-            BLAS.gemm(m: s.rows, n: s.ownKeys, k: headDim, a: dOut, lda: qDim, b: v + s.ownRow * kvDim, ldb: kvDim,
+            BLAS.gemm(m: m, n: s.ownKeys, k: headDim, a: dOut, lda: headDim, b: v + s.ownRow * kvDim, ldb: kvDim,
                       transposeB: true, c: dp + s.parentKeys, ldc: s.keys)
-            ck_train_softmax_backward(dp, p, s.keys, Int32(s.rows), Int32(s.keys), d, attentionScale)
-            let dq = dQueries.floats() + s.firstRow * qDim + column
-            BLAS.gemm(m: s.rows, n: headDim, k: s.parentKeys, a: dp, lda: s.keys, b: k + s.parentRow * kvDim, ldb: kvDim,
-                      c: dq, ldc: qDim)
-            BLAS.gemm(m: s.rows, n: headDim, k: s.ownKeys, a: dp + s.parentKeys, lda: s.keys, b: k + s.ownRow * kvDim,
-                      ldb: kvDim, beta: s.parentKeys > 0 ? 1 : 0, c: dq, ldc: qDim)
+            ck_train_softmax_backward(dp, p, s.keys, Int32(m), Int32(s.keys), d, attentionScale)
+            // dQ = dS · K, through `out`, which is no longer needed.
+            weightedKeys(dp, s, matrix: k, out: out)
+            stack(dQueries.floats(), out, s, kvHead: task.kvHead, scatter: true)
+            let dk = threadKeys[thread].floats() + column, dv = threadValues[thread].floats() + column
             for (offset, keyRow, count) in [(0, s.parentRow, s.parentKeys), (s.parentKeys, s.ownRow, s.ownKeys)] where count > 0 {
-                BLAS.gemm(m: count, n: headDim, k: s.rows, a: dp + offset, lda: s.keys, transposeA: true, b: q, ldb: qDim,
+                BLAS.gemm(m: count, n: headDim, k: m, a: dp + offset, lda: s.keys, transposeA: true, b: q, ldb: headDim,
                           beta: 1, c: dk + keyRow * kvDim, ldc: kvDim)
-                BLAS.gemm(m: count, n: headDim, k: s.rows, a: p + offset, lda: s.keys, transposeA: true, b: dOut, ldb: qDim,
+                BLAS.gemm(m: count, n: headDim, k: m, a: p + offset, lda: s.keys, transposeA: true, b: dOut, ldb: headDim,
                           beta: 1, c: dv + keyRow * kvDim, ldc: kvDim)
             }
         }
@@ -583,16 +612,20 @@ final class TrainingModel: @unchecked Sendable {
         if h > headCapacity || layout.maxKeys > keyCapacity || scores.isEmpty {
             headCapacity = max(h, headCapacity)
             keyCapacity = max(layout.maxKeys, keyCapacity)
-            let rows = max(queryBlock, headCapacity)
-            let size = max(queryBlock * keyCapacity, headCapacity * Self.vocabularyChunk)
+            let rows = max(group * queryBlock, headCapacity)
+            let size = max(group * queryBlock * keyCapacity, headCapacity * Self.vocabularyChunk)
+            func perThread(_ floats: Int) -> [AlignedBuffer] { (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * floats) } }
             headInput = AlignedBuffer(byteCount: 4 * headCapacity * dim)
             dHeadInput = AlignedBuffer(byteCount: 4 * headCapacity * dim)
-            scores = (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * size) }
-            dScores = (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * queryBlock * keyCapacity) }
-            threadHead = (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * headCapacity * dim) }
-            threadNormalizers = (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 8 * headCapacity) }
-            rowLengths = (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * rows) }
-            rowScalars = (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * rows) }
+            scores = perThread(size)
+            dScores = perThread(group * queryBlock * keyCapacity)
+            stackedQueries = perThread(group * queryBlock * headDim)
+            stackedOutputs = perThread(group * queryBlock * headDim)
+            stackedGradients = perThread(group * queryBlock * headDim)
+            threadHead = perThread(headCapacity * dim)
+            threadNormalizers = perThread(2 * headCapacity)
+            rowLengths = perThread(rows)
+            rowScalars = perThread(rows)
         }
     }
 }
