@@ -4,6 +4,10 @@ public enum AdapterError: Error, Equatable, CustomStringConvertible {
     case invalidAlpha(Float)
     case layerOutOfRange(tensor: String, layers: Int)
     case duplicateTensor(String)
+    /// The adapter was made for a model with another number of layers.
+    case layerCountMismatch(adapter: Int, model: Int)
+    /// A slot's [inputs, outputs] differ from the model's projection.
+    case shapeMismatch(tensor: String, adapter: [Int], model: [Int])
 
     public var description: String {
         switch self {
@@ -15,6 +19,10 @@ public enum AdapterError: Error, Equatable, CustomStringConvertible {
             return "adapter tensor \(tensor) names a layer the base model does not have (it has \(layers))"
         case .duplicateTensor(let name):
             return "adapter tensor \(name) appears more than once"
+        case .layerCountMismatch(let adapter, let model):
+            return "the adapter was made for a model with \(adapter) layers, but this model has \(model)"
+        case .shapeMismatch(let tensor, let adapter, let model):
+            return "the adapter's \(tensor) is \(adapter) ([inputs, outputs]), but this model's is \(model)"
         }
     }
 }
