@@ -136,7 +136,7 @@ final class LlamaModel: @unchecked Sendable {
         }
 
         for (l, layer) in weights.layers.enumerated() {
-            // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ.
+            // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ, plus each token's adapter deltas.
             normalize(rows: n, weight: layer.attentionNorm, quantized: xq)
             let normalized = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
             let qkvChunks = pool.chunks(for: qDim + 2 * kvDim, minimum: 48)
@@ -154,14 +154,15 @@ final class LlamaModel: @unchecked Sendable {
             storeKeysAndValues(batch, layer: l, cache: cache)
             attention(batch, layer: l, cache: cache)
 
-            // att · Woᵀ, added to the residual stream.
+            // att · Woᵀ and its adapter delta, added to the residual stream.
             if MatMul.readsQuantized(layer.output) {
                 quantize(att.floats(), stride: qDim, rows: n, into: attq)
             }
             project(layer.output, input: MatMulInput(floats: att.floats(), floatStride: qDim, quantized: attq, rows: n))
             lora.apply(layer: l, outputTargets)
 
-            // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x).
+            // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x), each
+            // product plus its adapter delta.
             normalize(rows: n, weight: layer.feedForwardNorm, quantized: xq)
             let input = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
             let ffnChunks = pool.chunks(for: hidden)
