@@ -228,12 +228,7 @@ enum ReferenceKernels {
             for m in 0..<mRows {
                 var acc = SIMD16<Float>()
                 for i in stride(from: 0, to: whole, by: 16) {
-                    var wv = SIMD16<Float>(), xv = SIMD16<Float>()
-                    for l in 0..<16 {
-                        wv[l] = w[n * wStride + i + l]
-                        xv[l] = x[m * xStride + i + l]
-                    }
-                    acc = fma(wv, xv, acc)
+                    acc = fma(loadFloats(w + n * wStride + i, 0), loadFloats(x + m * xStride + i, 0), acc)
                 }
                 if whole < k {
                     var wv = SIMD16<Float>(), xv = SIMD16<Float>()

@@ -147,23 +147,26 @@ extension AdamW {
 
     private static func errorText() -> String { String(cString: strerror(errno)) }
 
+    /// Repeats `step(done)`, a read or write of the rest that returns its byte count, until
+    /// `count` bytes are done; nil, or why it stopped short.
+    private static func transfer(_ count: Int, _ step: (_ done: Int) -> Int) -> String? {
+        var done = 0
+        while done < count {
+            let n = step(done)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return n == 0 ? "the file ended early" : errorText() }
+            done += n
+        }
+        return nil
+    }
+
     private static func writeAtomically(_ bytes: [UInt8], to path: String) throws(OptimizerError) {
         let temporary = "\(path).tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: temporary, reason: errorText()) }
-        var failure: OptimizerError?
-        bytes.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else {
-                    failure = .io(operation: "write", path: temporary, reason: errorText())
-                    return
-                }
-                written += n
-            }
-        }
+        var failure = bytes.withUnsafeBytes { raw in
+            transfer(raw.count) { done in write(fd, raw.baseAddress! + done, raw.count - done) }
+        }.map { OptimizerError.io(operation: "write", path: temporary, reason: $0) }
         if failure == nil, fsync(fd) != 0 { failure = .io(operation: "flush", path: temporary, reason: errorText()) }
         if close(fd) != 0, failure == nil { failure = .io(operation: "close", path: temporary, reason: errorText()) }
         if failure == nil, rename(temporary, path) != 0 { failure = .io(operation: "replace", path: path, reason: errorText()) }
@@ -180,18 +183,8 @@ extension AdamW {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .io(operation: "read", path: path, reason: errorText()) }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var failure: String?
-        bytes.withUnsafeMutableBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = read(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else {
-                    failure = n == 0 ? "the file shrank while being read" : errorText()
-                    return
-                }
-                done += n
-            }
+        let failure = bytes.withUnsafeMutableBytes { raw in
+            transfer(raw.count) { done in read(fd, raw.baseAddress! + done, raw.count - done) }
         }
         if let failure { throw .io(operation: "read", path: path, reason: failure) }
         return bytes

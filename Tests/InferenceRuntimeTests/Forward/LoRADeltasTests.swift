@@ -22,26 +22,6 @@ import Testing
         }
     }
 
-    /// Logits after each of `ids` for a fresh sequence, in one batch or one token per pass.
-    static func logits(_ model: LlamaModel, _ cache: KVCache, _ ids: [Int32], adapter: LoRAAdapter?,
-                       tokenByToken: Bool = false) throws -> [[Float]] {
-        let sequence = cache.create()
-        defer { cache.remove(sequence) }
-        var out = [[Float]](repeating: [], count: ids.count)
-        var batch = TokenBatch()
-        let step = tokenByToken ? 1 : ids.count
-        for start in stride(from: 0, to: ids.count, by: step) {
-            batch.removeAll()
-            for i in start..<min(ids.count, start + step) {
-                batch.append(ids[i], position: i, sequence: sequence, logits: true, adapter: adapter)
-            }
-            try model.forward(batch, cache: cache) { t, logits in
-                out[start + t] = Array(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize))
-            }
-        }
-        return out
-    }
-
     /// Prefills each prompt into its own sequence in one batch, then decodes `steps` tokens of all
     /// of them together (fed tokens that depend on the step and the prompt's length only): the
     /// logits of every pass, per prompt.
@@ -112,7 +92,7 @@ import Testing
             }
         }
         let a = adapter.a(slot), b = adapter.b(slot), scale = Double(adapter.scale(slot))
-        #expect(scale == 8 / Double(rank))
+        #expect(adapter.scale(slot) == 8 / Float(rank))
         var worst = 0.0
         for t in 0..<n {
             for o in 0..<outputs {
@@ -161,16 +141,16 @@ import Testing
     @Test func anAdapterWithZeroBChangesNoBitAndANonzeroBChangesTheLogits() throws {
         let (model, cache) = LlamaModelTests.makeModel()
         let zero = try Self.adapter(b: 0, seed: 1)
-        let base = try Self.logits(model, cache, Self.ids, adapter: nil)
-        #expect(try Self.logits(model, cache, Self.ids, adapter: zero) == base)
-        #expect(try Self.logits(model, cache, Self.ids, adapter: zero, tokenByToken: true) == base)
+        let base = try LlamaModelTests.logits(model, cache, Self.ids, adapter: nil)
+        #expect(try LlamaModelTests.logits(model, cache, Self.ids, adapter: zero) == base)
+        #expect(try LlamaModelTests.logits(model, cache, Self.ids, adapter: zero, tokenByToken: true) == base)
         let prompts = [Self.ids, Array(Self.ids.prefix(5)), Array(Self.ids.dropFirst(3))]
         let baseTogether = try Self.together(model, cache, prompts, adapters: [nil, nil, nil], steps: 3)
         #expect(try Self.together(model, cache, prompts, adapters: [zero, zero, zero], steps: 3) == baseTogether)
 
         // The same adapter, trained: every logit row moves.
         Self.fill(zero, b: 0.05, seed: 1)
-        let adapted = try Self.logits(model, cache, Self.ids, adapter: zero)
+        let adapted = try LlamaModelTests.logits(model, cache, Self.ids, adapter: zero)
         for (row, baseRow) in zip(adapted, base) {
             #expect(row != baseRow)
             #expect(row.allSatisfy { $0.isFinite })
@@ -203,9 +183,9 @@ import Testing
         let (two, cacheTwo) = LlamaModelTests.makeModel(threads: 2)
         let (one, cacheOne) = LlamaModelTests.makeModel(threads: 1)
         let adapter = try Self.adapter(b: 0.05, seed: 4)
-        let batched = try Self.logits(two, cacheTwo, Self.ids, adapter: adapter)
-        #expect(try Self.logits(two, cacheTwo, Self.ids, adapter: adapter, tokenByToken: true) == batched)
-        #expect(try Self.logits(one, cacheOne, Self.ids, adapter: adapter) == batched)
+        let batched = try LlamaModelTests.logits(two, cacheTwo, Self.ids, adapter: adapter)
+        #expect(try LlamaModelTests.logits(two, cacheTwo, Self.ids, adapter: adapter, tokenByToken: true) == batched)
+        #expect(try LlamaModelTests.logits(one, cacheOne, Self.ids, adapter: adapter) == batched)
     }
 
     @Test(.enabled(if: KernelSet.isSupported(.avx512) && KernelSet.detected == .avx512))
@@ -214,7 +194,8 @@ import Testing
         let (simd, simdCache) = LlamaModelTests.makeModel(kernels: .avx512)
         let (portable, portableCache) = LlamaModelTests.makeModel(kernels: .portable)
         for adapter in [try Self.adapter(b: 0.05, seed: 5), try Self.adapter(rank: 8, b: 0.05, seed: 6)] {
-            #expect(try Self.logits(simd, simdCache, ids, adapter: adapter) == Self.logits(portable, portableCache, ids, adapter: adapter))
+            let simdLogits = try LlamaModelTests.logits(simd, simdCache, ids, adapter: adapter)
+            #expect(try LlamaModelTests.logits(portable, portableCache, ids, adapter: adapter) == simdLogits)
         }
     }
 
@@ -233,7 +214,7 @@ import Testing
         ]
         for (adapter, error) in expected {
             #expect(throws: InferenceError.adapterMismatch(error)) {
-                _ = try Self.logits(model, cache, Self.ids, adapter: adapter)
+                _ = try LlamaModelTests.logits(model, cache, Self.ids, adapter: adapter)
             }
         }
         #expect(AdapterError.layerCountMismatch(adapter: 2, model: 30).description
