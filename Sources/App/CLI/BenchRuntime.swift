@@ -18,19 +18,25 @@ struct BenchRuntime: ParsableCommand {
     @Option(help: "Repetitions per measurement (the best is kept).")
     var repeats = 3
 
+    @Option(help: "Run every token with a LoRA adapter of this rank on every projection.")
+    var adapterRank: Int?
+
     @Flag(help: "Print only the JSON (default: the table, then the JSON).")
     var json = false
 
     func validate() throws {
         guard threads.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--threads must be between 1 and 256") }
         guard (1...100).contains(repeats) else { throw ValidationError("--repeats must be between 1 and 100") }
+        if let adapterRank, !(1...512).contains(adapterRank) {
+            throw ValidationError("--adapter-rank must be between 1 and 512")
+        }
     }
 
     func run() throws {
         do {
             var results: [RuntimeBenchmark.Result] = []
             for count in threads {
-                results.append(try RuntimeBenchmark.run(modelPath: model, threads: count, repeats: repeats))
+                results.append(try RuntimeBenchmark.run(modelPath: model, threads: count, repeats: repeats, adapterRank: adapterRank))
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -40,6 +46,7 @@ struct BenchRuntime: ParsableCommand {
                 return
             }
             func cell(_ value: Double) -> String { String(format: "%9.1f", value) }
+            if let adapterRank { print("every token with a rank-\(adapterRank) LoRA adapter on every projection") }
             print("threads  prefill64  prefill256  prefill1024  decode@16  decode@1024  batch8-decode  TTFT256(ms)  peakRSS(MiB)")
             for r in results {
                 print("\(String(format: "%7d", r.threads))  \(cell(r.prefill["64"] ?? 0))  \(cell(r.prefill["256"] ?? 0))   "

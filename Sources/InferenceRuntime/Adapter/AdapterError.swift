@@ -32,6 +32,10 @@ public enum AdapterError: Error, Equatable, CustomStringConvertible {
     case rankMismatch(a: String, aDimensions: [Int], b: String, bDimensions: [Int])
     case nonFiniteValue(tensor: String, index: Int, value: Float)
     case cannotWrite(path: String, reason: String)
+    /// The adapter was made for a model with another number of layers.
+    case layerCountMismatch(adapter: Int, model: Int)
+    /// A slot's [inputs, outputs] differ from the model's projection.
+    case modelShapeMismatch(tensor: String, adapter: [Int], model: [Int])
 
     public var description: String {
         switch self {
@@ -79,6 +83,10 @@ public enum AdapterError: Error, Equatable, CustomStringConvertible {
             return "adapter tensor \(clip(tensor)) element \(index) is \(value); values must be finite"
         case let .cannotWrite(path, reason):
             return "cannot write adapter file \(path): \(reason)"
+        case .layerCountMismatch(let adapter, let model):
+            return "the adapter was made for a model with \(adapter) layers, but this model has \(model)"
+        case .modelShapeMismatch(let tensor, let adapter, let model):
+            return "the adapter's \(tensor) is \(adapter) ([inputs, outputs]), but this model's is \(model)"
         }
     }
 

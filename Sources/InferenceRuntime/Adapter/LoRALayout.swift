@@ -77,13 +77,6 @@ public struct LoRALayout: Sendable, Equatable {
         parameterCount = offset
     }
 
-    /// Whether this layout fits `config`: same layer count, every slot's widths the model's.
-    public func matches(_ config: LlamaConfig) -> Bool {
-        layerCount == config.blockCount && slots.allSatisfy {
-            $0.inputs == $0.projection.inputs(config) && $0.outputs == $0.projection.outputs(config)
-        }
-    }
-
     public func slot(layer: Int, projection: LoRAProjection) -> Slot? {
         guard (0..<layerCount).contains(layer) else { return nil }
         return lookup[layer * LoRAProjection.allCases.count + projection.rawValue].map { slots[$0] }

@@ -19,6 +19,7 @@ struct ActiveSample {
 
 extension EngineLoop {
     /// Prefills a generation's prompt once, forks it for each sample, and samples their first tokens.
+    /// The prompt and every sample run with the request's adapter, if any.
     func start(_ job: GenerationJob) {
         let request = job.request
         let sequence: KVCache.SequenceID
@@ -26,6 +27,7 @@ extension EngineLoop {
         do {
             ids = try promptTokens(request.prompt)
             try request.sampling.validate()
+            try validate(request.adapter)
             guard (1...GenerationRequest.maxCount).contains(request.count) else {
                 throw InferenceError.invalidParameter(name: "n", reason: "must be between 1 and \(GenerationRequest.maxCount)")
             }
@@ -50,7 +52,7 @@ extension EngineLoop {
         job.results = Array(repeating: nil, count: request.count)
         job.remaining = request.count
         var samples: [ActiveSample] = []
-        try prefill(ids[...], sequence: sequence, start: 0) { logits in
+        try prefill(ids[...], sequence: sequence, start: 0, adapter: request.adapter) { logits in
             for i in 0..<request.count {
                 let seed = base &+ UInt64(i)
                 var sample = ActiveSample(
@@ -79,7 +81,8 @@ extension EngineLoop {
             let end = min(active.count, start + model.maxBatch)
             batch.removeAll()
             for i in start..<end {
-                batch.append(active[i].next, position: active[i].position, sequence: active[i].sequence, logits: true)
+                batch.append(active[i].next, position: active[i].position, sequence: active[i].sequence, logits: true,
+                             adapter: active[i].job.request.adapter)
             }
             do {
                 try model.forward(batch, cache: cache) { t, logits in

@@ -1,10 +1,18 @@
 extension EngineLoop {
+    /// The prompt a scoring job ran last, kept in the cache for the next prompt to share.
+    struct CachedPrompt {
+        let tokens: [Int32]
+        let sequence: KVCache.SequenceID
+        let adapter: LoRAAdapter?
+    }
+
     /// The previous prompt of a job stays cached, and each prompt reuses its KV for the tokens it
     /// shares with the previous one: the chat template's preamble always, and the summary when
     /// several held-out pairs are scored under one candidate. A position's KV does not depend on
     /// the pass that computed it, so the scores are the same bits as scoring each prompt alone.
+    /// KV computed with one adapter (or none) is never reused under another.
     func runScoring(_ job: ScoreJob) {
-        var previous: (tokens: [Int32], sequence: KVCache.SequenceID)?
+        var previous: CachedPrompt?
         defer { if let previous { cache.remove(previous.sequence) } }
         do {
             var results: [[ResponseScore]] = []
@@ -21,12 +29,12 @@ extension EngineLoop {
     /// Teacher forcing: the prompt runs once; each response runs in a fork of it, all responses'
     /// tokens packed together into batches. The logits after token k of a response give the
     /// log-probability of token k + 1; the prompt's last logits give every response's first.
-    private func score(_ request: ScoreRequest,
-                       previous: inout (tokens: [Int32], sequence: KVCache.SequenceID)?) throws -> [ResponseScore] {
+    private func score(_ request: ScoreRequest, previous: inout CachedPrompt?) throws -> [ResponseScore] {
         guard !request.responses.isEmpty else { return [] }
         guard request.responses.count <= ScoreRequest.maxResponses else {
             throw InferenceError.invalidParameter(name: "responses", reason: "at most \(ScoreRequest.maxResponses) per prompt")
         }
+        try validate(request.adapter)
         let prompt = try promptTokens(request.prompt)
         let responses = try request.responses.map { try template.encodeResponse($0, tokenizer: tokenizer) }
         let context = model.config.contextLength
@@ -40,21 +48,22 @@ extension EngineLoop {
         }
 
         // The last prompt token always runs: its logits score every response's first token.
-        let shared = previous.map { previous in
-            min(zip(previous.tokens, prompt).prefix { $0 == $1 }.count, prompt.count - 1)
+        let reusable = previous.flatMap { $0.adapter === request.adapter ? $0 : nil }
+        let shared = reusable.map { reusable in
+            min(zip(reusable.tokens, prompt).prefix { $0 == $1 }.count, prompt.count - 1)
         } ?? 0
-        let root = previous.map { cache.fork($0.sequence, length: shared) } ?? cache.create()
+        let root = reusable.map { cache.fork($0.sequence, length: shared) } ?? cache.create()
         var sequences: [KVCache.SequenceID] = []
         var rootKept = false
         defer {
             if !rootKept { cache.remove(root) }
             for sequence in sequences { cache.remove(sequence) }
         }
-        try prefill(prompt[shared...], sequence: root, start: shared) { logits in
+        try prefill(prompt[shared...], sequence: root, start: shared, adapter: request.adapter) { logits in
             for r in scores.indices { scores[r].logprobs[0] = logprob(logits, scores[r].tokens[0]) }
         }
         if let replaced = previous?.sequence { cache.remove(replaced) }
-        previous = (prompt, root)
+        previous = CachedPrompt(tokens: prompt, sequence: root, adapter: request.adapter)
         rootKept = true
         sequences = responses.map { _ in cache.fork(root) }
 
@@ -73,7 +82,8 @@ extension EngineLoop {
             fed.removeAll(keepingCapacity: true)
             while batch.count < model.maxBatch, next.response < responses.count {
                 let (r, k) = next
-                batch.append(responses[r][k], position: prompt.count + k, sequence: sequences[r], logits: true)
+                batch.append(responses[r][k], position: prompt.count + k, sequence: sequences[r], logits: true,
+                             adapter: request.adapter)
                 fed.append((r, k))
                 next = (r, k + 1)
                 settle()

@@ -141,9 +141,18 @@ final class EngineLoop: @unchecked Sendable {
         return ids
     }
 
-    /// Runs `ids` into `sequence` from `start` in chunks of the batch size, asking for the logits
-    /// after the last token, which `onLogits` receives.
-    func prefill(_ ids: ArraySlice<Int32>, sequence: KVCache.SequenceID, start: Int,
+    /// Checks a request's adapter against the model before any work is done for it.
+    func validate(_ adapter: LoRAAdapter?) throws(InferenceError) {
+        do {
+            try adapter?.layout.validate(for: model.config)
+        } catch {
+            throw .adapterMismatch(error)
+        }
+    }
+
+    /// Runs `ids` into `sequence` from `start` in chunks of the batch size, with `adapter` if any,
+    /// asking for the logits after the last token, which `onLogits` receives.
+    func prefill(_ ids: ArraySlice<Int32>, sequence: KVCache.SequenceID, start: Int, adapter: LoRAAdapter?,
                  onLogits: (UnsafePointer<Float>) -> Void) throws {
         var position = start
         var index = ids.startIndex
@@ -151,7 +160,7 @@ final class EngineLoop: @unchecked Sendable {
             let end = min(ids.endIndex, index + model.maxBatch)
             batch.removeAll()
             for i in index..<end {
-                batch.append(ids[i], position: position, sequence: sequence, logits: i == ids.endIndex - 1)
+                batch.append(ids[i], position: position, sequence: sequence, logits: i == ids.endIndex - 1, adapter: adapter)
                 position += 1
             }
             try model.forward(batch, cache: cache) { _, logits in onLogits(logits) }

@@ -4,13 +4,18 @@ public struct GenerationRequest: Sendable {
     public var prompt: Prompt
     public var sampling: SamplingParameters
     public var count: Int
+    /// A LoRA adapter for the prompt and every sample, or nil for the base model. It must not
+    /// change while the request runs.
+    public var adapter: LoRAAdapter?
 
     public static let maxCount = 64
 
-    public init(prompt: Prompt, sampling: SamplingParameters = SamplingParameters(), count: Int = 1) {
+    public init(prompt: Prompt, sampling: SamplingParameters = SamplingParameters(), count: Int = 1,
+                adapter: LoRAAdapter? = nil) {
         self.prompt = prompt
         self.sampling = sampling
         self.count = count
+        self.adapter = adapter
     }
 }
 

@@ -6,6 +6,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case invalidParameter(name: String, reason: String)
     case invalidTokenID(Int32, vocabularySize: Int)
     case invalidUTF8(offset: Int)
+    /// A request's LoRA adapter does not fit the engine's model.
+    case adapterMismatch(AdapterError)
     case cancelled
     case engineStopped
 
@@ -23,6 +25,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
             return "token id \(id) is outside the vocabulary of \(size) tokens"
         case .invalidUTF8(let offset):
             return "the text is not valid UTF-8 (first invalid byte at offset \(offset))"
+        case .adapterMismatch(let error):
+            return "the LoRA adapter does not fit this model: \(error)"
         case .cancelled:
             return "the request was cancelled"
         case .engineStopped:

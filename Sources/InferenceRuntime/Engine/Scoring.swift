@@ -3,12 +3,16 @@
 public struct ScoreRequest: Sendable {
     public var prompt: Prompt
     public var responses: [String]
+    /// A LoRA adapter to score with, or nil for the base model. It must not change while the
+    /// request runs.
+    public var adapter: LoRAAdapter?
 
     public static let maxResponses = 256
 
-    public init(prompt: Prompt, responses: [String]) {
+    public init(prompt: Prompt, responses: [String], adapter: LoRAAdapter? = nil) {
         self.prompt = prompt
         self.responses = responses
+        self.adapter = adapter
     }
 }
 

@@ -8,7 +8,8 @@ import Foundation
 /// of several sequences) and prefill or teacher-forced scoring (many tokens per sequence): every
 /// matrix product takes all the batch's rows at once, so weights are read once per pass. Each
 /// number is computed by the same sequence of operations whatever the batch and thread count,
-/// so prefill and token-by-token decode give the same logits bit for bit.
+/// so prefill and token-by-token decode give the same logits bit for bit. Tokens may run with a
+/// LoRA adapter each (`TokenBatch.append(..., adapter:)`), whose deltas follow each projection.
 final class LlamaModel: @unchecked Sendable {
     let config: LlamaConfig
     let weights: LlamaWeights
@@ -51,6 +52,12 @@ final class LlamaModel: @unchecked Sendable {
     private let probabilities: [AlignedBuffer] // per thread: [group, CK_ATTENTION_CHUNK]
     private let partials: [AlignedBuffer] // per thread: [group, headDim] one chunk's weighted values
     private var wanted: [Int] = []        // batch indices of the rows in `logits`
+    private let lora: LoRADeltas          // the batch's adapters and their [3, maxBatch, dim] scratch
+    // What each adapted projection reads and adds to, grouped as the pass computes them.
+    private let qkvTargets: [LoRADeltas.Target]     // xb → q, k, v
+    private let outputTargets: [LoRADeltas.Target]  // att → x
+    private let gateUpTargets: [LoRADeltas.Target]  // xb → gate, up
+    private let downTargets: [LoRADeltas.Target]    // silu(gate) * up → x
 
     init(config: LlamaConfig, weights: LlamaWeights, kernels: KernelSet, pool: WorkerPool, maxBatch: Int = 512) {
         self.config = config
@@ -97,6 +104,17 @@ final class LlamaModel: @unchecked Sendable {
         normalizers = (0..<threads).map { _ in floats(heads, 2) }
         probabilities = (0..<threads).map { _ in floats(heads, Int(CK_ATTENTION_CHUNK)) }
         partials = (0..<threads).map { _ in floats(1, width) }
+        lora = LoRADeltas(config: config, maxBatch: maxBatch, pool: pool, kernels: kernels)
+        func target(_ projection: LoRAProjection, _ input: AlignedBuffer, _ inputStride: Int,
+                    _ output: UnsafeMutablePointer<Float>, _ outputStride: Int) -> LoRADeltas.Target {
+            LoRADeltas.Target(projection: projection, input: input.floats(), inputStride: inputStride,
+                              output: output, outputStride: outputStride)
+        }
+        qkvTargets = [target(.query, xb, dim, q.floats(), qDim), target(.key, xb, dim, keyValue.floats(), 2 * kvDim),
+                      target(.value, xb, dim, keyValue.floats() + kvDim, 2 * kvDim)]
+        outputTargets = [target(.output, att, qDim, x.floats(), dim)]
+        gateUpTargets = [target(.gate, xb, dim, gate.floats(), hidden), target(.up, xb, dim, up.floats(), hidden)]
+        downTargets = [target(.down, gate, hidden, x.floats(), dim)]
     }
 
     /// Runs `batch` (at most `maxBatch` tokens), writing its keys and values into `cache`, and calls
@@ -109,6 +127,8 @@ final class LlamaModel: @unchecked Sendable {
         for token in batch.tokens where token < 0 || Int(token) >= vocabulary {
             throw .invalidTokenID(token, vocabularySize: vocabulary)
         }
+        try lora.prepare(batch)
+        defer { lora.clear() }
         try prepareCache(batch, cache)
 
         // Token embeddings and each token's rotation angles.
@@ -118,7 +138,7 @@ final class LlamaModel: @unchecked Sendable {
         }
 
         for (l, layer) in weights.layers.enumerated() {
-            // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ.
+            // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ, plus each token's adapter deltas.
             normalize(rows: n, weight: layer.attentionNorm, quantized: xq)
             let normalized = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
             let qkvChunks = pool.chunks(for: qDim + 2 * kvDim, minimum: 48)
@@ -132,35 +152,44 @@ final class LlamaModel: @unchecked Sendable {
                                 input: normalized, y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[thread],
                                 kernels: kernels)
             }
+            lora.apply(layer: l, qkvTargets)
             storeKeysAndValues(batch, layer: l, cache: cache)
             attention(batch, layer: l, cache: cache)
 
-            // att · Woᵀ, added to the residual stream.
+            // att · Woᵀ and its adapter delta, added to the residual stream.
             if MatMul.readsQuantized(layer.output) {
                 quantize(att.floats(), stride: qDim, rows: n, into: attq)
             }
             project(layer.output, input: MatMulInput(floats: att.floats(), floatStride: qDim, quantized: attq, rows: n))
+            lora.apply(layer: l, outputTargets)
 
-            // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x).
+            // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x), each
+            // product plus its adapter delta.
             normalize(rows: n, weight: layer.feedForwardNorm, quantized: xq)
             let input = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
             let ffnChunks = pool.chunks(for: hidden)
+            // silu(gate) * up is taken as each chunk's gate and up are done, unless adapter deltas
+            // must be added to them first.
+            let fused = lora.isEmpty
             pool.run(chunks: ffnChunks) { thread, c in
                 let rows = WorkerPool.part(c, of: ffnChunks, count: hidden, alignment: 16)
                 MatMul.multiply(layer.gate, rows: rows, input: input, y: gate.floats(), yStride: hidden,
                                 scratch: scratch[thread], kernels: kernels)
                 MatMul.multiply(layer.up, rows: rows, input: input, y: up.floats(), yStride: hidden,
                                 scratch: scratch[thread], kernels: kernels)
-                for t in 0..<n where !rows.isEmpty {
-                    let offset = t * hidden + rows.lowerBound
-                    Elementwise.siluMul(gate.floats() + offset, up.floats() + offset, gate.floats() + offset,
-                                        count: rows.count, kernels: kernels)
+                if fused { siluMul(rows: n, columns: rows) }
+            }
+            if !fused {
+                lora.apply(layer: l, gateUpTargets)
+                pool.run(chunks: ffnChunks) { _, c in
+                    siluMul(rows: n, columns: WorkerPool.part(c, of: ffnChunks, count: hidden, alignment: 16))
                 }
             }
             if MatMul.readsQuantized(layer.down) {
                 quantize(gate.floats(), stride: hidden, rows: n, into: hq)
             }
             project(layer.down, input: MatMulInput(floats: gate.floats(), floatStride: hidden, quantized: hq, rows: n))
+            lora.apply(layer: l, downTargets)
         }
 
         try computeLogits(batch, onLogits: onLogits)
@@ -204,6 +233,16 @@ final class LlamaModel: @unchecked Sendable {
                 let chunks = pool.chunks(for: n, minimum: 2)
                 pool.run(chunks: chunks) { _, c in body(WorkerPool.part(c, of: chunks, count: n)) }
             }
+        }
+    }
+
+    /// gate = silu(gate) * up over `columns` of the first `rows` rows.
+    private func siluMul(rows n: Int, columns: Range<Int>) {
+        guard !columns.isEmpty else { return }
+        for t in 0..<n {
+            let offset = t * hidden + columns.lowerBound
+            Elementwise.siluMul(gate.floats() + offset, up.floats() + offset, gate.floats() + offset,
+                                count: columns.count, kernels: kernels)
         }
     }
 

@@ -53,13 +53,25 @@ enum MatMul {
 
     private static func floatProduct(_ w: UnsafePointer<Float>, input: MatMulInput, k: Int,
                                      y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool, kernels: KernelSet) {
-        switch kernels {
-        case .avx512:
-            ck_matmul_f32_avx512(w, k, 1, input.floats, input.floatStride, Int32(input.rows), Int32(k), y, yStride,
-                                 accumulate ? 1 : 0)
-        case .portable:
-            ReferenceKernels.matmulF32(w, wStride: k, nRows: 1, input.floats, xStride: input.floatStride,
-                                       mRows: input.rows, k: k, y, yStride: yStride, accumulate: accumulate)
+        multiplyFloats(w, wStride: k, nRows: 1, input.floats, xStride: input.floatStride, mRows: input.rows, k: k,
+                       y: y, yStride: yStride, accumulate: accumulate, kernels: kernels)
+    }
+
+    /// Float weights and activations: y[m * yStride + n] = dot(w row n, x row m) (or += with
+    /// `accumulate`) for `nRows` rows of w and `mRows` rows of x, k floats each, in 16 lanes of
+    /// fused multiply-adds summed pairwise. An output depends only on its two rows, whatever the
+    /// other rows and the kernel set, so slices and batches of any shape give the same bits. The
+    /// SIMD kernel takes whole tiles of 16: other widths run the portable one, whose last tile
+    /// has zero lanes.
+    static func multiplyFloats(_ w: UnsafePointer<Float>, wStride: Int, nRows: Int,
+                               _ x: UnsafePointer<Float>, xStride: Int, mRows: Int, k: Int,
+                               y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool, kernels: KernelSet) {
+        guard nRows > 0, mRows > 0 else { return }
+        if kernels == .avx512, k % 16 == 0 {
+            ck_matmul_f32_avx512(w, wStride, Int32(nRows), x, xStride, Int32(mRows), Int32(k), y, yStride, accumulate ? 1 : 0)
+        } else {
+            ReferenceKernels.matmulF32(w, wStride: wStride, nRows: nRows, x, xStride: xStride, mRows: mRows, k: k,
+                                       y, yStride: yStride, accumulate: accumulate)
         }
     }
 

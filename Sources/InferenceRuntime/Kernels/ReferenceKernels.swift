@@ -218,18 +218,23 @@ enum ReferenceKernels {
         }
     }
 
-    /// f32 weights against f32 activations (ck_matmul_f32_avx512): 16 lanes over k.
+    /// f32 weights against f32 activations (ck_matmul_f32_avx512): 16 lanes over k. Any k: a
+    /// last partial tile has zero lanes, which leave their sums unchanged.
     static func matmulF32(_ w: UnsafePointer<Float>, wStride: Int, nRows: Int,
                           _ x: UnsafePointer<Float>, xStride: Int, mRows: Int, k: Int,
                           _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
+        let whole = k / 16 * 16
         for n in 0..<nRows {
             for m in 0..<mRows {
                 var acc = SIMD16<Float>()
-                for i in stride(from: 0, to: k, by: 16) {
+                for i in stride(from: 0, to: whole, by: 16) {
+                    acc = fma(loadFloats(w + n * wStride + i, 0), loadFloats(x + m * xStride + i, 0), acc)
+                }
+                if whole < k {
                     var wv = SIMD16<Float>(), xv = SIMD16<Float>()
-                    for l in 0..<16 {
-                        wv[l] = w[n * wStride + i + l]
-                        xv[l] = x[m * xStride + i + l]
+                    for l in 0..<(k - whole) {
+                        wv[l] = w[n * wStride + whole + l]
+                        xv[l] = x[m * xStride + whole + l]
                     }
                     acc = fma(wv, xv, acc)
                 }

@@ -102,8 +102,8 @@ final class TrainingModel: @unchecked Sendable {
     /// continuation token, in (group, continuation, token) order. Keeps what `backward` needs.
     func forward(_ batch: TrainingBatch, adapter: LoRAAdapter?) throws(InferenceError) -> [Float] {
         try batch.validate(vocabularySize: vocabulary, contextLength: config.contextLength, maxTokens: maxTokens)
-        if let adapter, !adapter.layout.matches(config) {
-            throw .invalidParameter(name: "adapter", reason: "its shapes do not match the model")
+        if let adapter {
+            do { try adapter.layout.validate(for: config) } catch { throw .adapterMismatch(error) }
         }
         let layout = TrainingLayout(batch, kvHeads: config.headCountKV, queryBlock: queryBlock)
         reserve(layout, rank: adapter?.layout.slots.map(\.rank).max() ?? 0)

@@ -141,6 +141,86 @@ import Testing
         #expect(scoreError == .emptyPrompt)
     }
 
+    // MARK: LoRA adapters
+
+    static func trained(seed: UInt64, rank: Int = 16) throws -> LoRAAdapter {
+        let adapter = try LoRAAdapter(config: engine.modelConfig, rank: rank, seed: seed)
+        LoRADeltasTests.fill(adapter, b: 0.05, seed: seed)
+        return adapter
+    }
+
+    @Test func anAdapterWithZeroBChangesNoBitOfGenerationOrScoringAndATrainedOneDoes() async throws {
+        let zero = try LoRAAdapter(config: Self.engine.modelConfig, rank: 16, seed: 7)
+        let trained = try Self.trained(seed: 8)
+        let sampling = SamplingParameters(maxTokens: 8, temperature: 0.8, seed: 3)
+        func generate(_ adapter: LoRAAdapter?) async throws -> [Generation] {
+            try await Self.engine.generate(GenerationRequest(prompt: .user("Name a fruit."), sampling: sampling, count: 3,
+                                                             adapter: adapter))
+        }
+        let base = try await generate(nil)
+        #expect(try await generate(zero) == base)
+        #expect(try await generate(trained) != base)
+
+        func score(_ adapter: LoRAAdapter?) async throws -> [ResponseScore] {
+            try await Self.engine.score(ScoreRequest(prompt: .user("What is the capital of France?"),
+                                                     responses: ["Paris.", "It is Lyon."], adapter: adapter))
+        }
+        let baseScores = try await score(nil)
+        #expect(try await score(zero) == baseScores)
+        let trainedScores = try await score(trained)
+        #expect(trainedScores.map(\.tokens) == baseScores.map(\.tokens))
+        #expect(trainedScores.map(\.logprobs) != baseScores.map(\.logprobs))
+    }
+
+    @Test func requestsWithAndWithoutAdaptersGetTheResultsTheyGetAlone() async throws {
+        let first = try Self.trained(seed: 9), second = try Self.trained(seed: 10, rank: 8)
+        let sampling = SamplingParameters(maxTokens: 8, temperature: 0.9, seed: 11)
+        let requests = [nil, first, second, first].enumerated().map { index, adapter in
+            GenerationRequest(prompt: .user("Describe a tree."), sampling: sampling, count: 1 + index % 2, adapter: adapter)
+        }
+        var alone: [[Generation]] = []
+        for request in requests { alone.append(try await Self.engine.generate(request)) }
+        let together = try await withThrowingTaskGroup(of: (Int, [Generation]).self) { group in
+            for (i, request) in requests.enumerated() { group.addTask { (i, try await Self.engine.generate(request)) } }
+            var out = [[Generation]](repeating: [], count: requests.count)
+            for try await (i, generations) in group { out[i] = generations }
+            return out
+        }
+        #expect(together == alone)
+        // Best-of-N with an adapter: the second sample equals its seed run alone with the adapter.
+        var single = sampling
+        single.seed = 12
+        let sample = try await Self.engine.generate(GenerationRequest(prompt: .user("Describe a tree."), sampling: single,
+                                                                      adapter: first))
+        #expect(sample[0].tokens == alone[1][1].tokens)
+    }
+
+    /// Prompts of one job share KV only when they run with the same adapter (or none).
+    @Test func scoringReusesAPromptOnlyUnderTheSameAdapter() async throws {
+        let adapter = try Self.trained(seed: 13)
+        let prompt = Prompt.user("The user likes short answers.\nRequest: Name a planet.")
+        let requests = [nil, adapter, adapter, nil].map { ScoreRequest(prompt: prompt, responses: ["Mars.", "Venus."], adapter: $0) }
+        let together = try await Self.engine.score(requests)
+        for (index, request) in requests.enumerated() {
+            #expect(together[index] == (try await Self.engine.score(request)), "request \(index)")
+        }
+        #expect(together[0] != together[1])
+    }
+
+    @Test func anAdapterForAnotherModelIsATypedError() async throws {
+        let other = try LlamaConfig(gguf: GGUFFile(bytes: LlamaConfigErrorTests.writer().bytes()))
+        let adapter = try LoRAAdapter(config: other, rank: 4, seed: 1)
+        let expected = InferenceError.adapterMismatch(.layerCountMismatch(adapter: 2, model: 30))
+        await #expect(throws: expected) {
+            _ = try await Self.engine.generate(GenerationRequest(prompt: .user("hi"), adapter: adapter))
+        }
+        await #expect(throws: expected) {
+            _ = try await Self.engine.score(ScoreRequest(prompt: .user("hi"), responses: ["hello"], adapter: adapter))
+        }
+        #expect(expected.description
+                == "the LoRA adapter does not fit this model: the adapter was made for a model with 2 layers, but this model has 30")
+    }
+
     @Test func aModelOfAnotherArchitectureIsRejected() throws {
         var writer = GGUFWriter()
         writer.metadata = [("general.architecture", .string("gpt2"))]

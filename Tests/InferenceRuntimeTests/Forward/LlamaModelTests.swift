@@ -14,7 +14,8 @@ import Testing
     }
 
     /// Logits after each of `ids` for a fresh sequence: in one batch, or one token per pass.
-    static func logits(_ model: LlamaModel, _ cache: KVCache, _ ids: [Int32], tokenByToken: Bool = false) throws -> [[Float]] {
+    static func logits(_ model: LlamaModel, _ cache: KVCache, _ ids: [Int32], adapter: LoRAAdapter? = nil,
+                       tokenByToken: Bool = false) throws -> [[Float]] {
         let sequence = cache.create()
         defer { cache.remove(sequence) }
         var out = [[Float]](repeating: [], count: ids.count)
@@ -22,7 +23,9 @@ import Testing
         let step = tokenByToken ? 1 : ids.count
         for start in stride(from: 0, to: ids.count, by: step) {
             batch.removeAll()
-            for i in start..<min(ids.count, start + step) { batch.append(ids[i], position: i, sequence: sequence, logits: true) }
+            for i in start..<min(ids.count, start + step) {
+                batch.append(ids[i], position: i, sequence: sequence, logits: true, adapter: adapter)
+            }
             try model.forward(batch, cache: cache) { t, logits in
                 out[start + t] = Array(UnsafeBufferPointer(start: logits, count: model.config.vocabularySize))
             }
