@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each run side by side with a peer and reported as a ratio.",
-        subcommands: [BenchRuntime.self, BenchTokenizer.self, BenchStore.self],
+        subcommands: [BenchRuntime.self, BenchTrain.self, BenchTokenizer.self, BenchStore.self],
         defaultSubcommand: BenchRuntime.self)
 }
