@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import InferenceRuntime
+@testable import InferenceRuntime
 
 /// llama.cpp itself (llama-cpp-python 0.3.36) loads the adapter files popi writes, and an adapter
 /// with nonzero B visibly moves its logits: so a test comparing popi's adapter-applied logits with
@@ -66,5 +66,34 @@ struct LoRAAdapterFileLlamaCppTests {
         } throws: { error in
             "\(error)".contains("llama.cpp refused the LoRA adapter") && "\(error)".contains("arch mismatch")
         }
+    }
+
+    /// The cross-check with a real peer: on every reference prompt, popi's inference path with an
+    /// adapter gives llama.cpp's next-token logits (llama.cpp loading the file popi wrote) within
+    /// the runtime tests' tolerance: each of llama.cpp's top 10 within 0.5. The same bound holds
+    /// without the adapter, and the adapter moves llama.cpp's top logits by more than that, so
+    /// ignoring it would fail.
+    @Test func popiAppliesAnAdapterAsLlamaCppDoes() throws {
+        let adapter = try Self.adapter(bound: 0.02)
+        let prompts = ReferenceVectors.generation.prompts.map { (name: $0.name, ids: $0.prompt_ids) }
+        let (model, cache) = LlamaModelTests.makeModel()
+        var largestMove: Float = 0
+        try withTemporaryFolder { folder in
+            let path = folder.appendingPathComponent("adapter.gguf").path
+            try adapter.write(path: path, architecture: "llama")
+            let peerBase = try LlamaCppLogits.run(model: TestModel.path, prompts: prompts, allLogits: true).cases
+            let peerAdapted = try LlamaCppLogits.run(model: TestModel.path, lora: path, prompts: prompts, allLogits: true).cases
+            for (index, prompt) in prompts.enumerated() {
+                for (peer, withAdapter) in [(peerBase[index], false), (peerAdapted[index], true)] {
+                    let ours = try LlamaModelTests.logits(model, cache, prompt.ids, adapter: withAdapter ? adapter : nil).last!
+                    let worst = peer.top.map { abs(ours[Int($0.id)] - $0.logit) }.max()!
+                    print("\(prompt.name) \(withAdapter ? "with" : "without") adapter: max |popi − llama.cpp| over llama.cpp's top 10 = \(worst)")
+                    #expect(worst <= 0.5, "\(prompt.name), adapter \(withAdapter)")
+                }
+                let before = try #require(peerBase[index].logits), after = try #require(peerAdapted[index].logits)
+                largestMove = max(largestMove, peerAdapted[index].top.map { abs(after[Int($0.id)] - before[Int($0.id)]) }.max()!)
+            }
+        }
+        #expect(largestMove > 0.5, "the adapter moves llama.cpp's top logits by up to \(largestMove)")
     }
 }
