@@ -1,10 +1,11 @@
 /// Hyperparameters of `AdamW`.
 ///
 /// The defaults are PyTorch's AdamW betas and epsilon, and the trainers' (TRL's, for GRPO and
-/// DPO) weight decay 0 and gradient clipping at a global norm of 1. No weight decay for LoRA:
-/// the adapter is already a small low-rank change, B starts at zero so there is nothing to decay
-/// toward, and decay on A only shrinks its random projection, lowering the effective learning
-/// rate of B without regularizing what the adapter does.
+/// DPO) weight decay 0 and gradient clipping at a global norm of 1. No weight decay for LoRA by
+/// default: the adapter is already a small low-rank change to a frozen model; decay would pull
+/// A's random initial projection toward zero, which shrinks the gradient B receives (∂L/∂B is
+/// proportional to A·x) rather than limiting what the adapter does, and at RL learning rates
+/// (~1e-5) its effect is negligible anyway.
 public struct AdamWSettings: Sendable, Equatable {
     public var schedule: LearningRateSchedule
     public var beta1: Double
