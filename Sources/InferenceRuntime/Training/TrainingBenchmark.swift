@@ -42,9 +42,9 @@ public enum TrainingBenchmark {
         var best = (forward: Double.infinity, backward: Double.infinity, optimizer: Double.infinity)
         for _ in 0..<max(1, repeats) {
             gradients.zero()
-            let forward = try time { _ = try trainer.forward(batch, adapter: adapter) }
-            let backward = try time { _ = try trainer.backward(weights: weights, into: gradients) }
-            let step = try time { _ = try optimizer.step(adapter, gradients: gradients) }
+            let forward = try RuntimeBenchmark.time { _ = try trainer.forward(batch, adapter: adapter) }
+            let backward = try RuntimeBenchmark.time { _ = try trainer.backward(weights: weights, into: gradients) }
+            let step = try RuntimeBenchmark.time { _ = try optimizer.step(adapter, gradients: gradients) }
             if forward + backward < best.forward + best.backward { best = (forward, backward, step) }
         }
         return Result(threads: threads, promptTokens: promptTokens, continuations: continuations,
@@ -52,11 +52,5 @@ public enum TrainingBenchmark {
                       tokensPerSecond: Double(batch.tokenCount) / (best.forward + best.backward),
                       forwardSeconds: best.forward, backwardSeconds: best.backward, optimizerSeconds: best.optimizer,
                       peakRSSMiB: RuntimeBenchmark.peakResidentMiB())
-    }
-
-    private static func time(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 }

@@ -72,7 +72,7 @@ final class TrainingModel: @unchecked Sendable {
     private var threadValues: [AlignedBuffer] = []       // [T, kvDim]
     private var threadHead: [AlignedBuffer] = []         // [H, dim] head-input gradients of the thread's chunks
     private var threadNormalizers: [AlignedBuffer] = []  // [H] log-sum-exp so far (double)
-    private var rowLengths: [AlignedBuffer] = []         // [max(queryBlock, H)] int32 valid columns of each row
+    private var rowLengths: [AlignedBuffer] = []         // [max(group · queryBlock, H)] int32 valid columns of each row
     private var rowScalars: [AlignedBuffer] = []         // [max(group · queryBlock, H)] a float per row
 
     init(config: LlamaConfig, weights: DenseLlamaWeights, pool: WorkerPool, maxTokens: Int = 4096, queryBlock: Int = 64) {
@@ -578,6 +578,7 @@ final class TrainingModel: @unchecked Sendable {
     /// Grows the run state to hold `layout` (never shrinks: a trainer sees batches of similar size).
     private func reserve(_ layout: TrainingLayout, rank: Int) {
         let t = layout.rowCount, h = layout.headRows.count
+        func perThread(_ floats: Int) -> [AlignedBuffer] { (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * floats) } }
         let grew = t > capacity
         if grew {
             capacity = t
@@ -601,8 +602,8 @@ final class TrainingModel: @unchecked Sendable {
             dQueries = floats(t * qDim)
             dKeys = floats(t * kvDim)
             dValues = floats(t * kvDim)
-            threadKeys = (0..<pool.threadCount).map { _ in floats(t * kvDim) }
-            threadValues = (0..<pool.threadCount).map { _ in floats(t * kvDim) }
+            threadKeys = perThread(t * kvDim)
+            threadValues = perThread(t * kvDim)
         }
         if grew || rank > rankCapacity {
             rankCapacity = max(rank, rankCapacity)
@@ -614,7 +615,6 @@ final class TrainingModel: @unchecked Sendable {
             keyCapacity = max(layout.maxKeys, keyCapacity)
             let rows = max(group * queryBlock, headCapacity)
             let size = max(group * queryBlock * keyCapacity, headCapacity * Self.vocabularyChunk)
-            func perThread(_ floats: Int) -> [AlignedBuffer] { (0..<pool.threadCount).map { _ in AlignedBuffer(byteCount: 4 * floats) } }
             headInput = AlignedBuffer(byteCount: 4 * headCapacity * dim)
             dHeadInput = AlignedBuffer(byteCount: 4 * headCapacity * dim)
             scores = perThread(size)
