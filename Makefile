@@ -23,7 +23,7 @@ run: release
 	.build/release/popi serve $(DEV) --model $(MODEL) --data-dir $(DATA_DIR) $(ARGS)
 
 test: setup
-	scripts/with-test-postgres.sh scripts/with-llama-server.sh $(SWIFT) test
+	SWIFT=$(SWIFT) scripts/with-test-postgres.sh scripts/with-llama-server.sh scripts/run-tests.sh
 
 # The API against its contract: openapi.yaml validated, schemathesis (all checks), the official
 # openai SDK, promtool on /metrics; one release server on a throwaway PostgreSQL.

@@ -6,7 +6,7 @@ public struct PopiCommand: AsyncParsableCommand {
         commandName: "popi",
         abstract: "HTTP personalization microservice (POPI: preference summaries optimized by inference).",
         version: PopiVersion.current,
-        subcommands: [Serve.self, Migrate.self, Keys.self, Summarize.self, Eval.self, ModelCommand.self, Tokenize.self, Bench.self, Generate.self, Score.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, Keys.self, Summarize.self, Eval.self, ModelCommand.self, Tokenize.self, Bench.self, Generate.self, Score.self, Train.self, Version.self]
     )
 
     public init() {}

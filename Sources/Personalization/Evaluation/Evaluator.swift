@@ -16,7 +16,7 @@ public struct Evaluator: Sendable {
         let started = Date()
         let optimizer = SummaryOptimizer(model: model, options: options)
         let prompts = PromptBuilder(model: model, limits: options.limits)
-        let signals = UserSignals(pairs: user.signals)
+        let signals = user.contextSignals
         let inferred = try await optimizer.infer(from: signals)
         let summaries: [(Condition, String)] = [
             (.zeroShot, inferred.candidates[0].text),

@@ -1,8 +1,9 @@
 import Foundation
 
 /// An evaluation dataset: one user per JSON line with `user_id`, `persona` (the oracle summary),
-/// optional `traits`, and `signals` / `held_out` lists of {prompt, chosen, rejected} (other
-/// fields are ignored). Validated on load; errors name the line and the field.
+/// optional `traits`, `signals` / `held_out` lists of {prompt, chosen, rejected}, and optional
+/// `statements` (what the user said about their preferences; other fields are ignored).
+/// Validated on load; errors name the line and the field.
 public struct PersonaDataset: Sendable {
     public struct User: Sendable, Equatable {
         public var id: String
@@ -10,6 +11,10 @@ public struct PersonaDataset: Sendable {
         public var traits: [String]
         public var signals: [PreferencePair]
         public var heldOut: [PreferencePair]
+        public var statements: [String] = []
+
+        /// What a summary is inferred from: the context pairs and the statements.
+        public var contextSignals: UserSignals { UserSignals(pairs: signals, statements: statements) }
     }
 
     public var users: [User]
@@ -89,8 +94,15 @@ public struct PersonaDataset: Sendable {
             }
             traits = list
         }
+        var statements: [String] = []
+        if let value = object["statements"] {
+            guard let list = value as? [Any] else {
+                throw DatasetError(line: line, message: "statements: must be a list of strings")
+            }
+            statements = try list.enumerated().map { index, item in try text(item, "statements[\(index)]") }
+        }
         return User(id: try text(object["user_id"], "user_id"), persona: try text(object["persona"], "persona"),
-                    traits: traits, signals: try pairs("signals"), heldOut: try pairs("held_out"))
+                    traits: traits, signals: try pairs("signals"), heldOut: try pairs("held_out"), statements: statements)
     }
 }
 

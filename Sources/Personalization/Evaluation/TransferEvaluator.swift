@@ -50,7 +50,7 @@ public struct TransferEvaluator: Sendable {
 
     public func evaluate(_ user: PersonaDataset.User) async throws -> Result {
         let prompts = PromptBuilder(model: judge, limits: options.limits)
-        let signals = UserSignals(pairs: user.signals)
+        let signals = user.contextSignals
         let summary = try await SummaryOptimizer(model: judge, options: options).infer(from: signals).text
         var pairs: [PreferencePair] = []
         for (index, heldOut) in user.heldOut.enumerated() {

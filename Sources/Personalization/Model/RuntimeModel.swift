@@ -4,13 +4,23 @@ import InferenceRuntime
 /// POPI's model interface on the in-process runtime: every call goes to the one engine, which
 /// batches concurrent work (best-of-N samples decode together; responses after one prompt
 /// share its KV cache).
+///
+/// With an adapter, every call runs the base with that LoRA adapter; models with and without
+/// adapters share one engine, and their requests share its batches.
 public final class RuntimeModel: PreferenceModel {
     public let engine: InferenceEngine
     public let modelID: String
+    public let adapter: LoRAAdapter?
 
-    public init(engine: InferenceEngine, modelID: String) {
+    public init(engine: InferenceEngine, modelID: String, adapter: LoRAAdapter? = nil) {
         self.engine = engine
         self.modelID = modelID
+        self.adapter = adapter
+    }
+
+    /// The same engine with `adapter` (nil: the base model).
+    public func with(adapter: LoRAAdapter?) -> RuntimeModel {
+        RuntimeModel(engine: engine, modelID: modelID, adapter: adapter)
     }
 
     /// Loads a GGUF model (any Llama-family file) and starts its engine.
@@ -42,12 +52,12 @@ public final class RuntimeModel: PreferenceModel {
     }
 
     public func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double] {
-        try await engine.score(ScoreRequest(prompt: Self.prompt(turns), responses: responses)).map(\.total)
+        try await engine.score(ScoreRequest(prompt: Self.prompt(turns), responses: responses, adapter: adapter)).map(\.total)
     }
 
     public func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]] {
         guard !batch.isEmpty else { return [] }
-        let requests = batch.map { ScoreRequest(prompt: Self.prompt($0.turns), responses: $0.responses) }
+        let requests = batch.map { ScoreRequest(prompt: Self.prompt($0.turns), responses: $0.responses, adapter: adapter) }
         return try await engine.score(requests).map { $0.map(\.total) }
     }
 
@@ -55,7 +65,7 @@ public final class RuntimeModel: PreferenceModel {
         let started = ContinuousClock.now
         let firstText = FirstEvent()
         let generations = try await engine.generate(
-            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: count),
+            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: count, adapter: adapter),
             onText: { _, _ in firstText.mark() })
         let finished = ContinuousClock.now
         // The prompt is read once for all samples before the first token; the rest is decoding.
@@ -67,7 +77,7 @@ public final class RuntimeModel: PreferenceModel {
     public func generate(after turns: [ChatTurn], settings: SamplingSettings,
                          onText: @escaping @Sendable (String) -> Void) async throws -> Completion {
         let generations = try await engine.generate(
-            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: 1),
+            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: 1, adapter: adapter),
             onText: { _, text in onText(text) })
         return Self.completion(generations[0])
     }

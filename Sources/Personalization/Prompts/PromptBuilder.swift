@@ -3,11 +3,13 @@
 ///
 /// - Inference prompt: the user's signals as numbered examples (prompt, preferred, dispreferred),
 ///   statements and user-written content in their own sections, then the instruction to write a
-///   concise, structured summary that generalizes. It never sees the question to be answered.
+///   concise, structured summary that generalizes. It never sees the question to be answered, and
+///   names no kinds of preference: users differ in ways no list foresees, and a trained
+///   summarizer finds them in the examples.
 /// - Generator prompt: one user turn with the summary section, the instruction to personalize,
 ///   then the user's prompt. No system message of popi's own.
 public struct PromptBuilder: Sendable {
-    public static let version = "popi-v1"
+    public static let version = "popi-v2"
 
     public struct Limits: Sendable, Equatable {
         /// At most this many pairs in the inference prompt (the newest).
@@ -57,10 +59,10 @@ public struct PromptBuilder: Sendable {
     func inferenceText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content]) -> String {
         signalsText(pairs: pairs, statements: statements, contents: contents) + """
 
-        Write a concise summary of this user's preferences as a short bulleted list. Describe how \
-        responses should be written for them (length, structure, tone, formality, level of detail, \
-        audience), not the topics of the examples, so that it applies to any new request. Write only \
-        the summary.
+        Write a concise summary of this user's preferences as a short bulleted list. Say what the \
+        preferred responses have in common that the dispreferred ones lack: how responses should be \
+        written for this user, not the topics of the examples, so that it applies to any new request. \
+        Write only the summary.
         """
     }
 

@@ -55,14 +55,20 @@ public final class ConnectionPool: Sendable {
     /// Runs `body` with a connection of its own, on that connection's dedicated thread.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let index = try await acquire()
-        defer { release(index) }
         let slot = slots[index]
         return try await withCheckedThrowingContinuation { continuation in
             let submitted = slot.thread.submit {
-                continuation.resume(with: Result { try self.perform(body, on: slot) })
+                let result = Result { try self.perform(body, on: slot) }
+                // Freed here rather than when the caller resumes: a caller whose executor is busy
+                // must not keep a connection it no longer uses from the callers waiting for one.
+                self.release(index)
+                continuation.resume(with: result)
             }
             // The slot was taken just before `shutdown` stopped its thread.
-            if !submitted { continuation.resume(throwing: StoreError.poolClosed) }
+            if !submitted {
+                release(index)
+                continuation.resume(throwing: StoreError.poolClosed)
+            }
         }
     }
 

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Personalization
+
+/// `popi train summarizer`: GRPO of the summarizer on POPI's reward, resumable.
+struct TrainSummarizer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summarizer",
+        abstract: "Train a summarizer adapter with GRPO on POPI's reward.",
+        discussion: """
+            Each step samples --group-size summaries for each of --users-per-step users with the adapter, \
+            rewards them with r(s) on the users' held-out pairs (scored by the base model), and takes one \
+            AdamW step on the group-centred advantages with a KL penalty to the base. Writes the adapter to \
+            --out, checkpoints to OUT.checkpoints/, a JSON-lines log to OUT.log.jsonl and the curve to \
+            OUT.svg. Stopped at any point, the same command with --resume continues from the last \
+            checkpoint to the same final adapter.
+            """)
+
+    @Option(help: "Dataset of training users: one per line (user_id, persona, signals, held_out, optional statements).")
+    var dataset: String
+
+    @Option(help: "Where to write the adapter (GGUF, llama.cpp's LoRA format).")
+    var out: String
+
+    @Flag(help: "Continue the run whose checkpoints are beside --out (starts afresh if there are none).")
+    var resume = false
+
+    @Option(help: "Optimizer steps.")
+    var steps = GRPOSettings().steps
+
+    @Option(name: .customLong("users-per-step"), help: "Users per step (each is one group).")
+    var usersPerStep = GRPOSettings().usersPerStep
+
+    @Option(name: .customLong("group-size"), help: "Summaries sampled per user.")
+    var groupSize = GRPOSettings().groupSize
+
+    @Option(name: .customLong("learning-rate"), help: "Peak learning rate (after a linear warm-up).")
+    var learningRate = GRPOSettings().learningRate
+
+    @Option(name: .customLong("warmup-steps"), help: "Steps of linear warm-up (default: 5, at most --steps).")
+    var warmupSteps: Int?
+
+    @Option(help: "Adapter rank.")
+    var rank = GRPOSettings().rank
+
+    @Option(help: "Adapter alpha (scale alpha / rank).")
+    var alpha = GRPOSettings().alpha
+
+    @Option(name: .customLong("kl"), help: "KL coefficient (k3 estimator, to the base).")
+    var klCoefficient = GRPOSettings().klCoefficient
+
+    @Option(help: "Sampling temperature of the summaries.")
+    var temperature = GRPOSettings().temperature
+
+    @Option(name: .customLong("summary-tokens"), help: "Cap on a summary's tokens (a capped summary gets its group's lowest reward).")
+    var summaryTokens = GRPOSettings().maxSummaryTokens
+
+    @Option(help: "Seed: the adapter's start, the users' order, every sample.")
+    var seed = GRPOSettings().seed
+
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
+    var checkpointEvery = GRPOSettings().checkpointEvery
+
+    @OptionGroup var runtimeOptions: RuntimeOptions
+
+    func run() async throws {
+        do {
+            guard let bytes = FileManager.default.contents(atPath: dataset) else {
+                throw ValidationError("cannot read --dataset \(dataset)")
+            }
+            let data = try PersonaDataset.parse(bytes)
+            let settings = GRPOSettings(
+                steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
+                warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha, klCoefficient: klCoefficient,
+                temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed, checkpointEvery: checkpointEvery)
+            let model = try runtimeOptions.preferenceModel()
+            let digest = SHA256.digest(Array(bytes)).map { String(format: "%02x", $0) }.joined()
+            let run = try SummarizerTrainingRun(model: model, users: data.users.map(TrainingUser.init), settings: settings,
+                                                dataDigest: digest, output: out, resume: resume)
+            let total = settings.steps
+            if run.trainer.completedSteps > 0 {
+                FileHandle.standardError.write(Data("resuming after step \(run.trainer.completedSteps) of \(total)\n".utf8))
+            }
+            let bar = ProgressBar(label: "steps")
+            try await run.run { record in
+                bar.update(done: record.step, total: total)
+                FileHandle.standardError.write(Data((Self.describe(record) + "\n").utf8))
+            }
+            bar.finish()
+            print("wrote \(out) (\(run.records.count) steps), \(run.logPath), \(run.curvePath)")
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw CommandFailure("train summarizer", error)
+        }
+    }
+
+    static func describe(_ r: GRPOStepRecord) -> String {
+        String(format: "step %d: reward %.2f ± %.2f, accuracy %.2f, KL %.4f, %.0f tokens/summary (%.0f%% capped), lr %.2g, |g| %.3g, %.0f s (sample %.0f, score %.0f, train %.0f at %.0f tok/s)",
+               r.step, r.meanReward, r.rewardSpread, r.accuracy, r.kl, r.meanSummaryTokens, 100 * r.truncatedShare,
+               r.learningRate, r.gradientNorm, r.seconds, r.samplingSeconds, r.scoringSeconds, r.trainingSeconds,
+               r.trainingTokensPerSecond) + (r.skipped.map { " — step skipped: \($0)" } ?? "")
+    }
+}

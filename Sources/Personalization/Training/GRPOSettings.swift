@@ -1,0 +1,56 @@
+/// Hyperparameters of a GRPO run of the summarizer (`popi train summarizer`).
+///
+/// From the paper: 8 samples per user at temperature 0.6, KL coefficient 2e-3, advantages not
+/// scaled by the group's spread. For LoRA on a 135M model on 2 cores: fewer, larger steps than
+/// the paper's full fine-tune, hence a learning rate well above its 1e-6 (LoRA's best rate is
+/// about ten times full fine-tuning's, and a CPU run affords hundreds of steps, not thousands).
+public struct GRPOSettings: Sendable, Equatable, Codable {
+    public var steps: Int
+    public var usersPerStep: Int
+    public var groupSize: Int
+    public var learningRate: Double
+    public var warmupSteps: Int
+    public var rank: Int
+    public var alpha: Double
+    public var klCoefficient: Double
+    public var temperature: Double
+    /// The cap on a summary's tokens; a summary that reaches it gets its group's lowest reward.
+    public var maxSummaryTokens: Int
+    public var seed: UInt64
+    /// Checkpoint every this many steps (and after the last).
+    public var checkpointEvery: Int
+
+    public init(steps: Int = 120, usersPerStep: Int = 4, groupSize: Int = 8, learningRate: Double = 5e-5,
+                warmupSteps: Int = 5, rank: Int = 16, alpha: Double = 32, klCoefficient: Double = 2e-3,
+                temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5) {
+        self.steps = steps
+        self.usersPerStep = usersPerStep
+        self.groupSize = groupSize
+        self.learningRate = learningRate
+        self.warmupSteps = warmupSteps
+        self.rank = rank
+        self.alpha = alpha
+        self.klCoefficient = klCoefficient
+        self.temperature = temperature
+        self.maxSummaryTokens = maxSummaryTokens
+        self.seed = seed
+        self.checkpointEvery = checkpointEvery
+    }
+
+    func validate() throws(PersonalizationError) {
+        func check(_ ok: Bool, _ message: String) throws(PersonalizationError) {
+            if !ok { throw PersonalizationError.invalidOption(message) }
+        }
+        try check((1...100_000).contains(steps), "steps must be 1...100000")
+        try check((1...64).contains(usersPerStep), "users per step must be 1...64")
+        try check((2...64).contains(groupSize), "group size must be 2...64 (GRPO compares samples within a group)")
+        try check(learningRate.isFinite && learningRate > 0 && learningRate < 1, "learning rate must be in (0, 1)")
+        try check(warmupSteps >= 0 && warmupSteps <= steps, "warm-up steps must be 0...steps")
+        try check((1...256).contains(rank), "rank must be 1...256")
+        try check(alpha.isFinite && alpha > 0, "alpha must be > 0")
+        try check(klCoefficient.isFinite && klCoefficient >= 0, "KL coefficient must be ≥ 0")
+        try check(temperature.isFinite && temperature > 0 && temperature <= 2, "temperature must be in (0, 2]")
+        try check((8...1024).contains(maxSummaryTokens), "summary tokens must be 8...1024")
+        try check((1...100_000).contains(checkpointEvery), "checkpoint interval must be 1...100000")
+    }
+}

@@ -1,0 +1,43 @@
+/// What one GRPO step did: one line of the training log.
+public struct GRPOStepRecord: Sendable, Equatable, Codable {
+    /// 1 for the first step.
+    public var step: Int
+    public var users: [String]
+    /// Over every sample of the step that had text to score (capped ones included, with the
+    /// reward they earned before the cap's penalty).
+    public var meanReward: Double
+    public var rewardSpread: Double
+    /// Share of held-out pairs with h > 0, over the scored samples.
+    public var accuracy: Double
+    /// Mean k3 estimate of KL(adapter ‖ base) per summary token.
+    public var kl: Double
+    public var loss: Double
+    /// Mean summary tokens (end-of-turn included) and the share of samples cut off by the cap.
+    public var meanSummaryTokens: Double
+    public var truncatedShare: Double
+    public var learningRate: Double
+    public var gradientNorm: Double
+    /// Why the optimizer skipped this step (non-finite gradients), or nil.
+    public var skipped: String?
+    public var samplingSeconds: Double
+    public var scoringSeconds: Double
+    public var trainingSeconds: Double
+    /// Tokens through forward + backward (prompts once per chunk, summaries) per second of training.
+    public var trainingTokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case step, users, loss, kl, accuracy, skipped
+        case meanReward = "mean_reward"
+        case rewardSpread = "reward_spread"
+        case meanSummaryTokens = "mean_summary_tokens"
+        case truncatedShare = "truncated_share"
+        case learningRate = "learning_rate"
+        case gradientNorm = "gradient_norm"
+        case samplingSeconds = "sampling_seconds"
+        case scoringSeconds = "scoring_seconds"
+        case trainingSeconds = "training_seconds"
+        case trainingTokensPerSecond = "training_tokens_per_second"
+    }
+
+    public var seconds: Double { samplingSeconds + scoringSeconds + trainingSeconds }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import InferenceRuntime
+
+/// GRPO of the summarizer on POPI's reward, on a LoRA adapter over the frozen base (POPI's
+/// training, as DESIGN.md describes it). Each step, for each of `usersPerStep` users:
+///
+/// 1. sample `groupSize` summaries from base + adapter, as the service samples them;
+/// 2. reward each with r(s) on the user's held-out pairs, scored by the generator (the base,
+///    no adapter); a summary cut off by the cap, or empty, gets its group's lowest reward;
+/// 3. teacher-force the summaries through the f32 training pass, with and without the adapter
+///    (the reference), and accumulate the gradient of GRPOObjective's loss.
+///
+/// Then one AdamW step. Every random choice derives from the seed and the step number, so a run
+/// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
+public final class SummarizerTrainer: @unchecked Sendable {
+    public let settings: GRPOSettings
+    public let users: [TrainingUser]
+    public let adapter: LoRAAdapter
+    public let optimizer: AdamW
+    /// Steps finished (the next step is `completedSteps + 1`).
+    public private(set) var completedSteps: Int
+
+    private let base: RuntimeModel
+    private let trainer: LoRATrainer
+    private let gradients: LoRAGradients
+    private let limits: PromptBuilder.Limits
+    /// Most tokens in one training pass; a group beyond it is split into chunks of summaries.
+    private let maxPassTokens: Int
+
+    /// A new run (adapter seeded from `settings.seed`), or one resumed from `checkpoint`.
+    public init(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings,
+                limits: PromptBuilder.Limits = .init(), checkpoint: TrainingCheckpoint? = nil,
+                maxPassTokens: Int = 4096) throws {
+        try settings.validate()
+        self.users = try TrainingUser.validated(users)
+        self.settings = settings
+        self.limits = limits
+        self.base = model.with(adapter: nil)
+        self.maxPassTokens = maxPassTokens
+        let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: settings.warmupSteps,
+                                            totalSteps: settings.steps)
+        if let checkpoint {
+            adapter = checkpoint.adapter
+            optimizer = checkpoint.optimizer
+            completedSteps = checkpoint.state.completedSteps
+            guard optimizer.settings.schedule == schedule else {
+                throw PersonalizationError.invalidOption("the checkpoint's learning-rate schedule differs from these settings")
+            }
+        } else {
+            adapter = try LoRAAdapter(config: model.engine.modelConfig, rank: settings.rank, alpha: Float(settings.alpha),
+                                      seed: settings.seed)
+            optimizer = try AdamW(layout: adapter.layout, settings: AdamWSettings(schedule: schedule))
+            completedSteps = 0
+        }
+        gradients = LoRAGradients(layout: adapter.layout)
+        trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
+    }
+
+    public var isFinished: Bool { completedSteps >= settings.steps }
+
+    /// The users of step `step` (1-based): epochs of seeded shuffles of every user, taken
+    /// `usersPerStep` at a time.
+    public func users(ofStep step: Int) -> [TrainingUser] {
+        let first = (step - 1) * settings.usersPerStep
+        var epochOrders: [Int: [Int]] = [:]
+        return (first..<(first + settings.usersPerStep)).map { position in
+            let epoch = position / users.count
+            if epochOrders[epoch] == nil {
+                var rng = SplitMix64(seed: settings.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
+                epochOrders[epoch] = Array(users.indices).shuffled(using: &rng)
+            }
+            return users[epochOrders[epoch]![position % users.count]]
+        }
+    }
+
+    /// Runs the next step and returns its record.
+    public func step() async throws -> GRPOStepRecord {
+        let step = completedSteps + 1
+        let batchUsers = users(ofStep: step)
+        let prompts = PromptBuilder(model: base, limits: limits)
+        let scorer = SummaryOptimizer(model: base, options: SummaryOptions(limits: limits))
+        let endOfTurn = try base.engine.chatTemplate.encodeResponse("", tokenizer: base.engine.tokenizer)
+
+        var groups: [SampledGroup] = []
+        var samplingSeconds = 0.0, scoringSeconds = 0.0
+        for (index, user) in batchUsers.enumerated() {
+            let clock = ContinuousClock.now
+            let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
+            let prompt = RuntimeModel.prompt(turns)
+            let promptTokens = try base.engine.promptTokens(prompt)
+            let generations = try await base.engine.generate(
+                GenerationRequest(prompt: prompt, sampling: samplingParameters(step: step, user: index),
+                                  count: settings.groupSize, adapter: adapter))
+            let sampled = ContinuousClock.now
+            samplingSeconds += (sampled - clock).seconds
+
+            let texts = generations.map { SummaryOptimizer.clean($0.text, cutOff: $0.finishReason == .length) }
+            let scoredIndices = texts.indices.filter { !texts[$0].isEmpty }
+            let scores = try await scorer.scores(summaries: scoredIndices.map { texts[$0] }, pairs: user.heldOut)
+            var rewards = [Double?](repeating: nil, count: texts.count)
+            var accuracies = [Double?](repeating: nil, count: texts.count)
+            for (index, pairScores) in zip(scoredIndices, scores) {
+                let summary = Reward.summarize(pairScores)
+                rewards[index] = summary.meanReward
+                accuracies[index] = summary.accuracy
+            }
+            scoringSeconds += (ContinuousClock.now - sampled).seconds
+
+            let valid = generations.indices.map { generations[$0].finishReason != .length && rewards[$0] != nil }
+            let continuations = generations.map { generation in
+                generation.finishReason == .length ? generation.tokens : generation.tokens + endOfTurn
+            }
+            groups.append(SampledGroup(prompt: promptTokens, continuations: continuations, rewards: rewards,
+                                       accuracies: accuracies, valid: valid,
+                                       capped: generations.map { $0.finishReason == .length },
+                                       advantages: GRPOObjective.advantages(rewards: rewards, valid: valid)))
+        }
+
+        let trainingStarted = ContinuousClock.now
+        let totalTokens = groups.reduce(0) { $0 + $1.continuations.reduce(0) { $0 + $1.count } }
+        var loss = 0.0, klSum = 0.0, passTokens = 0
+        gradients.zero()
+        for group in groups {
+            for chunk in chunks(of: group) {
+                let batch = TrainingBatch(groups: [.init(prompt: group.prompt, continuations: chunk.map { group.continuations[$0] })])
+                passTokens += batch.tokenCount
+                let reference = try trainer.forward(batch, adapter: nil)
+                let logprobs = try trainer.forward(batch, adapter: adapter)
+                var weights: [Float] = []
+                weights.reserveCapacity(logprobs.count)
+                var offset = 0
+                for sample in chunk {
+                    let count = group.continuations[sample].count
+                    let lp = Array(logprobs[offset..<(offset + count)]), ref = Array(reference[offset..<(offset + count)])
+                    let advantage = group.advantages[sample]
+                    weights += GRPOObjective.tokenWeights(advantage: advantage, logprobs: lp, reference: ref,
+                                                          klCoefficient: settings.klCoefficient, totalTokens: totalTokens)
+                    loss += GRPOObjective.loss(advantage: advantage, logprobs: lp, reference: ref,
+                                               klCoefficient: settings.klCoefficient, totalTokens: totalTokens)
+                    klSum += zip(lp, ref).reduce(0) { $0 + GRPOObjective.k3(logprob: $1.0, reference: $1.1) }
+                    offset += count
+                }
+                _ = try trainer.backward(weights: weights, into: gradients)
+            }
+        }
+        let outcome = try optimizer.step(adapter, gradients: gradients)
+        let trainingSeconds = (ContinuousClock.now - trainingStarted).seconds
+        completedSteps = step
+
+        let scored = groups.flatMap { group in group.rewards.indices.compactMap { i in group.rewards[i].map { ($0, group.accuracies[i]!) } } }
+        let meanReward = scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.0 } / Double(scored.count)
+        let spread = scored.isEmpty ? 0 : (scored.reduce(0) { $0 + ($1.0 - meanReward) * ($1.0 - meanReward) } / Double(scored.count)).squareRoot()
+        let samples = groups.reduce(0) { $0 + $1.continuations.count }
+        var record = GRPOStepRecord(
+            step: step, users: batchUsers.map(\.id), meanReward: meanReward, rewardSpread: spread,
+            accuracy: scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.1 } / Double(scored.count),
+            kl: klSum / Double(totalTokens), loss: loss,
+            meanSummaryTokens: Double(totalTokens) / Double(samples),
+            truncatedShare: Double(groups.reduce(0) { count, group in count + group.capped.filter { $0 }.count }) / Double(samples),
+            learningRate: 0, gradientNorm: 0, skipped: nil, samplingSeconds: samplingSeconds,
+            scoringSeconds: scoringSeconds, trainingSeconds: trainingSeconds,
+            trainingTokensPerSecond: Double(passTokens) / max(trainingSeconds, 1e-9))
+        switch outcome {
+        case .applied(_, let learningRate, let gradientNorm, _):
+            record.learningRate = learningRate
+            record.gradientNorm = gradientNorm
+        case .skipped(let reason):
+            record.skipped = reason.description
+        }
+        return record
+    }
+
+    /// Sample i of user `user` in step `step` is seeded with (this seed) + i.
+    private func samplingParameters(step: Int, user: Int) -> SamplingParameters {
+        var rng = SplitMix64(seed: settings.seed ^ (UInt64(step) << 20) ^ UInt64(user))
+        var options = SummaryOptions(candidates: settings.groupSize, temperature: settings.temperature,
+                                     maxSummaryTokens: settings.maxSummaryTokens, limits: limits)
+        options.seed = rng.next()
+        return RuntimeModel.parameters(options.samplingSettings)
+    }
+
+    /// The group's samples in runs whose pass (the prompt once, then the summaries) fits.
+    private func chunks(of group: SampledGroup) -> [[Int]] {
+        var result: [[Int]] = [[]]
+        var tokens = group.prompt.count
+        for (index, continuation) in group.continuations.enumerated() {
+            if !result[result.count - 1].isEmpty, tokens + continuation.count > maxPassTokens {
+                result.append([])
+                tokens = group.prompt.count
+            }
+            result[result.count - 1].append(index)
+            tokens += continuation.count
+        }
+        return result
+    }
+
+    private struct SampledGroup {
+        var prompt: [Int32]
+        var continuations: [[Int32]]
+        var rewards: [Double?]
+        var accuracies: [Double?]
+        var valid: [Bool]
+        var capped: [Bool]
+        var advantages: [Double]
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import InferenceRuntime
+
+/// A GRPO run with its files: the adapter at `output`, checkpoints in `output.checkpoints/`, the
+/// JSON-lines log `output.log.jsonl` (one `GRPOStepRecord` per step) and the curve `output.svg`.
+///
+/// A run never overwrites an earlier one unless asked to resume it; resuming loads the latest
+/// checkpoint (refusing one of other settings, data or model), drops log lines after it, and
+/// continues to the same final adapter bits as an uninterrupted run.
+public final class SummarizerTrainingRun: @unchecked Sendable {
+    public let trainer: SummarizerTrainer
+    public let output: String
+    public private(set) var records: [GRPOStepRecord]
+    private let state: TrainingCheckpoint.State
+    private let architecture: String
+
+    public var checkpointFolder: String { Self.checkpointFolder(output) }
+    public var logPath: String { output + ".log.jsonl" }
+    public var curvePath: String { output + ".svg" }
+
+    static func checkpointFolder(_ output: String) -> String { output + ".checkpoints" }
+
+    /// `dataDigest` identifies the training users (e.g. the SHA-256 of the dataset file).
+    public init(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings, dataDigest: String,
+                output: String, resume: Bool, limits: PromptBuilder.Limits = .init()) throws {
+        let folder = Self.checkpointFolder(output)
+        let fm = FileManager.default
+        if !resume, fm.fileExists(atPath: output) || TrainingCheckpoint.exists(in: folder) {
+            throw TrainingError.outputExists(path: output)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let settingsJSON = String(decoding: try encoder.encode(settings), as: UTF8.self)
+        var state = TrainingCheckpoint.State(kind: "summarizer", completedSteps: 0, settings: settingsJSON,
+                                             dataDigest: dataDigest, modelID: model.modelID)
+        let checkpoint = resume ? try TrainingCheckpoint.loadLatest(in: folder, base: model.engine.modelConfig) : nil
+        if let checkpoint {
+            let saved = checkpoint.state
+            let differences = [("kind", saved.kind != state.kind), ("settings", saved.settings != state.settings),
+                               ("training data", saved.dataDigest != state.dataDigest), ("model", saved.modelID != state.modelID)]
+                .filter(\.1).map(\.0)
+            guard differences.isEmpty else {
+                throw TrainingError.checkpointMismatch(folder: folder, reason: "different " + differences.joined(separator: ", "))
+            }
+            state.completedSteps = saved.completedSteps
+        }
+        self.state = state
+        self.output = output
+        self.architecture = model.engine.modelConfig.architecture
+        trainer = try SummarizerTrainer(model: model, users: users, settings: settings, limits: limits, checkpoint: checkpoint)
+        records = []
+        if checkpoint != nil, let data = fm.contents(atPath: output + ".log.jsonl") {
+            let decoder = JSONDecoder()
+            records = data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(GRPOStepRecord.self, from: Data($0)) }
+                .filter { $0.step <= state.completedSteps }
+        }
+        try writeLog()
+    }
+
+    /// Runs the remaining steps (or only up to step `stopAfter`), checkpointing every
+    /// `checkpointEvery` steps and after the last, then writes the adapter to `output`.
+    public func run(stopAfter: Int? = nil, onStep: (GRPOStepRecord) -> Void = { _ in }) async throws {
+        let settings = trainer.settings
+        while !trainer.isFinished {
+            if let stopAfter, trainer.completedSteps >= stopAfter { return }
+            let record = try await trainer.step()
+            records.append(record)
+            try appendToLog(record)
+            onStep(record)
+            if record.step % settings.checkpointEvery == 0 || trainer.isFinished {
+                var state = self.state
+                state.completedSteps = trainer.completedSteps
+                try TrainingCheckpoint(state: state, adapter: trainer.adapter, optimizer: trainer.optimizer)
+                    .save(in: checkpointFolder, architecture: architecture)
+                try writeCurve()
+            }
+        }
+        try trainer.adapter.write(path: output, architecture: architecture)
+        try writeCurve()
+    }
+
+    private func writeLog() throws {
+        try TrainingCheckpoint.writeFile(Data(records.map { try Self.line($0) }.joined()), to: logPath)
+    }
+
+    private func appendToLog(_ record: GRPOStepRecord) throws {
+        guard let handle = FileHandle(forWritingAtPath: logPath) else {
+            throw TrainingError.io(path: logPath, reason: "cannot open the log")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Self.line(record))
+    }
+
+    private func writeCurve() throws {
+        let title = "GRPO of the summarizer: \(state.modelID), \(records.count) steps"
+        try TrainingCheckpoint.writeFile(Data(TrainingCurve(records: records, title: title).svg().utf8), to: curvePath)
+    }
+
+    private static func line(_ record: GRPOStepRecord) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(record) + Data("\n".utf8)
+    }
+}
