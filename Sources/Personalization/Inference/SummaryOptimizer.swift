@@ -3,11 +3,15 @@ import Foundation
 /// POPI at serve time: sample N candidate summaries from the user's context pairs, score each by
 /// its mean reward r(s) on the held-out pairs, keep the best. Deterministic for a fixed seed.
 public struct SummaryOptimizer: Sendable {
+    /// The generator: scores summaries (POPI's reward).
     public let model: any PreferenceModel
+    /// Writes the candidates: the same model, or it with a trained summarizer adapter.
+    public let summarizer: any PreferenceModel
     public let options: SummaryOptions
 
-    public init(model: any PreferenceModel, options: SummaryOptions = .init()) {
+    public init(model: any PreferenceModel, summarizer: (any PreferenceModel)? = nil, options: SummaryOptions = .init()) {
         self.model = model
+        self.summarizer = summarizer ?? model
         self.options = options
     }
 
@@ -26,7 +30,7 @@ public struct SummaryOptimizer: Sendable {
         contextSignals.pairs = usedPairs
 
         let count = scorable ? options.candidates : 1
-        let batch = try await model.sample(after: turns, count: count, settings: options.samplingSettings)
+        let batch = try await summarizer.sample(after: turns, count: count, settings: options.samplingSettings)
         let texts = batch.completions.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }
 
         let scoringStarted = Date()

@@ -1,0 +1,124 @@
+import Foundation
+import InferenceRuntime
+import Testing
+@testable import Personalization
+
+/// GRPO on the real model with small budgets: learning, resuming, refusing.
+@Suite(.serialized) struct SummarizerTrainingRunTests {
+    let model = DefaultModel.shared
+    let users: [TrainingUser] = {
+        do {
+            return try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path).users.map(TrainingUser.init)
+        } catch {
+            fatalError("fixture train-tiny.jsonl: \(error)")
+        }
+    }()
+
+    static let small = GRPOSettings(steps: 2, usersPerStep: 1, groupSize: 3, learningRate: 1e-3, warmupSteps: 0, rank: 2,
+                                    alpha: 4, maxSummaryTokens: 20, seed: 7, checkpointEvery: 1)
+
+    static func folder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("popi-train-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func aResumedRunReachesTheSameAdapterBitsAsAnUninterruptedOne() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let whole = try SummarizerTrainingRun(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+                                              output: "\(folder)/whole.gguf", resume: false)
+        try await whole.run()
+
+        let interrupted = try SummarizerTrainingRun(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+                                                    output: "\(folder)/resumed.gguf", resume: false)
+        try await interrupted.run(stopAfter: 1)
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/resumed.gguf"))
+        let resumed = try SummarizerTrainingRun(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+                                                output: "\(folder)/resumed.gguf", resume: true)
+        #expect(resumed.trainer.completedSteps == 1)
+        try await resumed.run()
+
+        let a = try #require(FileManager.default.contents(atPath: "\(folder)/whole.gguf"))
+        let b = try #require(FileManager.default.contents(atPath: "\(folder)/resumed.gguf"))
+        #expect(a == b)
+        // The adapter moved: a trained B is not zero.
+        let trained = try LoRAAdapter.load(path: "\(folder)/whole.gguf", base: model.engine.modelConfig)
+        let slot = trained.layout.slots[0]
+        #expect(UnsafeBufferPointer(start: trained.b(slot), count: slot.rank * slot.outputs).contains { $0 != 0 })
+        // The log holds each step once, with the same figures in both runs.
+        #expect(resumed.records.map(\.step) == [1, 2])
+        #expect(resumed.records.map(\.loss) == whole.records.map(\.loss))
+        #expect(resumed.records.map(\.meanReward) == whole.records.map(\.meanReward))
+        let log = try String(contentsOfFile: resumed.logPath, encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 2)
+        #expect(try String(contentsOfFile: resumed.curvePath, encoding: .utf8).hasPrefix("<svg"))
+    }
+
+    @Test func aFewStepsRaiseTheRewardOnTheirOwnData() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let user = users[0]
+        let settings = GRPOSettings(steps: 5, usersPerStep: 1, groupSize: 4, learningRate: 3e-3, warmupSteps: 0, rank: 4,
+                                    alpha: 8, klCoefficient: 0, maxSummaryTokens: 20, seed: 3, checkpointEvery: 5)
+        let run = try SummarizerTrainingRun(model: model, users: [user], settings: settings, dataDigest: "one",
+                                            output: "\(folder)/a.gguf", resume: false)
+        let before = try await meanReward(of: user, adapter: run.trainer.adapter.copy())
+        try await run.run()
+        let after = try await meanReward(of: user, adapter: run.trainer.adapter)
+        #expect(after > before, "mean reward of 8 fixed-seed summaries: \(before) before, \(after) after")
+    }
+
+    @Test func anExistingRunIsRefusedUnlessResumedAndOtherSettingsAreRefusedOnResume() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var settings = Self.small
+        settings.steps = 1
+        let output = "\(folder)/a.gguf"
+        try await SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "tiny",
+                                        output: output, resume: false).run()
+        #expect(throws: TrainingError.outputExists(path: output)) {
+            try SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "tiny", output: output, resume: false)
+        }
+        var other = settings
+        other.learningRate = 1e-4
+        #expect(throws: TrainingError.checkpointMismatch(folder: output + ".checkpoints", reason: "different settings")) {
+            try SummarizerTrainingRun(model: model, users: users, settings: other, dataDigest: "tiny", output: output, resume: true)
+        }
+        #expect(throws: TrainingError.checkpointMismatch(folder: output + ".checkpoints", reason: "different training data")) {
+            try SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "else", output: output, resume: true)
+        }
+        // A finished run resumed again does nothing more and keeps its adapter.
+        let again = try SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "tiny", output: output, resume: true)
+        #expect(again.trainer.isFinished)
+    }
+
+    @Test func usersWithTooFewPairsAreRefusedByName() throws {
+        var user = users[0]
+        user.signals.pairs = Array(user.signals.pairs.prefix(1))
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: [user], settings: Self.small)
+        }
+        do {
+            _ = try SummarizerTrainer(model: model, users: [user], settings: Self.small)
+        } catch {
+            #expect("\(error)".contains(user.id))
+        }
+        var noHeldOut = users[1]
+        noHeldOut.heldOut = []
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: [noHeldOut], settings: Self.small)
+        }
+    }
+
+    /// Mean reward on the user's held-out pairs of 8 summaries sampled with fixed seeds.
+    private func meanReward(of user: TrainingUser, adapter: LoRAAdapter) async throws -> Double {
+        let options = SummaryOptions(candidates: 8, maxSummaryTokens: 20, seed: 99)
+        let summarizer = model.with(adapter: adapter)
+        let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals)
+        let batch = try await summarizer.sample(after: turns, count: 8, settings: options.samplingSettings)
+        let texts = batch.completions.map { SummaryOptimizer.clean($0.text, cutOff: false) }.filter { !$0.isEmpty }
+        let scores = try await SummaryOptimizer(model: model, options: options).scores(summaries: texts, pairs: user.heldOut)
+        return scores.map { Reward.summarize($0).meanReward }.reduce(0, +) / Double(max(scores.count, 1))
+    }
+}
