@@ -65,29 +65,16 @@ struct TrainSummarizer: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            guard let bytes = FileManager.default.contents(atPath: dataset) else {
-                throw ValidationError("cannot read --dataset \(dataset)")
-            }
-            let data = try PersonaDataset.parse(bytes)
+            let (users, digest) = try Train.loadDataset(dataset)
             let settings = GRPOSettings(
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
-                warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha, klCoefficient: klCoefficient,
-                temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed, checkpointEvery: checkpointEvery)
+                warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
+                klCoefficient: klCoefficient, temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed,
+                checkpointEvery: checkpointEvery)
             let model = try runtimeOptions.preferenceModel()
-            let digest = SHA256.digest(Array(bytes)).map { String(format: "%02x", $0) }.joined()
-            let run = try SummarizerTrainingRun(model: model, users: data.users.map(TrainingUser.init), settings: settings,
-                                                dataDigest: digest, output: out, resume: resume)
-            let total = settings.steps
-            if run.trainer.completedSteps > 0 {
-                FileHandle.standardError.write(Data("resuming after step \(run.trainer.completedSteps) of \(total)\n".utf8))
-            }
-            let bar = ProgressBar(label: "steps")
-            try await run.run { record in
-                bar.update(done: record.step, total: total)
-                FileHandle.standardError.write(Data((Self.describe(record) + "\n").utf8))
-            }
-            bar.finish()
-            print("wrote \(out) (\(run.records.count) steps), \(run.logPath), \(run.curvePath)")
+            let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: Train.hex(digest),
+                                                output: out, resume: resume)
+            try await Train.drive(run, describe: Self.describe)
         } catch let error as ValidationError {
             throw error
         } catch {

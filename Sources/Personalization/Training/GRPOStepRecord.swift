@@ -1,5 +1,5 @@
 /// What one GRPO step did: one line of the training log.
-public struct GRPOStepRecord: Sendable, Equatable, Codable {
+public struct GRPOStepRecord: TrainingRecord {
     /// 1 for the first step.
     public var step: Int
     public var users: [String]
@@ -40,4 +40,11 @@ public struct GRPOStepRecord: Sendable, Equatable, Codable {
     }
 
     public var seconds: Double { samplingSeconds + scoringSeconds + trainingSeconds }
+
+    public static let curves: [(title: String, value: @Sendable (GRPOStepRecord) -> Double)] = [
+        ("mean reward r(s)", { $0.meanReward }),
+        ("POPI accuracy (h > 0)", { $0.accuracy }),
+        ("KL to the base (k3, per token)", { $0.kl }),
+        ("summary tokens", { $0.meanSummaryTokens }),
+    ]
 }

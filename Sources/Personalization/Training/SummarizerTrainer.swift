@@ -12,7 +12,8 @@ import InferenceRuntime
 ///
 /// Then one AdamW step. Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
-public final class SummarizerTrainer: @unchecked Sendable {
+public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
+    public static let kind = "summarizer"
     public let settings: GRPOSettings
     public let users: [TrainingUser]
     public let adapter: LoRAAdapter
@@ -56,7 +57,16 @@ public final class SummarizerTrainer: @unchecked Sendable {
         trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
     }
 
-    public var isFinished: Bool { completedSteps >= settings.steps }
+    public var totalSteps: Int { settings.steps }
+    public var checkpointEvery: Int { settings.checkpointEvery }
+
+    /// A run of this trainer with its files (see `TrainingRun`).
+    public static func run(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings, dataDigest: String,
+                           output: String, resume: Bool, limits: PromptBuilder.Limits = .init()) throws -> TrainingRun<SummarizerTrainer> {
+        try TrainingRun(model: model, settings: settings, dataDigest: dataDigest, output: output, resume: resume) { checkpoint in
+            try SummarizerTrainer(model: model, users: users, settings: settings, limits: limits, checkpoint: checkpoint)
+        }
+    }
 
     /// The users of step `step` (1-based): epochs of seeded shuffles of every user, taken
     /// `usersPerStep` at a time.

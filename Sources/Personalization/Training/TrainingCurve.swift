@@ -1,27 +1,22 @@
 import Foundation
 
-/// A GRPO run's curves as SVG drawn by hand: mean reward, accuracy, KL to the base and summary
-/// length per step, each as the step values (light) and their moving average (dark), so a reader
+/// A run's curves as SVG drawn by hand (for GRPO: mean reward, accuracy, KL to the base and
+/// summary length), each as the step values (light) and their moving average (dark), so a reader
 /// sees both the noise and the trend, and whether length or KL ran away.
-public struct TrainingCurve: Sendable {
-    public let records: [GRPOStepRecord]
+public struct TrainingCurve<Record: TrainingRecord>: Sendable {
+    public let records: [Record]
     public let title: String
     /// Steps in the moving average.
     public let window: Int
 
-    public init(records: [GRPOStepRecord], title: String, window: Int = 10) {
+    public init(records: [Record], title: String, window: Int = 10) {
         self.records = records
         self.title = title
         self.window = max(1, window)
     }
 
     public func svg(width: Double = 800, height: Double = 560) -> String {
-        let panels: [(String, (GRPOStepRecord) -> Double)] = [
-            ("mean reward r(s)", { $0.meanReward }),
-            ("POPI accuracy (h > 0)", { $0.accuracy }),
-            ("KL to the base (k3, per token)", { $0.kl }),
-            ("summary tokens", { $0.meanSummaryTokens }),
-        ]
+        let panels = Record.curves
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
         viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="11">
@@ -29,10 +24,11 @@ public struct TrainingCurve: Sendable {
         <text x="20" y="22" font-size="15" font-weight="bold">\(escape(title))</text>
 
         """
-        let panelWidth = (width - 40) / 2, panelHeight = (height - 50) / 2
+        let rows = max(1, (panels.count + 1) / 2)
+        let panelWidth = (width - 40) / 2, panelHeight = (height - 50) / Double(rows)
         for (index, panel) in panels.enumerated() {
             let originX = 20 + Double(index % 2) * panelWidth, originY = 40 + Double(index / 2) * panelHeight
-            svg += plot(panel.0, values: records.map(panel.1), x: originX, y: originY,
+            svg += plot(panel.title, values: records.map(panel.value), x: originX, y: originY,
                         width: panelWidth - 20, height: panelHeight - 20)
         }
         svg += "</svg>\n"

@@ -17,7 +17,7 @@ struct TrainingCheckpointTests {
     }
 
     @Test func theLatestCheckpointRoundTripsAndOlderOnesArePruned() throws {
-        let folder = try SummarizerTrainingRunTests.folder()
+        let folder = try SummarizerTrainerTests.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(try TrainingCheckpoint.loadLatest(in: folder, base: config) == nil)
         for step in 1...3 { try makeCheckpoint(step: step).save(in: folder, architecture: config.architecture) }
@@ -30,7 +30,7 @@ struct TrainingCheckpointTests {
     }
 
     @Test func aDamagedCheckpointIsAClearError() throws {
-        let folder = try SummarizerTrainingRunTests.folder()
+        let folder = try SummarizerTrainerTests.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try makeCheckpoint(step: 1).save(in: folder, architecture: config.architecture)
         try Data("{".utf8).write(to: URL(fileURLWithPath: "\(folder)/step-000001/state.json"))
@@ -44,7 +44,7 @@ struct TrainingCheckpointTests {
     /// A real full disk: a small tmpfs that holds one checkpoint but not two.
     @Test(.enabled(if: getuid() == 0, "mounting a small file system needs root"))
     func aFullDiskLeavesThePreviousCheckpointValid() throws {
-        let folder = try SummarizerTrainingRunTests.folder()
+        let folder = try SummarizerTrainerTests.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Self.mount(size: "5m", at: folder)
         defer { try? Self.unmount(folder) }

@@ -4,7 +4,7 @@ import Testing
 @testable import Personalization
 
 /// GRPO on the real model with small budgets: learning, resuming, refusing.
-@Suite(.serialized) struct SummarizerTrainingRunTests {
+@Suite(.serialized) struct SummarizerTrainerTests {
     let model = DefaultModel.shared
     let users: [TrainingUser] = {
         do {
@@ -26,15 +26,15 @@ import Testing
     @Test func aResumedRunReachesTheSameAdapterBitsAsAnUninterruptedOne() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let whole = try SummarizerTrainingRun(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+        let whole = try SummarizerTrainer.run(model: model, users: users, settings: Self.small, dataDigest: "tiny",
                                               output: "\(folder)/whole.gguf", resume: false)
         try await whole.run()
 
-        let interrupted = try SummarizerTrainingRun(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+        let interrupted = try SummarizerTrainer.run(model: model, users: users, settings: Self.small, dataDigest: "tiny",
                                                     output: "\(folder)/resumed.gguf", resume: false)
         try await interrupted.run(stopAfter: 1)
         #expect(!FileManager.default.fileExists(atPath: "\(folder)/resumed.gguf"))
-        let resumed = try SummarizerTrainingRun(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+        let resumed = try SummarizerTrainer.run(model: model, users: users, settings: Self.small, dataDigest: "tiny",
                                                 output: "\(folder)/resumed.gguf", resume: true)
         #expect(resumed.trainer.completedSteps == 1)
         try await resumed.run()
@@ -61,7 +61,7 @@ import Testing
         let user = users[0]
         let settings = GRPOSettings(steps: 5, usersPerStep: 1, groupSize: 4, learningRate: 3e-3, warmupSteps: 0, rank: 4,
                                     alpha: 8, klCoefficient: 0, maxSummaryTokens: 20, seed: 3, checkpointEvery: 5)
-        let run = try SummarizerTrainingRun(model: model, users: [user], settings: settings, dataDigest: "one",
+        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
                                             output: "\(folder)/a.gguf", resume: false)
         let before = try await meanReward(of: user, adapter: run.trainer.adapter.copy())
         try await run.run()
@@ -75,21 +75,21 @@ import Testing
         var settings = Self.small
         settings.steps = 1
         let output = "\(folder)/a.gguf"
-        try await SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "tiny",
+        try await SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny",
                                         output: output, resume: false).run()
         #expect(throws: TrainingError.outputExists(path: output)) {
-            try SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "tiny", output: output, resume: false)
+            try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny", output: output, resume: false)
         }
         var other = settings
         other.learningRate = 1e-4
         #expect(throws: TrainingError.checkpointMismatch(folder: output + ".checkpoints", reason: "different settings")) {
-            try SummarizerTrainingRun(model: model, users: users, settings: other, dataDigest: "tiny", output: output, resume: true)
+            try SummarizerTrainer.run(model: model, users: users, settings: other, dataDigest: "tiny", output: output, resume: true)
         }
         #expect(throws: TrainingError.checkpointMismatch(folder: output + ".checkpoints", reason: "different training data")) {
-            try SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "else", output: output, resume: true)
+            try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "else", output: output, resume: true)
         }
         // A finished run resumed again does nothing more and keeps its adapter.
-        let again = try SummarizerTrainingRun(model: model, users: users, settings: settings, dataDigest: "tiny", output: output, resume: true)
+        let again = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny", output: output, resume: true)
         #expect(again.trainer.isFinished)
     }
 

@@ -1,16 +1,16 @@
 import Foundation
 import InferenceRuntime
 
-/// A GRPO run with its files: the adapter at `output`, checkpoints in `output.checkpoints/`, the
-/// JSON-lines log `output.log.jsonl` (one `GRPOStepRecord` per step) and the curve `output.svg`.
+/// A training run with its files: the adapter at `output`, checkpoints in `output.checkpoints/`,
+/// the JSON-lines log `output.log.jsonl` (one record per step) and the curves `output.svg`.
 ///
 /// A run never overwrites an earlier one unless asked to resume it; resuming loads the latest
 /// checkpoint (refusing one of other settings, data or model), drops log lines after it, and
 /// continues to the same final adapter bits as an uninterrupted run.
-public final class SummarizerTrainingRun: @unchecked Sendable {
-    public let trainer: SummarizerTrainer
+public final class TrainingRun<Trainer: AdapterTrainer>: @unchecked Sendable {
+    public let trainer: Trainer
     public let output: String
-    public private(set) var records: [GRPOStepRecord]
+    public private(set) var records: [Trainer.Record]
     private let state: TrainingCheckpoint.State
     private let architecture: String
 
@@ -20,9 +20,10 @@ public final class SummarizerTrainingRun: @unchecked Sendable {
 
     static func checkpointFolder(_ output: String) -> String { output + ".checkpoints" }
 
-    /// `dataDigest` identifies the training users (e.g. the SHA-256 of the dataset file).
-    public init(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings, dataDigest: String,
-                output: String, resume: Bool, limits: PromptBuilder.Limits = .init()) throws {
+    /// `dataDigest` identifies the training data (e.g. the SHA-256 of the dataset file);
+    /// `makeTrainer` makes a new trainer, or one that continues from the given checkpoint.
+    public init(model: RuntimeModel, settings: Trainer.Settings, dataDigest: String, output: String, resume: Bool,
+                makeTrainer: (TrainingCheckpoint?) throws -> Trainer) throws {
         let folder = Self.checkpointFolder(output)
         let fm = FileManager.default
         if !resume, fm.fileExists(atPath: output) || TrainingCheckpoint.exists(in: folder) {
@@ -31,7 +32,7 @@ public final class SummarizerTrainingRun: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let settingsJSON = String(decoding: try encoder.encode(settings), as: UTF8.self)
-        var state = TrainingCheckpoint.State(kind: "summarizer", completedSteps: 0, settings: settingsJSON,
+        var state = TrainingCheckpoint.State(kind: Trainer.kind, completedSteps: 0, settings: settingsJSON,
                                              dataDigest: dataDigest, modelID: model.modelID)
         let checkpoint = resume ? try TrainingCheckpoint.loadLatest(in: folder, base: model.engine.modelConfig) : nil
         if let checkpoint {
@@ -47,11 +48,11 @@ public final class SummarizerTrainingRun: @unchecked Sendable {
         self.state = state
         self.output = output
         self.architecture = model.engine.modelConfig.architecture
-        trainer = try SummarizerTrainer(model: model, users: users, settings: settings, limits: limits, checkpoint: checkpoint)
+        trainer = try makeTrainer(checkpoint)
         records = []
         if checkpoint != nil, let data = fm.contents(atPath: output + ".log.jsonl") {
             let decoder = JSONDecoder()
-            records = data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(GRPOStepRecord.self, from: Data($0)) }
+            records = data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(Trainer.Record.self, from: Data($0)) }
                 .filter { $0.step <= state.completedSteps }
         }
         try writeLog()
@@ -59,15 +60,14 @@ public final class SummarizerTrainingRun: @unchecked Sendable {
 
     /// Runs the remaining steps (or only up to step `stopAfter`), checkpointing every
     /// `checkpointEvery` steps and after the last, then writes the adapter to `output`.
-    public func run(stopAfter: Int? = nil, onStep: (GRPOStepRecord) -> Void = { _ in }) async throws {
-        let settings = trainer.settings
+    public func run(stopAfter: Int? = nil, onStep: (Trainer.Record) -> Void = { _ in }) async throws {
         while !trainer.isFinished {
             if let stopAfter, trainer.completedSteps >= stopAfter { return }
             let record = try await trainer.step()
             records.append(record)
             try appendToLog(record)
             onStep(record)
-            if record.step % settings.checkpointEvery == 0 || trainer.isFinished {
+            if record.step % trainer.checkpointEvery == 0 || trainer.isFinished {
                 var state = self.state
                 state.completedSteps = trainer.completedSteps
                 try TrainingCheckpoint(state: state, adapter: trainer.adapter, optimizer: trainer.optimizer)
@@ -83,7 +83,7 @@ public final class SummarizerTrainingRun: @unchecked Sendable {
         try TrainingCheckpoint.writeFile(Data(records.map { try Self.line($0) }.joined()), to: logPath)
     }
 
-    private func appendToLog(_ record: GRPOStepRecord) throws {
+    private func appendToLog(_ record: Trainer.Record) throws {
         guard let handle = FileHandle(forWritingAtPath: logPath) else {
             throw TrainingError.io(path: logPath, reason: "cannot open the log")
         }
@@ -93,11 +93,11 @@ public final class SummarizerTrainingRun: @unchecked Sendable {
     }
 
     private func writeCurve() throws {
-        let title = "GRPO of the summarizer: \(state.modelID), \(records.count) steps"
+        let title = "Training of the \(Trainer.kind) adapter: \(state.modelID), \(records.count) steps"
         try TrainingCheckpoint.writeFile(Data(TrainingCurve(records: records, title: title).svg().utf8), to: curvePath)
     }
 
-    private static func line(_ record: GRPOStepRecord) throws -> Data {
+    private static func line(_ record: Trainer.Record) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try encoder.encode(record) + Data("\n".utf8)
