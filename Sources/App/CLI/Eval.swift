@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import InferenceRuntime
 import Personalization
 
 /// `popi eval`: POPI's comparison table on a dataset of users.
@@ -36,11 +37,18 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=… (repeatable).")
     var upstreams: [String] = []
 
+    @Option(help: "A trained summarizer adapter (from `popi train summarizer`): adds the trained rows.")
+    var adapter: String?
+
+    @Option(name: .customLong("generator-adapter"), help: "A trained generator adapter (from `popi train generator`), with --adapter.")
+    var generatorAdapter: String?
+
     @OptionGroup var runtimeOptions: RuntimeOptions
 
     func validate() throws {
         guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if generatorAdapter != nil, adapter == nil { throw ValidationError("--generator-adapter needs --adapter (the summaries it answers with)") }
     }
 
     func run() async throws {
@@ -65,7 +73,11 @@ struct Eval: AsyncParsableCommand {
                 print(markdown)
                 return
             }
-            let run = EvaluationRun(evaluator: Evaluator(model: runtime, options: options), dataset: data,
+            let config = runtime.engine.modelConfig
+            let summarizer = try adapter.map { runtime.with(adapter: try LoRAAdapter.load(path: $0, base: config)) }
+            let generatorModel = try generatorAdapter.map { runtime.with(adapter: try LoRAAdapter.load(path: $0, base: config)) }
+            let evaluator = Evaluator(model: runtime, options: options, summarizer: summarizer, generator: generatorModel)
+            let run = EvaluationRun(evaluator: evaluator, dataset: data,
                                     datasetName: URL(fileURLWithPath: dataset).lastPathComponent,
                                     outputDirectory: URL(fileURLWithPath: out, isDirectory: true))
             let bar = ProgressBar(label: "users")

@@ -19,6 +19,10 @@ public struct EvaluationReport: Codable, Sendable {
         public var contextTokens: Double
         /// Raw-signal tokens divided by this condition's context tokens (nil when it has none).
         public var rawToContextRatio: Double?
+        /// Mean change of log p(chosen) against the bare prompt.
+        public var chosenGain: Double
+        /// Mean seconds per user to write the condition's summary.
+        public var refreshSeconds: Double
     }
 
     public struct TraitRow: Codable, Sendable {
@@ -51,7 +55,9 @@ public struct EvaluationReport: Codable, Sendable {
         users = evaluations.count
         heldOutPairs = evaluations.map(\.heldOutCount).reduce(0, +)
         let rawTokens = Self.mean(evaluations.compactMap { $0.result(.rawSignals).map { Double($0.contextTokens) } })
-        rows = Condition.allCases.map { condition in
+        // The conditions this run evaluated (trained ones need an adapter, the control a partner).
+        let conditions = Condition.allCases.filter { condition in evaluations.contains { $0.result(condition) != nil } }
+        rows = conditions.map { condition in
             let results = evaluations.compactMap { $0.result(condition) }
             let interval = { (values: [Double]) -> Interval in
                 let ci = bootstrap.meanInterval(values)
@@ -62,13 +68,15 @@ public struct EvaluationReport: Codable, Sendable {
                        popiAccuracy: interval(results.map(\.popiAccuracy)),
                        meanReward: interval(results.map(\.meanReward)),
                        plainAccuracy: interval(results.map(\.plainAccuracy)),
-                       contextTokens: tokens, rawToContextRatio: tokens > 0 ? rawTokens / tokens : nil)
+                       contextTokens: tokens, rawToContextRatio: tokens > 0 ? rawTokens / tokens : nil,
+                       chosenGain: Self.mean(results.map { $0.chosenGain ?? 0 }),
+                       refreshSeconds: Self.mean(results.map { $0.refreshSeconds ?? 0 }))
         }
         let allTraits = Set(evaluations.flatMap(\.traits)).sorted()
         traits = allTraits.map { trait in
             let group = evaluations.filter { $0.traits.contains(trait) }
             var popi: [String: Double] = [:], plain: [String: Double] = [:]
-            for condition in Condition.allCases {
+            for condition in conditions {
                 let results = group.compactMap { $0.result(condition) }
                 popi[condition.rawValue] = Self.mean(results.map(\.popiAccuracy))
                 plain[condition.rawValue] = Self.mean(results.map(\.plainAccuracy))
@@ -92,23 +100,24 @@ public struct EvaluationReport: Codable, Sendable {
         \(heldOutPairs) held-out pairs; wall time \(Self.duration(metadata.wallSeconds)).
         Intervals are bootstrap 95% over users.
 
-        | Condition | POPI accuracy (h > 0) | Mean reward r(s) | Plain accuracy | Context tokens | Raw ÷ context |
-        |---|---|---|---|---|---|
+        | Condition | POPI accuracy (h > 0) | Mean reward r(s) | Plain accuracy | Context tokens | Raw ÷ context | Δ log p(chosen) | Refresh s/user |
+        |---|---|---|---|---|---|---|---|
 
         """
         for row in rows {
             let ratio = row.rawToContextRatio.map { String(format: "%.1fx", $0) } ?? "—"
             text += "| \(row.label) | \(Self.percent(row.popiAccuracy)) | \(Self.number(row.meanReward)) | "
-            text += "\(Self.percent(row.plainAccuracy)) | \(String(format: "%.0f", row.contextTokens)) | \(ratio) |\n"
+            text += "\(Self.percent(row.plainAccuracy)) | \(String(format: "%.0f", row.contextTokens)) | \(ratio) | "
+            text += String(format: "%+.2f | %.1f |\n", row.chosenGain, row.refreshSeconds)
         }
         if !traits.isEmpty {
             text += "\n## By persona trait (POPI accuracy / plain accuracy)\n\n| Trait | Users |"
-            text += Condition.allCases.map { " \($0.label) |" }.joined() + "\n|---|---|"
-            text += String(repeating: "---|", count: Condition.allCases.count) + "\n"
+            text += rows.map { " \($0.label) |" }.joined() + "\n|---|---|"
+            text += String(repeating: "---|", count: rows.count) + "\n"
             for row in traits {
                 text += "| \(row.trait) | \(row.users) |"
-                for condition in Condition.allCases {
-                    let popi = row.popiAccuracy[condition.rawValue] ?? 0, plain = row.plainAccuracy[condition.rawValue] ?? 0
+                for condition in rows.map(\.condition) {
+                    let popi = row.popiAccuracy[condition] ?? 0, plain = row.plainAccuracy[condition] ?? 0
                     text += String(format: " %.0f%% / %.0f%% |", popi * 100, plain * 100)
                 }
                 text += "\n"

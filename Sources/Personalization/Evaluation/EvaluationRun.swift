@@ -27,7 +27,10 @@ public struct EvaluationRun: Sendable {
         var seen = Set<String>()
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let evaluation = try? JSONDecoder().decode(UserEvaluation.self, from: Data(line)) else { continue }
-            if wanted.contains(evaluation.userID), seen.insert(evaluation.userID).inserted {
+            // A line from a run with other adapters lacks (or has extra) trained rows: redo that user.
+            let sameAdapters = (evaluation.result(.trainedZeroShot) != nil) == (evaluator.summarizer != nil)
+                && (evaluation.result(.trainedGenerator) != nil) == (evaluator.generator != nil)
+            if sameAdapters, wanted.contains(evaluation.userID), seen.insert(evaluation.userID).inserted {
                 done.append(evaluation)
             }
         }
@@ -46,7 +49,7 @@ public struct EvaluationRun: Sendable {
         progress(users.filter { byID[$0.id] != nil }.count, users.count)
         for user in users where byID[user.id] == nil {
             try Task.checkCancellation()
-            let evaluation = try await evaluator.evaluate(user)
+            let evaluation = try await evaluator.evaluate(user, partner: partner(of: user))
             var line = try encoder.encode(evaluation)
             line.append(UInt8(ascii: "\n"))
             try append(line)
@@ -63,6 +66,15 @@ public struct EvaluationRun: Sendable {
             wallSeconds: evaluations.map(\.seconds).reduce(0, +)))
         try write(report)
         return report
+    }
+
+    /// The mismatched control's other user: the next one in the dataset (wrapping around) that
+    /// shares no trait with `user`, so its summary describes other preferences.
+    func partner(of user: PersonaDataset.User) -> PersonaDataset.User? {
+        guard let index = dataset.users.firstIndex(where: { $0.id == user.id }) else { return nil }
+        let count = dataset.users.count
+        return (1..<max(count, 1)).lazy.map { dataset.users[(index + $0) % count] }
+            .first { Set($0.traits).isDisjoint(with: user.traits) }
     }
 
     func write(_ report: EvaluationReport) throws {

@@ -12,6 +12,11 @@ public struct UserEvaluation: Codable, Sendable, Equatable {
         public var contextTokens: Int
         /// The summary used, when the condition has one.
         public var summary: String?
+        /// Mean log p(chosen | prompt, condition) − log p(chosen | bare prompt): whether good
+        /// answers get more likely, not only the margin.
+        public var chosenGain: Double?
+        /// Seconds it took to write this condition's summary (a refresh's cost; 0 for none).
+        public var refreshSeconds: Double?
 
         enum CodingKeys: String, CodingKey {
             case popiAccuracy = "popi_accuracy"
@@ -19,6 +24,8 @@ public struct UserEvaluation: Codable, Sendable, Equatable {
             case plainAccuracy = "plain_accuracy"
             case contextTokens = "context_tokens"
             case summary
+            case chosenGain = "chosen_gain"
+            case refreshSeconds = "refresh_seconds"
         }
     }
 

@@ -23,7 +23,8 @@ public struct SummaryOptimizer: Sendable {
         let (clean, skipped) = signals.cleaned()
         guard !clean.isEmpty else { throw PersonalizationError.noSignals }
         let split = HeldOutSplit(pairs: clean.pairs, maxHeldOut: options.maxHeldOut)
-        let scorable = split.canScore
+        // One candidate has nothing to be chosen against: every pair informs it, none is spent on scoring.
+        let scorable = split.canScore && options.candidates > 1
         var contextSignals = clean
         contextSignals.pairs = scorable ? split.context : clean.pairs
         let (turns, usedPairs) = try prompts.inferenceTurns(for: contextSignals)
@@ -58,7 +59,8 @@ public struct SummaryOptimizer: Sendable {
             modelID: model.modelID, promptVersion: PromptBuilder.version, seed: options.seed,
             timings: .init(promptSeconds: batch.prefillSeconds, samplingSeconds: batch.decodeSeconds,
                            scoringSeconds: scoringSeconds, totalSeconds: Date().timeIntervalSince(started)),
-            note: scorable ? nil : "fewer than two usable pairs: one zero-shot summary, not scored",
+            note: scorable ? nil : options.candidates == 1 ? "one candidate: not scored"
+                : "fewer than two usable pairs: one zero-shot summary, not scored",
             skipped: skipped)
     }
 

@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func badFeedbackIsSkippedOrAClearError() async throws {
-        let optimizer = SummaryOptimizer(model: model, options: .init(candidates: 1, maxSummaryTokens: 16))
+        let optimizer = SummaryOptimizer(model: model, options: .init(candidates: 2, maxSummaryTokens: 16))
         await #expect(throws: PersonalizationError.noSignals) { _ = try await optimizer.infer(from: UserSignals()) }
         let useless = UserSignals(pairs: [PreferencePair(prompt: " ", chosen: "a", rejected: "b"),
                                           PreferencePair(prompt: "q", chosen: "same", rejected: "same")])

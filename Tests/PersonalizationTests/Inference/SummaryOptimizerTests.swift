@@ -36,11 +36,13 @@ import Testing
         #expect(model.calls.count == 2 + 3 * 2)
     }
 
-    @Test func candidateZeroIsTheZeroShotSample() async throws {
-        let model = WordModel(candidates: ["x one", "y two", "z three"])
+    @Test func oneCandidateReadsEveryPairAndIsNotScored() async throws {
+        let model = WordModel(candidates: ["x one"])
         let one = try await SummaryOptimizer(model: model, options: .init(candidates: 1, seed: 5)).infer(from: Self.shortLover)
-        let many = try await SummaryOptimizer(model: model, options: .init(candidates: 3, seed: 5)).infer(from: Self.shortLover)
-        #expect(one.candidates[0] == many.candidates[0])
+        #expect(one.contextPairCount == Self.shortLover.pairs.count && one.heldOutCount == 0)
+        #expect(one.reward == nil && one.note == "one candidate: not scored")
+        // Nothing is scored: the only call is the sample.
+        #expect(model.calls.count == 0)
     }
 
     @Test func deterministicForAFixedSeed() async throws {
