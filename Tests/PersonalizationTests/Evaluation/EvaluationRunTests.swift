@@ -37,8 +37,10 @@ private struct FailingModel: PreferenceModel {
         defer { try? FileManager.default.removeItem(at: folder) }
         let dataset = Self.dataset(5)
         let options = SummaryOptions(candidates: 2, seed: 3)
-        // Per user: 1 (optimizer bare) + 2 candidates × 1 held-out + 2 bare + 2 raw + 3 summaries × 2 = 13 calls.
-        let failing = FailingModel(inner: WordModel(candidates: ["likes short answers", "verbose"]), budget: 13 * 2 + 5)
+        // Per user: best-of-2 (1 bare + 2 candidates × 1 held-out; the zero-shot and the partner's
+        // summaries are not scored) + 2 bare + 2 raw + 4 summaries (zero-shot, best-of-N, the
+        // partner's, the oracle) × 2 = 15 calls.
+        let failing = FailingModel(inner: WordModel(candidates: ["likes short answers", "verbose"]), budget: 15 * 2 + 5)
         let first = EvaluationRun(evaluator: Evaluator(model: failing, options: options), dataset: dataset,
                                   datasetName: "test", outputDirectory: folder)
         await #expect(throws: CancellationError.self) { _ = try await first.run() }
@@ -55,7 +57,7 @@ private struct FailingModel: PreferenceModel {
                                    datasetName: "test", outputDirectory: folder)
         let progress = ProgressLog()
         let report = try await second.run(progress: { progress.record($0, $1) })
-        #expect(model.calls.count == 13 * 3, "only the three unfinished users are evaluated")
+        #expect(model.calls.count == 15 * 3, "only the three unfinished users are evaluated")
         #expect(progress.values.first! == (2, 5) && progress.values.last! == (5, 5))
         #expect(report.users == 5)
         #expect(try second.completed().map(\.userID) == ["u0", "u1", "u2", "u3", "u4"])
@@ -68,9 +70,13 @@ private struct FailingModel: PreferenceModel {
 
     @Test func reportHasEveryConditionAndTrait() async throws {
         let model = WordModel(candidates: ["likes short answers"])
-        let evaluator = Evaluator(model: model, options: .init(candidates: 1))
+        // The word model stands in for the trained adapters too, so every row is present.
+        let evaluator = Evaluator(model: model, options: .init(candidates: 1), summarizer: model, generator: model)
         var evaluations: [UserEvaluation] = []
-        for user in Self.dataset(4).users { evaluations.append(try await evaluator.evaluate(user)) }
+        let users = Self.dataset(4).users
+        for (index, user) in users.enumerated() {
+            evaluations.append(try await evaluator.evaluate(user, partner: users[(index + 1) % users.count]))
+        }
         let report = EvaluationReport(evaluations: evaluations, metadata: .init(
             dataset: "d", model: "m", promptVersion: "v", candidates: 1, seed: 1, date: "2026-11-29", wallSeconds: 1))
         #expect(report.rows.map(\.condition) == Condition.allCases.map(\.rawValue))
@@ -84,6 +90,7 @@ private struct FailingModel: PreferenceModel {
         let markdown = report.markdown()
         #expect(markdown.contains("| Oracle persona | 100.0% [100.0, 100.0] |"))
         #expect(markdown.contains("## By persona trait"))
+        #expect(markdown.contains("| Trained, zero-shot (N = 1) |") && markdown.contains("| Another user's summary |"))
     }
 }
 

@@ -16,6 +16,18 @@ import Testing
         #expect(dataset.users[0].traits == ["t"])
     }
 
+    @Test func statementsAreOptionalAndJoinTheContext() throws {
+        let withStatements = Self.line("u1").dropLast() + #","statements":["Skip the jokes, please."]}"#
+        let dataset = try PersonaDataset.parse(Data((withStatements + "\n" + Self.line("u2")).utf8))
+        #expect(dataset.users[0].contextSignals.statements == ["Skip the jokes, please."])
+        #expect(dataset.users[0].contextSignals.pairs.count == 2)
+        #expect(dataset.users[1].statements.isEmpty)
+        let bad = Self.line("u1").dropLast() + #","statements":["ok", 3]}"#
+        #expect(throws: DatasetError(line: 1, message: "statements[1]: must be a non-empty string")) {
+            try PersonaDataset.parse(Data(bad.utf8))
+        }
+    }
+
     @Test func errorsNameTheLineAndField() {
         let cases: [(String, String)] = [
             (Self.line("u1") + "\n{not json", "dataset line 2: not valid JSON"),
