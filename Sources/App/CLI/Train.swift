@@ -8,12 +8,48 @@ struct Train: AsyncParsableCommand {
         abstract: "Train LoRA adapters on POPI's objective.",
         subcommands: [TrainSummarizer.self, TrainGenerator.self])
 
-    /// A dataset file's users and the SHA-256 of its bytes (which names the data in checkpoints).
-    static func loadDataset(_ path: String) throws -> (users: [TrainingUser], digest: [UInt8]) {
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read --dataset \(path)")
+    /// Where the users come from: a dataset file, or a tenant's users in the database.
+    struct Source: ParsableArguments {
+        @Option(help: "Dataset of training users: one per line (user_id, signals, held_out; optional statements, contents, persona).")
+        var dataset: String?
+
+        @Option(help: "Train on this tenant's own users, read from the database (DATABASE_URL or the embedded one in --data-dir).")
+        var tenant: String?
+
+        @Option(name: .customLong("data-dir"), help: "Data folder holding the embedded database (env POPI_DATA_DIR), with --tenant.")
+        var dataDirectory: String = ProcessInfo.processInfo.environment["POPI_DATA_DIR"] ?? "data"
+
+        func validate() throws {
+            guard (dataset == nil) != (tenant == nil) else { throw ValidationError("give either --dataset or --tenant") }
         }
-        return (try PersonaDataset.parse(bytes).users.map(TrainingUser.init), SHA256.digest(Array(bytes)))
+
+        /// The users and the SHA-256 of their dataset lines. A tenant's users are written once to
+        /// OUT.users.jsonl, and a resumed run reads them from there rather than from the database.
+        func load(output: String, resume: Bool) throws -> (users: [TrainingUser], digest: [UInt8]) {
+            let path: String
+            if let dataset {
+                path = dataset
+            } else {
+                path = output + ".users.jsonl"
+                if !(resume && FileManager.default.fileExists(atPath: path)) {
+                    let tenant = tenant!
+                    var settings = try DatabaseSettings.fromEnvironment(dataDirectory: URL(fileURLWithPath: dataDirectory, isDirectory: true))
+                    settings.poolSize = 2
+                    let logger = Keys.quietLogger()
+                    let database = try ServiceDatabase.open(settings, logger: logger)
+                    defer { database.close(stopAdoptedCluster: false, logger: logger) }
+                    let users = try runBlocking {
+                        try await TenantTrainingSet.load(store: database.store, tenant: tenant, maxPairs: PromptBuilder.Limits().maxPairs)
+                    }
+                    if !resume, FileManager.default.fileExists(atPath: path) { throw TrainingError.outputExists(path: path) }
+                    try TenantTrainingSet.datasetLines(users).write(to: URL(fileURLWithPath: path), options: .atomic)
+                }
+            }
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read the dataset \(path)")
+            }
+            return (try PersonaDataset.parse(bytes).users.map(TrainingUser.init), SHA256.digest(Array(bytes)))
+        }
     }
 
     static func hex(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }

@@ -15,8 +15,7 @@ struct TrainGenerator: AsyncParsableCommand {
             --resume as for `popi train summarizer`.
             """)
 
-    @Option(help: "Dataset of training users (the format of `popi train summarizer`).")
-    var dataset: String
+    @OptionGroup var source: Train.Source
 
     @Option(help: "Where to write the adapter (GGUF, llama.cpp's LoRA format).")
     var out: String
@@ -58,7 +57,7 @@ struct TrainGenerator: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (users, digest) = try Train.loadDataset(dataset)
+            let (users, digest) = try source.load(output: out, resume: resume)
             let settings = DPOSettings(steps: steps, pairsPerStep: pairsPerStep, learningRate: learningRate,
                                        warmupSteps: warmupSteps ?? min(DPOSettings().warmupSteps, steps), beta: beta, rank: rank,
                                        alpha: alpha, seed: seed, checkpointEvery: checkpointEvery)

@@ -16,8 +16,7 @@ struct TrainSummarizer: AsyncParsableCommand {
             checkpoint to the same final adapter.
             """)
 
-    @Option(help: "Dataset of training users: one per line (user_id, persona, signals, held_out, optional statements).")
-    var dataset: String
+    @OptionGroup var source: Train.Source
 
     @Option(help: "Where to write the adapter (GGUF, llama.cpp's LoRA format).")
     var out: String
@@ -65,7 +64,7 @@ struct TrainSummarizer: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (users, digest) = try Train.loadDataset(dataset)
+            let (users, digest) = try source.load(output: out, resume: resume)
             let settings = GRPOSettings(
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,

@@ -51,7 +51,7 @@ public struct Evaluator: Sendable {
             let other = try await infer(summarizer, single, from: partner.contextSignals)
             summaries.append((.mismatched, other.0, 0))
         }
-        summaries.append((.oracle, user.persona, 0))
+        if !user.persona.isEmpty { summaries.append((.oracle, user.persona, 0)) }
 
         // One batch: the bare prompts, the raw signals in context, then each summary.
         let optimizer = SummaryOptimizer(model: model, options: options)

@@ -1,20 +1,34 @@
 import Foundation
 
-/// An evaluation dataset: one user per JSON line with `user_id`, `persona` (the oracle summary),
-/// optional `traits`, `signals` / `held_out` lists of {prompt, chosen, rejected}, and optional
-/// `statements` (what the user said about their preferences; other fields are ignored).
-/// Validated on load; errors name the line and the field.
+/// An evaluation or training dataset: one user per JSON line with `user_id`, `signals` /
+/// `held_out` lists of {prompt, chosen, rejected}, and optional `persona` (the oracle summary, if
+/// known), `traits`, `statements` (what the user said about their preferences) and `contents`
+/// (texts the user wrote: {text, prompt?}); other fields are ignored. Validated on load; errors
+/// name the line and the field.
 public struct PersonaDataset: Sendable {
     public struct User: Sendable, Equatable {
         public var id: String
+        /// The oracle summary; empty when not known (a tenant's own users).
         public var persona: String
         public var traits: [String]
         public var signals: [PreferencePair]
         public var heldOut: [PreferencePair]
         public var statements: [String] = []
+        public var contents: [UserSignals.Content] = []
 
-        /// What a summary is inferred from: the context pairs and the statements.
-        public var contextSignals: UserSignals { UserSignals(pairs: signals, statements: statements) }
+        public init(id: String, persona: String, traits: [String], signals: [PreferencePair], heldOut: [PreferencePair],
+                    statements: [String] = [], contents: [UserSignals.Content] = []) {
+            self.id = id
+            self.persona = persona
+            self.traits = traits
+            self.signals = signals
+            self.heldOut = heldOut
+            self.statements = statements
+            self.contents = contents
+        }
+
+        /// What a summary is inferred from: the context pairs, statements and texts.
+        public var contextSignals: UserSignals { UserSignals(pairs: signals, statements: statements, contents: contents) }
     }
 
     public var users: [User]
@@ -101,8 +115,23 @@ public struct PersonaDataset: Sendable {
             }
             statements = try list.enumerated().map { index, item in try text(item, "statements[\(index)]") }
         }
-        return User(id: try text(object["user_id"], "user_id"), persona: try text(object["persona"], "persona"),
-                    traits: traits, signals: try pairs("signals"), heldOut: try pairs("held_out"), statements: statements)
+        var contents: [UserSignals.Content] = []
+        if let value = object["contents"] {
+            guard let list = value as? [Any] else {
+                throw DatasetError(line: line, message: "contents: must be a list of {text, prompt}")
+            }
+            contents = try list.enumerated().map { index, item in
+                guard let content = item as? [String: Any] else {
+                    throw DatasetError(line: line, message: "contents[\(index)]: must be an object")
+                }
+                return UserSignals.Content(text: try text(content["text"], "contents[\(index)].text"),
+                                           prompt: try content["prompt"].map { try text($0, "contents[\(index)].prompt") })
+            }
+        }
+        return User(id: try text(object["user_id"], "user_id"),
+                    persona: try object["persona"].map { try text($0, "persona") } ?? "",
+                    traits: traits, signals: try pairs("signals"), heldOut: try pairs("held_out"), statements: statements,
+                    contents: contents)
     }
 }
 
