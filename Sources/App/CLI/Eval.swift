@@ -43,11 +43,15 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .customLong("generator-adapter"), help: "A trained generator adapter (from `popi train generator`), with --adapter.")
     var generatorAdapter: String?
 
+    @Option(help: "Also write answers under each condition for this many users' first held-out prompt (generations.md).")
+    var generations = 0
+
     @OptionGroup var runtimeOptions: RuntimeOptions
 
     func validate() throws {
         guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard (0...1000).contains(generations) else { throw ValidationError("--generations must be between 0 and 1000") }
         if generatorAdapter != nil, adapter == nil { throw ValidationError("--generator-adapter needs --adapter (the summaries it answers with)") }
     }
 
@@ -85,6 +89,16 @@ struct Eval: AsyncParsableCommand {
             bar.finish()
             print(report.markdown())
             print("wrote \(out)/results.md, results.json, users.jsonl, chart.svg")
+            if generations > 0 {
+                let samples = try await GenerationSamples(model: runtime, generator: generatorModel)
+                    .make(dataset: data, evaluations: try run.completed(), count: generations)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let folder = URL(fileURLWithPath: out, isDirectory: true)
+                try encoder.encode(samples).write(to: folder.appendingPathComponent("generations.json"), options: .atomic)
+                try Data(GenerationSamples.markdown(samples).utf8).write(to: folder.appendingPathComponent("generations.md"), options: .atomic)
+                print("wrote \(out)/generations.md, generations.json")
+            }
         } catch let error as ValidationError {
             throw error
         } catch {
