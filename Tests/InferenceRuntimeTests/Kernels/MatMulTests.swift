@@ -119,8 +119,8 @@ import Testing
                 #expect(accumulated == zip(offsets, batched).map { $0 + $1 }, "\(type) k=\(shape.k) \(kernels) accumulate")
                 results[kernels] = batched
             }
-            if let simd = results[.avx512], let portable = results[.portable] {
-                #expect(simd == portable, "\(type) k=\(shape.k): SIMD and reference kernels differ")
+            for simd in KernelSet.simdSets {
+                #expect(results[simd] == results[.portable], "\(type) k=\(shape.k): \(simd) and reference kernels differ")
             }
         }
     }
@@ -148,8 +148,8 @@ import Testing
             #expect((0..<8).allSatisfy { j in (0..<4).allSatisfy { Int8(bitPattern: bytes[j * 64 + $0]) == -128 } }, "\(kernels)")
             buffers[kernels] = bytes
         }
-        if let simd = buffers[.avx512], let portable = buffers[.portable] {
-            #expect(simd == portable, "SIMD and reference quantization differ")
+        for simd in KernelSet.simdSets {
+            #expect(buffers[simd] == buffers[.portable], "\(simd) and reference quantization differ")
         }
         func same(_ a: [Float], _ b: [Float]) -> Bool {
             zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
