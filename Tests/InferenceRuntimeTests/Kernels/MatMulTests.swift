@@ -162,6 +162,45 @@ import Testing
         }
     }
 
+    /// 8-bit weights at the ends of their range (quants 0 and -128) against blocks with infinite
+    /// activations, whose -128 quants and wrapped bias make the result depend on the exact form
+    /// of the integer sum: every kernel set gives the same bits (any NaN counting as NaN).
+    @Test func extremeQ8WeightsAgainstInfiniteActivationsAgree() throws {
+        let k = 576, n = 6
+        let tensor = SyntheticTensor(type: .q8_0, rows: n, columns: k, seed: 21)
+        for row in 0..<3 {
+            for block in 0..<(k / 32) {
+                for i in 0..<32 {
+                    let quant: Int8 = row == 0 ? 0 : row == 1 ? -128 : (i % 2 == 0 ? 0 : -128)
+                    tensor.bytes[(row * k / 32 + block) * 34 + 2 + i] = UInt8(bitPattern: quant)
+                }
+            }
+        }
+        let w = try PackedMatrix(tensor.view, releaseSource: false)
+        var x = Self.activations(m: 12, k: k, seed: 4)
+        for (r, position) in [(0, 40), (1, 41), (2, 544), (3, 0), (4, 575), (5, 300)] {
+            x[r * k + position] = r % 2 == 0 ? .infinity : -.infinity
+        }
+        x[6 * k + 40] = .infinity
+        x[6 * k + 41] = -.infinity
+        x[7 * k + 3] = .nan
+        func same(_ a: [Float], _ b: [Float]) -> Bool {
+            zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+        }
+        for m in [1, 5, 12] {
+            let rows = Array(x[0..<(m * k)])
+            let portable = Self.run(w, rows, m: m, kernels: .portable)
+            for kernels in KernelSet.simdSets {
+                #expect(same(Self.run(w, rows, m: m, kernels: kernels), portable), "\(kernels) m=\(m)")
+                // One row at a time (decode) too.
+                for r in 0..<m {
+                    let single = Self.run(w, Array(rows[(r * k)..<((r + 1) * k)]), m: 1, kernels: kernels)
+                    #expect(same(single, Array(portable[(r * n)..<((r + 1) * n)])), "\(kernels) m=\(m) row \(r)")
+                }
+            }
+        }
+    }
+
     @Test func packedRowsDequantizeLikeTheFile() throws {
         for type in [GGMLType.q4_0, .q4_1, .q8_0] {
             for k in [32, 64, 544, 576, 1536] {
