@@ -1,19 +1,21 @@
 #include "CKernels.h"
 #include "simd.h"
+#include "simd_avx2.h"
 #include <string.h>
 
 // Row conversion of the file's own tensor types to f32 for the float matmul path: ggml's block
-// layouts and formulas, the same operations as RowDequantizer.swift (so the same bits).
+// layouts and formulas, the same operations as RowDequantizer.swift (so the same bits). One body,
+// built for AVX2 + F16C, serves both kernel sets (AVX-512 includes those features).
 
 #if defined(__x86_64__)
 
-CK_AVX512_TARGET CK_INLINE float half_at(const uint8_t *p) {
+CK_AVX2_TARGET CK_INLINE float half_at(const uint8_t *p) {
     uint16_t bits;
     memcpy(&bits, p, 2);
     return _cvtsh_ss(bits);
 }
 
-CK_AVX512_TARGET CK_INLINE void scale_min(int j, const uint8_t *s, float *scale, float *min) {
+CK_AVX2_TARGET CK_INLINE void scale_min(int j, const uint8_t *s, float *scale, float *min) {
     if (j < 4) {
         *scale = (float)(s[j] & 63);
         *min = (float)(s[j + 4] & 63);
@@ -23,15 +25,15 @@ CK_AVX512_TARGET CK_INLINE void scale_min(int j, const uint8_t *s, float *scale,
     }
 }
 
-CK_AVX512_TARGET int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count) {
+CK_AVX2_TARGET CK_INLINE int32_t dequantize_row(uint32_t type, const void *source, float *y, int32_t count) {
     const uint8_t *x = (const uint8_t *)source;
     switch (type) {
     case 0:  // F32
         memcpy(y, x, (size_t)count * 4);
         return 1;
     case 1:  // F16
-        for (int32_t i = 0; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, ck_load_f16x16(x + 2 * i));
-        for (int32_t i = count / 16 * 16; i < count; i++) y[i] = half_at(x + 2 * i);
+        for (int32_t i = 0; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, ck_load_f16x8(x + 2 * i));
+        for (int32_t i = count / 8 * 8; i < count; i++) y[i] = half_at(x + 2 * i);
         return 1;
     case 30:  // BF16
         for (int32_t i = 0; i < count; i++) {
@@ -137,9 +139,22 @@ CK_AVX512_TARGET int32_t ck_dequantize_row_avx512(uint32_t type, const void *sou
     }
 }
 
+CK_AVX512_TARGET int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count) {
+    return dequantize_row(type, source, y, count);
+}
+
+CK_AVX2_TARGET int32_t ck_dequantize_row_avx2(uint32_t type, const void *source, float *y, int32_t count) {
+    return dequantize_row(type, source, y, count);
+}
+
 #else
 
 int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count) {
+    (void)type; (void)source; (void)y; (void)count;
+    __builtin_trap();
+}
+
+int32_t ck_dequantize_row_avx2(uint32_t type, const void *source, float *y, int32_t count) {
     (void)type; (void)source; (void)y; (void)count;
     __builtin_trap();
 }

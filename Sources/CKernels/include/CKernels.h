@@ -1,7 +1,8 @@
 // SIMD kernels for InferenceRuntime: the few loops where Swift SIMD cannot reach the machine's
 // int8 dot-product and half-float instructions. Every inference function here has a Swift
 // reference implementation in Sources/InferenceRuntime/Kernels/ReferenceKernels.swift that the
-// tests compare against. Functions ending in _avx512 require ck_cpu_features() & CK_AVX512. The
+// tests compare against. Functions ending in _avx512 require ck_cpu_features() & CK_AVX512; each
+// has an _avx2 twin (declared after it) that requires CK_AVX2 and computes the same bits. The
 // training loops (ck_train_*) are plain C that runs on any CPU.
 #ifndef CKERNELS_H
 #define CKERNELS_H
@@ -15,6 +16,8 @@ extern "C" {
 
 /// AVX-512 F/BW/VL/VNNI with F16C and FMA, enabled by the OS.
 #define CK_AVX512 1u
+/// AVX2 with FMA and F16C (x86-64-v3), enabled by the OS.
+#define CK_AVX2 2u
 
 uint32_t ck_cpu_features(void);
 
@@ -110,6 +113,8 @@ static inline ck_q8_layout ck_q8_layout_for(int32_t k) {
 /// per block d = amax / 127, q = round-half-even(x * (127 / amax)).
 void ck_quantize_rows_avx512(const float *x, size_t xStride, int32_t rows, int32_t k,
                              uint8_t *out, size_t outStride);
+void ck_quantize_rows_avx2(const float *x, size_t xStride, int32_t rows, int32_t k,
+                           uint8_t *out, size_t outStride);
 
 /// Weight rows unpacked together by the 4-bit kernel: each tile of activation rows is run
 /// against all of them while it is in L1.
@@ -121,19 +126,29 @@ void ck_quantize_rows_avx512(const float *x, size_t xStride, int32_t rows, int32
 void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                          float *y, size_t yStride, int32_t accumulate, uint8_t *scratch);
+void ck_matmul_q4_avx2(const uint8_t *w, size_t wStride, int32_t nRows,
+                       const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
+                       float *y, size_t yStride, int32_t accumulate, uint8_t *scratch);
 void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                          const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                          float *y, size_t yStride, int32_t accumulate);
+void ck_matmul_q8_avx2(const uint8_t *w, size_t wStride, int32_t nRows,
+                       const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
+                       float *y, size_t yStride, int32_t accumulate);
 
 /// `count` elements of a row of ggml type `type` (its GGUF number) as f32, exactly as
 /// RowDequantizer does; returns 0 for a type it does not handle.
 int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count);
+int32_t ck_dequantize_row_avx2(uint32_t type, const void *source, float *y, int32_t count);
 
 /// Float weights and activations: y[m][n] = dot(w row n, x row m), 16 lanes over k (k % 16 == 0),
 /// lanes summed pairwise (8, 4, 2, 1).
 void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                           const float *x, size_t xStride, int32_t mRows, int32_t k,
                           float *y, size_t yStride, int32_t accumulate);
+void ck_matmul_f32_avx2(const float *w, size_t wStride, int32_t nRows,
+                        const float *x, size_t xStride, int32_t mRows, int32_t k,
+                        float *y, size_t yStride, int32_t accumulate);
 
 // ---------------------------------------------------------------------------------------------
 // Attention over a paged f16 KV cache.
@@ -159,33 +174,44 @@ typedef struct {
 /// (up to the next multiple of 16 is written; entries past `end` are meaningless).
 void ck_attention_scores_avx512(const float *q, int32_t group, const ck_kv_view *kv, int32_t start, int32_t end,
                                 float scale, float *scores, size_t stride);
+void ck_attention_scores_avx2(const float *q, int32_t group, const ck_kv_view *kv, int32_t start, int32_t end,
+                              float scale, float *scores, size_t stride);
 
 /// Softmax normalizer of scores[0 ..< length]: *maximum, and *inverseSum = 1 / sum(exp(s - max))
 /// (the sum in double, 16 lanes at a time, as llama.cpp does).
 void ck_softmax_normalizer_avx512(const float *scores, int32_t length, float *maximum, float *inverseSum);
+void ck_softmax_normalizer_avx2(const float *scores, int32_t length, float *maximum, float *inverseSum);
 
 /// p[j - start] = exp(scores[j] - maximum) * inverseSum rounded to half precision (llama.cpp
 /// multiplies f16 probabilities with the f16 values), for j in [start, end).
 void ck_softmax_probabilities_avx512(const float *scores, float maximum, float inverseSum, int32_t start,
                                      int32_t end, float *p);
+void ck_softmax_probabilities_avx2(const float *scores, float maximum, float inverseSum, int32_t start,
+                                   int32_t end, float *p);
 
 /// out[a * headDim + d] = sum over j in [start, end) of p[a * pStride + j - start] * value_j[d],
 /// sequential over j, for each of `group` heads.
 void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, const ck_kv_view *kv, int32_t start,
                                 int32_t end, float *out);
+void ck_attention_values_avx2(const float *p, size_t pStride, int32_t group, const ck_kv_view *kv, int32_t start,
+                              int32_t end, float *out);
 
 /// log(sum(exp(x[i]))) over n floats: the maximum plus the log of a double sum of exponentials.
 double ck_log_sum_exp_avx512(const float *x, int32_t n);
+double ck_log_sum_exp_avx2(const float *x, int32_t n);
 
 /// out[i] = silu(gate[i]) * up[i] with silu(g) = g / (1 + exp(-g)) and the kernels' exp.
 void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n);
+void ck_silu_mul_avx2(const float *gate, const float *up, float *out, int32_t n);
 
 /// Rounds n floats to the nearest half precision value in place (llama.cpp's f16 matmul converts
 /// the queries so; attention scores see the same values).
 void ck_round_to_half_avx512(float *x, int32_t n);
+void ck_round_to_half_avx2(float *x, int32_t n);
 
 /// Converts n floats to IEEE half (round to nearest even).
 void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n);
+void ck_f32_to_f16_avx2(const float *x, uint16_t *y, int32_t n);
 
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ enum Attention {
         switch kernels {
         case .avx512:
             ck_attention_scores_avx512(q, Int32(group), &view, Int32(range.lowerBound), Int32(range.upperBound), scale, scores, stride)
+        case .avx2:
+            ck_attention_scores_avx2(q, Int32(group), &view, Int32(range.lowerBound), Int32(range.upperBound), scale, scores, stride)
         case .portable:
             ReferenceKernels.attentionScores(q, group: group, kv: kv, start: range.lowerBound, end: range.upperBound,
                                              scale: scale, scores: scores, stride: stride)
@@ -38,6 +40,8 @@ enum Attention {
             switch kernels {
             case .avx512:
                 ck_softmax_normalizer_avx512(scores + a * stride, Int32(length), normalizers + 2 * a, normalizers + 2 * a + 1)
+            case .avx2:
+                ck_softmax_normalizer_avx2(scores + a * stride, Int32(length), normalizers + 2 * a, normalizers + 2 * a + 1)
             case .portable:
                 (normalizers[2 * a], normalizers[2 * a + 1]) = ReferenceKernels.softmaxNormalizer(scores + a * stride, length: length)
             }
@@ -56,6 +60,9 @@ enum Attention {
             case .avx512:
                 ck_softmax_probabilities_avx512(s, normalizers[2 * a], normalizers[2 * a + 1], Int32(range.lowerBound),
                                                 Int32(range.upperBound), p + a * chunk)
+            case .avx2:
+                ck_softmax_probabilities_avx2(s, normalizers[2 * a], normalizers[2 * a + 1], Int32(range.lowerBound),
+                                              Int32(range.upperBound), p + a * chunk)
             case .portable:
                 ReferenceKernels.softmaxProbabilities(s, maximum: normalizers[2 * a], inverseSum: normalizers[2 * a + 1],
                                                       start: range.lowerBound, end: range.upperBound, p: p + a * chunk)
@@ -64,6 +71,8 @@ enum Attention {
         switch kernels {
         case .avx512:
             ck_attention_values_avx512(p, chunk, Int32(group), &view, Int32(range.lowerBound), Int32(range.upperBound), out)
+        case .avx2:
+            ck_attention_values_avx2(p, chunk, Int32(group), &view, Int32(range.lowerBound), Int32(range.upperBound), out)
         case .portable:
             ReferenceKernels.attentionValues(p, pStride: chunk, group: group, kv: kv, start: range.lowerBound,
                                              end: range.upperBound, out: out)

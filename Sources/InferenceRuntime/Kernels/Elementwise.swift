@@ -9,6 +9,8 @@ enum Elementwise {
         switch kernels {
         case .avx512:
             ck_silu_mul_avx512(gate, up, out, Int32(count))
+        case .avx2:
+            ck_silu_mul_avx2(gate, up, out, Int32(count))
         case .portable:
             for i in 0..<count {
                 let g = gate[i]
@@ -22,6 +24,8 @@ enum Elementwise {
         switch kernels {
         case .avx512:
             return ck_log_sum_exp_avx512(x, Int32(count))
+        case .avx2:
+            return ck_log_sum_exp_avx2(x, Int32(count))
         case .portable:
             var m = -Float.infinity
             for i in 0..<count { m = max(m, x[i]) }
@@ -40,6 +44,8 @@ enum Elementwise {
         switch kernels {
         case .avx512:
             ck_round_to_half_avx512(x, Int32(count))
+        case .avx2:
+            ck_round_to_half_avx2(x, Int32(count))
         case .portable:
             for i in 0..<count { x[i] = Float(Float16(x[i])) }
         }
@@ -50,6 +56,8 @@ enum Elementwise {
         switch kernels {
         case .avx512:
             ck_f32_to_f16_avx512(x, y, Int32(count))
+        case .avx2:
+            ck_f32_to_f16_avx2(x, y, Int32(count))
         case .portable:
             for i in 0..<count { y[i] = Float16(x[i]).bitPattern }
         }

@@ -18,6 +18,10 @@ enum MatMul {
                 ck_matmul_q4_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
                                     a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
                                     out, yStride, accumulate ? 1 : 0, scratch.unpacked.bytes())
+            case .avx2:
+                ck_matmul_q4_avx2(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
+                                  a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
+                                  out, yStride, accumulate ? 1 : 0, scratch.unpacked.bytes())
             case .portable:
                 ReferenceKernels.matmulQ4(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
                                           a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride,
@@ -30,6 +34,10 @@ enum MatMul {
                 ck_matmul_q8_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
                                     a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
                                     out, yStride, accumulate ? 1 : 0)
+            case .avx2:
+                ck_matmul_q8_avx2(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
+                                  a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
+                                  out, yStride, accumulate ? 1 : 0)
             case .portable:
                 ReferenceKernels.matmulQ8(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
                                           a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride,
@@ -41,13 +49,24 @@ enum MatMul {
                 if type == .f32 {
                     weights = w.row(n).assumingMemoryBound(to: Float.self)
                 } else {
-                    if kernels != .avx512 || ck_dequantize_row_avx512(type.rawValue, w.row(n), scratch.row.floats(), Int32(k)) == 0 {
+                    if !simdDequantize(type, w.row(n), scratch.row.floats(), k, kernels) {
                         RowDequantizer.dequantize(type, from: w.row(n), count: k, into: scratch.row.floats())
                     }
                     weights = UnsafePointer(scratch.row.floats())
                 }
                 floatProduct(weights, input: input, k: k, y: y + n, yStride: yStride, accumulate: accumulate, kernels: kernels)
             }
+        }
+    }
+
+    /// Converts one file-layout row with the C kernels; false where they do not handle the type
+    /// (or run the portable set).
+    private static func simdDequantize(_ type: GGMLType, _ source: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>,
+                                       _ count: Int, _ kernels: KernelSet) -> Bool {
+        switch kernels {
+        case .avx512: return ck_dequantize_row_avx512(type.rawValue, source, y, Int32(count)) != 0
+        case .avx2: return ck_dequantize_row_avx2(type.rawValue, source, y, Int32(count)) != 0
+        case .portable: return false
         }
     }
 
@@ -67,9 +86,12 @@ enum MatMul {
                                _ x: UnsafePointer<Float>, xStride: Int, mRows: Int, k: Int,
                                y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool, kernels: KernelSet) {
         guard nRows > 0, mRows > 0 else { return }
-        if kernels == .avx512, k % 16 == 0 {
+        switch kernels {
+        case .avx512 where k % 16 == 0:
             ck_matmul_f32_avx512(w, wStride, Int32(nRows), x, xStride, Int32(mRows), Int32(k), y, yStride, accumulate ? 1 : 0)
-        } else {
+        case .avx2 where k % 16 == 0:
+            ck_matmul_f32_avx2(w, wStride, Int32(nRows), x, xStride, Int32(mRows), Int32(k), y, yStride, accumulate ? 1 : 0)
+        default:
             ReferenceKernels.matmulF32(w, wStride: wStride, nRows: nRows, x, xStride: xStride, mRows: mRows, k: k,
                                        y, yStride: yStride, accumulate: accumulate)
         }

@@ -29,6 +29,8 @@ final class QuantizedActivations: @unchecked Sendable {
         switch kernels {
         case .avx512:
             ck_quantize_rows_avx512(source, xStride, Int32(count), Int32(columns), out.assumingMemoryBound(to: UInt8.self), rowStride)
+        case .avx2:
+            ck_quantize_rows_avx2(source, xStride, Int32(count), Int32(columns), out.assumingMemoryBound(to: UInt8.self), rowStride)
         case .portable:
             ReferenceKernels.quantizeRows(source, xStride: xStride, rows: count, k: columns, out: out, outStride: rowStride)
         }

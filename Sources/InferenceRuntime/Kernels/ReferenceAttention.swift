@@ -3,7 +3,9 @@ import CKernels
 /// Swift versions of the attention kernels (CKernels attention.c), operation for operation like
 /// ReferenceKernels, so the portable path computes the same bits.
 extension ReferenceKernels {
-    /// The kernels' exp (ck_exp16): Arm optimized-routines expf, as llama.cpp uses.
+    /// The kernels' exp (ck_exp16): Arm optimized-routines expf, as llama.cpp uses. The final
+    /// j * 2^n is rounded once, as vscalefps does (also where the result is subnormal), and a NaN
+    /// argument gives NaN.
     static func exp(_ x: Float) -> Float {
         let shift: Float = 0x1.8p23
         let n = shift.addingProduct(x, 0x1.715476p+0) - shift
@@ -13,8 +15,10 @@ extension ReferenceKernels {
         let high = Float(0x1.fffdb6p-2).addingProduct(0x1.555e66p-3, b)
             .addingProduct(Float(0x1.573e2ep-5).addingProduct(0x1.0e4020p-7, b), u)
         let j = Float(1).addingProduct(0x1.ffffecp-1, b).addingProduct(high, u)
-        guard abs(n) <= 192 else { return n <= 0 ? 0 : .infinity }
-        return Float(sign: .plus, exponent: Int(n), significand: j)
+        guard !(abs(n) > 192) else { return n <= 0 ? 0 : .infinity }
+        guard !n.isNaN else { return j }
+        // Exact in double (j has 24 bits, 2^n is in range), so converting rounds once.
+        return Float(Double(j) * Double(sign: .plus, exponent: Int(n), significand: 1))
     }
 
     private static func page(_ kv: ck_kv_view, _ position: Int) -> UnsafeRawPointer {

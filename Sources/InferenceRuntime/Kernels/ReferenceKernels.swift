@@ -2,8 +2,8 @@ import CKernels
 
 /// Portable Swift versions of the CKernels functions, operation for operation: the same integer
 /// block sums, the same fused multiply-adds per lane and the same lane-summing order, so their
-/// results are bit-identical. They run where AVX-512 is missing, and the tests hold the SIMD
-/// kernels to them.
+/// results are bit-identical. They run on CPUs without AVX2 (x86-64 before x86-64-v3, aarch64) or
+/// with POPI_KERNELS=portable, and the tests hold the SIMD kernels (AVX-512 and AVX2) to them.
 enum ReferenceKernels {
     /// Sum of 16 lanes in the kernels' order: l + l+8, then l+4, l+2, l+1.
     @inline(__always)

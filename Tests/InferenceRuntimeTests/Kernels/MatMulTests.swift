@@ -119,8 +119,8 @@ import Testing
                 #expect(accumulated == zip(offsets, batched).map { $0 + $1 }, "\(type) k=\(shape.k) \(kernels) accumulate")
                 results[kernels] = batched
             }
-            if let simd = results[.avx512], let portable = results[.portable] {
-                #expect(simd == portable, "\(type) k=\(shape.k): SIMD and reference kernels differ")
+            for simd in KernelSet.simdSets {
+                #expect(results[simd] == results[.portable], "\(type) k=\(shape.k): \(simd) and reference kernels differ")
             }
         }
     }
@@ -148,8 +148,8 @@ import Testing
             #expect((0..<8).allSatisfy { j in (0..<4).allSatisfy { Int8(bitPattern: bytes[j * 64 + $0]) == -128 } }, "\(kernels)")
             buffers[kernels] = bytes
         }
-        if let simd = buffers[.avx512], let portable = buffers[.portable] {
-            #expect(simd == portable, "SIMD and reference quantization differ")
+        for simd in KernelSet.simdSets {
+            #expect(buffers[simd] == buffers[.portable], "\(simd) and reference quantization differ")
         }
         func same(_ a: [Float], _ b: [Float]) -> Bool {
             zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
@@ -159,6 +159,45 @@ import Testing
             let w = try withExtendedLifetime(tensor) { try PackedMatrix(tensor.view, releaseSource: false) }
             let results = Self.kernelSets.map { Self.run(w, x, m: m, kernels: $0) }
             #expect(results.allSatisfy { same($0, results[0]) }, "\(type)")
+        }
+    }
+
+    /// 8-bit weights at the ends of their range (quants 0 and -128) against blocks with infinite
+    /// activations, whose -128 quants and wrapped bias make the result depend on the exact form
+    /// of the integer sum: every kernel set gives the same bits (any NaN counting as NaN).
+    @Test func extremeQ8WeightsAgainstInfiniteActivationsAgree() throws {
+        let k = 576, n = 6
+        let tensor = SyntheticTensor(type: .q8_0, rows: n, columns: k, seed: 21)
+        for row in 0..<3 {
+            for block in 0..<(k / 32) {
+                for i in 0..<32 {
+                    let quant: Int8 = row == 0 ? 0 : row == 1 ? -128 : (i % 2 == 0 ? 0 : -128)
+                    tensor.bytes[(row * k / 32 + block) * 34 + 2 + i] = UInt8(bitPattern: quant)
+                }
+            }
+        }
+        let w = try PackedMatrix(tensor.view, releaseSource: false)
+        var x = Self.activations(m: 12, k: k, seed: 4)
+        for (r, position) in [(0, 40), (1, 41), (2, 544), (3, 0), (4, 575), (5, 300)] {
+            x[r * k + position] = r % 2 == 0 ? .infinity : -.infinity
+        }
+        x[6 * k + 40] = .infinity
+        x[6 * k + 41] = -.infinity
+        x[7 * k + 3] = .nan
+        func same(_ a: [Float], _ b: [Float]) -> Bool {
+            zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+        }
+        for m in [1, 5, 12] {
+            let rows = Array(x[0..<(m * k)])
+            let portable = Self.run(w, rows, m: m, kernels: .portable)
+            for kernels in KernelSet.simdSets {
+                #expect(same(Self.run(w, rows, m: m, kernels: kernels), portable), "\(kernels) m=\(m)")
+                // One row at a time (decode) too.
+                for r in 0..<m {
+                    let single = Self.run(w, Array(rows[(r * k)..<((r + 1) * k)]), m: 1, kernels: kernels)
+                    #expect(same(single, Array(portable[(r * n)..<((r + 1) * n)])), "\(kernels) m=\(m) row \(r)")
+                }
+            }
         }
     }
 
