@@ -19,13 +19,17 @@ public struct TrainingCheckpoint: Sendable {
         /// SHA-256 of the training data, so a run never resumes on other users.
         public var dataDigest: String
         public var modelID: String
+        /// The prompts' wording (`PromptBuilder.version`): an adapter learns one wording.
+        public var promptVersion: String
 
-        public init(kind: String, completedSteps: Int, settings: String, dataDigest: String, modelID: String) {
+        public init(kind: String, completedSteps: Int, settings: String, dataDigest: String, modelID: String,
+                    promptVersion: String = PromptBuilder.version) {
             self.kind = kind
             self.completedSteps = completedSteps
             self.settings = settings
             self.dataDigest = dataDigest
             self.modelID = modelID
+            self.promptVersion = promptVersion
         }
 
         enum CodingKeys: String, CodingKey {
@@ -33,6 +37,7 @@ public struct TrainingCheckpoint: Sendable {
             case completedSteps = "completed_steps"
             case dataDigest = "data_digest"
             case modelID = "model"
+            case promptVersion = "prompt_version"
         }
     }
 

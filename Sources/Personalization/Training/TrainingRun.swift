@@ -38,7 +38,8 @@ public final class TrainingRun<Trainer: AdapterTrainer>: @unchecked Sendable {
         if let checkpoint {
             let saved = checkpoint.state
             let differences = [("kind", saved.kind != state.kind), ("settings", saved.settings != state.settings),
-                               ("training data", saved.dataDigest != state.dataDigest), ("model", saved.modelID != state.modelID)]
+                               ("training data", saved.dataDigest != state.dataDigest), ("model", saved.modelID != state.modelID),
+                               ("prompt version", saved.promptVersion != state.promptVersion)]
                 .filter(\.1).map(\.0)
             guard differences.isEmpty else {
                 throw TrainingError.checkpointMismatch(folder: folder, reason: "different " + differences.joined(separator: ", "))
