@@ -398,8 +398,8 @@ final class TrainingModel: @unchecked Sendable {
     }
 
     /// dQueries, dKeys and dValues from dAttended. Each task writes its own query rows; key and
-    /// value gradients (a prompt's gather every continuation's) go to the thread's own buffers,
-    /// added together at the end.
+    /// value gradients (a prompt's gather every continuation's) go to the slot's own buffers,
+    /// added together in slot order at the end.
     private func attentionBackward(layer l: Int, _ layout: TrainingLayout) {
         let n = layout.rowCount
         for thread in 0..<pool.threadCount {
@@ -456,11 +456,18 @@ final class TrainingModel: @unchecked Sendable {
     }
 
     private func forEachTask(_ layout: TrainingLayout, _ body: (Int, TrainingLayout.AttentionTask) -> Void) {
-        var start = 0
-        while start < layout.tasks.count {
-            let count = min(WorkerPool.maxChunks, layout.tasks.count - start)
-            pool.run(chunks: count) { thread, c in body(thread, layout.tasks[start + c]) }
-            start += count
+        forEachStatically(layout.tasks.count) { slot, index in body(slot, layout.tasks[index]) }
+    }
+
+    /// `body(slot, index)` for every index in 0..<count, index i always in slot i % threadCount
+    /// (one chunk per slot, so a slot's buffers are used by one thread at a time). What a slot
+    /// accumulates is then the same whichever thread ran it: the pool hands chunks to threads as
+    /// they come free, and sums gathered per thread would change with that order (and a resumed
+    /// training run would not reach the same bits).
+    private func forEachStatically(_ count: Int, _ body: (Int, Int) -> Void) {
+        let slots = pool.threadCount
+        pool.run(chunks: min(slots, max(count, 1))) { _, slot in
+            for index in stride(from: slot, to: count, by: slots) { body(slot, index) }
         }
     }
 
@@ -495,7 +502,7 @@ final class TrainingModel: @unchecked Sendable {
             let running = threadNormalizers[thread].pointer.assumingMemoryBound(to: Double.self)
             running.update(repeating: -.infinity, count: h)
         }
-        pool.run(chunks: vocabularyChunks) { thread, c in
+        forEachStatically(vocabularyChunks) { thread, c in
             let (logits, range) = headLogits(chunk: c, rows: h, thread: thread)
             let lengths = rowLengths[thread].pointer.assumingMemoryBound(to: Int32.self)
             let chunkNormalizers = rowScalars[thread].floats()
@@ -529,7 +536,7 @@ final class TrainingModel: @unchecked Sendable {
         let rowWeights = layout.targets.map { $0.reduce(Float(0)) { $0 + lossWeights[$1.index] } }
         for thread in 0..<pool.threadCount { threadHead[thread].floats().update(repeating: 0, count: h * dim) }
         headNormalizers.withUnsafeBufferPointer { lse in
-            pool.run(chunks: vocabularyChunks) { thread, c in
+            forEachStatically(vocabularyChunks) { thread, c in
                 let (logits, range) = headLogits(chunk: c, rows: h, thread: thread)
                 let lengths = rowLengths[thread].pointer.assumingMemoryBound(to: Int32.self)
                 ck_train_softmax_recompute(logits, range.count, Int32(h), lengths, Int32(range.count), lse.baseAddress!)
