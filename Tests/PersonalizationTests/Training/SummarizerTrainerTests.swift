@@ -14,8 +14,10 @@ import Testing
         }
     }()
 
+    /// The cap leaves room for the model's summaries to end: capped ones all get the group's
+    /// lowest reward, and a group of capped summaries teaches nothing.
     static let small = GRPOSettings(steps: 2, usersPerStep: 1, groupSize: 3, learningRate: 1e-3, warmupSteps: 0, rank: 2,
-                                    alpha: 4, maxSummaryTokens: 20, seed: 7, checkpointEvery: 1)
+                                    alpha: 4, maxSummaryTokens: 112, seed: 7, checkpointEvery: 1)
 
     static func folder() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("popi-train-\(UUID().uuidString)").path
@@ -59,8 +61,8 @@ import Testing
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let user = users[0]
-        let settings = GRPOSettings(steps: 5, usersPerStep: 1, groupSize: 4, learningRate: 3e-3, warmupSteps: 0, rank: 4,
-                                    alpha: 8, klCoefficient: 0, maxSummaryTokens: 20, seed: 3, checkpointEvery: 5)
+        let settings = GRPOSettings(steps: 4, usersPerStep: 1, groupSize: 4, learningRate: 3e-3, warmupSteps: 0, rank: 4,
+                                    alpha: 8, klCoefficient: 0, maxSummaryTokens: 112, seed: 3, checkpointEvery: 4)
         let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
                                             output: "\(folder)/a.gguf", resume: false)
         let before = try await meanReward(of: user, adapter: run.trainer.adapter.copy())
@@ -113,7 +115,7 @@ import Testing
 
     /// Mean reward on the user's held-out pairs of 8 summaries sampled with fixed seeds.
     private func meanReward(of user: TrainingUser, adapter: LoRAAdapter) async throws -> Double {
-        let options = SummaryOptions(candidates: 8, maxSummaryTokens: 20, seed: 99)
+        let options = SummaryOptions(candidates: 8, maxSummaryTokens: 112, seed: 99)
         let summarizer = model.with(adapter: adapter)
         let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals)
         let batch = try await summarizer.sample(after: turns, count: 8, settings: options.samplingSettings)
