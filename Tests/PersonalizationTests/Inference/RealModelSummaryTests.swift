@@ -35,7 +35,9 @@ import Testing
         var user = try Self.users()[1]
         user.heldOut = Array(user.heldOut.prefix(2))
         let evaluation = try await Evaluator(model: model, options: .init(candidates: 2, maxSummaryTokens: 48)).evaluate(user)
-        #expect(Set(evaluation.results.keys) == Set(Condition.allCases.map(\.rawValue)))
+        // No adapter and no partner: the untrained conditions only.
+        let untrained: [Condition] = [.none, .rawSignals, .zeroShot, .bestOfN, .oracle]
+        #expect(Set(evaluation.results.keys) == Set(untrained.map(\.rawValue)))
         #expect(evaluation.result(.none)?.popiAccuracy == 0)
         #expect(evaluation.result(.oracle)?.summary == user.persona)
         #expect((evaluation.result(.rawSignals)?.contextTokens ?? 0) > (evaluation.result(.oracle)?.contextTokens ?? .max))
