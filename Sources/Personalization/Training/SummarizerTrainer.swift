@@ -40,19 +40,9 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         self.maxPassTokens = maxPassTokens
         let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: settings.warmupSteps,
                                             totalSteps: settings.steps)
-        if let checkpoint {
-            adapter = checkpoint.adapter
-            optimizer = checkpoint.optimizer
-            completedSteps = checkpoint.state.completedSteps
-            guard optimizer.settings.schedule == schedule else {
-                throw PersonalizationError.invalidOption("the checkpoint's learning-rate schedule differs from these settings")
-            }
-        } else {
-            adapter = try LoRAAdapter(config: model.engine.modelConfig, rank: settings.rank, alpha: Float(settings.alpha),
-                                      seed: settings.seed)
-            optimizer = try AdamW(layout: adapter.layout, settings: AdamWSettings(schedule: schedule))
-            completedSteps = 0
-        }
+        (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(
+            checkpoint, config: model.engine.modelConfig, rank: settings.rank, alpha: settings.alpha, seed: settings.seed,
+            schedule: schedule)
         gradients = LoRAGradients(layout: adapter.layout)
         trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
     }

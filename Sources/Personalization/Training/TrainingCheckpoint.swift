@@ -51,6 +51,20 @@ public struct TrainingCheckpoint: Sendable {
         self.optimizer = optimizer
     }
 
+    /// Where a trainer starts: this checkpoint's adapter, moments and step (refused if its
+    /// learning-rate schedule is not `schedule`), or, with no checkpoint, a new seeded adapter.
+    static func start(_ checkpoint: TrainingCheckpoint?, config: LlamaConfig, rank: Int, alpha: Double, seed: UInt64,
+                      schedule: LearningRateSchedule) throws -> (adapter: LoRAAdapter, optimizer: AdamW, completedSteps: Int) {
+        guard let checkpoint else {
+            let adapter = try LoRAAdapter(config: config, rank: rank, alpha: Float(alpha), seed: seed)
+            return (adapter, try AdamW(layout: adapter.layout, settings: AdamWSettings(schedule: schedule)), 0)
+        }
+        guard checkpoint.optimizer.settings.schedule == schedule else {
+            throw PersonalizationError.invalidOption("the checkpoint's learning-rate schedule differs from these settings")
+        }
+        return (checkpoint.adapter, checkpoint.optimizer, checkpoint.state.completedSteps)
+    }
+
     /// Checkpoints kept in the folder (the newest ones); older ones are removed after a save.
     public static let kept = 2
 
