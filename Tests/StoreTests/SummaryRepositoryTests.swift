@@ -3,9 +3,11 @@ import Testing
 @testable import Store
 
 @Suite struct SummaryRepositoryTests {
-    static func inferred(_ text: String, pinned: Bool = false) -> NewSummaryVersion {
+    static let adapterSHA256 = String(repeating: "ab", count: 32)
+
+    static func inferred(_ text: String, pinned: Bool = false, adapterSHA256: String? = nil) -> NewSummaryVersion {
         NewSummaryVersion(text: text, sourceEventIDs: [EventID(rawValue: 1), EventID(rawValue: 2)], modelID: "smollm2-135m",
-                          promptVersion: "v1",
+                          promptVersion: "v1", adapterSHA256: adapterSHA256,
                           scores: SummaryScores(reward: -0.5, accuracy: 0.75, heldOutCount: 4, candidateCount: 8,
                                                 summaryTokens: 40, rawSignalTokens: 400),
                           pinned: pinned)
@@ -75,11 +77,12 @@ import Testing
     @Test func restoringCopiesAnOldVersionAsANewOne() async throws {
         let store = try await TestDatabase.store()
         let (_, user) = try await user(store)
-        let one = try await store.summaries.add(user: user.id, Self.inferred("the good one"))
-        _ = try await store.summaries.add(user: user.id, Self.inferred("a worse one"))
+        let one = try await store.summaries.add(user: user.id, Self.inferred("the good one", adapterSHA256: Self.adapterSHA256))
+        let worse = try await store.summaries.add(user: user.id, Self.inferred("a worse one"))
+        #expect(one.adapterSHA256 == Self.adapterSHA256 && worse.adapterSHA256 == nil)
         let restored = try #require(try await store.summaries.restore(user: user.id, version: 1, pinned: true))
         #expect(restored.version == 3 && restored.origin == .restored && restored.restoredFrom == 1 && restored.pinned)
-        #expect(restored.text == one.text && restored.scores == one.scores)
+        #expect(restored.text == one.text && restored.scores == one.scores && restored.adapterSHA256 == one.adapterSHA256)
         #expect(try await store.summaries.current(user: user.id)?.version == 3)
         #expect(try await store.summaries.restore(user: user.id, version: 42, pinned: false) == nil)
     }
@@ -98,6 +101,16 @@ import Testing
         let state = try #require(try await store.summaries.state(tenant: tenant.id, externalUserID: "sam"))
         #expect(state.status == .refreshing && state.refreshJob?.id == job.id)
         #expect(state.current?.text == "s")
+    }
+
+    @Test func anAdapterHashMustBeSixtyFourLowerCaseHexDigits() async throws {
+        let store = try await TestDatabase.store()
+        let (_, user) = try await user(store)
+        for bad in ["AB" + String(repeating: "ab", count: 31), "abc", ""] {
+            await #expect(throws: StoreError.self) {
+                try await store.summaries.add(user: user.id, Self.inferred("x", adapterSHA256: bad))
+            }
+        }
     }
 
     @Test func aSummaryForAnErasedUserIsRefused() async throws {

@@ -101,7 +101,7 @@ extension PopiAPI {
         let markFirst = { @Sendable in firstToken.withLock { if $0 == nil { $0 = .now } } }
         let completion: Completion = try await withGenerationSlot {
             guard let onDelta else {
-                return try await model.generate(after: turns, settings: settings, onText: { _ in markFirst() })
+                return try await models.generator.generate(after: turns, settings: settings, onText: { _ in markFirst() })
             }
             // The runtime calls back synchronously; a stream carries the pieces to an async writer
             // whose failure (client gone) cancels the generation.
@@ -109,7 +109,7 @@ extension PopiAPI {
             return try await withThrowingTaskGroup(of: Completion?.self) { group in
                 group.addTask {
                     defer { sink.finish() }
-                    return try await self.model.generate(after: turns, settings: settings, onText: { markFirst(); sink.yield($0) })
+                    return try await self.models.generator.generate(after: turns, settings: settings, onText: { markFirst(); sink.yield($0) })
                 }
                 group.addTask {
                     for await piece in pieces { try await onDelta(piece) }

@@ -12,13 +12,15 @@ extension PopiAPI {
         })
         router.get("/v1/models", authorized(.read) { [self] _, _ in
             let created = JSONValue.int(Int(ProcessStart.time.timeIntervalSince1970))
-            var models: [JSONValue] = [.object(["id": .string(Self.localModel), "object": .string("model"),
-                                                "created": created, "owned_by": .string("popi")])]
+            // Beside OpenAI's fields, the local model says which adapters it runs with.
+            var list: [JSONValue] = [.object(["id": .string(Self.localModel), "object": .string("model"),
+                                              "created": created, "owned_by": .string("popi"),
+                                              "adapters": models.adaptersJSON])]
             for (name, upstream) in upstreams.routes.sorted(by: { $0.key < $1.key }) {
-                models.append(.object(["id": .string(name), "object": .string("model"), "created": created,
+                list.append(.object(["id": .string(name), "object": .string("model"), "created": created,
                                        "owned_by": .string(upstream)]))
             }
-            return JSONValue.object(["object": .string("list"), "data": .array(models)]).response()
+            return JSONValue.object(["object": .string("list"), "data": .array(list)]).response()
         })
     }
 

@@ -1,12 +1,12 @@
 import HTTPServer
 
 extension PopiAPI {
-    /// `/healthz` (alive), `/readyz` (database reachable and migrated, model loaded, not draining)
+    /// `/healthz` (alive), `/readyz` (database reachable and migrated, model and adapters loaded, not draining)
     /// and `/metrics` (Prometheus text). None needs a key: they carry no user data.
     func addOpsRoutes(to router: inout Router) {
         router.get("/healthz") { _ in JSONValue.object(["status": .string("ok")]).response() }
 
-        router.get("/readyz") { [store, model, accepting] _ in
+        router.get("/readyz") { [store, models, accepting] _ in
             let health = await store.health()
             let database: JSONValue = health.isReady ? .string("ok") : .string(health.problem ?? (
                 health.reachable ? "migrations pending: \(health.pendingMigrations.joined(separator: ", "))" : "unreachable"))
@@ -15,7 +15,8 @@ extension PopiAPI {
                 "status": .string(ready ? "ready" : "not_ready"),
                 "checks": .object([
                     "database": database,
-                    "model": .string(model.modelID),
+                    "model": .string(models.base.modelID),
+                    "adapters": models.adaptersJSON,
                     "accepting": .bool(accepting.isAccepting),
                 ]),
             ]).response(status: ready ? .ok : .serviceUnavailable)

@@ -8,7 +8,9 @@ import Synchronization
 /// The HTTP API: every route, wired to the store, the POPI engine and the upstreams.
 public final class PopiAPI: Sendable {
     let store: DataStore
-    let model: any PreferenceModel
+    let models: ServedModels
+    /// The base model: counts tokens and scores summaries.
+    var model: any PreferenceModel { models.base }
     let upstreams: UpstreamRegistry
     let configuration: APIConfiguration
     let metrics: ServiceMetrics
@@ -19,10 +21,10 @@ public final class PopiAPI: Sendable {
     /// Readiness beyond the database: false while starting or shutting down.
     let accepting: Readiness
 
-    public init(store: DataStore, model: any PreferenceModel, upstreams: UpstreamRegistry,
+    public init(store: DataStore, models: ServedModels, upstreams: UpstreamRegistry,
                 configuration: APIConfiguration, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
-        self.model = model
+        self.models = models
         self.upstreams = upstreams
         self.configuration = configuration
         self.metrics = metrics

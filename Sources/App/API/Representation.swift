@@ -39,6 +39,7 @@ enum Representation {
             "source_event_ids": .array(summary.sourceEventIDs.map { .int64($0.rawValue) }),
             "model": .string(summary.modelID),
             "prompt_version": .string(summary.promptVersion),
+            "adapter_sha256": .optional(summary.adapterSHA256),
             "origin": .string(summary.origin.rawValue),
             "restored_from": .optional(summary.restoredFrom),
             "pinned": .bool(summary.pinned),
@@ -58,7 +59,7 @@ enum Representation {
             fields.merge(version) { _, new in new }
         } else {
             for key in ["version", "text", "reward", "accuracy", "summary_tokens", "raw_signal_tokens", "model",
-                        "prompt_version", "origin", "restored_from", "created_at"] {
+                        "prompt_version", "adapter_sha256", "origin", "restored_from", "created_at"] {
                 fields[key] = .null
             }
             fields["held_out_count"] = .int(0)

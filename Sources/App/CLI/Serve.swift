@@ -86,8 +86,14 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-batch-events"), help: "Most feedback events per POST (env POPI_MAX_BATCH_EVENTS).")
     var maxBatchEvents: Int = env("POPI_MAX_BATCH_EVENTS") ?? 1000
 
-    @Option(help: "Candidate summaries per refresh, best-of-N under POPI's reward (env POPI_CANDIDATES).")
-    var candidates: Int = env("POPI_CANDIDATES") ?? 8
+    @Option(name: .customLong("summarizer-adapter"), help: "LoRA adapter from `popi train summarizer`: refreshes write summaries with it (env POPI_SUMMARIZER_ADAPTER).")
+    var summarizerAdapter: String?
+
+    @Option(name: .customLong("generator-adapter"), help: "LoRA adapter from `popi train generator`: in-process generations use it (env POPI_GENERATOR_ADAPTER).")
+    var generatorAdapter: String?
+
+    @Option(help: "Candidate summaries per refresh, best-of-N under POPI's reward (env POPI_CANDIDATES; default 8, or 1 with --summarizer-adapter).")
+    var candidates: Int?
 
     @Option(name: .customLong("refresh-debounce"), help: "Seconds new feedback waits for more before a refresh (env POPI_REFRESH_DEBOUNCE).")
     var refreshDebounce: Double = env("POPI_REFRESH_DEBOUNCE") ?? 2
@@ -96,6 +102,16 @@ struct Serve: ParsableCommand {
     var logLevel: String = ProcessInfo.processInfo.environment["POPI_LOG_LEVEL"] ?? "info"
 
     private var engineThreads: Int? { threads ?? env("POPI_THREADS") }
+
+    private var summarizerAdapterPath: String? {
+        summarizerAdapter ?? ProcessInfo.processInfo.environment["POPI_SUMMARIZER_ADAPTER"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+    private var generatorAdapterPath: String? {
+        generatorAdapter ?? ProcessInfo.processInfo.environment["POPI_GENERATOR_ADAPTER"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A trained summarizer writes a good summary in one sample, so it needs no best-of-8 search.
+    private var candidateCount: Int { candidates ?? env("POPI_CANDIDATES") ?? (summarizerAdapterPath == nil ? 8 : 1) }
 
     private var certificatePath: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["POPI_TLS_CERT"] }
     private var keyPath: String? { tlsKey ?? ProcessInfo.processInfo.environment["POPI_TLS_KEY"] }
@@ -140,7 +156,7 @@ struct Serve: ParsableCommand {
         guard (16...1_000_000).contains(maxPromptTokens) else { throw ValidationError("--max-prompt-tokens must be 16-1000000") }
         guard (1...1_000_000).contains(maxGenerationTokens) else { throw ValidationError("--max-generation-tokens must be 1-1000000") }
         guard (1...100_000).contains(maxBatchEvents) else { throw ValidationError("--max-batch-events must be 1-100000") }
-        guard (1...64).contains(candidates) else { throw ValidationError("--candidates must be between 1 and 64") }
+        guard (1...64).contains(candidateCount) else { throw ValidationError("--candidates must be between 1 and 64") }
         let maxDelay = APIConfiguration().refreshMaxDelaySeconds
         guard refreshDebounce >= 0, refreshDebounce <= maxDelay else {
             throw ValidationError("--refresh-debounce must be 0-\(Int(maxDelay)) seconds")
@@ -187,7 +203,9 @@ struct Serve: ParsableCommand {
         configuration.api.maxPromptTokens = maxPromptTokens
         configuration.api.maxBatchEvents = maxBatchEvents
         configuration.api.maxGenerationTokens = maxGenerationTokens
-        configuration.api.summary.candidates = candidates
+        configuration.api.summary.candidates = candidateCount
+        configuration.summarizerAdapterPath = summarizerAdapterPath
+        configuration.generatorAdapterPath = generatorAdapterPath
         configuration.api.refreshDebounceSeconds = refreshDebounce
         var logger = Logger(label: "popi")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

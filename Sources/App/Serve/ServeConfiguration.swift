@@ -14,6 +14,9 @@ public struct ServeConfiguration: Sendable {
     public var api = APIConfiguration()
     /// Engine threads (nil: one per core).
     public var threads: Int?
+    /// LoRA adapters from `popi train`: the refresh worker's summarizer and the generator.
+    public var summarizerAdapterPath: String?
+    public var generatorAdapterPath: String?
     /// `chatml` or `llama3` for a model whose template popi does not recognise.
     public var chatTemplate: String?
     /// Summary refresh workers in this process.

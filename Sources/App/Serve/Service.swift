@@ -6,9 +6,9 @@ import Logging
 import Personalization
 import Store
 
-/// `popi serve`: brings up the database (embedded or external), loads the model, starts the
-/// refresh workers and the HTTP API, then serves until SIGINT or SIGTERM and shuts down
-/// gracefully: readiness turns false, workers hand back their jobs, in-flight requests finish
+/// `popi serve`: loads the model and any adapters (a bad one stops it here), brings up the
+/// database (embedded or external), starts the refresh workers and the HTTP API, then serves
+/// until SIGINT or SIGTERM and shuts down gracefully: readiness turns false, workers hand back their jobs, in-flight requests finish
 /// (up to the grace period), the engine and the database stop.
 public enum Service {
     public static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
@@ -17,22 +17,33 @@ public enum Service {
             throw ServiceError("--dev creates a key printed at start; it needs a loopback --host (127.0.0.1, ::1 or localhost)")
         }
         let upstreams = try loadUpstreams(upstreamsFile: configuration.upstreamsFile, specs: configuration.upstreamSpecs)
+        let loadStarted = ContinuousClock.now
+        let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
+                                          chatTemplate: configuration.chatTemplate)
+        defer { model.engine.shutdown() }
+        let models = ServedModels(
+            base: model,
+            summarizerAdapter: try configuration.summarizerAdapterPath.map {
+                try ServedAdapter.load(.summarizer, path: $0, base: model.engine.modelConfig)
+            },
+            generatorAdapter: try configuration.generatorAdapterPath.map {
+                try ServedAdapter.load(.generator, path: $0, base: model.engine.modelConfig)
+            })
+        logger.info("model loaded", metadata: ["model": "\(model.modelID)", "threads": "\(model.engine.threads)",
+                                               "kernels": "\(model.engine.kernels)",
+                                               "summarizer_adapter": "\(models.summarizerAdapter?.sha256 ?? "none")",
+                                               "generator_adapter": "\(models.generatorAdapter?.sha256 ?? "none")",
+                                               "load_ms": "\((ContinuousClock.now - loadStarted) / .milliseconds(1))"])
+
+        // The database after the files: a bad model or adapter stops popi before it starts a cluster.
         var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory)
         settings.databaseURL = configuration.databaseURL
         let database = try ServiceDatabase.open(settings, logger: logger)
         defer { database.close(stopAdoptedCluster: true, logger: logger) }
 
-        let loadStarted = ContinuousClock.now
-        let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
-                                          chatTemplate: configuration.chatTemplate)
-        defer { model.engine.shutdown() }
-        logger.info("model loaded", metadata: ["model": "\(model.modelID)", "threads": "\(model.engine.threads)",
-                                               "kernels": "\(model.engine.kernels)",
-                                               "load_ms": "\((ContinuousClock.now - loadStarted) / .milliseconds(1))"])
-
         let metrics = ServiceMetrics()
         metrics.watch(pool: database.store.pool)
-        let api = PopiAPI(store: database.store, model: model, upstreams: upstreams, configuration: configuration.api,
+        let api = PopiAPI(store: database.store, models: models, upstreams: upstreams, configuration: configuration.api,
                           metrics: metrics, logger: logger)
         if configuration.dev {
             let key = try runBlocking {
@@ -42,7 +53,7 @@ public enum Service {
             }
             FileHandle.standardOutput.write(Data("development key (tenant \"dev\", all scopes): \(key.full)\n".utf8))
         }
-        let workers = RefreshWorkers(store: database.store, model: model, options: configuration.api.summary,
+        let workers = RefreshWorkers(store: database.store, models: models, options: configuration.api.summary,
                                      metrics: metrics, logger: logger, count: configuration.workers)
         workers.start()
 

@@ -5,8 +5,10 @@ import Store
 import Synchronization
 
 /// Summary refresh workers: claim `summary_refresh` jobs from the shared PostgreSQL queue (any
-/// number of replicas may run them), infer a summary with POPI's best-of-N, store it as a new
-/// version. A pinned summary is left alone. Failures go back to the queue with backoff.
+/// number of replicas may run them), infer a summary with POPI's best-of-N (the summarizer,
+/// with its adapter if one is served, writes the candidates; the base model scores them), store
+/// it as a new version that records the adapter. A pinned summary is left alone. Failures go
+/// back to the queue with backoff.
 public final class RefreshWorkers: Sendable {
     /// Pairs given to the summarizer: the newest, enough for the held-out split and the prompt.
     static let pairsConsidered = 16
@@ -15,7 +17,7 @@ public final class RefreshWorkers: Sendable {
     static let purgeInterval: Duration = .seconds(3600)
 
     private let store: DataStore
-    private let model: any PreferenceModel
+    private let models: ServedModels
     private let options: SummaryOptions
     private let metrics: ServiceMetrics
     private let logger: Logger
@@ -24,10 +26,10 @@ public final class RefreshWorkers: Sendable {
     private let pollInterval: Duration
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
-    public init(store: DataStore, model: any PreferenceModel, options: SummaryOptions, metrics: ServiceMetrics,
+    public init(store: DataStore, models: ServedModels, options: SummaryOptions, metrics: ServiceMetrics,
                 logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500)) {
         self.store = store
-        self.model = model
+        self.models = models
         self.options = options
         self.metrics = metrics
         self.logger = logger
@@ -87,7 +89,8 @@ public final class RefreshWorkers: Sendable {
                 return finish("skipped")
             }
             let (signals, sources) = Self.signals(from: snapshot.events, limit: options.limits.maxPairs)
-            let result = try await SummaryOptimizer(model: model, options: options).infer(from: signals)
+            let result = try await SummaryOptimizer(model: models.base, summarizer: models.summarizer, options: options)
+                .infer(from: signals)
             // Store only while still holding the job: a worker that lost its lease stays quiet.
             guard try await store.jobs.extendLease(job.id, owner: owner, by: 60) else { return finish("lost") }
             let scores = SummaryScores(reward: result.reward, accuracy: result.accuracy, heldOutCount: result.heldOutCount,
@@ -95,7 +98,8 @@ public final class RefreshWorkers: Sendable {
                                        rawSignalTokens: result.rawSignalTokens)
             _ = try await store.summaries.add(user: userID, NewSummaryVersion(
                 text: result.text, sourceEventIDs: sources, feedbackRevision: snapshot.user.feedbackRevision,
-                modelID: result.modelID, promptVersion: result.promptVersion, scores: scores, origin: .inferred, pinned: false))
+                modelID: result.modelID, promptVersion: result.promptVersion, adapterSHA256: models.summarizerAdapter?.sha256,
+                scores: scores, origin: .inferred, pinned: false))
             _ = try await store.jobs.complete(job.id, owner: owner)
             if let reward = result.reward { metrics.registry.observe("popi_refresh_reward", [], reward) }
             if let accuracy = result.accuracy { metrics.registry.observe("popi_refresh_accuracy", [], accuracy) }

@@ -144,5 +144,13 @@ CREATE INDEX jobs_by_user ON jobs (user_id, state) WHERE user_id IS NOT NULL;
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
 """#),
+        Migration(version: 2, name: "summary_adapter", sql: #"""
+-- Which LoRA adapter wrote a summary: the SHA-256 (hex) of the adapter file the refresh worker's
+-- summarizer ran with, NULL for the base model alone (and for edited summaries). With
+-- prompt_version and model_id, it says exactly what produced each version.
+ALTER TABLE summary_versions
+    ADD COLUMN adapter_sha256 text CHECK (adapter_sha256 ~ '^[0-9a-f]{64}$');
+
+"""#),
     ]
 }

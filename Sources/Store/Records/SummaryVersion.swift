@@ -36,19 +36,22 @@ public struct NewSummaryVersion: Sendable, Equatable {
     public var feedbackRevision: Int64?
     public var modelID: String
     public var promptVersion: String
+    /// SHA-256 (hex) of the LoRA adapter the summarizer ran with; nil for the base model.
+    public var adapterSHA256: String?
     public var scores: SummaryScores
     public var origin: SummaryOrigin
     /// Pin it (unpins any other version of the user).
     public var pinned: Bool
 
     public init(text: String, sourceEventIDs: [EventID] = [], feedbackRevision: Int64? = nil, modelID: String,
-                promptVersion: String, scores: SummaryScores = SummaryScores(), origin: SummaryOrigin = .inferred,
-                pinned: Bool = false) {
+                promptVersion: String, adapterSHA256: String? = nil, scores: SummaryScores = SummaryScores(),
+                origin: SummaryOrigin = .inferred, pinned: Bool = false) {
         self.text = text
         self.sourceEventIDs = sourceEventIDs
         self.feedbackRevision = feedbackRevision
         self.modelID = modelID
         self.promptVersion = promptVersion
+        self.adapterSHA256 = adapterSHA256
         self.scores = scores
         self.origin = origin
         self.pinned = pinned
@@ -64,6 +67,8 @@ public struct SummaryVersion: Sendable, Equatable {
     public let feedbackRevision: Int64
     public let modelID: String
     public let promptVersion: String
+    /// SHA-256 (hex) of the summarizer's LoRA adapter; nil for the base model.
+    public let adapterSHA256: String?
     public let scores: SummaryScores
     public let origin: SummaryOrigin
     /// For `restored` versions: the version copied.
@@ -73,7 +78,7 @@ public struct SummaryVersion: Sendable, Equatable {
 
     static let columns: SQL = """
         user_id, version, body, source_event_ids, feedback_revision, model_id, prompt_version, reward, accuracy, \
-        held_out_count, candidate_count, summary_tokens, raw_signal_tokens, origin, restored_from, pinned, created_at
+        held_out_count, candidate_count, summary_tokens, raw_signal_tokens, origin, restored_from, pinned, created_at, adapter_sha256
         """
 
     init(row: Row) throws {
@@ -95,6 +100,7 @@ public struct SummaryVersion: Sendable, Equatable {
         restoredFrom = try row.decode(14)
         pinned = try row.decode(15)
         createdAt = try row.decode(16)
+        adapterSHA256 = try row.decode(17)
     }
 }
 

@@ -24,13 +24,14 @@ public struct SummaryRepository: Sendable {
         return try SummaryVersion(row: connection.query("""
             INSERT INTO summary_versions (user_id, version, body, source_event_ids, feedback_revision, model_id,
                 prompt_version, reward, accuracy, held_out_count, candidate_count, summary_tokens, raw_signal_tokens,
-                origin, restored_from, pinned)
+                origin, restored_from, pinned, adapter_sha256)
             VALUES (\(user), (SELECT coalesce(max(version), 0) + 1 FROM summary_versions WHERE user_id = \(user)),
                 \(summary.text), \(summary.sourceEventIDs.map(\.rawValue)), \(summary.feedbackRevision ?? currentRevision),
                 \(summary.modelID), \(summary.promptVersion), \(scores.reward), \(scores.accuracy),
                 \(Int32(clamping: scores.heldOutCount)), \(Int32(clamping: scores.candidateCount)),
                 \(scores.summaryTokens.map { Int32(clamping: $0) }), \(scores.rawSignalTokens.map { Int32(clamping: $0) }),
-                \(summary.origin.rawValue), \(restoredFrom.map { Int32(clamping: $0) }), \(summary.pinned))
+                \(summary.origin.rawValue), \(restoredFrom.map { Int32(clamping: $0) }), \(summary.pinned),
+                \(summary.adapterSHA256))
             RETURNING \(SummaryVersion.columns)
             """)[0])
     }
@@ -91,7 +92,8 @@ public struct SummaryRepository: Sendable {
                 """).first.map(SummaryVersion.init(row:)) else { return nil }
             let copy = NewSummaryVersion(text: old.text, sourceEventIDs: old.sourceEventIDs,
                                          feedbackRevision: old.feedbackRevision, modelID: old.modelID,
-                                         promptVersion: old.promptVersion, scores: old.scores, origin: .restored,
+                                         promptVersion: old.promptVersion, adapterSHA256: old.adapterSHA256,
+                                         scores: old.scores, origin: .restored,
                                          pinned: pinned)
             return try Self.add(user: user, copy, restoredFrom: version, connection)
         }

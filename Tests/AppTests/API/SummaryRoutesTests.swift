@@ -36,6 +36,7 @@ import Testing
             #expect((summary["summary_tokens"]?.int ?? 0) > 0 && (summary["raw_signal_tokens"]?.int ?? 0) > 0)
             #expect(Set((summary["source_event_ids"]?.array ?? []).compactMap(\.int)) == Set(eventIDs))
             #expect(summary["model"]?.string == service.model.modelID && summary["prompt_version"]?.string == "popi-v2")
+            #expect(summary["adapter_sha256"]?.isNull == true, "the base model wrote it")
             #expect(summary["refresh_job"]?.isNull == true && summary["created_at"]?.string != nil)
 
             // ETag: the same representation answers 304 (no body); a new version changes it.

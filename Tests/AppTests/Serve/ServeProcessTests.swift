@@ -86,4 +86,36 @@ import Testing
             #expect(output.contains(message), "\(output)")
         }
     }
+
+    /// A bad adapter stops `serve` at start, before it opens a database or a port, naming the
+    /// flag (or variable), the file and the reason.
+    @Test func aBadAdapterStopsServeWithTheReason() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
+        let garbage = FileManager.default.temporaryDirectory.appendingPathComponent("popi-bad-adapter-\(UUID().uuidString).gguf")
+        try Data("GGUF but not really".utf8).write(to: garbage)
+        defer { try? FileManager.default.removeItem(at: garbage) }
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("popi-serve-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let cases: [([String], [String: String], String)] = [
+            (["--summarizer-adapter", garbage.path], [:], "--summarizer-adapter \(garbage.path): invalid adapter file"),
+            ([], ["POPI_GENERATOR_ADAPTER": "/nonexistent/generator.gguf"], "--generator-adapter /nonexistent/generator.gguf: cannot read"),
+            (["--generator-adapter", AppTestEnvironment.modelPath], [:], "not an adapter file"),
+        ]
+        for (arguments, environment, message) in cases {
+            let process = Process()
+            process.executableURL = popi
+            process.arguments = ["serve", "--model", AppTestEnvironment.modelPath, "--data-dir", data.path,
+                                 "--port", String(freePort())] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let log = Pipe()
+            process.standardError = log
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1, "\(arguments) \(environment): \(output)")
+            #expect(output.contains(message), "\(output)")
+            #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("pg").path), "no cluster was started")
+        }
+    }
 }

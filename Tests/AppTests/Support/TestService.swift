@@ -93,7 +93,7 @@ actor WorkerLease {
         let store = try await AppTestEnvironment.store(), model = try await AppTestEnvironment.model()
         holders += 1
         guard running == nil else { return }
-        let workers = RefreshWorkers(store: store, model: model,
+        let workers = RefreshWorkers(store: store, models: ServedModels(base: model),
                                      options: AppTestEnvironment.summaryOptions, metrics: ServiceMetrics(),
                                      logger: AppTestEnvironment.logger, count: 1, pollInterval: .milliseconds(100))
         workers.start()
@@ -134,14 +134,16 @@ final class TestService: Sendable {
         return configuration
     }
 
-    init(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = []) async throws {
+    /// `models` picks the served models from the shared base model (default: the base alone).
+    init(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
+         models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) }) async throws {
         store = try await AppTestEnvironment.store()
         model = try await AppTestEnvironment.model()
         var configuration = Self.baseConfiguration
         configure(&configuration)
         metrics = ServiceMetrics()
         metrics.watch(pool: store.pool)
-        api = PopiAPI(store: store, model: model, upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
+        api = PopiAPI(store: store, models: try models(model), upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
                       metrics: metrics, logger: AppTestEnvironment.logger)
         server = HTTPServer(configuration: try HTTPOptions().serverConfiguration(host: "127.0.0.1", port: 0),
                             router: api.router(), logger: AppTestEnvironment.logger)
@@ -185,8 +187,9 @@ struct TestTenant: Sendable {
 /// afterwards, whatever happens.
 @discardableResult
 func withService<T: Sendable>(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
+                              models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) },
                               workers: Bool = false, _ body: (TestService) async throws -> T) async throws -> T {
-    let service = try await TestService(configure: configure, upstreams: upstreams)
+    let service = try await TestService(configure: configure, upstreams: upstreams, models: models)
     if workers {
         do {
             try await AppTestEnvironment.workers.acquire()

@@ -20,7 +20,7 @@ import Store
         let recent = try await finishedJob(store, kind: kind)
         try await store.pool.query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = \(old)")
 
-        let workers = RefreshWorkers(store: store, model: try await AppTestEnvironment.model(),
+        let workers = RefreshWorkers(store: store, models: ServedModels(base: try await AppTestEnvironment.model()),
                                      options: AppTestEnvironment.summaryOptions, metrics: ServiceMetrics(),
                                      logger: AppTestEnvironment.logger, count: 0)
         workers.start()

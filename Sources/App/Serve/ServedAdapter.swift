@@ -1,0 +1,64 @@
+import Foundation
+import InferenceRuntime
+
+/// A LoRA adapter `popi serve` runs with (`--summarizer-adapter`, `--generator-adapter`), read
+/// once at start and checked against the base model. Its SHA-256 identifies it in every summary
+/// version it writes, in `/readyz` and in `/v1/models`.
+public struct ServedAdapter: Sendable {
+    public enum Role: String, Sendable {
+        case summarizer
+        case generator
+
+        var flag: String { "--\(rawValue)-adapter" }
+    }
+
+    public let role: Role
+    public let path: String
+    /// SHA-256 of the file's bytes, lower-case hex.
+    public let sha256: String
+    public let adapter: LoRAAdapter
+
+    /// Reads and checks the adapter; the hash is of the same bytes that are loaded.
+    public static func load(_ role: Role, path: String, base: LlamaConfig) throws(ServedAdapterError) -> ServedAdapter {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
+        } catch {
+            throw .cannotRead(flag: role.flag, path: path, reason: (error as NSError).localizedDescription)
+        }
+        do {
+            let adapter = try LoRAAdapter.load(bytes: bytes, base: base)
+            let hex = SHA256.digest(bytes).map { String(format: "%02x", $0) }.joined()
+            return ServedAdapter(role: role, path: path, sha256: hex, adapter: adapter)
+        } catch {
+            throw .invalid(flag: role.flag, path: path, error)
+        }
+    }
+
+    /// Rank of the adapter's projections (the largest, should they differ).
+    public var rank: Int { adapter.layout.slots.map(\.rank).max() ?? 0 }
+
+    /// How `/readyz` and `/v1/models` show it: the file name, never the full path.
+    var json: JSONValue {
+        .object([
+            "file": .string(URL(fileURLWithPath: path).lastPathComponent),
+            "sha256": .string(sha256),
+            "rank": .int(rank),
+        ])
+    }
+}
+
+/// An adapter `popi serve` cannot use; it stops at start with this message.
+public enum ServedAdapterError: Error, CustomStringConvertible {
+    case cannotRead(flag: String, path: String, reason: String)
+    case invalid(flag: String, path: String, AdapterError)
+
+    public var description: String {
+        switch self {
+        case let .cannotRead(flag, path, reason):
+            return "\(flag) \(path): cannot read the file: \(reason)"
+        case let .invalid(flag, path, error):
+            return "\(flag) \(path): \(error) (an adapter from `popi train` for this --model is expected)"
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Personalization
+
+/// The models the service runs, all on one engine: the base model scores summaries (POPI's
+/// reward is defined by the base generator, as in training) and counts tokens; the summarizer
+/// (base + its adapter) writes summaries; the generator (base + its adapter) answers prompts.
+public struct ServedModels: Sendable {
+    public let base: any PreferenceModel
+    public let summarizer: any PreferenceModel
+    public let generator: any PreferenceModel
+    public let summarizerAdapter: ServedAdapter?
+    public let generatorAdapter: ServedAdapter?
+
+    /// The base model in every role.
+    public init(base: any PreferenceModel) {
+        self.base = base
+        summarizer = base
+        generator = base
+        summarizerAdapter = nil
+        generatorAdapter = nil
+    }
+
+    public init(base: RuntimeModel, summarizerAdapter: ServedAdapter?, generatorAdapter: ServedAdapter?) {
+        self.base = base
+        summarizer = base.with(adapter: summarizerAdapter?.adapter)
+        generator = base.with(adapter: generatorAdapter?.adapter)
+        self.summarizerAdapter = summarizerAdapter
+        self.generatorAdapter = generatorAdapter
+    }
+
+    /// The loaded adapters by role (null: none), for `/readyz` and `/v1/models`.
+    var adaptersJSON: JSONValue {
+        .object([
+            ServedAdapter.Role.summarizer.rawValue: summarizerAdapter?.json ?? .null,
+            ServedAdapter.Role.generator.rawValue: generatorAdapter?.json ?? .null,
+        ])
+    }
+}
