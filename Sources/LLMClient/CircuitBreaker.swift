@@ -1,18 +1,21 @@
 import Foundation
+import Synchronization
 
 /// Per-upstream circuit breaker: after `failureThreshold` consecutive failures the circuit opens
 /// and calls fail at once for `openDuration`; then one trial call is let through (half-open),
 /// whose outcome closes or re-opens the circuit.
-public final class CircuitBreaker: @unchecked Sendable {
+public final class CircuitBreaker: Sendable {
     public enum State: Equatable, Sendable { case closed, open, halfOpen }
 
     private let threshold: Int
     private let openSeconds: Double
     private let now: @Sendable () -> Double
-    private let lock = NSLock()
-    private var failures = 0
-    private var openedAt: Double?
-    private var trialInFlight = false
+    private struct Counts {
+        var failures = 0
+        var openedAt: Double?
+        var trialInFlight = false
+    }
+    private let counts = Mutex(Counts())
 
     public init(failureThreshold: Int, openDuration: Duration,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSinceReferenceDate }) {
@@ -22,51 +25,47 @@ public final class CircuitBreaker: @unchecked Sendable {
     }
 
     public var state: State {
-        lock.withLock { currentState() }
+        counts.withLock { currentState($0) }
     }
 
     /// Asks to make a call: nil when allowed, otherwise the seconds until the circuit half-opens.
     public func acquire() -> Double? {
-        lock.withLock {
-            switch currentState() {
+        counts.withLock { counts in
+            switch currentState(counts) {
             case .closed:
                 return nil
             case .open:
-                return max(0.001, (openedAt ?? 0) + openSeconds - now())
+                return max(0.001, (counts.openedAt ?? 0) + openSeconds - now())
             case .halfOpen:
-                if trialInFlight { return openSeconds }
-                trialInFlight = true
+                if counts.trialInFlight { return openSeconds }
+                counts.trialInFlight = true
                 return nil
             }
         }
     }
 
     public func recordSuccess() {
-        lock.withLock {
-            failures = 0
-            openedAt = nil
-            trialInFlight = false
-        }
+        counts.withLock { $0 = Counts() }
     }
 
     public func recordFailure() {
-        lock.withLock {
-            failures += 1
-            if trialInFlight || failures >= threshold {
-                openedAt = now()
+        counts.withLock { counts in
+            counts.failures += 1
+            if counts.trialInFlight || counts.failures >= threshold {
+                counts.openedAt = now()
             }
-            trialInFlight = false
+            counts.trialInFlight = false
         }
     }
 
     /// A call that ended without telling anything about the upstream's health (cancelled, or a
     /// client error) releases a half-open trial slot.
     public func recordNeutral() {
-        lock.withLock { trialInFlight = false }
+        counts.withLock { $0.trialInFlight = false }
     }
 
-    private func currentState() -> State {
-        guard let opened = openedAt else { return .closed }
+    private func currentState(_ counts: Counts) -> State {
+        guard let opened = counts.openedAt else { return .closed }
         return now() - opened >= openSeconds ? .halfOpen : .open
     }
 }

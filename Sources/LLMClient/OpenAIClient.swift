@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -292,23 +293,21 @@ public final class OpenAIClient: Sendable {
 }
 
 /// Holds the in-flight call so the cancellation handler can reach it, whichever comes first.
-private final class CallBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var call: UpstreamCall?
-    private var cancelled = false
+private final class CallBox: Sendable {
+    private let state = Mutex<(call: UpstreamCall?, cancelled: Bool)>((nil, false))
 
     func attach(_ call: UpstreamCall) {
-        let cancelNow = lock.withLock { () -> Bool in
-            self.call = call
-            return cancelled
+        let cancelNow = state.withLock { state -> Bool in
+            state.call = call
+            return state.cancelled
         }
         if cancelNow { call.cancel() }
     }
 
     func cancel() {
-        lock.withLock { () -> UpstreamCall? in
-            cancelled = true
-            return call
+        state.withLock { state -> UpstreamCall? in
+            state.cancelled = true
+            return state.call
         }?.cancel()
     }
 }

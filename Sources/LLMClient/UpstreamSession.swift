@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -6,8 +7,7 @@ import FoundationNetworking
 /// One URLSession per upstream (connections are reused across calls) whose delegate routes each
 /// task's events to its `UpstreamCall`.
 final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    private let lock = NSLock()
-    private var calls: [Int: UpstreamCall] = [:]
+    private let calls = Mutex<[Int: UpstreamCall]>([:])
     private var session: URLSession!
 
     init(idleTimeout: Duration, totalTimeout: Duration) {
@@ -25,7 +25,7 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
 
     func dataTask(with request: URLRequest, call: UpstreamCall) -> URLSessionDataTask {
         let task = session.dataTask(with: request)
-        lock.withLock { calls[task.taskIdentifier] = call }
+        calls.withLock { $0[task.taskIdentifier] = call }
         return task
     }
 
@@ -35,7 +35,7 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
     }
 
     private func call(for task: URLSessionTask) -> UpstreamCall? {
-        lock.withLock { calls[task.taskIdentifier] }
+        calls.withLock { $0[task.taskIdentifier] }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64,
@@ -61,7 +61,7 @@ final class UpstreamSession: NSObject, URLSessionDataDelegate, @unchecked Sendab
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        let call = lock.withLock { calls.removeValue(forKey: task.taskIdentifier) }
+        let call = calls.withLock { $0.removeValue(forKey: task.taskIdentifier) }
         call?.didComplete(error: error)
     }
 }

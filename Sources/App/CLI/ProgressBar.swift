@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 
 /// A one-line progress bar on standard error: done / total, elapsed and estimated time left.
-final class ProgressBar: @unchecked Sendable {
+final class ProgressBar: Sendable {
     private let label: String
     private let started = Date()
-    private let lock = NSLock()
-    private var firstDone: Int?
+    /// The count at the first update: the ETA counts only work done by this run.
+    private let firstDone = Mutex<Int?>(nil)
     private let interactive = isatty(STDERR_FILENO) != 0
 
     init(label: String) {
@@ -13,7 +14,7 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     func update(done: Int, total: Int) {
-        lock.withLock {
+        firstDone.withLock { firstDone in
             if firstDone == nil { firstDone = done }
             let elapsed = Date().timeIntervalSince(started)
             let fresh = done - (firstDone ?? 0)

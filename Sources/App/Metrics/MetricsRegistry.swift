@@ -1,10 +1,11 @@
 import Foundation
+import Synchronization
 
 /// Prometheus metrics kept in process and rendered in the text exposition format (0.0.4).
 ///
 /// Label values are bounded by construction at the call sites (routes, statuses, outcomes):
 /// never a user id, tenant id, key or text.
-public final class MetricsRegistry: @unchecked Sendable {
+public final class MetricsRegistry: Sendable {
     public enum Kind: String, Sendable { case counter, gauge, histogram }
 
     private struct Family {
@@ -22,25 +23,27 @@ public final class MetricsRegistry: @unchecked Sendable {
         var count: UInt64 = 0
     }
 
-    private let lock = NSLock()
-    private var families: [String: Family] = [:]
-    private var order: [String] = []
-    private var collectors: [@Sendable () -> Void] = []
+    private struct State {
+        var families: [String: Family] = [:]
+        var order: [String] = []
+        var collectors: [@Sendable () -> Void] = []
+    }
+    private let state = Mutex(State())
 
     public init() {}
 
     /// Declares a metric family; declaring the same name twice is a programming error.
     public func register(_ name: String, _ kind: Kind, help: String, labels: [String] = [], buckets: [Double] = []) {
-        lock.withLock {
-            precondition(families[name] == nil, "metric \(name) registered twice")
-            families[name] = Family(help: help, kind: kind, buckets: buckets.sorted(), labelNames: labels)
-            order.append(name)
+        state.withLock { state in
+            precondition(state.families[name] == nil, "metric \(name) registered twice")
+            state.families[name] = Family(help: help, kind: kind, buckets: buckets.sorted(), labelNames: labels)
+            state.order.append(name)
         }
     }
 
     /// A closure run before every render, to refresh gauges from their sources (pool use, queue depth).
     public func addCollector(_ collect: @escaping @Sendable () -> Void) {
-        lock.withLock { collectors.append(collect) }
+        state.withLock { $0.collectors.append(collect) }
     }
 
     public func increment(_ name: String, _ labels: [String] = [], by amount: Double = 1) {
@@ -52,8 +55,8 @@ public final class MetricsRegistry: @unchecked Sendable {
     }
 
     public func observe(_ name: String, _ labels: [String] = [], _ value: Double) {
-        lock.withLock {
-            guard var family = families[name], family.kind == .histogram, labels.count == family.labelNames.count else { return }
+        state.withLock { state in
+            guard var family = state.families[name], family.kind == .histogram, labels.count == family.labelNames.count else { return }
             var series = family.series[labels] ?? Series(bucketCounts: Array(repeating: 0, count: family.buckets.count))
             for (index, bound) in family.buckets.enumerated() where value <= bound {
                 series.bucketCounts[index] += 1
@@ -61,32 +64,32 @@ public final class MetricsRegistry: @unchecked Sendable {
             series.sum += value
             series.count += 1
             family.series[labels] = series
-            families[name] = family
+            state.families[name] = family
         }
     }
 
     private func update(_ name: String, _ labels: [String], _ change: (inout Series) -> Void) {
-        lock.withLock {
-            guard var family = families[name], family.kind != .histogram, labels.count == family.labelNames.count else { return }
+        state.withLock { state in
+            guard var family = state.families[name], family.kind != .histogram, labels.count == family.labelNames.count else { return }
             var series = family.series[labels] ?? Series()
             change(&series)
             family.series[labels] = series
-            families[name] = family
+            state.families[name] = family
         }
     }
 
     /// The value of a counter or gauge series (tests and readiness checks).
     public func value(_ name: String, _ labels: [String] = []) -> Double? {
-        lock.withLock { families[name]?.series[labels]?.value }
+        state.withLock { $0.families[name]?.series[labels]?.value }
     }
 
     public func render() -> String {
-        let collect = lock.withLock { collectors }
+        let collect = state.withLock { $0.collectors }
         collect.forEach { $0() }
-        return lock.withLock {
+        return state.withLock { state in
             var text = ""
-            for name in order {
-                guard let family = families[name] else { continue }
+            for name in state.order {
+                guard let family = state.families[name] else { continue }
                 text += "# HELP \(name) \(Self.escapeHelp(family.help))\n# TYPE \(name) \(family.kind.rawValue)\n"
                 for labels in family.series.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
                     let series = family.series[labels]!

@@ -1,13 +1,13 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Turns SIGINT and SIGTERM into an awaitable event instead of process death, so popi can stop
 /// what it started (the embedded database, in-flight requests) before exiting.
-public final class SignalWaiter: @unchecked Sendable {
+public final class SignalWaiter: @unchecked Sendable {  // the Dispatch sources are only touched in init
     private let sources: [DispatchSourceSignal]
     private let semaphore = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var received: Int32?
+    private let received = Mutex<Int32?>(nil)
 
     public init(signals: [Int32] = [SIGINT, SIGTERM]) {
         let queue = DispatchQueue(label: "popi.signals")
@@ -24,18 +24,16 @@ public final class SignalWaiter: @unchecked Sendable {
     }
 
     private func deliver(_ number: Int32) {
-        lock.lock()
-        let first = received == nil
-        if first { received = number }
-        lock.unlock()
+        let first = received.withLock { received in
+            defer { if received == nil { received = number } }
+            return received == nil
+        }
         if first { semaphore.signal() }
     }
 
     /// Blocks until a signal arrives and returns its number.
     public func wait() -> Int32 {
         semaphore.wait()
-        lock.lock()
-        defer { lock.unlock() }
-        return received ?? 0
+        return received.withLock { $0 } ?? 0
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import InferenceRuntime
 
 /// POPI's model interface on the in-process runtime: every call goes to the one engine, which
@@ -110,11 +111,10 @@ public final class RuntimeModel: PreferenceModel {
 }
 
 /// The time of the first of several events, from any thread.
-private final class FirstEvent: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: ContinuousClock.Instant?
-    func mark() { lock.withLock { if first == nil { first = .now } } }
-    var time: ContinuousClock.Instant? { lock.withLock { first } }
+private final class FirstEvent: Sendable {
+    private let first = Mutex<ContinuousClock.Instant?>(nil)
+    func mark() { first.withLock { if $0 == nil { $0 = .now } } }
+    var time: ContinuousClock.Instant? { first.withLock { $0 } }
 }
 
 extension Duration {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// A fixed number of connection slots, each with its own dedicated thread.
 ///
@@ -12,8 +13,8 @@ import Foundation
 public final class ConnectionPool: Sendable {
     public let configuration: DatabaseConfiguration
     private let slots: [Slot]
-    private let state: Locked<State>
-    private let breaker: Locked<Breaker>
+    private let state: Mutex<State>
+    private let breaker: Mutex<Breaker>
 
     struct Waiter {
         let id: UInt64
@@ -41,8 +42,8 @@ public final class ConnectionPool: Sendable {
     public init(configuration: DatabaseConfiguration) {
         self.configuration = configuration
         self.slots = (0..<configuration.poolSize).map { _ in Slot() }
-        self.state = Locked(State(idle: Array((0..<configuration.poolSize).reversed())))
-        self.breaker = Locked(Breaker())
+        self.state = Mutex(State(idle: Array((0..<configuration.poolSize).reversed())))
+        self.breaker = Mutex(Breaker())
     }
 
     /// Convenience: parse a connection string and build a pool with default settings.
