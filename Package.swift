@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "popi",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "popi", targets: ["popi"]),
         // For the parser fuzzer in fuzz/, which depends on this package by path.
@@ -24,6 +23,9 @@ let package = Package(
         // epoll and eventfd headers (part of libc), for the HTTP server's poller.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
+        // The one wrapper of OpenSSL: hashing, secure random bytes and TLS sessions.
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+
         // Leaf libraries: they never import each other.
         // SIMD kernels (int8 dot products, half floats) chosen at start-up; optimized in every
         // configuration so debug tests run the real model at a usable speed.
@@ -34,7 +36,7 @@ let package = Package(
                     .unsafeFlags(["-O"], .when(configuration: .debug)),
                 ]),
         .target(name: "HTTPServer", dependencies: [
-            "CEpoll", "COpenSSL", .product(name: "Logging", package: "swift-log"),
+            "CEpoll", "Crypto", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Store", dependencies: ["CLibPQ"]),
         .target(name: "LLMClient"),
@@ -44,7 +46,7 @@ let package = Package(
 
         // Composition root.
         .target(name: "App", dependencies: [
-            "Personalization", "InferenceRuntime", "HTTPServer", "Store", "LLMClient", "COpenSSL",
+            "Personalization", "InferenceRuntime", "HTTPServer", "Store", "LLMClient", "Crypto",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -55,7 +57,8 @@ let package = Package(
         // hundreds of forward passes.
         .testTarget(name: "InferenceRuntimeTests", dependencies: ["InferenceRuntime", "CKernels"], exclude: ["Fixtures"],
                     swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "HTTPServer"]),
         .testTarget(name: "PersonalizationTests", dependencies: ["Personalization"], exclude: ["Fixtures"]),

@@ -1,9 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 
 /// A client for one OpenAI-compatible upstream: chat completions, whole or streamed.
 ///

@@ -1,8 +1,6 @@
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 
 /// One HTTP exchange with an upstream, driven by URLSession's data delegate so the body can be
 /// consumed as it arrives (FoundationNetworking has no `bytes(for:)`), with popi's own timers:

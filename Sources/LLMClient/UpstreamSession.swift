@@ -1,8 +1,6 @@
 import Foundation
 import Synchronization
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 
 /// One URLSession per upstream (connections are reused across calls) whose delegate routes each
 /// task's events to its `UpstreamCall`.

@@ -1,10 +1,6 @@
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
-#if canImport(Glibc)
 import Glibc
-#endif
 import Testing
 @testable import LLMClient
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 import HTTPServer
@@ -28,7 +29,7 @@ final class KeyAuthenticator: Sendable {
             throw HTTPError(.unauthorized, code: "unauthorized", message: "malformed API key", headers: Self.challenge)
         }
         guard let key = try await lookup(prefix: presented.prefix),
-              APIKeySecret.digestsEqual(Array(key.secretSHA256), presented.hash), !key.isRevoked else {
+              SHA256.digestsEqual(Array(key.secretSHA256), presented.hash), !key.isRevoked else {
             throw HTTPError(.unauthorized, code: "unauthorized", message: "invalid or revoked API key", headers: Self.challenge)
         }
         let scopes = Set(key.scopes.compactMap(Scope.init(rawValue:)))

@@ -1,4 +1,4 @@
-import COpenSSL
+import Crypto
 import Foundation
 
 /// popi's API key format: `popi_<prefix>_<secret>`, where the 12-character prefix is stored in
@@ -35,33 +35,17 @@ public struct APIKeySecret: Sendable, Equatable {
     /// What the database stores: SHA-256 of the whole key.
     public var hash: [UInt8] { SHA256.digest(Array(full.utf8)) }
 
-    /// Constant-time comparison of two digests (no early exit on the first differing byte).
-    public static func digestsEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { pa in
-            b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 }
-        }
-    }
-
     private static func randomString(_ length: Int) throws -> String {
-        var bytes = [UInt8](repeating: 0, count: length * 2)
-        guard RAND_bytes(&bytes, Int32(bytes.count)) == 1 else { throw APIKeyError.randomUnavailable }
         // 62 symbols: reject bytes ≥ 248 so every symbol is equally likely.
         var out: [UInt8] = []
-        var pool = bytes[...]
+        var pool: ArraySlice<UInt8> = []
         while out.count < length {
             if pool.isEmpty {
-                guard RAND_bytes(&bytes, Int32(bytes.count)) == 1 else { throw APIKeyError.randomUnavailable }
-                pool = bytes[...]
+                pool = try SecureRandom.bytes(length * 2)[...]
             }
             let byte = pool.removeFirst()
             if byte < 248 { out.append(alphabet[Int(byte) % 62]) }
         }
         return String(decoding: out, as: UTF8.self)
     }
-}
-
-public enum APIKeyError: Error, CustomStringConvertible {
-    case randomUnavailable
-    public var description: String { "the system random generator is unavailable" }
 }

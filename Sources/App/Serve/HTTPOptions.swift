@@ -1,3 +1,4 @@
+import Crypto
 import HTTPServer
 
 /// The HTTP server's limits, timeouts and TLS files as `popi serve` takes them (flags and env).

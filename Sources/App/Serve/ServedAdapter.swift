@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import InferenceRuntime
 
@@ -28,8 +29,7 @@ public struct ServedAdapter: Sendable {
         }
         do {
             let adapter = try LoRAAdapter.load(bytes: bytes, base: base)
-            let hex = SHA256.digest(bytes).map { String(format: "%02x", $0) }.joined()
-            return ServedAdapter(role: role, path: path, sha256: hex, adapter: adapter)
+            return ServedAdapter(role: role, path: path, sha256: SHA256.hex(bytes), adapter: adapter)
         } catch {
             throw .invalid(flag: role.flag, path: path, error)
         }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The request methods popi implements. Any other syntactically valid method is answered 501.
 public enum HTTPMethod: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {

@@ -1,9 +1,5 @@
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A step around handlers: inspect or change the request, call `next`, inspect or change the
 /// response. Errors thrown here become JSON error responses for the middleware further out.

@@ -1,11 +1,7 @@
 import Dispatch
 import CEpoll
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One client connection. Every mutable field is owned by `queue`: readiness events from the
 /// poller are delivered there, and handler tasks run there through `executor`, so the state

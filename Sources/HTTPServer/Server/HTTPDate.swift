@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The IMF-fixdate for the `Date` header, formatted at most once a second per owner.
 struct HTTPDate {

@@ -1,11 +1,8 @@
+import Crypto
 import Dispatch
 import Logging
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// popi's HTTP/1.1 server: POSIX sockets, readiness from epoll on one poller thread, one serial
 /// Dispatch queue per connection owning its state machine, handlers run inline on that queue
@@ -158,11 +155,11 @@ public final class HTTPServer: Sendable {
             try? Syscall.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             let transport: Transport
             if let tls = core.tls {
-                guard let stream = TLSStream(context: tls, fd: fd) else {
+                guard let session = TLSSession(context: tls, fd: fd) else {
                     Syscall.close(fd)
                     continue
                 }
-                transport = .tls(stream)
+                transport = .tls(session)
             } else {
                 transport = .plain(fd)
             }

@@ -1,3 +1,5 @@
+import Crypto
+
 /// Listening address, limits and timeouts. Defaults suit a service behind nothing at all.
 public struct HTTPServerConfiguration: Sendable {
     public var host: String

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `accept4(2)` (accept with O_NONBLOCK and O_CLOEXEC in one call), which Glibc's Swift overlay
 /// does not export; resolved once from libc.

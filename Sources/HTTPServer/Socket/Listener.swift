@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Listening sockets for a host and port: every address the host resolves to (IPv4 and IPv6),
 /// non-blocking, `SO_REUSEADDR`, the given backlog. Port 0 picks one free port for all of them.

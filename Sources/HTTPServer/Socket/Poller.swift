@@ -1,8 +1,6 @@
 import CEpoll
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Readiness from one epoll instance, waited on by one dedicated thread. Connections are
 /// registered edge-triggered for input, output and peer hang-up once, at accept; each event is

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Formatting of IPv4 / IPv6 socket addresses.
 enum SocketAddress {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A failed system call, with its errno mapped to the cases the server acts on.
 public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The one place system calls are made: retries EINTR, turns -1 + errno into `SocketError`.
 enum Syscall {

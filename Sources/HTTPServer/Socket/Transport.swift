@@ -1,9 +1,5 @@
-import COpenSSL
-#if canImport(Glibc)
+import Crypto
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Result of one non-blocking read or write on a connection.
 enum IOResult {
@@ -18,7 +14,7 @@ enum IOResult {
 /// Plain TCP or TLS over a connected non-blocking socket. Used only on the connection's queue.
 enum Transport {
     case plain(Int32)
-    case tls(TLSStream)
+    case tls(TLSSession)
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         switch self {
@@ -29,8 +25,8 @@ enum Transport {
             } catch {
                 return error.kind == .disconnected ? .closed : .failed(error.description)
             }
-        case .tls(let stream):
-            return stream.read(into: buffer)
+        case .tls(let session):
+            return IOResult(session.read(into: buffer))
         }
     }
 
@@ -43,8 +39,8 @@ enum Transport {
             } catch {
                 return error.kind == .disconnected ? .closed : .failed(error.description)
             }
-        case .tls(let stream):
-            return stream.write(buffer)
+        case .tls(let session):
+            return IOResult(session.write(buffer))
         }
     }
 
@@ -54,50 +50,18 @@ enum Transport {
     }
 
     func closeNotify() {
-        if case .tls(let stream) = self { stream.shutdown() }
+        if case .tls(let session) = self { session.shutdown() }
     }
 }
 
-/// One TLS session over a socket (OpenSSL `SSL` with the descriptor attached).
-final class TLSStream {
-    private let ssl: OpaquePointer
-
-    init?(context: TLSContext, fd: Int32) {
-        guard let ssl = SSL_new(context.context) else { return nil }
-        self.ssl = ssl
-        SSL_set_fd(ssl, fd)
-        SSL_set_accept_state(ssl)
-    }
-
-    deinit { SSL_free(ssl) }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
-        ERR_clear_error()
-        let n = SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
-        return n > 0 ? .bytes(Int(n)) : outcome(n)
-    }
-
-    func write(_ buffer: UnsafeRawBufferPointer) -> IOResult {
-        ERR_clear_error()
-        let n = SSL_write(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
-        return n > 0 ? .bytes(Int(n)) : outcome(n)
-    }
-
-    func shutdown() {
-        ERR_clear_error()
-        _ = SSL_shutdown(ssl)
-    }
-
-    private func outcome(_ result: Int32) -> IOResult {
-        let code = errno
-        switch SSL_get_error(ssl, result) {
-        case SSL_ERROR_WANT_READ: return .wouldBlock(wantsWritable: false)
-        case SSL_ERROR_WANT_WRITE: return .wouldBlock(wantsWritable: true)
-        case SSL_ERROR_ZERO_RETURN: return .closed
-        case SSL_ERROR_SYSCALL:
-            return code == 0 || code == ECONNRESET || code == EPIPE ? .closed : .failed("TLS: \(String(cString: strerror(code)))")
-        default:
-            return .failed("TLS: \(TLSContext.lastError())")
+extension IOResult {
+    init(_ outcome: TLSSession.Outcome) {
+        switch outcome {
+        case .bytes(let count): self = .bytes(count)
+        case .wantsRead: self = .wouldBlock(wantsWritable: false)
+        case .wantsWrite: self = .wouldBlock(wantsWritable: true)
+        case .closed: self = .closed
+        case .failed(let message): self = .failed(message)
         }
     }
 }

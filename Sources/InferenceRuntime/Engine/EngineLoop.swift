@@ -1,9 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The engine thread: takes queued jobs, and between forward passes batches one decode step of
 /// every active generation. Everything below `queue` is touched only on this thread.

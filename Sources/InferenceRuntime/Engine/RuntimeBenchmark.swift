@@ -1,9 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Throughput of the runtime on synthetic prompts, as `popi bench` and bench/runtime-vs-llamacpp.sh
 /// report it. Prompt token i is `promptToken(i, vocabularySize:)`, the same formula the peer

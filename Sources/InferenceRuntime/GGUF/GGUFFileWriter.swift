@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Writes GGUF version 3 files: metadata in the given order, tensor infos, then each tensor's
 /// data at a multiple of the alignment and padded to the next one, as llama.cpp writes them.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Read-only bytes of a model file: an `mmap` of the whole file (pages are only read from disk
 /// when touched) or, for files built in memory, an owned copy. Released on deinit.

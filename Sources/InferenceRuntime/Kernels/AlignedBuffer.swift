@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Owned, page-aligned (so 64-byte aligned, as full-width vector loads want), zero-filled memory
 /// from an anonymous mapping: pages become resident only when first written. Unmapped when the

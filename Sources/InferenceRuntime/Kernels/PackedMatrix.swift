@@ -1,9 +1,5 @@
 import CKernels
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A weight matrix (`rows` outputs of `columns` inputs) in the layout its matmul kernel reads.
 ///

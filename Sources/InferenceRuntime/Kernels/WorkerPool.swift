@@ -1,10 +1,6 @@
 import CKernels
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A fixed set of threads that run one job at a time with the caller as thread 0.
 ///

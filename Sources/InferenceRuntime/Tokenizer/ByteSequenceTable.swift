@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// An immutable-after-build hash map from byte strings to token ids, with the keys stored in
 /// one flat buffer (a vocabulary of 50k-150k short strings would otherwise be as many arrays).

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The tokens of words already merged during one `encode` call, keyed by the word's bytes in
 /// the text being encoded (stored as offsets, not copied). Natural text repeats its words, so

@@ -1,3 +1,4 @@
+import Crypto
 import Testing
 @testable import App
 
@@ -9,8 +10,8 @@ import Testing
         #expect(a.full.count == 5 + 12 + 1 + 32)
         #expect(APIKeySecret(parsing: a.full) == a)
         #expect(a.hash.count == 32)
-        #expect(APIKeySecret.digestsEqual(a.hash, APIKeySecret(parsing: a.full)!.hash))
-        #expect(!APIKeySecret.digestsEqual(a.hash, b.hash))
+        #expect(SHA256.digestsEqual(a.hash, APIKeySecret(parsing: a.full)!.hash))
+        #expect(!SHA256.digestsEqual(a.hash, b.hash))
     }
 
     @Test func malformedKeysAreRejected() {
@@ -20,6 +21,5 @@ import Testing
                      "popi_abcdefghijkl_abcdefghijklmnopqrstuvwxyz012345_x"] {
             #expect(APIKeySecret(parsing: text) == nil, "\(text)")
         }
-        #expect(!APIKeySecret.digestsEqual([1, 2], [1, 2, 3]))
     }
 }

@@ -1,8 +1,6 @@
 import Foundation
 @testable import App
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A small HTTP/1.1 client on a raw socket, so the API tests see exactly what a real client sees:
 /// status line, headers, chunked framing, SSE bytes. One connection per request

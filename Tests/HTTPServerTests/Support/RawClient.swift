@@ -1,8 +1,6 @@
 import Foundation
 @testable import HTTPServer
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A blocking test client on a raw socket: sends exact bytes and reads responses byte-exactly,
 /// so tests see what a real client sees (status, headers, framing, whether the server closed).

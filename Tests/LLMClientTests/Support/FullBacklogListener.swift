@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A listening socket on 127.0.0.1 that never accepts, its backlog already filled by one
 /// connection of its own: Linux drops further SYNs, so a client's connect neither succeeds nor

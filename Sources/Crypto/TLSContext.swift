@@ -1,11 +1,11 @@
 import COpenSSL
 
 /// An OpenSSL server context: TLS 1.2 and 1.3 only, certificate and key loaded once.
-final class TLSContext: @unchecked Sendable {
+public final class TLSContext: @unchecked Sendable {
     // SSL_CTX is internally reference counted and safe to share once configured.
     let context: OpaquePointer
 
-    init(_ configuration: TLSConfiguration) throws(TLSError) {
+    public init(_ configuration: TLSConfiguration) throws(TLSError) {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError(description: "cannot create a TLS context") }
         self.context = context
         guard popi_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1,

@@ -1,0 +1,21 @@
+import Testing
+import Crypto
+
+/// OpenSSL's SHA-256 against the FIPS 180-2 test vectors.
+@Suite struct SHA256Tests {
+    @Test func fipsVectors() {
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex(Array("abc".utf8)) == SHA256.hex("abc") && SHA256.digest(Array("abc".utf8)).count == 32)
+    }
+
+    @Test func digestsCompareByValueAndLength() {
+        let a = SHA256.digest([1]), b = SHA256.digest([2])
+        #expect(SHA256.digestsEqual(a, SHA256.digest([1])))
+        #expect(!SHA256.digestsEqual(a, b))
+        #expect(!SHA256.digestsEqual([1, 2], [1, 2, 3]))
+        #expect(SHA256.digestsEqual([], []))
+    }
+}
