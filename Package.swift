@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// A module's imports are internal unless marked `public import`: what it depends on does not
+// leak into its API.
+let strict: [SwiftSetting] = [.enableUpcomingFeature("InternalImportsByDefault")]
+
 let package = Package(
     name: "popi",
     products: [
@@ -24,34 +28,34 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         // The one wrapper of OpenSSL: hashing, secure random bytes and TLS sessions.
-        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
 
         // Leaf libraries: they never import each other.
         // SIMD kernels (int8 dot products, half floats) chosen at start-up; optimized in every
         // configuration so debug tests run the real model at a usable speed.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "InferenceRuntime", dependencies: ["COpenBLAS", "CKernels"],
-                swiftSettings: [
+                swiftSettings: strict + [
                     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                     .unsafeFlags(["-O"], .when(configuration: .debug)),
                 ]),
         .target(name: "HTTPServer", dependencies: [
             "CEpoll", "Crypto", .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "Store", dependencies: ["CLibPQ"]),
-        .target(name: "LLMClient"),
+        ], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["CLibPQ"], swiftSettings: strict),
+        .target(name: "LLMClient", swiftSettings: strict),
 
         // POPI logic, independent of HTTP and SQL.
-        .target(name: "Personalization", dependencies: ["InferenceRuntime"]),
+        .target(name: "Personalization", dependencies: ["InferenceRuntime"], swiftSettings: strict),
 
         // Composition root.
         .target(name: "App", dependencies: [
             "Personalization", "InferenceRuntime", "HTTPServer", "Store", "LLMClient", "Crypto",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: strict),
         // Only `main`: the command line lives in App (its CLI folder).
-        .executableTarget(name: "popi", dependencies: ["App"]),
+        .executableTarget(name: "popi", dependencies: ["App"], swiftSettings: strict),
 
         // Optimized even in debug: the gradient check's double-precision reference model runs
         // hundreds of forward passes.

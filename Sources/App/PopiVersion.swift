@@ -1,4 +1,4 @@
 /// The version popi reports in `popi version`, `/healthz` and its user agent.
-public enum PopiVersion {
-    public static let current = "0.1.0"
+enum PopiVersion {
+    static let current = "0.1.0"
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An upstream API key. Its value never appears in `description`, logs or errors.
 public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible {

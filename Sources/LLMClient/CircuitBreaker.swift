@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Per-upstream circuit breaker: after `failureThreshold` consecutive failures the circuit opens

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One OpenAI-compatible provider popi can forward personalized requests to.
 public struct UpstreamConfiguration: Sendable {

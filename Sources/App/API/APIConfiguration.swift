@@ -1,35 +1,35 @@
 import Personalization
 
 /// Limits and policies of the HTTP API. Every limit is explicit; `popi serve` flags set them.
-public struct APIConfiguration: Sendable {
+struct APIConfiguration: Sendable {
     /// Largest request body accepted.
-    public var maxBodyBytes = 1 << 20
+    var maxBodyBytes = 1 << 20
     /// Most feedback events in one POST.
-    public var maxBatchEvents = 1000
+    var maxBatchEvents = 1000
     /// Longest single text field (prompt, response, statement).
-    public var maxFieldBytes = 64 << 10
+    var maxFieldBytes = 64 << 10
     /// Longest prompt, in tokens, for generation, chat completions and ranking.
-    public var maxPromptTokens = 4096
+    var maxPromptTokens = 4096
     /// Most tokens one generation may ask for.
-    public var maxGenerationTokens = 2048
+    var maxGenerationTokens = 2048
     /// Per-key token bucket.
-    public var rateLimitPerSecond = 20.0
-    public var rateLimitBurst = 40
+    var rateLimitPerSecond = 20.0
+    var rateLimitBurst = 40
     /// In-process generations at once, and how many may wait for a slot.
-    public var maxConcurrentGenerations = 2
-    public var generationQueue = 32
+    var maxConcurrentGenerations = 2
+    var generationQueue = 32
     /// New feedback waits this long for more before a refresh starts (trailing debounce), but never
     /// longer than `refreshMaxDelaySeconds` after the first.
-    public var refreshDebounceSeconds = 2.0
-    public var refreshMaxDelaySeconds = 30.0
+    var refreshDebounceSeconds = 2.0
+    var refreshMaxDelaySeconds = 30.0
     /// Longest `?wait=` on a refresh.
-    public var maxRefreshWaitSeconds = 120.0
+    var maxRefreshWaitSeconds = 120.0
     /// How long an API key lookup is cached; a key revoked on another replica stops working
     /// within this time (at once on the replica that revoked it).
-    public var keyCacheSeconds = 10.0
+    var keyCacheSeconds = 10.0
     /// Pairs an edited summary is scored on (the newest).
-    public var editedSummaryScoringPairs = 16
-    public var summary = SummaryOptions()
+    var editedSummaryScoringPairs = 16
+    var summary = SummaryOptions()
 
-    public init() {}
+    init() {}
 }

@@ -4,7 +4,7 @@ import HTTPServer
 /// A JSON document, for reading requests field by field with precise errors and for writing
 /// responses. Decoding goes through JSONDecoder, which rejects invalid UTF-8 and keeps `true`
 /// and `1` apart.
-public enum JSONValue: Sendable, Equatable, Codable {
+enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case number(Double)
@@ -12,7 +12,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: Decoder) throws {
+    init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -29,7 +29,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    public func encode(to encoder: Encoder) throws {
+    func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -41,7 +41,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
@@ -51,18 +51,18 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     // MARK: building
 
-    public static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
-    public static func int64(_ value: Int64) -> JSONValue { .number(Double(value)) }
-    public static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-    public static func optional(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
-    public static func optional(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
-    public static func date(_ value: Date) -> JSONValue { .string(Timestamp.format(value)) }
-    public static func optionalDate(_ value: Date?) -> JSONValue { value.map(date) ?? .null }
+    static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
+    static func int64(_ value: Int64) -> JSONValue { .number(Double(value)) }
+    static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    static func optional(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
+    static func optional(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
+    static func date(_ value: Date) -> JSONValue { .string(Timestamp.format(value)) }
+    static func optionalDate(_ value: Date?) -> JSONValue { value.map(date) ?? .null }
 
     // MARK: writing
 
     /// Compact JSON with object keys sorted (stable output, stable ETags).
-    public var bytes: [UInt8] {
+    var bytes: [UInt8] {
         var out: [UInt8] = []
         write(to: &out)
         return out
@@ -99,13 +99,13 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return "\(value)"
     }
 
-    public func response(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> Response {
+    func response(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> Response {
         .json(bytes, status: status, headers: headers)
     }
 
     // MARK: reading
 
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         if case .object(let fields) = self { return fields[key] }
         return nil
     }
@@ -122,13 +122,13 @@ public enum JSONValue: Sendable, Equatable, Codable {
 }
 
 /// RFC 3339 timestamps with fractional seconds, in UTC.
-public enum Timestamp {
-    public static func format(_ date: Date) -> String {
+enum Timestamp {
+    static func format(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
     }
 
     /// Accepts RFC 3339 date-times with or without fractional seconds and with any offset.
-    public static func parse(_ text: String) -> Date? {
+    static func parse(_ text: String) -> Date? {
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
     }

@@ -6,7 +6,7 @@ import Store
 import Synchronization
 
 /// The HTTP API: every route, wired to the store, the POPI engine and the upstreams.
-public final class PopiAPI: Sendable {
+final class PopiAPI: Sendable {
     let store: DataStore
     let models: ServedModels
     /// The base model: counts tokens and scores summaries.
@@ -21,7 +21,7 @@ public final class PopiAPI: Sendable {
     /// Readiness beyond the database: false while starting or shutting down.
     let accepting: Readiness
 
-    public init(store: DataStore, models: ServedModels, upstreams: UpstreamRegistry,
+    init(store: DataStore, models: ServedModels, upstreams: UpstreamRegistry,
                 configuration: APIConfiguration, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.models = models
@@ -42,7 +42,7 @@ public final class PopiAPI: Sendable {
     var prompts: PromptBuilder { PromptBuilder(model: model, limits: configuration.summary.limits) }
 
     /// The full router: middleware (request id, metrics and access log), ops routes, the API.
-    public func router() -> Router {
+    func router() -> Router {
         var router = Router()
         router.use(.requestID())
         router.use(metrics.middleware(logger: logger))

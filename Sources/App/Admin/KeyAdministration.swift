@@ -4,16 +4,16 @@ import Store
 
 /// `popi keys …`: keys made and revoked from the command line (the operator's first admin key
 /// comes from here).
-public enum KeyAdministration {
-    public struct CreatedKey: Sendable {
-        public let secret: String
-        public let keyID: String
-        public let tenantName: String
-        public let scopes: [String]
+enum KeyAdministration {
+    struct CreatedKey: Sendable {
+        let secret: String
+        let keyID: String
+        let tenantName: String
+        let scopes: [String]
     }
 
     /// Creates a key for `tenant` (created if new); the secret is returned once and never stored.
-    public static func create(_ settings: DatabaseSettings, tenant: String, scopes: String, name: String,
+    static func create(_ settings: DatabaseSettings, tenant: String, scopes: String, name: String,
                               logger: Logger) throws -> CreatedKey {
         let scopeSet = try parseScopes(scopes)
         let tenantName = tenant.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -26,7 +26,7 @@ public enum KeyAdministration {
     }
 
     /// One line per key of the tenant: id, prefix, scopes, state. Secrets are never shown.
-    public static func list(_ settings: DatabaseSettings, tenant: String, logger: Logger) throws -> [String] {
+    static func list(_ settings: DatabaseSettings, tenant: String, logger: Logger) throws -> [String] {
         try withStore(settings, logger) { store in
             guard let found = try await store.tenants.find(name: tenant) else {
                 throw KeyAdministrationError("no tenant named \(tenant)")
@@ -37,7 +37,7 @@ public enum KeyAdministration {
         }
     }
 
-    public static func revoke(_ settings: DatabaseSettings, tenant: String, keyID: String, logger: Logger) throws {
+    static func revoke(_ settings: DatabaseSettings, tenant: String, keyID: String, logger: Logger) throws {
         guard let uuid = UUID(uuidString: keyID) else { throw KeyAdministrationError("--id must be a key id (a UUID)") }
         try withStore(settings, logger) { store in
             guard let found = try await store.tenants.find(name: tenant),
@@ -68,7 +68,7 @@ public enum KeyAdministration {
     }
 }
 
-public struct KeyAdministrationError: Error, CustomStringConvertible {
-    public let description: String
+struct KeyAdministrationError: Error, CustomStringConvertible {
+    let description: String
     init(_ description: String) { self.description = description }
 }

@@ -4,22 +4,22 @@ import Foundation
 /// popi's API key format: `popi_<prefix>_<secret>`, where the 12-character prefix is stored in
 /// clear to find the key's row and the 32-character secret is stored only as SHA-256 of the
 /// whole key. Keys are compared by hash in constant time.
-public struct APIKeySecret: Sendable, Equatable {
-    public static let prefixLength = 12
-    public static let secretLength = 32
+struct APIKeySecret: Sendable, Equatable {
+    static let prefixLength = 12
+    static let secretLength = 32
     static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
 
-    public let prefix: String
-    public let full: String
+    let prefix: String
+    let full: String
 
     /// A new random key (OpenSSL's CSPRNG).
-    public static func generate() throws -> APIKeySecret {
+    static func generate() throws -> APIKeySecret {
         let prefix = try randomString(prefixLength), secret = try randomString(secretLength)
         return APIKeySecret(prefix: prefix, full: "popi_\(prefix)_\(secret)")
     }
 
     /// Parses a presented key; nil when it does not have popi's shape.
-    public init?(parsing text: String) {
+    init?(parsing text: String) {
         let parts = text.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "popi",
               parts[1].utf8.count == Self.prefixLength, parts[2].utf8.count == Self.secretLength,
@@ -33,7 +33,7 @@ public struct APIKeySecret: Sendable, Equatable {
     }
 
     /// What the database stores: SHA-256 of the whole key.
-    public var hash: [UInt8] { SHA256.digest(Array(full.utf8)) }
+    var hash: [UInt8] { SHA256.digest(Array(full.utf8)) }
 
     private static func randomString(_ length: Int) throws -> String {
         // 62 symbols: reject bytes ≥ 248 so every symbol is equally likely.

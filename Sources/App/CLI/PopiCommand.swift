@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 
 /// The `popi` command line; the executable's `main` runs it.
 public struct PopiCommand: AsyncParsableCommand {

@@ -2,21 +2,21 @@ import Foundation
 import Store
 
 /// Where popi's database is: `DATABASE_URL`, or else the embedded cluster in the data folder.
-public struct DatabaseSettings: Sendable {
+struct DatabaseSettings: Sendable {
     /// A libpq connection string or URI; nil runs the embedded cluster in `dataDirectory/pg`.
-    public var databaseURL: String?
-    public var dataDirectory: URL
+    var databaseURL: String?
+    var dataDirectory: URL
     /// Connections in the pool (env POPI_DB_POOL_SIZE, default 10).
-    public var poolSize: Int
+    var poolSize: Int
 
-    public init(databaseURL: String?, dataDirectory: URL, poolSize: Int = 10) {
+    init(databaseURL: String?, dataDirectory: URL, poolSize: Int = 10) {
         self.databaseURL = databaseURL
         self.dataDirectory = dataDirectory
         self.poolSize = poolSize
     }
 
     /// DATABASE_URL (empty counts as unset) and POPI_DB_POOL_SIZE from the environment.
-    public static func fromEnvironment(dataDirectory: URL,
+    static func fromEnvironment(dataDirectory: URL,
                                        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DatabaseSettings {
         var settings = DatabaseSettings(databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
                                         dataDirectory: dataDirectory)

@@ -3,7 +3,7 @@ import Foundation
 
 /// Runs async work from synchronous start-up code (a CLI command on the main thread, never a
 /// thread of the Swift cooperative pool) and waits for its result.
-public func runBlocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+func runBlocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
     let box = ResultBox<T>()
     let done = DispatchSemaphore(value: 0)
     Task {

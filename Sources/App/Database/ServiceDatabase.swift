@@ -4,14 +4,14 @@ import Store
 
 /// The database as popi's commands use it: opened from `DatabaseSettings` (starting the
 /// embedded cluster when there is no DATABASE_URL), migrated, with a pool ready.
-public final class ServiceDatabase: Sendable {
-    public let store: DataStore
+final class ServiceDatabase: Sendable {
+    let store: DataStore
     /// The embedded cluster, when popi runs its own.
-    public let embedded: EmbeddedPostgres?
+    let embedded: EmbeddedPostgres?
     /// What the start-up migration did.
-    public let migrations: Migrator.Report
+    let migrations: Migrator.Report
     /// Where the database is, without the password (for logs and messages).
-    public let description: String
+    let description: String
 
     private init(store: DataStore, embedded: EmbeddedPostgres?, migrations: Migrator.Report, description: String) {
         self.store = store
@@ -23,7 +23,7 @@ public final class ServiceDatabase: Sendable {
     /// Validates the connection string, starts the embedded cluster if needed, applies pending
     /// migrations (under the advisory lock, so replicas starting together migrate once) and
     /// builds the pool. Blocking: call it from start-up code, not from request handling.
-    public static func open(_ settings: DatabaseSettings, migrations: [Migration] = Migration.bundled,
+    static func open(_ settings: DatabaseSettings, migrations: [Migration] = Migration.bundled,
                             logger: Logger) throws -> ServiceDatabase {
         var embedded: EmbeddedPostgres?
         let connectionString: String
@@ -56,7 +56,7 @@ public final class ServiceDatabase: Sendable {
     /// Closes the pool, then stops the embedded cluster: always when `stopAdoptedCluster`
     /// (popi serve owns its cluster even if an earlier run left it running), otherwise only
     /// if this process started it (short commands such as `popi migrate` next to a running server).
-    public func close(stopAdoptedCluster: Bool, logger: Logger) {
+    func close(stopAdoptedCluster: Bool, logger: Logger) {
         store.pool.shutdown()
         guard let pg = embedded, stopAdoptedCluster || pg.didStart else { return }
         do {

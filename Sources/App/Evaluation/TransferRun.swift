@@ -5,8 +5,8 @@ import Personalization
 /// `transfer.md`, `transfer.json` and `transfer-users.jsonl` in the output folder. Users already
 /// in `transfer-users.jsonl` are kept, so an interrupted run resumes where it stopped (like
 /// `EvaluationRun`); a torn last line is redone.
-public enum TransferRun {
-    public static func run(evaluator: TransferEvaluator, dataset: PersonaDataset, datasetName: String, limit: Int?,
+enum TransferRun {
+    static func run(evaluator: TransferEvaluator, dataset: PersonaDataset, datasetName: String, limit: Int?,
                            output: URL, progress: @Sendable (Int, Int) -> Void) async throws -> String {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let users = Array(dataset.users.prefix(limit ?? dataset.users.count))

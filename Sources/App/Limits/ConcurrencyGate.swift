@@ -5,11 +5,11 @@ import Synchronization
 /// at once, up to `queueLimit` wait in arrival order, and beyond that callers are turned away
 /// at once so a burst cannot pile up unbounded latency. A waiting caller whose task is
 /// cancelled leaves the queue.
-public final class ConcurrencyGate: Sendable {
-    public enum Refusal: Error, Equatable { case queueFull }
+final class ConcurrencyGate: Sendable {
+    enum Refusal: Error, Equatable { case queueFull }
 
-    public let limit: Int
-    public let queueLimit: Int
+    let limit: Int
+    let queueLimit: Int
     private struct State {
         var running = 0
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
@@ -19,16 +19,16 @@ public final class ConcurrencyGate: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(limit: Int, queueLimit: Int) {
+    init(limit: Int, queueLimit: Int) {
         self.limit = max(1, limit)
         self.queueLimit = max(0, queueLimit)
     }
 
-    public var inFlight: Int { state.withLock { $0.running } }
-    public var queued: Int { state.withLock { $0.waiters.count } }
+    var inFlight: Int { state.withLock { $0.running } }
+    var queued: Int { state.withLock { $0.waiters.count } }
 
     /// Runs `body` once a slot is free; throws `Refusal.queueFull` when the queue is full.
-    public func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await acquire()
         defer { release() }
         return try await body()

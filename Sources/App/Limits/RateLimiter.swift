@@ -3,9 +3,9 @@ import Synchronization
 
 /// Per-key token buckets: each key may make `burst` requests at once and `ratePerSecond`
 /// sustained. Idle buckets are forgotten so memory stays bounded by active keys.
-public final class RateLimiter: Sendable {
-    public let ratePerSecond: Double
-    public let burst: Double
+final class RateLimiter: Sendable {
+    let ratePerSecond: Double
+    let burst: Double
     private let now: @Sendable () -> Double
     private struct State {
         var buckets: [String: (tokens: Double, updated: Double)] = [:]
@@ -13,7 +13,7 @@ public final class RateLimiter: Sendable {
     }
     private let state: Mutex<State>
 
-    public init(ratePerSecond: Double, burst: Int,
+    init(ratePerSecond: Double, burst: Int,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSinceReferenceDate }) {
         self.ratePerSecond = ratePerSecond
         self.burst = Double(burst)
@@ -22,7 +22,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes one token for `key`: nil when allowed, otherwise the seconds until one is available.
-    public func acquire(_ key: String) -> Double? {
+    func acquire(_ key: String) -> Double? {
         state.withLock { state in
             let t = now()
             sweep(&state, at: t)

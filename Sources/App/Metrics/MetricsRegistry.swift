@@ -5,8 +5,8 @@ import Synchronization
 ///
 /// Label values are bounded by construction at the call sites (routes, statuses, outcomes):
 /// never a user id, tenant id, key or text.
-public final class MetricsRegistry: Sendable {
-    public enum Kind: String, Sendable { case counter, gauge, histogram }
+final class MetricsRegistry: Sendable {
+    enum Kind: String, Sendable { case counter, gauge, histogram }
 
     private struct Family {
         var help: String
@@ -30,10 +30,10 @@ public final class MetricsRegistry: Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    init() {}
 
     /// Declares a metric family; declaring the same name twice is a programming error.
-    public func register(_ name: String, _ kind: Kind, help: String, labels: [String] = [], buckets: [Double] = []) {
+    func register(_ name: String, _ kind: Kind, help: String, labels: [String] = [], buckets: [Double] = []) {
         state.withLock { state in
             precondition(state.families[name] == nil, "metric \(name) registered twice")
             state.families[name] = Family(help: help, kind: kind, buckets: buckets.sorted(), labelNames: labels)
@@ -42,19 +42,19 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// A closure run before every render, to refresh gauges from their sources (pool use, queue depth).
-    public func addCollector(_ collect: @escaping @Sendable () -> Void) {
+    func addCollector(_ collect: @escaping @Sendable () -> Void) {
         state.withLock { $0.collectors.append(collect) }
     }
 
-    public func increment(_ name: String, _ labels: [String] = [], by amount: Double = 1) {
+    func increment(_ name: String, _ labels: [String] = [], by amount: Double = 1) {
         update(name, labels) { $0.value += amount }
     }
 
-    public func set(_ name: String, _ labels: [String] = [], to value: Double) {
+    func set(_ name: String, _ labels: [String] = [], to value: Double) {
         update(name, labels) { $0.value = value }
     }
 
-    public func observe(_ name: String, _ labels: [String] = [], _ value: Double) {
+    func observe(_ name: String, _ labels: [String] = [], _ value: Double) {
         state.withLock { state in
             guard var family = state.families[name], family.kind == .histogram, labels.count == family.labelNames.count else { return }
             var series = family.series[labels] ?? Series(bucketCounts: Array(repeating: 0, count: family.buckets.count))
@@ -79,11 +79,11 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// The value of a counter or gauge series (tests and readiness checks).
-    public func value(_ name: String, _ labels: [String] = []) -> Double? {
+    func value(_ name: String, _ labels: [String] = []) -> Double? {
         state.withLock { $0.families[name]?.series[labels]?.value }
     }
 
-    public func render() -> String {
+    func render() -> String {
         let collect = state.withLock { $0.collectors }
         collect.forEach { $0() }
         return state.withLock { state in

@@ -5,12 +5,12 @@ import Store
 
 /// popi's metric families and the middleware that records requests. Labels are bounded: route
 /// patterns (not paths), methods, statuses, configured upstream names, outcomes.
-public final class ServiceMetrics: Sendable {
-    public let registry: MetricsRegistry
+final class ServiceMetrics: Sendable {
+    let registry: MetricsRegistry
 
     static let latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-    public init(registry: MetricsRegistry = MetricsRegistry()) {
+    init(registry: MetricsRegistry = MetricsRegistry()) {
         self.registry = registry
         registry.register("popi_http_requests_total", .counter, help: "HTTP requests answered, by route pattern, method and status.",
                           labels: ["route", "method", "status"])

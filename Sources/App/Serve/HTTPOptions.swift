@@ -2,24 +2,24 @@ import Crypto
 import HTTPServer
 
 /// The HTTP server's limits, timeouts and TLS files as `popi serve` takes them (flags and env).
-public struct HTTPOptions: Sendable {
-    public var maxConnections = 4096
-    public var maxBodyBytes = 1 << 20
-    public var maxHeaderBytes = 32 * 1024
-    public var maxRequestLineBytes = 8 * 1024
-    public var headerTimeout: Duration = .seconds(10)
-    public var bodyIdleTimeout: Duration = .seconds(30)
-    public var keepAliveTimeout: Duration = .seconds(60)
-    public var writeTimeout: Duration = .seconds(30)
-    public var shutdownGracePeriod: Duration = .seconds(10)
-    public var tlsCertificatePath: String?
-    public var tlsKeyPath: String?
+struct HTTPOptions: Sendable {
+    var maxConnections = 4096
+    var maxBodyBytes = 1 << 20
+    var maxHeaderBytes = 32 * 1024
+    var maxRequestLineBytes = 8 * 1024
+    var headerTimeout: Duration = .seconds(10)
+    var bodyIdleTimeout: Duration = .seconds(30)
+    var keepAliveTimeout: Duration = .seconds(60)
+    var writeTimeout: Duration = .seconds(30)
+    var shutdownGracePeriod: Duration = .seconds(10)
+    var tlsCertificatePath: String?
+    var tlsKeyPath: String?
 
-    public init() {}
+    init() {}
 
     /// Thrown for a TLS certificate without a key or the other way round.
-    public struct Invalid: Error, CustomStringConvertible {
-        public let description: String
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
     }
 
     func serverConfiguration(host: String, port: Int) throws -> HTTPServerConfiguration {

@@ -1,33 +1,33 @@
 import Foundation
 
 /// Everything `popi serve` needs to start, gathered from flags and environment variables.
-public struct ServeConfiguration: Sendable {
-    public var host: String
-    public var port: Int
-    public var dataDirectory: URL
+struct ServeConfiguration: Sendable {
+    var host: String
+    var port: Int
+    var dataDirectory: URL
     /// A libpq connection string or URI; nil runs the embedded cluster in `dataDirectory/pg`.
-    public var databaseURL: String?
-    public var modelPath: URL
+    var databaseURL: String?
+    var modelPath: URL
     /// Limits, timeouts and TLS of the HTTP server.
-    public var http: HTTPOptions
+    var http: HTTPOptions
     /// Limits and policies of the API.
-    public var api = APIConfiguration()
+    var api = APIConfiguration()
     /// Engine threads (nil: one per core).
-    public var threads: Int?
+    var threads: Int?
     /// LoRA adapters from `popi train`: the refresh worker's summarizer and the generator.
-    public var summarizerAdapterPath: String?
-    public var generatorAdapterPath: String?
+    var summarizerAdapterPath: String?
+    var generatorAdapterPath: String?
     /// `chatml` or `llama3` for a model whose template popi does not recognise.
-    public var chatTemplate: String?
+    var chatTemplate: String?
     /// Summary refresh workers in this process.
-    public var workers = 1
+    var workers = 1
     /// Upstream APIs: a JSON file and/or `--upstream` specs.
-    public var upstreamsFile: String?
-    public var upstreamSpecs: [String] = []
+    var upstreamsFile: String?
+    var upstreamSpecs: [String] = []
     /// Create a development tenant and key at start (loopback binds only).
-    public var dev = false
+    var dev = false
 
-    public init(host: String, port: Int, dataDirectory: URL, databaseURL: String?, modelPath: URL,
+    init(host: String, port: Int, dataDirectory: URL, databaseURL: String?, modelPath: URL,
                 http: HTTPOptions = HTTPOptions()) {
         self.host = host
         self.port = port

@@ -5,22 +5,22 @@ import InferenceRuntime
 /// A LoRA adapter `popi serve` runs with (`--summarizer-adapter`, `--generator-adapter`), read
 /// once at start and checked against the base model. Its SHA-256 identifies it in every summary
 /// version it writes, in `/readyz` and in `/v1/models`.
-public struct ServedAdapter: Sendable {
-    public enum Role: String, Sendable {
+struct ServedAdapter: Sendable {
+    enum Role: String, Sendable {
         case summarizer
         case generator
 
         var flag: String { "--\(rawValue)-adapter" }
     }
 
-    public let role: Role
-    public let path: String
+    let role: Role
+    let path: String
     /// SHA-256 of the file's bytes, lower-case hex.
-    public let sha256: String
-    public let adapter: LoRAAdapter
+    let sha256: String
+    let adapter: LoRAAdapter
 
     /// Reads and checks the adapter; the hash is of the same bytes that are loaded.
-    public static func load(_ role: Role, path: String, base: LlamaConfig) throws(ServedAdapterError) -> ServedAdapter {
+    static func load(_ role: Role, path: String, base: LlamaConfig) throws(ServedAdapterError) -> ServedAdapter {
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
@@ -36,7 +36,7 @@ public struct ServedAdapter: Sendable {
     }
 
     /// Rank of the adapter's projections (the largest, should they differ).
-    public var rank: Int { adapter.layout.slots.map(\.rank).max() ?? 0 }
+    var rank: Int { adapter.layout.slots.map(\.rank).max() ?? 0 }
 
     /// How `/readyz` and `/v1/models` show it: the file name, never the full path.
     var json: JSONValue {
@@ -49,11 +49,11 @@ public struct ServedAdapter: Sendable {
 }
 
 /// An adapter `popi serve` cannot use; it stops at start with this message.
-public enum ServedAdapterError: Error, CustomStringConvertible {
+enum ServedAdapterError: Error, CustomStringConvertible {
     case cannotRead(flag: String, path: String, reason: String)
     case invalid(flag: String, path: String, AdapterError)
 
-    public var description: String {
+    var description: String {
         switch self {
         case let .cannotRead(flag, path, reason):
             return "\(flag) \(path): cannot read the file: \(reason)"

@@ -3,15 +3,15 @@ import Personalization
 /// The models the service runs, all on one engine: the base model scores summaries (POPI's
 /// reward is defined by the base generator, as in training) and counts tokens; the summarizer
 /// (base + its adapter) writes summaries; the generator (base + its adapter) answers prompts.
-public struct ServedModels: Sendable {
-    public let base: any PreferenceModel
-    public let summarizer: any PreferenceModel
-    public let generator: any PreferenceModel
-    public let summarizerAdapter: ServedAdapter?
-    public let generatorAdapter: ServedAdapter?
+struct ServedModels: Sendable {
+    let base: any PreferenceModel
+    let summarizer: any PreferenceModel
+    let generator: any PreferenceModel
+    let summarizerAdapter: ServedAdapter?
+    let generatorAdapter: ServedAdapter?
 
     /// The base model in every role.
-    public init(base: any PreferenceModel) {
+    init(base: any PreferenceModel) {
         self.base = base
         summarizer = base
         generator = base
@@ -19,7 +19,7 @@ public struct ServedModels: Sendable {
         generatorAdapter = nil
     }
 
-    public init(base: RuntimeModel, summarizerAdapter: ServedAdapter?, generatorAdapter: ServedAdapter?) {
+    init(base: RuntimeModel, summarizerAdapter: ServedAdapter?, generatorAdapter: ServedAdapter?) {
         self.base = base
         summarizer = base.with(adapter: summarizerAdapter?.adapter)
         generator = base.with(adapter: generatorAdapter?.adapter)

@@ -10,8 +10,8 @@ import Store
 /// database (embedded or external), starts the refresh workers and the HTTP API, then serves
 /// until SIGINT or SIGTERM and shuts down gracefully: readiness turns false, workers hand back their jobs, in-flight requests finish
 /// (up to the grace period), the engine and the database stop.
-public enum Service {
-    public static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
+enum Service {
+    static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
         let signals = SignalWaiter()
         if configuration.dev && !isLoopback(configuration.host) {
             throw ServiceError("--dev creates a key printed at start; it needs a loopback --host (127.0.0.1, ::1 or localhost)")
@@ -77,7 +77,7 @@ public enum Service {
     }
 
     /// Upstreams from a JSON file and `--upstream` specs.
-    public static func loadUpstreams(upstreamsFile: String?, specs: [String]) throws -> UpstreamRegistry {
+    static func loadUpstreams(upstreamsFile: String?, specs: [String]) throws -> UpstreamRegistry {
         let environment = ProcessInfo.processInfo.environment
         var upstreams: [UpstreamConfiguration] = []
         if let path = upstreamsFile {
@@ -97,7 +97,7 @@ public enum Service {
     }
 }
 
-public struct ServiceError: Error, CustomStringConvertible {
-    public let description: String
+struct ServiceError: Error, CustomStringConvertible {
+    let description: String
     init(_ description: String) { self.description = description }
 }

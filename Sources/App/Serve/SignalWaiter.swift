@@ -4,12 +4,12 @@ import Synchronization
 
 /// Turns SIGINT and SIGTERM into an awaitable event instead of process death, so popi can stop
 /// what it started (the embedded database, in-flight requests) before exiting.
-public final class SignalWaiter: @unchecked Sendable {  // the Dispatch sources are only touched in init
+final class SignalWaiter: @unchecked Sendable {  // the Dispatch sources are only touched in init
     private let sources: [DispatchSourceSignal]
     private let semaphore = DispatchSemaphore(value: 0)
     private let received = Mutex<Int32?>(nil)
 
-    public init(signals: [Int32] = [SIGINT, SIGTERM]) {
+    init(signals: [Int32] = [SIGINT, SIGTERM]) {
         let queue = DispatchQueue(label: "popi.signals")
         var sources: [DispatchSourceSignal] = []
         for number in signals {
@@ -32,7 +32,7 @@ public final class SignalWaiter: @unchecked Sendable {  // the Dispatch sources 
     }
 
     /// Blocks until a signal arrives and returns its number.
-    public func wait() -> Int32 {
+    func wait() -> Int32 {
         semaphore.wait()
         return received.withLock { $0 } ?? 0
     }

@@ -3,12 +3,12 @@ import LLMClient
 
 /// The OpenAI-compatible upstreams popi can forward personalized requests to, from a JSON
 /// config file and/or `--upstream` specs, and which client model name routes to which upstream.
-public final class UpstreamRegistry: Sendable {
-    public let clients: [String: OpenAIClient]
+final class UpstreamRegistry: Sendable {
+    let clients: [String: OpenAIClient]
     /// Client-facing model name → upstream name.
-    public let routes: [String: String]
+    let routes: [String: String]
 
-    public init(_ configurations: [UpstreamConfiguration]) throws {
+    init(_ configurations: [UpstreamConfiguration]) throws {
         var clients: [String: OpenAIClient] = [:]
         var routes: [String: String] = [:]
         for configuration in configurations {
@@ -30,10 +30,10 @@ public final class UpstreamRegistry: Sendable {
         self.routes = routes
     }
 
-    public func client(named name: String) -> OpenAIClient? { clients[name] }
+    func client(named name: String) -> OpenAIClient? { clients[name] }
 
     /// The upstream serving a client-facing model name, if any.
-    public func client(forModel model: String) -> OpenAIClient? {
+    func client(forModel model: String) -> OpenAIClient? {
         routes[model].flatMap { clients[$0] }
     }
 
@@ -42,7 +42,7 @@ public final class UpstreamRegistry: Sendable {
     /// A config file: `{"upstreams": [{"name", "base_url", "api_key_env" | "api_key_file",
     /// "models": {client name: upstream model}, "timeouts": {"connect", "first_byte", "idle",
     /// "total"} (seconds), "max_attempts", "breaker_failures", "breaker_open_seconds"}]}`.
-    public static func parseFile(_ data: Data, environment: [String: String]) throws -> [UpstreamConfiguration] {
+    static func parseFile(_ data: Data, environment: [String: String]) throws -> [UpstreamConfiguration] {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = root["upstreams"] as? [Any] else {
             throw UpstreamSpecError("the upstreams file must be a JSON object with an \"upstreams\" list")
@@ -86,7 +86,7 @@ public final class UpstreamRegistry: Sendable {
     }
 
     /// A flag spec: `name=openai,base_url=https://api.openai.com/v1,api_key_env=OPENAI_API_KEY,models=gpt-4o-mini:gpt-4o-mini+mini:gpt-4o-mini`.
-    public static func parseSpec(_ spec: String, environment: [String: String]) throws -> UpstreamConfiguration {
+    static func parseSpec(_ spec: String, environment: [String: String]) throws -> UpstreamConfiguration {
         var fields: [String: String] = [:]
         var models: [String: String] = [:]
         for part in spec.split(separator: ",") {
@@ -136,7 +136,7 @@ public final class UpstreamRegistry: Sendable {
     }
 }
 
-public struct UpstreamSpecError: Error, CustomStringConvertible, Equatable {
-    public let description: String
+struct UpstreamSpecError: Error, CustomStringConvertible, Equatable {
+    let description: String
     init(_ description: String) { self.description = description }
 }

@@ -9,7 +9,7 @@ import Synchronization
 /// with its adapter if one is served, writes the candidates; the base model scores them), store
 /// it as a new version that records the adapter. A pinned summary is left alone. Failures go
 /// back to the queue with backoff.
-public final class RefreshWorkers: Sendable {
+final class RefreshWorkers: Sendable {
     /// Pairs given to the summarizer: the newest, enough for the held-out split and the prompt.
     static let pairsConsidered = 16
     /// Finished jobs are kept this long (seconds: they show in a user's export and help debugging).
@@ -26,7 +26,7 @@ public final class RefreshWorkers: Sendable {
     private let pollInterval: Duration
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
-    public init(store: DataStore, models: ServedModels, options: SummaryOptions, metrics: ServiceMetrics,
+    init(store: DataStore, models: ServedModels, options: SummaryOptions, metrics: ServiceMetrics,
                 logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500)) {
         self.store = store
         self.models = models
@@ -38,7 +38,7 @@ public final class RefreshWorkers: Sendable {
         owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))"
     }
 
-    public func start() {
+    func start() {
         let started = (0..<count).map { index in
             Task { await self.loop(name: "\(owner)-\(index)") }
         }
@@ -47,7 +47,7 @@ public final class RefreshWorkers: Sendable {
     }
 
     /// Stops claiming; a job in progress is handed back to the queue at once.
-    public func stop() async {
+    func stop() async {
         let running = tasks.withLock { tasks in
             defer { tasks = [] }
             return tasks

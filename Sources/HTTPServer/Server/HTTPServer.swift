@@ -1,6 +1,6 @@
 import Crypto
 import Dispatch
-import Logging
+public import Logging
 import Synchronization
 import Glibc
 

@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 
 /// Listening address, limits and timeouts. Defaults suit a service behind nothing at all.
 public struct HTTPServerConfiguration: Sendable {

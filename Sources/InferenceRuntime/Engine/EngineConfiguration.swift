@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How to load and run a model.
 public struct EngineConfiguration: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs an evaluation over a dataset into an output folder: `users.jsonl` (one line per user,
 /// appended as each finishes, so an interrupted run resumes where it stopped), then

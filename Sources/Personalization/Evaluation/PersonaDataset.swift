@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An evaluation or training dataset: one user per JSON line with `user_id`, `signals` /
 /// `held_out` lists of {prompt, chosen, rejected}, and optional `persona` (the oracle summary, if

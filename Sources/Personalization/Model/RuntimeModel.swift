@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import InferenceRuntime
+public import InferenceRuntime
 
 /// POPI's model interface on the in-process runtime: every call goes to the one engine, which
 /// batches concurrent work (best-of-N samples decode together; responses after one prompt

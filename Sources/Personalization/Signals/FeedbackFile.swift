@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Users' signals from a JSON-lines file, for `popi summarize`. Each line is either one event,
 /// shaped like the API's feedback events (`kind` pair {prompt, chosen, rejected}, statement

@@ -1,4 +1,4 @@
-import InferenceRuntime
+public import InferenceRuntime
 
 /// What a `TrainingRun` drives: one optimizer step at a time on one adapter (GRPO of the
 /// summarizer, DPO of the generator).

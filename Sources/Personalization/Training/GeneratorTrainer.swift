@@ -1,5 +1,5 @@
 import Foundation
-import InferenceRuntime
+public import InferenceRuntime
 
 /// DPO of the generator, POPI's second stage: on prompts that carry the user's summary (written
 /// by the summarizer, e.g. with a trained adapter), the generator's adapter learns to prefer the

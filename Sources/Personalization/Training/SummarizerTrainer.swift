@@ -1,5 +1,5 @@
 import Foundation
-import InferenceRuntime
+public import InferenceRuntime
 
 /// GRPO of the summarizer on POPI's reward, on a LoRA adapter over the frozen base (POPI's
 /// training, as DESIGN.md describes it). Each step, for each of `usersPerStep` users:

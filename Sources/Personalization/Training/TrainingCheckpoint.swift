@@ -1,5 +1,5 @@
 import Foundation
-import InferenceRuntime
+public import InferenceRuntime
 
 /// A training run's resumable state: the adapter, the optimizer's moments, and the step count
 /// with the settings and data they belong to. Random choices derive from the seed and the step,

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// `popi bench store`: feedback ingest through the store (batches of `batchSize`, `writers`
 /// concurrent writers, the same path the API uses: user lookup, idempotent insert, revision

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A PostgreSQL cluster that popi owns, kept in its data folder.
 ///

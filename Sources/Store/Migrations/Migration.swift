@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One numbered SQL file from `migrations/`, e.g. `0001_init.sql`.
 public struct Migration: Sendable, Equatable {

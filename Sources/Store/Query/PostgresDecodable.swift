@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One value of a result row, in PostgreSQL's binary format; `bytes` is nil for SQL NULL.
 public struct PostgresCell: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A Swift value that can be bound as a query parameter, in PostgreSQL's binary format.
 public protocol PostgresEncodable: Sendable {

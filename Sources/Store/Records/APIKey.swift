@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A stored API key: the lookup prefix and the SHA-256 of the secret, never the secret itself.
 public struct APIKey: Sendable, Equatable {

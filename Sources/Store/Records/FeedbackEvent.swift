@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 public enum FeedbackKind: String, Sendable, CaseIterable {
     case pair, statement, content

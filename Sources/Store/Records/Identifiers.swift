@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Typed ids, so a user id can never be passed where an event id belongs.
 public protocol StoreIdentifier: Hashable, Sendable, PostgresEncodable, PostgresDecodable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 public enum JobState: String, Sendable, CaseIterable {
     case pending, running, done, failed

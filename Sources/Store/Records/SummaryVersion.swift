@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 public enum SummaryOrigin: String, Sendable, CaseIterable {
     /// Written by the inference model.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 public struct Tenant: Sendable, Equatable {
     public let id: TenantID

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a user has consumed, kept per user (and erased with them).
 public struct UsageCounters: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A user inside a tenant. `feedbackRevision` grows with every change to the user's feedback;
 /// a summary built at a lower revision is stale.

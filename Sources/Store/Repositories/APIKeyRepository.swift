@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// API keys: stored as a lookup prefix and the SHA-256 of the secret (made by the App).
 public struct APIKeyRepository: Sendable {
