@@ -5,8 +5,11 @@ import Personalization
 
 /// Options shared by the commands that run the model.
 struct RuntimeOptions: ParsableArguments {
+    /// The bundled model, fetched by `make setup`.
+    static let defaultModelPath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
     @Option(help: "GGUF model file (env POPI_MODEL).")
-    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? defaultModelPath
 
     @Option(help: "Threads for the forward pass (env POPI_THREADS; default: the CPUs available).")
     var threads: Int = Int(ProcessInfo.processInfo.environment["POPI_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount

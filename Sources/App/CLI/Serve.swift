@@ -1,223 +1,241 @@
 import ArgumentParser
+import Crypto
 import Foundation
+import HTTPServer
 import Logging
+import Personalization
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP service.")
 
-    @Option(help: "Address to listen on (env POPI_HOST).")
-    var host: String = ProcessInfo.processInfo.environment["POPI_HOST"] ?? "127.0.0.1"
-
-    @Option(help: "TCP port (env POPI_PORT).")
-    var port: Int = Int(ProcessInfo.processInfo.environment["POPI_PORT"] ?? "") ?? 8080
-
-    @Option(name: .customLong("data-dir"), help: "Data folder; holds the embedded database (env POPI_DATA_DIR).")
-    var dataDirectory: String = ProcessInfo.processInfo.environment["POPI_DATA_DIR"] ?? "data"
-
-    @Option(help: "GGUF model file (env POPI_MODEL).")
-    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    @Option(name: .customLong("max-connections"), help: "Open connections before new ones get 503 (env POPI_MAX_CONNECTIONS).")
-    var maxConnections: Int = env("POPI_MAX_CONNECTIONS") ?? 4096
-
-    @Option(name: .customLong("max-body-bytes"), help: "Largest request body, else 413 (env POPI_MAX_BODY_BYTES).")
-    var maxBodyBytes: Int = env("POPI_MAX_BODY_BYTES") ?? 1 << 20
-
-    @Option(name: .customLong("max-header-bytes"), help: "Largest header section, else 431 (env POPI_MAX_HEADER_BYTES).")
-    var maxHeaderBytes: Int = env("POPI_MAX_HEADER_BYTES") ?? 32 * 1024
-
-    @Option(name: .customLong("header-timeout"), help: "Seconds to receive a request head (env POPI_HEADER_TIMEOUT).")
-    var headerTimeout: Double = env("POPI_HEADER_TIMEOUT") ?? 10
-
-    @Option(name: .customLong("body-timeout"), help: "Seconds a request body may pause (env POPI_BODY_TIMEOUT).")
-    var bodyTimeout: Double = env("POPI_BODY_TIMEOUT") ?? 30
-
-    @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle connection stays open (env POPI_KEEP_ALIVE_TIMEOUT).")
-    var keepAliveTimeout: Double = env("POPI_KEEP_ALIVE_TIMEOUT") ?? 60
-
-    @Option(name: .customLong("write-timeout"), help: "Seconds a client may stall reading a response (env POPI_WRITE_TIMEOUT).")
-    var writeTimeout: Double = env("POPI_WRITE_TIMEOUT") ?? 30
-
-    @Option(name: .customLong("shutdown-grace"), help: "Seconds in-flight requests get on SIGTERM/SIGINT (env POPI_SHUTDOWN_GRACE).")
-    var shutdownGrace: Double = env("POPI_SHUTDOWN_GRACE") ?? 10
-
-    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; enables HTTPS with --tls-key (env POPI_TLS_CERT).")
-    var tlsCertificate: String?
-
-    @Option(name: .customLong("tls-key"), help: "PEM private key (env POPI_TLS_KEY).")
-    var tlsKey: String?
-
-    @Option(help: "Engine threads (env POPI_THREADS; default one per core).")
+    // Every setting's flag, variable and default: `Serve.Setting` below, the one place they live.
+    @Option(help: .init(Setting.host.help("Address to listen on.")))
+    var host: String?
+    @Option(help: .init(Setting.port.help("TCP port.")))
+    var port: Int?
+    @Option(name: .customLong("data-dir"), help: .init(Setting.dataDirectory.help("Data folder; holds the embedded database.")))
+    var dataDirectory: String?
+    @Option(help: .init(Setting.model.help("GGUF model file.")))
+    var model: String?
+    @Option(help: .init(Setting.threads.help("Engine threads.")))
     var threads: Int?
-
-    @Option(name: .customLong("chat-template"), help: "chatml or llama3, for a model whose template popi does not recognise (env POPI_CHAT_TEMPLATE).")
+    @Option(name: .customLong("chat-template"), help: .init(Setting.chatTemplate.help("chatml or llama3, for a model whose template popi does not recognise.")))
     var chatTemplate: String?
-
-    @Option(help: "Summary refresh workers in this process (env POPI_WORKERS).")
-    var workers: Int = env("POPI_WORKERS") ?? 1
-
     @Flag(help: "Create a development tenant and print a key with every scope at start (loopback --host only).")
     var dev = false
-
-    @Option(name: .customLong("upstreams-file"), help: "JSON file of OpenAI-compatible upstreams (env POPI_UPSTREAMS_FILE).")
+    @Option(help: .init(Setting.workers.help("Summary refresh workers in this process.")))
+    var workers: Int?
+    @Option(help: .init(Setting.candidates.help("Candidate summaries per refresh, best-of-N under POPI's reward.")))
+    var candidates: Int?
+    @Option(name: .customLong("summarizer-adapter"), help: .init(Setting.summarizerAdapter.help("LoRA adapter from `popi train summarizer`: refreshes write summaries with it.")))
+    var summarizerAdapter: String?
+    @Option(name: .customLong("generator-adapter"), help: .init(Setting.generatorAdapter.help("LoRA adapter from `popi train generator`: in-process generations use it.")))
+    var generatorAdapter: String?
+    @Option(name: .customLong("refresh-debounce"), help: .init(Setting.refreshDebounce.help("Seconds new feedback waits for more before a refresh.")))
+    var refreshDebounce: Double?
+    @Option(name: .customLong("rate-limit"), help: .init(Setting.rateLimit.help("Requests per second per API key, sustained.")))
+    var rateLimit: Double?
+    @Option(name: .customLong("rate-burst"), help: .init(Setting.rateBurst.help("Requests per API key at once.")))
+    var rateBurst: Int?
+    @Option(name: .customLong("max-concurrent-generations"), help: .init(Setting.maxConcurrentGenerations.help("In-process generations at once.")))
+    var maxConcurrentGenerations: Int?
+    @Option(name: .customLong("generation-queue"), help: .init(Setting.generationQueue.help("Generations that may wait for a slot before 503.")))
+    var generationQueue: Int?
+    @Option(name: .customLong("max-prompt-tokens"), help: .init(Setting.maxPromptTokens.help("Longest prompt in tokens, else 400.")))
+    var maxPromptTokens: Int?
+    @Option(name: .customLong("max-generation-tokens"), help: .init(Setting.maxGenerationTokens.help("Largest max_tokens a generation may ask for, else 400.")))
+    var maxGenerationTokens: Int?
+    @Option(name: .customLong("max-batch-events"), help: .init(Setting.maxBatchEvents.help("Most feedback events per POST.")))
+    var maxBatchEvents: Int?
+    @Option(name: .customLong("upstreams-file"), help: .init(Setting.upstreamsFile.help("JSON file of OpenAI-compatible upstreams.")))
     var upstreamsFile: String?
-
     @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=a+b:upstream-model (repeatable).")
     var upstreams: [String] = []
-
-    @Option(name: .customLong("rate-limit"), help: "Requests per second per API key, sustained (env POPI_RATE_LIMIT).")
-    var rateLimit: Double = env("POPI_RATE_LIMIT") ?? 20
-
-    @Option(name: .customLong("rate-burst"), help: "Requests per API key at once (env POPI_RATE_BURST).")
-    var rateBurst: Int = env("POPI_RATE_BURST") ?? 40
-
-    @Option(name: .customLong("max-concurrent-generations"), help: "In-process generations at once (env POPI_MAX_CONCURRENT_GENERATIONS).")
-    var maxConcurrentGenerations: Int = env("POPI_MAX_CONCURRENT_GENERATIONS") ?? 2
-
-    @Option(name: .customLong("generation-queue"), help: "Generations that may wait for a slot before 503 (env POPI_GENERATION_QUEUE).")
-    var generationQueue: Int = env("POPI_GENERATION_QUEUE") ?? 32
-
-    @Option(name: .customLong("max-prompt-tokens"), help: "Longest prompt in tokens, else 400 (env POPI_MAX_PROMPT_TOKENS).")
-    var maxPromptTokens: Int = env("POPI_MAX_PROMPT_TOKENS") ?? 4096
-
-    @Option(name: .customLong("max-generation-tokens"), help: "Largest max_tokens a generation may ask for, else 400 (env POPI_MAX_GENERATION_TOKENS).")
-    var maxGenerationTokens: Int = env("POPI_MAX_GENERATION_TOKENS") ?? 2048
-
-    @Option(name: .customLong("max-batch-events"), help: "Most feedback events per POST (env POPI_MAX_BATCH_EVENTS).")
-    var maxBatchEvents: Int = env("POPI_MAX_BATCH_EVENTS") ?? 1000
-
-    @Option(name: .customLong("summarizer-adapter"), help: "LoRA adapter from `popi train summarizer`: refreshes write summaries with it (env POPI_SUMMARIZER_ADAPTER).")
-    var summarizerAdapter: String?
-
-    @Option(name: .customLong("generator-adapter"), help: "LoRA adapter from `popi train generator`: in-process generations use it (env POPI_GENERATOR_ADAPTER).")
-    var generatorAdapter: String?
-
-    @Option(help: "Candidate summaries per refresh, best-of-N under POPI's reward (env POPI_CANDIDATES; default 8, or 1 with --summarizer-adapter).")
-    var candidates: Int?
-
-    @Option(name: .customLong("refresh-debounce"), help: "Seconds new feedback waits for more before a refresh (env POPI_REFRESH_DEBOUNCE).")
-    var refreshDebounce: Double = env("POPI_REFRESH_DEBOUNCE") ?? 2
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (env POPI_LOG_LEVEL).")
-    var logLevel: String = ProcessInfo.processInfo.environment["POPI_LOG_LEVEL"] ?? "info"
-
-    private var engineThreads: Int? { threads ?? env("POPI_THREADS") }
-
-    private var summarizerAdapterPath: String? {
-        summarizerAdapter ?? ProcessInfo.processInfo.environment["POPI_SUMMARIZER_ADAPTER"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-    private var generatorAdapterPath: String? {
-        generatorAdapter ?? ProcessInfo.processInfo.environment["POPI_GENERATOR_ADAPTER"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    /// A trained summarizer writes a good summary in one sample, so it needs no best-of-8 search.
-    private var candidateCount: Int { candidates ?? env("POPI_CANDIDATES") ?? (summarizerAdapterPath == nil ? 8 : 1) }
-
-    private var certificatePath: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["POPI_TLS_CERT"] }
-    private var keyPath: String? { tlsKey ?? ProcessInfo.processInfo.environment["POPI_TLS_KEY"] }
-
-    /// Numeric variables: one that is set but does not parse stops popi instead of silently
-    /// meaning the default.
-    private static let integerVariables = [
-        "POPI_PORT", "POPI_MAX_CONNECTIONS", "POPI_MAX_BODY_BYTES", "POPI_MAX_HEADER_BYTES", "POPI_THREADS", "POPI_WORKERS",
-        "POPI_RATE_BURST", "POPI_MAX_CONCURRENT_GENERATIONS", "POPI_GENERATION_QUEUE", "POPI_MAX_PROMPT_TOKENS",
-        "POPI_MAX_GENERATION_TOKENS", "POPI_MAX_BATCH_EVENTS", "POPI_CANDIDATES",
-    ]
-    private static let decimalVariables = [
-        "POPI_HEADER_TIMEOUT", "POPI_BODY_TIMEOUT", "POPI_KEEP_ALIVE_TIMEOUT", "POPI_WRITE_TIMEOUT", "POPI_SHUTDOWN_GRACE",
-        "POPI_RATE_LIMIT", "POPI_REFRESH_DEBOUNCE",
-    ]
+    @Option(name: .customLong("log-level"), help: .init(Setting.logLevel.help("trace, debug, info, notice, warning, error.")))
+    var logLevel: String?
+    @Option(name: .customLong("max-connections"), help: .init(Setting.maxConnections.help("Open connections before new ones get 503.")))
+    var maxConnections: Int?
+    @Option(name: .customLong("max-body-bytes"), help: .init(Setting.maxBodyBytes.help("Largest request body, else 413.")))
+    var maxBodyBytes: Int?
+    @Option(name: .customLong("max-header-bytes"), help: .init(Setting.maxHeaderBytes.help("Largest header section, else 431.")))
+    var maxHeaderBytes: Int?
+    @Option(name: .customLong("header-timeout"), help: .init(Setting.headerTimeout.help("Seconds to receive a request head.")))
+    var headerTimeout: Double?
+    @Option(name: .customLong("body-timeout"), help: .init(Setting.bodyTimeout.help("Seconds a request body may pause.")))
+    var bodyTimeout: Double?
+    @Option(name: .customLong("keep-alive-timeout"), help: .init(Setting.keepAliveTimeout.help("Seconds an idle connection stays open.")))
+    var keepAliveTimeout: Double?
+    @Option(name: .customLong("write-timeout"), help: .init(Setting.writeTimeout.help("Seconds a client may stall reading a response.")))
+    var writeTimeout: Double?
+    @Option(name: .customLong("shutdown-grace"), help: .init(Setting.shutdownGrace.help("Seconds in-flight requests get on SIGTERM/SIGINT.")))
+    var shutdownGrace: Double?
+    @Option(name: .customLong("tls-cert"), help: .init(Setting.tlsCertificate.help("PEM certificate chain; enables HTTPS with --tls-key.")))
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: .init(Setting.tlsKey.help("PEM private key.")))
+    var tlsKey: String?
 
     func validate() throws {
-        let environment = ProcessInfo.processInfo.environment
-        for name in Self.integerVariables where environment[name].map({ Int($0) == nil }) == true {
-            throw ValidationError("\(name) must be an integer")
-        }
-        for name in Self.decimalVariables where environment[name].map({ Double($0) == nil }) == true {
-            throw ValidationError("\(name) must be a number")
-        }
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
-        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
-        guard maxBodyBytes >= 0, maxHeaderBytes >= 256 else {
-            throw ValidationError("--max-body-bytes must be >= 0 and --max-header-bytes >= 256")
-        }
-        for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
-                              ("--keep-alive-timeout", keepAliveTimeout), ("--write-timeout", writeTimeout),
-                              ("--shutdown-grace", shutdownGrace)] where !(value > 0 && value <= 86400) {
-            throw ValidationError("\(name) must be between 0 and 86400 seconds")
-        }
-        guard (certificatePath == nil) == (keyPath == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        if let threads = engineThreads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
-        guard (0...64).contains(workers) else { throw ValidationError("--workers must be between 0 and 64") }
-        guard rateLimit > 0, rateBurst >= 1 else { throw ValidationError("--rate-limit must be > 0 and --rate-burst >= 1") }
-        guard (1...256).contains(maxConcurrentGenerations), (0...100_000).contains(generationQueue) else {
-            throw ValidationError("--max-concurrent-generations must be 1-256 and --generation-queue 0-100000")
-        }
-        guard (16...1_000_000).contains(maxPromptTokens) else { throw ValidationError("--max-prompt-tokens must be 16-1000000") }
-        guard (1...1_000_000).contains(maxGenerationTokens) else { throw ValidationError("--max-generation-tokens must be 1-1000000") }
-        guard (1...100_000).contains(maxBatchEvents) else { throw ValidationError("--max-batch-events must be 1-100000") }
-        guard (1...64).contains(candidateCount) else { throw ValidationError("--candidates must be between 1 and 64") }
-        let maxDelay = APIConfiguration().refreshMaxDelaySeconds
-        guard refreshDebounce >= 0, refreshDebounce <= maxDelay else {
-            throw ValidationError("--refresh-debounce must be 0-\(Int(maxDelay)) seconds")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
-    }
-
-    private var httpOptions: HTTPOptions {
-        var options = HTTPOptions()
-        options.maxConnections = maxConnections
-        options.maxBodyBytes = maxBodyBytes
-        options.maxHeaderBytes = maxHeaderBytes
-        options.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
-        options.bodyIdleTimeout = .milliseconds(Int(bodyTimeout * 1000))
-        options.keepAliveTimeout = .milliseconds(Int(keepAliveTimeout * 1000))
-        options.writeTimeout = .milliseconds(Int(writeTimeout * 1000))
-        options.shutdownGracePeriod = .milliseconds(Int(shutdownGrace * 1000))
-        options.tlsCertificatePath = certificatePath
-        options.tlsKeyPath = keyPath
-        return options
+        _ = try resolved()
     }
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let environment = ProcessInfo.processInfo.environment
-        let databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        var configuration = ServeConfiguration(
-            host: host, port: port,
-            dataDirectory: URL(fileURLWithPath: dataDirectory, isDirectory: true),
-            databaseURL: databaseURL,
-            modelPath: URL(fileURLWithPath: model),
-            http: httpOptions)
-        configuration.threads = engineThreads
-        configuration.chatTemplate = chatTemplate ?? ProcessInfo.processInfo.environment["POPI_CHAT_TEMPLATE"]
-        configuration.workers = workers
-        configuration.dev = dev
-        configuration.upstreamsFile = upstreamsFile ?? ProcessInfo.processInfo.environment["POPI_UPSTREAMS_FILE"]
-        configuration.upstreamSpecs = upstreams
-        configuration.api.maxBodyBytes = maxBodyBytes
-        configuration.api.rateLimitPerSecond = rateLimit
-        configuration.api.rateLimitBurst = rateBurst
-        configuration.api.maxConcurrentGenerations = maxConcurrentGenerations
-        configuration.api.generationQueue = generationQueue
-        configuration.api.maxPromptTokens = maxPromptTokens
-        configuration.api.maxBatchEvents = maxBatchEvents
-        configuration.api.maxGenerationTokens = maxGenerationTokens
-        configuration.api.summary.candidates = candidateCount
-        configuration.summarizerAdapterPath = summarizerAdapterPath
-        configuration.generatorAdapterPath = generatorAdapterPath
-        configuration.api.refreshDebounceSeconds = refreshDebounce
+        let (configuration, level) = try resolved()
         var logger = Logger(label: "popi")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = level
         do {
             try Service.run(configuration, logger: logger)
         } catch {
             throw CommandFailure("serve", error)
         }
     }
+
+    /// Flags, then variables, then defaults, checked: a `ValidationError` (exit 64) names the bad one.
+    func resolved(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (ServeConfiguration, Logger.Level) {
+        func value<T>(_ flag: T?, _ setting: ServeSetting<T>) throws -> T? {
+            do {
+                return try setting.resolve(flag, environment: environment)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        func required<T>(_ flag: T?, _ setting: ServeSetting<T>) throws -> T {
+            try value(flag, setting) ?? setting.defaultValue!
+        }
+        func seconds(_ flag: Double?, _ setting: ServeSetting<Double>) throws -> Duration {
+            let seconds = try required(flag, setting)
+            guard seconds > 0, seconds <= 86400 else { throw ValidationError("\(setting.flag) must be between 0 and 86400 seconds") }
+            return .milliseconds(Int(seconds * 1000))
+        }
+        func check(_ ok: Bool, _ message: String) throws {
+            if !ok { throw ValidationError(message) }
+        }
+
+        var http = HTTPServerConfiguration()
+        http.host = try required(host, Setting.host)
+        http.port = try required(port, Setting.port)
+        try check((1...65535).contains(http.port), "--port must be between 1 and 65535")
+        http.maxConnections = try required(maxConnections, Setting.maxConnections)
+        try check(http.maxConnections > 0, "--max-connections must be positive")
+        http.limits.maxBodyBytes = try required(maxBodyBytes, Setting.maxBodyBytes)
+        http.limits.maxHeaderBytes = try required(maxHeaderBytes, Setting.maxHeaderBytes)
+        try check(http.limits.maxBodyBytes >= 0 && http.limits.maxHeaderBytes >= 256,
+                  "--max-body-bytes must be >= 0 and --max-header-bytes >= 256")
+        http.headerTimeout = try seconds(headerTimeout, Setting.headerTimeout)
+        http.bodyIdleTimeout = try seconds(bodyTimeout, Setting.bodyTimeout)
+        http.keepAliveTimeout = try seconds(keepAliveTimeout, Setting.keepAliveTimeout)
+        http.writeTimeout = try seconds(writeTimeout, Setting.writeTimeout)
+        switch (try value(tlsCertificate, Setting.tlsCertificate), try value(tlsKey, Setting.tlsKey)) {
+        case let (certificate?, key?): http.tls = TLSConfiguration(certificatePath: certificate, privateKeyPath: key)
+        case (nil, nil): http.tls = nil
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
+
+        var configuration = ServeConfiguration(
+            http: http,
+            dataDirectory: URL(fileURLWithPath: try required(dataDirectory, Setting.dataDirectory), isDirectory: true),
+            databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
+            modelPath: URL(fileURLWithPath: try required(model, Setting.model)))
+        configuration.shutdownGracePeriod = try seconds(shutdownGrace, Setting.shutdownGrace)
+        configuration.threads = try value(threads, Setting.threads)
+        if let threads = configuration.threads { try check((1...256).contains(threads), "--threads must be between 1 and 256") }
+        configuration.chatTemplate = try value(chatTemplate, Setting.chatTemplate)
+        configuration.workers = try required(workers, Setting.workers)
+        try check((0...64).contains(configuration.workers), "--workers must be between 0 and 64")
+        configuration.dev = dev
+        configuration.upstreamsFile = try value(upstreamsFile, Setting.upstreamsFile)
+        configuration.upstreamSpecs = upstreams
+        configuration.summarizerAdapterPath = try value(summarizerAdapter, Setting.summarizerAdapter)
+        configuration.generatorAdapterPath = try value(generatorAdapter, Setting.generatorAdapter)
+
+        var api = APIConfiguration()
+        api.maxBodyBytes = http.limits.maxBodyBytes
+        api.rateLimitPerSecond = try required(rateLimit, Setting.rateLimit)
+        api.rateLimitBurst = try required(rateBurst, Setting.rateBurst)
+        try check(api.rateLimitPerSecond > 0 && api.rateLimitBurst >= 1, "--rate-limit must be > 0 and --rate-burst >= 1")
+        api.maxConcurrentGenerations = try required(maxConcurrentGenerations, Setting.maxConcurrentGenerations)
+        api.generationQueue = try required(generationQueue, Setting.generationQueue)
+        try check((1...256).contains(api.maxConcurrentGenerations) && (0...100_000).contains(api.generationQueue),
+                  "--max-concurrent-generations must be 1-256 and --generation-queue 0-100000")
+        api.maxPromptTokens = try required(maxPromptTokens, Setting.maxPromptTokens)
+        try check((16...1_000_000).contains(api.maxPromptTokens), "--max-prompt-tokens must be 16-1000000")
+        api.maxGenerationTokens = try required(maxGenerationTokens, Setting.maxGenerationTokens)
+        try check((1...1_000_000).contains(api.maxGenerationTokens), "--max-generation-tokens must be 1-1000000")
+        api.maxBatchEvents = try required(maxBatchEvents, Setting.maxBatchEvents)
+        try check((1...100_000).contains(api.maxBatchEvents), "--max-batch-events must be 1-100000")
+        // A trained summarizer writes a good summary in one sample, so it needs no best-of-N search.
+        api.summary.candidates = try value(candidates, Setting.candidates)
+            ?? (configuration.summarizerAdapterPath == nil ? APIConfiguration().summary.candidates : 1)
+        try check((1...64).contains(api.summary.candidates), "--candidates must be between 1 and 64")
+        api.refreshDebounceSeconds = try required(refreshDebounce, Setting.refreshDebounce)
+        try check(api.refreshDebounceSeconds >= 0 && api.refreshDebounceSeconds <= api.refreshMaxDelaySeconds,
+                  "--refresh-debounce must be 0-\(Int(api.refreshMaxDelaySeconds)) seconds")
+        configuration.api = api
+
+        guard let level = Logger.Level(rawValue: try required(logLevel, Setting.logLevel)) else {
+            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical")
+        }
+        return (configuration, level)
+    }
 }
 
-/// A numeric environment variable, nil when unset or not a number.
-private func env<T: LosslessStringConvertible>(_ name: String) -> T? {
-    ProcessInfo.processInfo.environment[name].flatMap { T($0) }
+extension Serve {
+    /// Every `popi serve` setting, with its default taken from the configuration type that owns it.
+    enum Setting {
+        static let http = HTTPServerConfiguration(), api = APIConfiguration(), serve = ServeConfiguration.defaults
+
+        static let host = ServeSetting("--host", "POPI_HOST", default: http.host)
+        static let port = ServeSetting("--port", "POPI_PORT", default: http.port)
+        static let dataDirectory = ServeSetting("--data-dir", "POPI_DATA_DIR", default: serve.dataDirectory.relativePath)
+        static let model = ServeSetting("--model", "POPI_MODEL", default: RuntimeOptions.defaultModelPath)
+        static let threads = ServeSetting<Int>("--threads", "POPI_THREADS", default: nil, shown: "cores")
+        static let chatTemplate = ServeSetting<String>("--chat-template", "POPI_CHAT_TEMPLATE", default: nil, shown: "from the file")
+        static let dev = ServeSetting("--dev", nil, default: false, shown: "off (`make run`: on)")
+        static let workers = ServeSetting("--workers", "POPI_WORKERS", default: serve.workers)
+        static let candidates = ServeSetting<Int>("--candidates", "POPI_CANDIDATES", default: nil,
+                                                  shown: "`\(api.summary.candidates)` (`1` with `--summarizer-adapter`)")
+        static let summarizerAdapter = ServeSetting<String>("--summarizer-adapter", "POPI_SUMMARIZER_ADAPTER", default: nil)
+        static let generatorAdapter = ServeSetting<String>("--generator-adapter", "POPI_GENERATOR_ADAPTER", default: nil)
+        static let refreshDebounce = ServeSetting("--refresh-debounce", "POPI_REFRESH_DEBOUNCE", default: api.refreshDebounceSeconds)
+        static let rateLimit = ServeSetting("--rate-limit", "POPI_RATE_LIMIT", default: api.rateLimitPerSecond)
+        static let rateBurst = ServeSetting("--rate-burst", "POPI_RATE_BURST", default: api.rateLimitBurst)
+        static let maxConcurrentGenerations = ServeSetting("--max-concurrent-generations", "POPI_MAX_CONCURRENT_GENERATIONS",
+                                                          default: api.maxConcurrentGenerations)
+        static let generationQueue = ServeSetting("--generation-queue", "POPI_GENERATION_QUEUE", default: api.generationQueue)
+        static let maxPromptTokens = ServeSetting("--max-prompt-tokens", "POPI_MAX_PROMPT_TOKENS", default: api.maxPromptTokens)
+        static let maxGenerationTokens = ServeSetting("--max-generation-tokens", "POPI_MAX_GENERATION_TOKENS",
+                                                     default: api.maxGenerationTokens)
+        static let maxBatchEvents = ServeSetting("--max-batch-events", "POPI_MAX_BATCH_EVENTS", default: api.maxBatchEvents)
+        static let upstreamsFile = ServeSetting<String>("--upstreams-file", "POPI_UPSTREAMS_FILE", default: nil)
+        static let upstream = ServeSetting<String>("--upstream", nil, default: nil)
+        static let logLevel = ServeSetting("--log-level", "POPI_LOG_LEVEL", default: "info")
+        static let maxConnections = ServeSetting("--max-connections", "POPI_MAX_CONNECTIONS", default: http.maxConnections)
+        static let maxBodyBytes = ServeSetting("--max-body-bytes", "POPI_MAX_BODY_BYTES", default: http.limits.maxBodyBytes)
+        static let maxHeaderBytes = ServeSetting("--max-header-bytes", "POPI_MAX_HEADER_BYTES", default: http.limits.maxHeaderBytes)
+        static let headerTimeout = ServeSetting("--header-timeout", "POPI_HEADER_TIMEOUT", default: http.headerTimeout.seconds)
+        static let bodyTimeout = ServeSetting("--body-timeout", "POPI_BODY_TIMEOUT", default: http.bodyIdleTimeout.seconds)
+        static let keepAliveTimeout = ServeSetting("--keep-alive-timeout", "POPI_KEEP_ALIVE_TIMEOUT", default: http.keepAliveTimeout.seconds)
+        static let writeTimeout = ServeSetting("--write-timeout", "POPI_WRITE_TIMEOUT", default: http.writeTimeout.seconds)
+        static let shutdownGrace = ServeSetting("--shutdown-grace", "POPI_SHUTDOWN_GRACE", default: serve.shutdownGracePeriod.seconds)
+        static let tlsCertificate = ServeSetting<String>("--tls-cert", "POPI_TLS_CERT", default: nil)
+        static let tlsKey = ServeSetting<String>("--tls-key", "POPI_TLS_KEY", default: nil)
+
+        /// The README's configuration table, row by row, in its order: the flags above, and the
+        /// variables read beside them (the database's).
+        static var documented: [ServeSettingRow] {
+            [host.row, port.row, dataDirectory.row,
+             ServeSettingRow(flag: "—", variable: "`DATABASE_URL`", shownDefault: "unset"),
+             ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
+             ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
+             model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
+             generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
+             generationQueue.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,
+             upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row,
+             bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
+        }
+    }
+}
+
+private extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -6,10 +6,11 @@ struct DatabaseSettings: Sendable {
     /// A libpq connection string or URI; nil runs the embedded cluster in `dataDirectory/pg`.
     var databaseURL: String?
     var dataDirectory: URL
-    /// Connections in the pool (env POPI_DB_POOL_SIZE, default 10).
+    /// Connections in the pool (env POPI_DB_POOL_SIZE).
     var poolSize: Int
+    static let defaultPoolSize = 10
 
-    init(databaseURL: String?, dataDirectory: URL, poolSize: Int = 10) {
+    init(databaseURL: String?, dataDirectory: URL, poolSize: Int = defaultPoolSize) {
         self.databaseURL = databaseURL
         self.dataDirectory = dataDirectory
         self.poolSize = poolSize

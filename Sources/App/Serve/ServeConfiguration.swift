@@ -1,15 +1,17 @@
 import Foundation
+import HTTPServer
 
-/// Everything `popi serve` needs to start, gathered from flags and environment variables.
+/// Everything `popi serve` needs to start, gathered from flags and environment variables
+/// (`Serve.Setting`); the defaults here are the service's defaults.
 struct ServeConfiguration: Sendable {
-    var host: String
-    var port: Int
+    /// Address, limits, timeouts and TLS of the HTTP server.
+    var http: HTTPServerConfiguration
     var dataDirectory: URL
     /// A libpq connection string or URI; nil runs the embedded cluster in `dataDirectory/pg`.
     var databaseURL: String?
     var modelPath: URL
-    /// Limits, timeouts and TLS of the HTTP server.
-    var http: HTTPOptions
+    /// Seconds in-flight requests get once SIGTERM or SIGINT arrives.
+    var shutdownGracePeriod: Duration = .seconds(10)
     /// Limits and policies of the API.
     var api = APIConfiguration()
     /// Engine threads (nil: one per core).
@@ -27,13 +29,14 @@ struct ServeConfiguration: Sendable {
     /// Create a development tenant and key at start (loopback binds only).
     var dev = false
 
-    init(host: String, port: Int, dataDirectory: URL, databaseURL: String?, modelPath: URL,
-                http: HTTPOptions = HTTPOptions()) {
-        self.host = host
-        self.port = port
+    init(http: HTTPServerConfiguration = HTTPServerConfiguration(),
+         dataDirectory: URL = URL(fileURLWithPath: "data", isDirectory: true), databaseURL: String? = nil,
+         modelPath: URL = URL(fileURLWithPath: RuntimeOptions.defaultModelPath)) {
+        self.http = http
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
         self.modelPath = modelPath
-        self.http = http
     }
+
+    static var defaults: ServeConfiguration { ServeConfiguration() }
 }

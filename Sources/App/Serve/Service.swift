@@ -13,7 +13,7 @@ import Store
 enum Service {
     static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
         let signals = SignalWaiter()
-        if configuration.dev && !isLoopback(configuration.host) {
+        if configuration.dev && !isLoopback(configuration.http.host) {
             throw ServiceError("--dev creates a key printed at start; it needs a loopback --host (127.0.0.1, ::1 or localhost)")
         }
         let upstreams = try loadUpstreams(upstreamsFile: configuration.upstreamsFile, specs: configuration.upstreamSpecs)
@@ -57,7 +57,7 @@ enum Service {
                                      metrics: metrics, logger: logger, count: configuration.workers)
         workers.start()
 
-        let server = HTTPServer(configuration: try configuration.http.serverConfiguration(host: configuration.host, port: configuration.port),
+        let server = HTTPServer(configuration: configuration.http,
                                 router: api.router(), logger: logger)
         try server.start()
         logger.notice("popi \(PopiVersion.current) serving", metadata: [
@@ -70,7 +70,7 @@ enum Service {
         let stopped = DispatchSemaphore(value: 0)
         Task {
             await workers.stop()
-            await server.shutdown(gracePeriod: configuration.http.shutdownGracePeriod)
+            await server.shutdown(gracePeriod: configuration.shutdownGracePeriod)
             stopped.signal()
         }
         stopped.wait()

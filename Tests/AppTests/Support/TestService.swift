@@ -145,7 +145,7 @@ final class TestService: Sendable {
         metrics.watch(pool: store.pool)
         api = PopiAPI(store: store, models: try models(model), upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
                       metrics: metrics, logger: AppTestEnvironment.logger)
-        server = HTTPServer(configuration: try HTTPOptions().serverConfiguration(host: "127.0.0.1", port: 0),
+        server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0),
                             router: api.router(), logger: AppTestEnvironment.logger)
         try server.start()
     }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import App
+
+/// `popi serve`'s settings: one registry, resolved flag > variable > default, and the README's
+/// configuration table kept equal to it.
+@Suite struct ServeTests {
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+
+    /// The rows of the table under "## Configuration": first three cells of each.
+    static func readmeRows() throws -> [ServeSettingRow] {
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let section = try #require(text.components(separatedBy: "\n## Configuration\n").dropFirst().first)
+        return section.components(separatedBy: "\n## ").first!.split(separator: "\n")
+            .filter { $0.hasPrefix("| ") && !$0.hasPrefix("| Flag ") }
+            .map { line in
+                let cells = line.split(separator: "|", omittingEmptySubsequences: false).dropFirst()
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+                return ServeSettingRow(flag: cells[0], variable: cells[1], shownDefault: cells[2])
+            }
+    }
+
+    @Test func theReadmeTableIsTheRegistry() throws {
+        let documented = Serve.Setting.documented, written = try Self.readmeRows()
+        for (expected, row) in zip(documented, written) {
+            #expect(row == expected, "README row \(row) should be \(expected)")
+        }
+        #expect(written.count == documented.count, "README has \(written.count) rows, the registry \(documented.count)")
+    }
+
+    @Test func defaultsComeFromTheOwningConfigurations() throws {
+        let (configuration, level) = try Serve.parse([]).resolved(environment: [:])
+        #expect(configuration.http.port == 8080 && configuration.http.host == "127.0.0.1" && level == .info)
+        #expect(configuration.http.headerTimeout == .seconds(10) && configuration.shutdownGracePeriod == .seconds(10))
+        #expect(configuration.api.summary.candidates == 8 && configuration.workers == 1 && configuration.threads == nil)
+        #expect(configuration.modelPath.path.hasSuffix(RuntimeOptions.defaultModelPath) && configuration.databaseURL == nil)
+    }
+
+    @Test func aFlagWinsOverItsVariableWhichWinsOverTheDefault() throws {
+        let environment = ["POPI_PORT": "9000", "POPI_RATE_LIMIT": "2.5", "POPI_BODY_TIMEOUT": "7", "DATABASE_URL": "",
+                           "POPI_SUMMARIZER_ADAPTER": "s.gguf"]
+        let (fromVariables, _) = try Serve.parse([]).resolved(environment: environment)
+        #expect(fromVariables.http.port == 9000 && fromVariables.api.rateLimitPerSecond == 2.5)
+        #expect(fromVariables.http.bodyIdleTimeout == .seconds(7) && fromVariables.databaseURL == nil, "empty counts as unset")
+        #expect(fromVariables.summarizerAdapterPath == "s.gguf" && fromVariables.api.summary.candidates == 1,
+                "a summarizer adapter needs one candidate")
+        let (fromFlags, _) = try Serve.parse(["--port", "9100", "--candidates", "4"]).resolved(environment: environment)
+        #expect(fromFlags.http.port == 9100 && fromFlags.api.summary.candidates == 4)
+    }
+
+    @Test func badValuesNameTheSetting() throws {
+        for (arguments, environment, message) in [
+            ([String](), ["POPI_PORT": "80a"], "POPI_PORT must be an integer"),
+            ([], ["POPI_RATE_LIMIT": "fast"], "POPI_RATE_LIMIT must be a number"),
+            (["--tls-cert", "c.pem"], [:], "--tls-cert and --tls-key go together"),
+            (["--header-timeout", "0"], [:], "--header-timeout must be between 0 and 86400 seconds"),
+            (["--log-level", "loud"], [:], "--log-level must be"),
+        ] {
+            #expect {
+                try Serve.parse(arguments).resolved(environment: environment)
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+}
