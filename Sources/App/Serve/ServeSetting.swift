@@ -31,9 +31,8 @@ struct ServeSetting<Value: LosslessStringConvertible & Sendable>: Sendable {
 
     /// The flag's help: what it does, then where else it comes from.
     func help(_ text: String) -> String {
-        let source = variable.map { "env \($0)" }
-        let fallback = shownDefault.map { $0.replacingOccurrences(of: "`", with: "") } ?? defaultValue.map { "default \(Self.show($0))" }
-        let note = [source, fallback.map { $0.hasPrefix("default") ? $0 : "default: \($0)" }].compactMap { $0 }
+        let shown = shownDefault.map { $0.replacingOccurrences(of: "`", with: "") } ?? defaultValue.map(Self.show)
+        let note = [variable.map { "env \($0)" }, shown.map { "default \($0)" }].compactMap { $0 }
         return note.isEmpty ? text : "\(text) (\(note.joined(separator: "; ")))"
     }
 

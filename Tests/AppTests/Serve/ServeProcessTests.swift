@@ -72,17 +72,8 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
         for (name, value, message) in [("POPI_PORT", "80a", "POPI_PORT must be an integer"),
                                        ("POPI_RATE_LIMIT", "fast", "POPI_RATE_LIMIT must be a number")] {
-            let process = Process()
-            process.executableURL = popi
-            process.arguments = ["serve"]
-            process.environment = ProcessInfo.processInfo.environment.merging([name: value]) { $1 }
-            let log = Pipe()
-            process.standardError = log
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 64, "\(name): \(output)")
+            let (status, _, output) = try PopiProcess.run(["serve"], environment: [name: value])
+            #expect(status == 64, "\(name): \(output)")
             #expect(output.contains(message), "\(output)")
         }
     }
@@ -102,18 +93,10 @@ import Testing
             (["--generator-adapter", AppTestEnvironment.modelPath], [:], "not an adapter file"),
         ]
         for (arguments, environment, message) in cases {
-            let process = Process()
-            process.executableURL = popi
-            process.arguments = ["serve", "--model", AppTestEnvironment.modelPath, "--data-dir", data.path,
-                                 "--port", String(freePort())] + arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            let log = Pipe()
-            process.standardError = log
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 1, "\(arguments) \(environment): \(output)")
+            let (status, _, output) = try PopiProcess.run(
+                ["serve", "--model", AppTestEnvironment.modelPath, "--data-dir", data.path, "--port", String(freePort())] + arguments,
+                environment: environment)
+            #expect(status == 1, "\(arguments) \(environment): \(output)")
             #expect(output.contains(message), "\(output)")
             #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("pg").path), "no cluster was started")
         }
