@@ -10,30 +10,7 @@ import Glibc
 /// Requests are answered strictly in order: while a handler runs, later pipelined bytes wait in
 /// the input buffer (reading continues only to notice a disconnect, up to the buffer's size).
 final class Connection: @unchecked Sendable {
-    private enum Phase {
-        /// Waiting for, or reading, a request head.
-        case head
-        /// Reading a body before running the handler.
-        case body
-        /// A handler (and its streamed response) is running.
-        case handler
-        /// Sending what is buffered, then closing.
-        case closing
-        /// Write side shut; discarding input until the client closes or a short timeout.
-        case lingering
-        case closed
-    }
-
-    /// The body of an `Expect: 100-continue` request, read only when the handler asks.
-    private enum DeferredBody {
-        case none
-        case notAsked
-        case reading(limit: Int, continuation: CheckedContinuation<[UInt8], any Error>)
-        case done
-    }
-
     static let queueKey = DispatchSpecificKey<ObjectIdentifier>()
-    private static let lingerNanoseconds: UInt64 = 2_000_000_000
     private static let readBufferSize = 16 * 1024
 
     let queue: DispatchQueue
@@ -45,10 +22,13 @@ final class Connection: @unchecked Sendable {
     private let server: ServerCore
     private let remoteAddress: String?
 
+    /// Phases, keep-alive and timeouts: this class carries out its decisions with the socket.
+    private var state: ConnectionStateMachine<SystemClock>
     private var transport: Transport
     /// Input stopped because the buffer is full while a handler runs; with edge-triggered
     /// readiness no new event comes for bytes already waiting, so reading resumes by itself.
     private var readBlocked = false
+    private var readWantsWritable = false
 
     private var parser: HTTPRequestParser
     private let inbound: UnsafeMutableRawBufferPointer
@@ -58,25 +38,16 @@ final class Connection: @unchecked Sendable {
     private var outStart = 0
     private var date = HTTPDate()
 
-    private var phase = Phase.head
     private var head: RequestHead?
     private var body: [UInt8] = []
-    private var deferred = DeferredBody.none
+    /// The handler waiting for its deferred (`Expect: 100-continue`) body.
+    private var deferredWaiter: CheckedContinuation<[UInt8], any Error>?
     private var task: Task<Void, Never>?
-    private var closeAfterResponse = false
     private var processing = false
-    private var requestsServed = 0
     /// Writers suspended until buffered output drains: a handler may write from several tasks.
     private var drainWaiters: [CheckedContinuation<Void, any Error>] = []
-    private var readWantsWritable = false
 
-    private var headStartedAt: UInt64
-    private var idleSince: UInt64 = 0
-    private var lastBodyProgress: UInt64 = 0
-    private var lastWriteProgress: UInt64 = 0
-    private var lingerStartedAt: UInt64 = 0
-
-    init(token: UInt64, fd: Int32, remoteAddress: String?, server: ServerCore, transport: Transport, now: UInt64) {
+    init(token: UInt64, fd: Int32, remoteAddress: String?, server: ServerCore, transport: Transport) {
         self.token = token
         self.fd = fd
         self.remoteAddress = remoteAddress
@@ -86,9 +57,9 @@ final class Connection: @unchecked Sendable {
         executor = ConnectionExecutor(queue: queue)
         parser = HTTPRequestParser(limits: server.configuration.limits)
         inbound = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
-        headStartedAt = now
+        state = ConnectionStateMachine(clock: SystemClock(), timeouts: server.timeouts)
         queue.setSpecific(key: Self.queueKey, value: ObjectIdentifier(self))
-        deadline.store(now + server.headerTimeout, ordering: .relaxed)
+        deadline.store(state.deadline(parserIdle: true), ordering: .relaxed)
     }
 
     deinit {
@@ -96,6 +67,9 @@ final class Connection: @unchecked Sendable {
     }
 
     var isOnQueue: Bool { DispatchQueue.getSpecific(key: Self.queueKey) == ObjectIdentifier(self) }
+
+    private var isClosed: Bool { state.phase == .closed }
+    private var outputPending: Bool { outStart < outbound.count }
 
     /// Readiness from the poller (edge-triggered epoll events). Runs on `queue`.
     func handle(events: UInt32) {
@@ -111,7 +85,7 @@ final class Connection: @unchecked Sendable {
 
     /// Reads until the socket is drained (edge-triggered), parsing as it goes.
     private func readable() {
-        guard phase != .closed, !readWantsWritable else { return }
+        guard !isClosed, !readWantsWritable else { return }
         readBlocked = false
         while true {
             var drained = false
@@ -124,7 +98,7 @@ final class Connection: @unchecked Sendable {
                 switch transport.read(into: space) {
                 case .bytes(let n):
                     inEnd += n
-                    if phase == .lingering {
+                    if state.phase == .lingering {
                         inStart = 0
                         inEnd = 0
                     }
@@ -138,7 +112,10 @@ final class Connection: @unchecked Sendable {
                     drained = true
                     break reading
                 case .closed:
-                    peerClosed()
+                    if state.peerClosed() {
+                        if state.phase == .handler { server.logger?.debug("client went away during a request") }
+                        close()
+                    }
                     return
                 case .failed(let reason):
                     server.logger?.debug("connection read failed", metadata: ["reason": "\(reason)"])
@@ -146,26 +123,17 @@ final class Connection: @unchecked Sendable {
                     return
                 }
             }
-            if phase == .lingering {
+            if state.phase == .lingering {
                 if drained { return }
                 continue
             }
             processInput()
-            if drained || phase == .closed { return }
-            if !isParsing && inEnd == inbound.count {
+            if drained || isClosed { return }
+            if !state.isParsing && inEnd == inbound.count {
                 // A handler runs and the pipeline buffer is full: resume when it is done.
                 readBlocked = true
                 return
             }
-        }
-    }
-
-    /// Whether input is being parsed now (as opposed to waiting behind a running handler).
-    private var isParsing: Bool {
-        switch phase {
-        case .head, .body: return true
-        case .handler: if case .reading = deferred { return true } else { return false }
-        case .closing, .lingering, .closed: return false
         }
     }
 
@@ -180,27 +148,17 @@ final class Connection: @unchecked Sendable {
     }
 
     private func processInput() {
-        guard !processing, phase != .closed else { return }
+        guard !processing, !isClosed else { return }
         processing = true
         parseBufferedInput()
         processing = false
-        if phase == .head, !parser.isIdle, headStartedAt == 0 {
-            headStartedAt = monotonicNanoseconds()
-        }
+        state.inputParsed(parserIdle: parser.isIdle)
         flush()
         armTimer()
     }
 
     private func parseBufferedInput() {
-        while true {
-            switch phase {
-            case .head, .body:
-                break
-            case .handler:
-                guard case .reading = deferred else { return }
-            case .closing, .lingering, .closed:
-                return
-            }
+        while state.isParsing {
             let (consumed, event) = parser.parse(UnsafeRawBufferPointer(rebasing: inbound[0..<inEnd]), from: inStart)
             inStart += consumed
             defer { if inStart == inEnd { inStart = 0; inEnd = 0 } }
@@ -221,62 +179,60 @@ final class Connection: @unchecked Sendable {
 
     private func receivedHead(_ head: RequestHead) {
         self.head = head
-        headStartedAt = 0
-        if server.isDraining { closeAfterResponse = true }
-        if head.expectsContinue {
-            deferred = .notAsked
+        switch state.receivedHead(expectsContinue: head.expectsContinue, draining: server.isDraining) {
+        case .startHandlerWithDeferredBody:
             startHandler(head, body: RequestBody(deferred: DeferredBodyReader(connection: self)))
-        } else {
-            phase = .body
-            lastBodyProgress = monotonicNanoseconds()
+        case .readBody:
             if case .length(let length) = head.framing { body.reserveCapacity(length) }
         }
     }
 
     private func receivedBody(_ bytes: UnsafeRawBufferPointer) {
-        if case .reading(let limit, let continuation) = deferred, body.count + bytes.count > limit {
-            deferred = .done
-            closeAfterResponse = true
+        switch state.receivedBody(total: body.count + bytes.count) {
+        case .append:
+            body.append(contentsOf: bytes)
+        case .failDeferred(let failure):
             parserAbandoned()
-            continuation.resume(throwing: HTTPError.payloadTooLarge(limit: limit))
-            return
+            failDeferredBody(failure)
         }
-        body.append(contentsOf: bytes)
-        lastBodyProgress = monotonicNanoseconds()
     }
 
     private func receivedEnd() {
         guard let head else { return }
-        switch phase {
-        case .body:
+        switch state.receivedEnd() {
+        case .startHandler:
             let bytes = body
             body = []
             startHandler(head, body: RequestBody(bytes: bytes))
-        case .handler:
-            if case .reading(_, let continuation) = deferred {
-                deferred = .done
-                let bytes = body
-                body = []
-                continuation.resume(returning: bytes)
-            }
-        default:
+        case .deliverDeferred:
+            let bytes = body
+            body = []
+            deferredWaiter.take()?.resume(returning: bytes)
+        case .none:
             break
         }
     }
 
     private func receivedError(_ error: HTTPParseError) {
         server.logger?.debug("rejected request", metadata: ["status": "\(error.status.code)", "reason": "\(error.message)"])
-        closeAfterResponse = true
-        if phase == .handler {
+        switch state.receivedParseError() {
+        case .answerAndClose:
+            ResponseHead.appendClosing(HTTPError(error), date: &date, to: &outbound)
+        case .failDeferred:
             // The handler asked for a deferred body that turned out malformed or too large.
-            if case .reading(_, let continuation) = deferred {
-                deferred = .done
-                continuation.resume(throwing: HTTPError(error))
-            }
-            return
+            deferredWaiter.take()?.resume(throwing: HTTPError(error))
+        case .none:
+            break
         }
-        phase = .closing
-        ResponseHead.appendClosing(HTTPError(error), date: &date, to: &outbound)
+    }
+
+    private func failDeferredBody(_ failure: ConnectionStateMachine<SystemClock>.DeferredBodyFailure) {
+        let error: any Error
+        switch failure {
+        case .tooLarge(let limit): error = HTTPError.payloadTooLarge(limit: limit)
+        case .timedOut: error = HTTPError(.requestTimeout, code: "request_timeout", message: "request body timed out")
+        }
+        deferredWaiter.take()?.resume(throwing: error)
     }
 
     /// Input after this point will not be parsed: forget it and close once the response is out.
@@ -288,7 +244,6 @@ final class Connection: @unchecked Sendable {
     // MARK: - Handlers
 
     private func startHandler(_ head: RequestHead, body: RequestBody) {
-        phase = .handler
         let request = Request(head: head, body: body, remoteAddress: remoteAddress)
         let router = server.router
         let nested = executor.isDraining
@@ -303,21 +258,18 @@ final class Connection: @unchecked Sendable {
 
     /// Runs on `queue` (the task's executor).
     private func send(_ response: Response, for head: RequestHead) async {
-        guard phase == .handler else { return }
-        if response.headers.containsToken("close", in: "Connection") { closeAfterResponse = true }
-        if case .notAsked = deferred { closeAfterResponse = true }
+        guard state.phase == .handler else { return }
         let noBody = head.method == .HEAD || !response.status.allowsBody
+        let asksClose = response.headers.containsToken("close", in: "Connection")
         switch response.body {
         case .bytes(let bytes):
-            let closing = closeAfterResponse || !head.keepAlive
-            if closing { closeAfterResponse = true }
+            let closing = state.responseStarts(responseAsksClose: asksClose, requestKeepAlive: head.keepAlive, endsAtClose: false)
             ResponseHead.append(status: response.status, headers: response.headers, framing: .length(bytes.count),
                                 close: closing, keepAliveHeader: !head.version.isAtLeast1_1, date: &date, to: &outbound)
             if !noBody { outbound.append(contentsOf: bytes) }
         case .stream(let write):
             let chunked = head.version.isAtLeast1_1
-            let closing = closeAfterResponse || !head.keepAlive || !chunked
-            if closing { closeAfterResponse = true }
+            let closing = state.responseStarts(responseAsksClose: asksClose, requestKeepAlive: head.keepAlive, endsAtClose: !chunked)
             ResponseHead.append(status: response.status, headers: response.headers,
                                 framing: chunked ? .chunked : .untilClose, close: closing,
                                 keepAliveHeader: !head.version.isAtLeast1_1, date: &date, to: &outbound)
@@ -325,11 +277,11 @@ final class Connection: @unchecked Sendable {
             flush()
             do {
                 try await write(ConnectionBodyWriter(connection: self, chunked: chunked))
-                guard phase == .handler else { return }
+                guard state.phase == .handler else { return }
                 if chunked { outbound.append(contentsOf: "0\r\n\r\n".utf8) }
             } catch {
                 // The status is already sent: cut the connection so the client sees an incomplete body.
-                if phase != .closed, !(error is CancellationError) {
+                if !isClosed, !(error is CancellationError) {
                     server.logger?.warning("streamed response failed", metadata: ["error": "\(error)"])
                 }
                 close()
@@ -340,18 +292,8 @@ final class Connection: @unchecked Sendable {
     /// Runs on `queue` when the handler task is done.
     private func exchangeFinished() {
         task = nil
-        guard phase == .handler else { return }
-        requestsServed += 1
+        guard state.handlerFinished() != .none else { return }
         head = nil
-        if case .reading = deferred { closeAfterResponse = true }
-        deferred = .none
-        if closeAfterResponse {
-            phase = .closing
-        } else {
-            phase = .head
-            idleSince = monotonicNanoseconds()
-            headStartedAt = 0
-        }
         if !processing {
             processInput()
             if readBlocked { readable() }
@@ -370,21 +312,22 @@ final class Connection: @unchecked Sendable {
                 }
             }
         }
-        guard phase == .handler else { throw CancellationError() }
-        guard case .notAsked = deferred else {
+        switch state.deferredBodyRequested(limit: limit, contentLength: head?.contentLength) {
+        case .cancelled:
+            throw CancellationError()
+        case .alreadyRead:
             throw HTTPError(.internalServerError, code: "internal", message: "request body already read")
-        }
-        if let length = head?.contentLength, length > limit {
+        case .tooLarge(let limit):
             throw HTTPError.payloadTooLarge(limit: limit)
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            deferred = .reading(limit: limit, continuation: continuation)
-            outbound.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
-            lastBodyProgress = monotonicNanoseconds()
-            if processing {
-                flush()
-            } else {
-                processInput()
+        case .sendContinue:
+            return try await withCheckedThrowingContinuation { continuation in
+                deferredWaiter = continuation
+                outbound.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                if processing {
+                    flush()
+                } else {
+                    processInput()
+                }
             }
         }
     }
@@ -403,7 +346,7 @@ final class Connection: @unchecked Sendable {
             }
             return
         }
-        guard phase == .handler else { throw CancellationError() }
+        guard state.phase == .handler else { throw CancellationError() }
         guard !bytes.isEmpty else { return }
         if chunked {
             ResponseHead.appendHex(bytes.count, to: &outbound)
@@ -414,7 +357,7 @@ final class Connection: @unchecked Sendable {
             outbound.append(contentsOf: bytes)
         }
         flush()
-        guard phase == .handler else { throw CancellationError() }
+        guard state.phase == .handler else { throw CancellationError() }
         if outbound.count - outStart > server.configuration.maxBufferedOutput {
             try await withCheckedThrowingContinuation { drainWaiters.append($0) }
         }
@@ -423,16 +366,16 @@ final class Connection: @unchecked Sendable {
     // MARK: - Writing
 
     private func flush() {
-        guard phase != .closed else { return }
+        guard !isClosed else { return }
         var wrote = false
-        while outStart < outbound.count {
+        while outputPending {
             let result = outbound.withUnsafeBytes { transport.write(UnsafeRawBufferPointer(rebasing: $0[outStart...])) }
             switch result {
             case .bytes(let n):
                 outStart += n
                 wrote = true
             case .wouldBlock:
-                if wrote || lastWriteProgress == 0 { lastWriteProgress = monotonicNanoseconds() }
+                state.writeBlocked(progressed: wrote)
                 if outbound.count - outStart <= server.configuration.maxBufferedOutput / 2 { resumeDrainWaiters() }
                 armTimer()
                 return
@@ -447,9 +390,8 @@ final class Connection: @unchecked Sendable {
             outbound.removeAll(keepingCapacity: true)
         }
         outStart = 0
-        lastWriteProgress = 0
         resumeDrainWaiters()
-        if phase == .closing { finishClosing() }
+        if state.writeDrained() == .finishClosing { finishClosing() }
     }
 
     private func resumeDrainWaiters(throwing error: (any Error)? = nil) {
@@ -461,12 +403,12 @@ final class Connection: @unchecked Sendable {
     }
 
     private func writable() {
-        guard phase != .closed else { return }
+        guard !isClosed else { return }
         if readWantsWritable {
             readWantsWritable = false
             readable()
         }
-        if outStart < outbound.count {
+        if outputPending {
             flush()
             armTimer()
         }
@@ -475,47 +417,33 @@ final class Connection: @unchecked Sendable {
     // MARK: - Closing
 
     /// Everything is sent: close, or shut the write side and drain input first when unread bytes
-    /// may follow (a reset would otherwise destroy the response before the client reads it).
+    /// may follow.
     private func finishClosing() {
-        let unread = inStart < inEnd || !parser.isIdle || head != nil
         transport.closeNotify()
-        guard unread else {
-            close()
-            return
-        }
-        shutdown(fd, Int32(SHUT_WR))
-        phase = .lingering
-        lingerStartedAt = monotonicNanoseconds()
-        inStart = 0
-        inEnd = 0
-        armTimer()
-        if readBlocked { readable() }
-    }
-
-    private func peerClosed() {
-        switch phase {
-        case .handler:
-            server.logger?.debug("client went away during a request")
-            close()
-        case .closing:
-            // A half-closed client may still read: the flush closes once the response is out.
-            break
-        default:
-            close()
+        switch state.finishClosing(unread: inStart < inEnd || !parser.isIdle || head != nil) {
+        case .close:
+            closeSocket()
+        case .linger:
+            shutdown(fd, Int32(SHUT_WR))
+            inStart = 0
+            inEnd = 0
+            armTimer()
+            if readBlocked { readable() }
         }
     }
 
     /// Closes now, cancelling a running handler. Safe to call more than once.
     func close() {
-        guard phase != .closed else { return }
-        phase = .closed
+        guard !isClosed else { return }
+        state.closed()
+        closeSocket()
+    }
+
+    private func closeSocket() {
         deadline.store(0, ordering: .relaxed)
         task?.cancel()
         task = nil
-        if case .reading(_, let continuation) = deferred {
-            deferred = .done
-            continuation.resume(throwing: CancellationError())
-        }
+        deferredWaiter.take()?.resume(throwing: CancellationError())
         resumeDrainWaiters(throwing: CancellationError())
         server.poller?.deregister(fd)
         Syscall.close(fd)
@@ -525,76 +453,35 @@ final class Connection: @unchecked Sendable {
     // MARK: - Timeouts and shutdown
 
     private func armTimer() {
-        deadline.store(currentDeadline(), ordering: .relaxed)
-    }
-
-    private func currentDeadline() -> UInt64 {
-        if outStart < outbound.count, lastWriteProgress > 0 {
-            return lastWriteProgress + server.writeTimeout
-        }
-        switch phase {
-        case .head:
-            if parser.isIdle && headStartedAt == 0 { return idleSince + server.keepAliveTimeout }
-            return (headStartedAt == 0 ? monotonicNanoseconds() : headStartedAt) + server.headerTimeout
-        case .body:
-            return lastBodyProgress + server.bodyIdleTimeout
-        case .handler:
-            if case .reading = deferred { return lastBodyProgress + server.bodyIdleTimeout }
-            return 0
-        case .closing:
-            return 0
-        case .lingering:
-            return lingerStartedAt + Self.lingerNanoseconds
-        case .closed:
-            return 0
-        }
+        deadline.store(state.deadline(parserIdle: parser.isIdle), ordering: .relaxed)
     }
 
     /// Called on `queue` by the server's sweeper when `deadline` has passed.
-    func checkTimeout(now: UInt64) {
-        guard phase != .closed else { return }
-        let due = currentDeadline()
-        guard due != 0, now >= due else {
+    func checkTimeout() {
+        switch state.timerFired(parserIdle: parser.isIdle) {
+        case .rearm(let due):
             deadline.store(due, ordering: .relaxed)
-            return
-        }
-        if outStart < outbound.count, lastWriteProgress > 0 {
-            server.logger?.debug("write timeout: client stopped reading")
+        case .close(let reason):
+            if reason == .write { server.logger?.debug("write timeout: client stopped reading") }
             close()
-            return
+        case .answerRequestTimeout:
+            server.logger?.debug("request timeout")
+            ResponseHead.appendClosing(HTTPError(.requestTimeout, code: "request_timeout", message: "request not received in time"),
+                                       date: &date, to: &outbound)
+            parserAbandoned()
+            processing = true
+            flush()
+            processing = false
+            armTimer()
+        case .failDeferred(let failure):
+            parserAbandoned()
+            failDeferredBody(failure)
         }
-        switch phase {
-        case .head where parser.isIdle:
-            close()
-        case .head, .body:
-            answerTimeout()
-        case .handler:
-            if case .reading(_, let continuation) = deferred {
-                deferred = .done
-                closeAfterResponse = true
-                parserAbandoned()
-                continuation.resume(throwing: HTTPError(.requestTimeout, code: "request_timeout", message: "request body timed out"))
-            }
-        default:
-            close()
-        }
-    }
-
-    private func answerTimeout() {
-        server.logger?.debug("request timeout", metadata: ["phase": "\(phase)"])
-        receivedError(HTTPParseError(.requestTimeout, "request_timeout", "request not received in time"))
-        parserAbandoned()
-        processing = true
-        flush()
-        processing = false
-        armTimer()
     }
 
     /// Graceful shutdown: idle connections close now, busy ones after their current response.
     func beginDraining() {
-        guard phase != .closed else { return }
-        closeAfterResponse = true
-        if (phase == .head && parser.isIdle && outStart == outbound.count) || phase == .lingering { close() }
+        if state.beginDraining(parserIdle: parser.isIdle, outputPending: outputPending) { close() }
     }
 }
 

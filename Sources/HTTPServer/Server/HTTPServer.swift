@@ -164,7 +164,7 @@ public final class HTTPServer: Sendable {
                 transport = .plain(fd)
             }
             let connection = Connection(token: core.makeToken(), fd: fd, remoteAddress: SocketAddress.describe(&address),
-                                        server: core, transport: transport, now: monotonicNanoseconds())
+                                        server: core, transport: transport)
             core.add(connection)
             do {
                 try core.poller?.register(fd, token: connection.token)

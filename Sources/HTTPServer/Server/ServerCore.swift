@@ -11,10 +11,7 @@ final class ServerCore: Sendable {
     let logger: Logger?
     let tls: TLSContext?
     let connectionTargetQueue = DispatchQueue.global()
-    let headerTimeout: UInt64
-    let bodyIdleTimeout: UInt64
-    let keepAliveTimeout: UInt64
-    let writeTimeout: UInt64
+    let timeouts: ConnectionTimeouts
     private let connections = Mutex<[UInt64: Connection]>([:])
     private let nextToken = Atomic<UInt64>(1 << 32)
     /// Set once by `HTTPServer.start()` before any connection exists.
@@ -27,10 +24,10 @@ final class ServerCore: Sendable {
         self.router = router
         self.logger = logger
         self.tls = tls
-        headerTimeout = configuration.headerTimeout.nanoseconds
-        bodyIdleTimeout = configuration.bodyIdleTimeout.nanoseconds
-        keepAliveTimeout = configuration.keepAliveTimeout.nanoseconds
-        writeTimeout = configuration.writeTimeout.nanoseconds
+        timeouts = ConnectionTimeouts(header: configuration.headerTimeout.nanoseconds,
+                                      bodyIdle: configuration.bodyIdleTimeout.nanoseconds,
+                                      keepAlive: configuration.keepAliveTimeout.nanoseconds,
+                                      write: configuration.writeTimeout.nanoseconds)
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
@@ -72,7 +69,7 @@ final class ServerCore: Sendable {
             }
         }
         for connection in due {
-            connection.queue.async { connection.checkTimeout(now: now) }
+            connection.queue.async { connection.checkTimeout() }
         }
     }
 
