@@ -8,7 +8,7 @@ DEV ?= --dev
 # private (0700): as root, its data lives where that user can reach it.
 DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/popi,data)
 
-.PHONY: setup build release run test conformance lint clean
+.PHONY: setup build release run test conformance readme-samples lint clean
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,10 @@ test: setup
 # openai SDK, promtool on /metrics; one release server on a throwaway PostgreSQL.
 conformance: setup
 	scripts/api-conformance.sh
+
+# Every code sample of the README run as written, against `make run` (scripts/readme-samples.sh).
+readme-samples: setup
+	scripts/readme-samples.sh
 
 lint: setup
 	scripts/lint.sh
