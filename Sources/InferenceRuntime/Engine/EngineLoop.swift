@@ -67,13 +67,15 @@ final class EngineLoop: @unchecked Sendable {
     func wait<T>(_ make: (@escaping (Result<T, Error>) -> Void) -> Job) throws -> T {
         precondition(!pthread_equal(pthread_self(), thread).isTrue, "blocking engine call from the engine thread")
         let done = DispatchSemaphore(value: 0)
-        let box = ResultBox<T>()
+        // Written once on the engine thread before the signal, read after the wait: the
+        // semaphore orders the two.
+        nonisolated(unsafe) var outcome: Result<T, Error>?
         submit(make { result in
-            box.result = result
+            outcome = result
             done.signal()
         })
         done.wait()
-        return try box.result!.get()
+        return try outcome!.get()
     }
 
     /// Runs `body` on the engine thread with the model and cache, and waits for it.
@@ -163,10 +165,6 @@ final class EngineLoop: @unchecked Sendable {
             index = end
         }
     }
-}
-
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
 }
 
 private extension Int32 {
