@@ -45,7 +45,7 @@ enum JSONValue: Sendable, Equatable, Codable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
-            throw HTTPError.badRequest("the body is not valid JSON (UTF-8)", code: "invalid_json")
+            throw HTTPError.invalidJSON
         }
     }
 

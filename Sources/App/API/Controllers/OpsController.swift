@@ -1,9 +1,15 @@
 import HTTPServer
+import Store
 
-extension PopiAPI {
-    /// `/healthz` (alive), `/readyz` (database reachable and migrated, model and adapters loaded, not draining)
-    /// and `/metrics` (Prometheus text). None needs a key: they carry no user data.
-    func addOpsRoutes(to router: inout Router) {
+/// `/healthz` (alive), `/readyz` (database reachable and migrated, model and adapters loaded, not draining)
+/// and `/metrics` (Prometheus text). None needs a key: they carry no user data.
+struct OpsController: Sendable {
+    let store: DataStore
+    let models: ServedModels
+    let accepting: Readiness
+    let metrics: ServiceMetrics
+
+    func register(in router: inout Router) {
         router.get("/healthz") { _ in JSONValue.object(["status": .string("ok")]).response() }
 
         router.get("/readyz") { [store, models, accepting] _ in

@@ -2,34 +2,34 @@ import Foundation
 import HTTPServer
 import Store
 
-extension PopiAPI {
-    func addFeedbackRoutes(to router: inout Router) {
-        router.post("/v1/users/{user_id}/feedback", authorized(.write) { [self] request, caller in
+/// A user's feedback events: posted one at a time or in batches, listed, deleted.
+struct FeedbackController: Sendable {
+    let requests: RequestGuard
+    let users: UserRepository
+    let feedback: FeedbackRepository
+    let configuration: APIConfiguration
+
+    func register(in router: inout Router) {
+        router.post("/v1/users/{user_id}/feedback", requests.authorized(.write) { [self] request, caller in
             try await postFeedback(request, caller)
         })
-        router.get("/v1/users/{user_id}/feedback", authorized(.read) { [self] request, caller in
+        router.get("/v1/users/{user_id}/feedback", requests.authorized(.read) { [self] request, caller in
             try await listFeedback(request, caller)
         })
-        router.delete("/v1/users/{user_id}/feedback/{event_id}", authorized(.write) { [self] request, caller in
+        router.delete("/v1/users/{user_id}/feedback/{event_id}", requests.authorized(.write) { [self] request, caller in
             try await deleteFeedback(request, caller)
         })
     }
 
-    /// The refresh job new feedback queues: one pending per user, debounced.
-    var refreshJob: FeedbackRepository.RefreshJob {
-        let debounce = configuration.refreshDebounceSeconds, maxDelay = configuration.refreshMaxDelaySeconds
-        return { user in NewJob.summaryRefresh(for: user, delay: debounce, maxDelay: maxDelay) }
-    }
-
     /// One event or `{"events": [...]}`. Each item is validated on its own: invalid items are
     /// reported and skipped, valid ones stored in one transaction.
-    func postFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
-        let user = try userID(request)
-        let body = try await jsonBody(request)
+    private func postFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
+        let user = try RequestGuard.userID(request)
+        let body = try await requests.jsonBody(request)
         let items: [JSONValue]
         if body["events"] != nil {
             items = try FieldReader(body).array("events", required: true, maxCount: configuration.maxBatchEvents) ?? []
-            guard !items.isEmpty else { throw FieldReader.invalid("events: must hold at least one event") }
+            guard !items.isEmpty else { throw HTTPError.invalidRequest("events: must hold at least one event") }
         } else {
             _ = try FieldReader(body)
             items = [body]
@@ -46,13 +46,8 @@ extension PopiAPI {
         }
         var refreshJobID: JSONValue = .null
         if !valid.isEmpty {
-            let result: IngestResult
-            do {
-                result = try await store.feedback.ingest(tenant: caller.tenantID, externalUserID: user,
-                                                         events: valid.map(\.event), refresh: refreshJob)
-            } catch {
-                throw storeError(error)
-            }
+            let result = try await feedback.ingest(tenant: caller.tenantID, externalUserID: user,
+                                                   events: valid.map(\.event), refresh: configuration.refreshJob)
             for ((index, event), status) in zip(valid, result.items) {
                 let (name, id): (String, EventID) = switch status {
                 case .inserted(let id): ("inserted", id)
@@ -76,7 +71,7 @@ extension PopiAPI {
 
     /// Validates one event: `kind` pair {prompt, chosen, rejected}, statement {text} or content
     /// {text, prompt?}; optional `id` (idempotency key), `occurred_at`, `metadata` (object).
-    func feedbackEvent(_ item: JSONValue, path: String) throws -> NewFeedbackEvent {
+    private func feedbackEvent(_ item: JSONValue, path: String) throws -> NewFeedbackEvent {
         let fields = try FieldReader(item, path: path)
         let limit = configuration.maxFieldBytes
         let content: FeedbackContent
@@ -84,7 +79,7 @@ extension PopiAPI {
         case "pair":
             let chosen = try fields.requiredString("chosen", maxLength: limit)
             let rejected = try fields.requiredString("rejected", maxLength: limit)
-            guard chosen != rejected else { throw FieldReader.invalid("\(fields.name("rejected")): must differ from chosen") }
+            guard chosen != rejected else { throw HTTPError.invalidRequest("\(fields.name("rejected")): must differ from chosen") }
             content = .pair(prompt: try fields.requiredString("prompt", maxLength: limit), chosen: chosen, rejected: rejected)
         case "statement":
             content = .statement(text: try fields.requiredString("text", maxLength: limit))
@@ -92,13 +87,13 @@ extension PopiAPI {
             content = .content(text: try fields.requiredString("text", maxLength: limit),
                                prompt: try fields.string("prompt", maxLength: limit))
         default:
-            throw FieldReader.invalid("\(fields.name("kind")): must be pair, statement or content")
+            throw HTTPError.invalidRequest("\(fields.name("kind")): must be pair, statement or content")
         }
         var metadata = JSONB.emptyObject
         if let object = try fields.object("metadata") {
-            guard object.bytes.count <= 16 << 10 else { throw FieldReader.invalid("\(fields.name("metadata")): larger than 16 KiB") }
+            guard object.bytes.count <= 16 << 10 else { throw HTTPError.invalidRequest("\(fields.name("metadata")): larger than 16 KiB") }
             guard !object.containsNUL else {
-                throw FieldReader.invalid("\(fields.name("metadata")): must not contain NUL characters")
+                throw HTTPError.invalidRequest("\(fields.name("metadata")): must not contain NUL characters")
             }
             metadata = JSONB(text: String(decoding: object.bytes, as: UTF8.self))
         }
@@ -107,47 +102,30 @@ extension PopiAPI {
     }
 
     /// Keyset pagination: `?limit=1..200&cursor=<next_cursor>`, oldest first.
-    func listFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
-        let user = try userID(request)
-        let limit = try queryInteger(request, "limit", in: 1...200) ?? 50
-        let cursor = try queryInteger(request, "cursor", in: 0...Int(Int64.max)).map { EventID(rawValue: Int64($0)) }
-        do {
-            guard let found = try await store.users.find(tenant: caller.tenantID, externalID: user) else {
-                throw Self.userNotFound()
-            }
-            let page = try await store.feedback.list(user: found.id, after: cursor, limit: limit)
-            return JSONValue.object([
-                "user_id": .string(user),
-                "events": .array(page.events.map(Representation.event)),
-                "next_cursor": page.nextCursor.map { .string(String($0.rawValue)) } ?? .null,
-            ]).response()
-        } catch {
-            throw storeError(error)
+    private func listFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
+        let user = try RequestGuard.userID(request)
+        let limit = try RequestGuard.queryInteger(request, "limit", in: 1...200) ?? 50
+        let cursor = try RequestGuard.queryInteger(request, "cursor", in: 0...Int(Int64.max)).map { EventID(rawValue: Int64($0)) }
+        guard let found = try await users.find(tenant: caller.tenantID, externalID: user) else {
+            throw HTTPError.userNotFound
         }
+        let page = try await feedback.list(user: found.id, after: cursor, limit: limit)
+        return JSONValue.object([
+            "user_id": .string(user),
+            "events": .array(page.events.map(Representation.event)),
+            "next_cursor": page.nextCursor.map { .string(String($0.rawValue)) } ?? .null,
+        ]).response()
     }
 
-    func deleteFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
-        let user = try userID(request)
+    private func deleteFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
+        let user = try RequestGuard.userID(request)
         guard let raw = request.parameter("event_id"), let id = Int64(raw), id > 0 else {
-            throw HTTPError.badRequest("event_id must be a positive integer", code: "invalid_request")
+            throw HTTPError.invalidRequest("event_id must be a positive integer")
         }
-        do {
-            guard let found = try await store.users.find(tenant: caller.tenantID, externalID: user),
-                  try await store.feedback.delete(user: found.id, id: EventID(rawValue: id), refresh: refreshJob) else {
-                throw HTTPError(.notFound, code: "event_not_found", message: "no such feedback event")
-            }
-            return Response(status: .noContent)
-        } catch {
-            throw storeError(error)
+        guard let found = try await users.find(tenant: caller.tenantID, externalID: user),
+              try await feedback.delete(user: found.id, id: EventID(rawValue: id), refresh: configuration.refreshJob) else {
+            throw HTTPError.eventNotFound
         }
-    }
-
-    /// An integer query parameter within `range`; nil when absent.
-    func queryInteger(_ request: Request, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text = request.queryValue(name) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw HTTPError.badRequest("\(name) must be an integer between \(range.lowerBound) and \(range.upperBound)", code: "invalid_request")
-        }
-        return value
+        return Response(status: .noContent)
     }
 }

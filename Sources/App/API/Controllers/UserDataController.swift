@@ -1,23 +1,26 @@
 import HTTPServer
 import Store
 
-extension PopiAPI {
-    /// Erasure (every row about the user, in one transaction, with counts per table) and export
-    /// (everything stored about the user, as JSON).
-    func addUserDataRoutes(to router: inout Router) {
-        router.delete("/v1/users/{user_id}", authorized(.write) { [self] request, caller in
-            let user = try userID(request)
-            guard let report = try await run({ try await self.store.userData.erase(tenant: caller.tenantID, externalUserID: user) }) else {
-                throw Self.userNotFound()
+/// Erasure (every row about the user, in one transaction, with counts per table) and export
+/// (everything stored about the user, as JSON).
+struct UserDataController: Sendable {
+    let requests: RequestGuard
+    let userData: UserDataRepository
+
+    func register(in router: inout Router) {
+        router.delete("/v1/users/{user_id}", requests.authorized(.write) { [self] request, caller in
+            let user = try RequestGuard.userID(request)
+            guard let report = try await userData.erase(tenant: caller.tenantID, externalUserID: user) else {
+                throw HTTPError.userNotFound
             }
             var deleted: [String: JSONValue] = [:]
             for (table, rows) in report.byTable { deleted[table] = .int(rows) }
             return JSONValue.object(["user_id": .string(user), "deleted": .object(deleted), "total": .int(report.total)]).response()
         })
-        router.get("/v1/users/{user_id}/export", authorized(.read) { [self] request, caller in
-            let user = try userID(request)
-            guard let export = try await run({ try await self.store.userData.export(tenant: caller.tenantID, externalUserID: user) }) else {
-                throw Self.userNotFound()
+        router.get("/v1/users/{user_id}/export", requests.authorized(.read) { [self] request, caller in
+            let user = try RequestGuard.userID(request)
+            guard let export = try await userData.export(tenant: caller.tenantID, externalUserID: user) else {
+                throw HTTPError.userNotFound
             }
             return JSONValue.object([
                 "user": .object([

@@ -1,17 +1,29 @@
 import Foundation
 import HTTPServer
 import Personalization
+import Store
 
-extension PopiAPI {
+/// OpenAI's chat completions and model list, so OpenAI's SDKs work against popi.
+struct OpenAIController: Sendable {
     /// The model name of the in-process runtime.
     static let localModel = "popi-local"
+    /// The `created` time of the models: when they were first listed.
+    private static let created = Date()
 
-    func addOpenAIRoutes(to router: inout Router) {
-        router.post("/v1/chat/completions", authorized(.generate) { [self] request, caller in
+    let requests: RequestGuard
+    let records: GenerationRecords
+    let generations: GenerationRunner
+    let upstreams: UpstreamRegistry
+    let models: ServedModels
+    let prompts: PromptBuilder
+    let configuration: APIConfiguration
+
+    func register(in router: inout Router) {
+        router.post("/v1/chat/completions", requests.authorized(.generate) { [self] request, caller in
             try await chatCompletions(request, caller)
         })
-        router.get("/v1/models", authorized(.read) { [self] _, _ in
-            let created = JSONValue.int(Int(ProcessStart.time.timeIntervalSince1970))
+        router.get("/v1/models", requests.authorized(.read) { [self] _, _ in
+            let created = JSONValue.int(Int(Self.created.timeIntervalSince1970))
             // Beside OpenAI's fields, the local model says which adapters it runs with.
             var list: [JSONValue] = [.object(["id": .string(Self.localModel), "object": .string("model"),
                                               "created": created, "owned_by": .string("popi"),
@@ -26,24 +38,25 @@ extension PopiAPI {
 
     /// OpenAI's chat completions, personalized with the summary of the user named by `user` (or
     /// the `X-Popi-User` header): the summary section goes in front of the last user message.
-    func chatCompletions(_ request: Request, _ caller: Caller) async throws -> Response {
-        let fields = try FieldReader(try await jsonBody(request))
+    private func chatCompletions(_ request: Request, _ caller: Caller) async throws -> Response {
+        let fields = try FieldReader(try await requests.jsonBody(request))
         let modelName = try fields.requiredString("model", maxLength: 256)
         let conversation = try messages(fields)
-        var settings = try samplingSettings(fields, maxTokensKeys: ["max_tokens", "max_completion_tokens"])
+        var settings = try GenerationController.samplingSettings(fields, maxTokens: configuration.maxGenerationTokens,
+                                                                 maxTokensKeys: ["max_tokens", "max_completion_tokens"])
         settings.stop = try stopSequences(fields)
         if let n = try fields.integer("n", in: 1...128), n != 1 {
-            throw FieldReader.invalid("n: only 1 choice is supported")
+            throw HTTPError.invalidRequest("n: only 1 choice is supported")
         }
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options").map { try FieldReader($0, path: "stream_options").bool("include_usage") ?? false } ?? false
         let header = request.headers["X-Popi-User"]
-        if let header, !Self.isValidUserID(header) {
-            throw FieldReader.invalid("X-Popi-User: must be 1-256 bytes without control characters")
+        if let header, !RequestGuard.isValidUserID(header) {
+            throw HTTPError.invalidRequest("X-Popi-User: must be 1-256 bytes without control characters")
         }
         let user = try fields.string("user", maxLength: 256) ?? header
-        if let user, !Self.isValidUserID(user) {
-            throw FieldReader.invalid("user: must be 1-256 bytes without control characters")
+        if let user, !RequestGuard.isValidUserID(user) {
+            throw HTTPError.invalidRequest("user: must be 1-256 bytes without control characters")
         }
 
         let target: Generator
@@ -52,25 +65,26 @@ extension PopiAPI {
         } else if let client = upstreams.client(forModel: modelName) {
             target = .upstream(client, model: modelName)
         } else {
-            throw HTTPError(.notFound, code: "model_not_found", message: "unknown model \(modelName); GET /v1/models lists them")
+            throw HTTPError.modelNotFound(modelName)
         }
-        let summary = try await user.asyncMap { try await currentSummary(caller, $0) } ?? nil
+        var summary: SummaryVersion?
+        if let user { summary = try await records.currentSummary(caller, user) }
         let turns = summary.map { prompts.personalize(conversation: conversation, summary: $0.text) } ?? conversation
-        _ = try checkPrompt(turns, maxTokens: settings.maxTokens)
-        if case .local = target { try checkGenerationCapacity() }
+        try generations.checkPrompt(turns, maxTokens: settings.maxTokens)
+        if case .local = target { try generations.checkCapacity() }
 
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = JSONValue.int(Int(Date().timeIntervalSince1970))
         let popi = JSONValue.object(["personalized": .bool(summary != nil), "summary_version": .optional(summary?.version)])
-        let upstreamUser = self.upstreamUser(caller, user)
+        let upstreamUser = GenerationRunner.upstreamUser(caller, user)
         let usage = { @Sendable (output: GenerationOutput) -> JSONValue in
             .object(["prompt_tokens": .int(output.promptTokens), "completion_tokens": .int(output.completionTokens),
                      "total_tokens": .int(output.promptTokens + output.completionTokens)])
         }
 
         guard stream else {
-            let output = try await generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
-            if let user { await recordUsage(caller, user, output) }
+            let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            if let user { await records.recordUsage(caller, user, output) }
             return JSONValue.object([
                 "id": .string(id), "object": .string("chat.completion"), "created": created, "model": .string(modelName),
                 "choices": .array([.object([
@@ -90,10 +104,10 @@ extension PopiAPI {
         return Response.eventStream { [self, settings] events in
             do {
                 try await events.send(data: chunk(.object(["role": .string("assistant"), "content": .string("")]), .null))
-                let output = try await generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: chunk(.object(["content": .string(piece)]), .null))
                 }
-                if let user { await recordUsage(caller, user, output) }
+                if let user { await records.recordUsage(caller, user, output) }
                 try await events.send(data: chunk(.object([:]), .string(output.finishReason)))
                 if includeUsage {
                     try await events.send(data: String(decoding: JSONValue.object([
@@ -105,7 +119,7 @@ extension PopiAPI {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                try await sendStreamError(error, to: events, openAI: true)
+                try await generations.sendStreamError(error, to: events, openAI: true)
             }
         }
     }
@@ -114,7 +128,7 @@ extension PopiAPI {
     /// or a list of text parts.
     private func messages(_ fields: FieldReader) throws -> [ChatTurn] {
         let items = try fields.array("messages", required: true, maxCount: 512) ?? []
-        guard !items.isEmpty else { throw FieldReader.invalid("messages: give at least one message") }
+        guard !items.isEmpty else { throw HTTPError.invalidRequest("messages: give at least one message") }
         let turns = try items.enumerated().map { index, item -> ChatTurn in
             let message = try FieldReader(item, path: "messages[\(index)]")
             let role: ChatTurn.Role
@@ -122,7 +136,7 @@ extension PopiAPI {
             case "system", "developer": role = .system
             case "user": role = .user
             case "assistant": role = .assistant
-            default: throw FieldReader.invalid("messages[\(index)].role: must be system, developer, user or assistant")
+            default: throw HTTPError.invalidRequest("messages[\(index)].role: must be system, developer, user or assistant")
             }
             let text: String
             switch message.fields["content"] {
@@ -132,25 +146,25 @@ extension PopiAPI {
                 text = try parts.enumerated().map { partIndex, part in
                     let reader = try FieldReader(part, path: "messages[\(index)].content[\(partIndex)]")
                     guard try reader.string("type", required: true) == "text" else {
-                        throw FieldReader.invalid("messages[\(index)].content[\(partIndex)].type: only text parts are supported")
+                        throw HTTPError.invalidRequest("messages[\(index)].content[\(partIndex)].type: only text parts are supported")
                     }
                     return try reader.string("text", required: true, nonEmpty: false, maxLength: configuration.maxFieldBytes) ?? ""
                 }.joined()
             case .null? where role == .assistant, nil where role == .assistant:
                 text = ""
             default:
-                throw FieldReader.invalid("messages[\(index)].content: must be a string or a list of text parts")
+                throw HTTPError.invalidRequest("messages[\(index)].content: must be a string or a list of text parts")
             }
             guard text.utf8.count <= configuration.maxFieldBytes else {
-                throw FieldReader.invalid("messages[\(index)].content: longer than \(configuration.maxFieldBytes) bytes")
+                throw HTTPError.invalidRequest("messages[\(index)].content: longer than \(configuration.maxFieldBytes) bytes")
             }
             return ChatTurn(role, text)
         }
         guard turns.contains(where: { $0.role == .user }) else {
-            throw FieldReader.invalid("messages: need at least one user message")
+            throw HTTPError.invalidRequest("messages: need at least one user message")
         }
         guard turns.contains(where: { !$0.content.isEmpty }) else {
-            throw FieldReader.invalid("messages: need at least one message with text")
+            throw HTTPError.invalidRequest("messages: need at least one message with text")
         }
         return turns
     }
@@ -162,23 +176,11 @@ extension PopiAPI {
         case .array(let items)? where items.count <= 4:
             return try items.map {
                 guard case .string(let text) = $0, !text.isEmpty, text.utf8.count <= 256 else {
-                    throw FieldReader.invalid("stop: each stop sequence must be a non-empty string of at most 256 bytes")
+                    throw HTTPError.invalidRequest("stop: each stop sequence must be a non-empty string of at most 256 bytes")
                 }
                 return text
             }
-        default: throw FieldReader.invalid("stop: a string or a list of at most 4 strings")
+        default: throw HTTPError.invalidRequest("stop: a string or a list of at most 4 strings")
         }
-    }
-}
-
-/// When this process started (the `created` time of its models).
-enum ProcessStart {
-    static let time = Date()
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }
