@@ -167,9 +167,6 @@ struct GenerationRunner: Sendable {
         let mapped = HTTPError.from(error)
         let http = (mapped as? HTTPError) ?? .generationFailed
         if !(mapped is HTTPError) { logger.error("streamed generation failed", metadata: ["error": "\(error)"]) }
-        var fields: [String: JSONValue] = ["code": .string(http.code), "message": .string(http.message)]
-        if openAI { fields["type"] = .string("server_error") }
-        let data = String(decoding: JSONValue.object(["error": .object(fields)]).bytes, as: UTF8.self)
-        try await events.send(data: data, event: openAI ? nil : "error")
+        try await events.send(data: try JSONBody.text(API.StreamError(http, openAI: openAI)), event: openAI ? nil : "error")
     }
 }

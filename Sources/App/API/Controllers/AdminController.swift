@@ -17,11 +17,11 @@ struct AdminController: Sendable {
                 throw HTTPError.tenantExists
             }
             let tenant = try await tenants.create(name: name)
-            return Representation.tenant(tenant).response(status: .created)
+            return try Response.json(API.Tenant(tenant), status: .created)
         })
         router.get("/v1/admin/tenants", requests.authorized(.admin) { [self] _, _ in
-            let tenants = try await tenants.list()
-            return JSONValue.object(["tenants": .array(tenants.map(Representation.tenant))]).response()
+            let list = try await tenants.list()
+            return try Response.json(API.TenantList(tenants: list.map(API.Tenant.init)))
         })
         router.post("/v1/admin/tenants/{tenant_id}/keys", requests.authorized(.admin) { [self] request, _ in
             let tenant = try await tenant(request)
@@ -29,14 +29,13 @@ struct AdminController: Sendable {
             let scopes = try keyScopes(fields)
             let name = try fields.string("name", nonEmpty: false, maxLength: 200) ?? ""
             let (secret, key) = try await APIKeySecret.issue(in: apiKeys, tenant: tenant.id, name: name, scopes: scopes)
-            guard case .object(var body) = Representation.key(key) else { return Response(status: .internalServerError) }
-            body["key"] = .string(secret.full)
-            return JSONValue.object(body).response(status: .created, headers: ["Cache-Control": "no-store"])
+            return try Response.json(API.NewAPIKey(apiKey: API.APIKey(key), secret: secret.full), status: .created,
+                                     headers: ["Cache-Control": "no-store"])
         })
         router.get("/v1/admin/tenants/{tenant_id}/keys", requests.authorized(.admin) { [self] request, _ in
             let tenant = try await tenant(request)
             let keys = try await apiKeys.list(tenant: tenant.id)
-            return JSONValue.object(["keys": .array(keys.map(Representation.key))]).response()
+            return try Response.json(API.APIKeyList(keys: keys.map(API.APIKey.init)))
         })
         router.delete("/v1/admin/tenants/{tenant_id}/keys/{key_id}", requests.authorized(.admin) { [self] request, caller in
             let tenant = try await tenant(request)
@@ -48,7 +47,7 @@ struct AdminController: Sendable {
                 throw HTTPError.keyNotFound
             }
             authenticator.invalidate(prefix: key.prefix)
-            return Representation.key(key).response()
+            return try Response.json(API.APIKey(key))
         })
     }
 

@@ -35,38 +35,26 @@ struct FeedbackController: Sendable {
             items = [body]
         }
 
-        var statuses = [JSONValue?](repeating: nil, count: items.count)
+        var statuses = [API.FeedbackItemStatus?](repeating: nil, count: items.count)
         var valid: [(index: Int, event: NewFeedbackEvent)] = []
         for (index, item) in items.enumerated() {
             do {
                 valid.append((index, try feedbackEvent(item, path: items.count == 1 && body["events"] == nil ? "" : "events[\(index)]")))
             } catch let error as HTTPError {
-                statuses[index] = .object(["index": .int(index), "status": .string("invalid"), "reason": .string(error.message)])
+                statuses[index] = .invalid(index: index, reason: error.message)
             }
         }
-        var refreshJobID: JSONValue = .null
+        var refreshJobID: Int64?
         if !valid.isEmpty {
             let result = try await feedback.ingest(tenant: caller.tenantID, externalUserID: user,
                                                    events: valid.map(\.event), refresh: configuration.refreshJob)
             for ((index, event), status) in zip(valid, result.items) {
-                let (name, id): (String, EventID) = switch status {
-                case .inserted(let id): ("inserted", id)
-                case .duplicate(let id): ("duplicate", id)
-                }
-                statuses[index] = .object(["index": .int(index), "status": .string(name), "event_id": .int64(id.rawValue),
-                                           "id": .optional(event.idempotencyKey)])
+                statuses[index] = .stored(index: index, status, idempotencyKey: event.idempotencyKey)
             }
-            if let job = result.refreshJob { refreshJobID = .int64(job.id.rawValue) }
+            refreshJobID = result.refreshJob?.id.rawValue
         }
-        let counts = { (name: String) in statuses.filter { $0?["status"] == .string(name) }.count }
-        return JSONValue.object([
-            "user_id": .string(user),
-            "items": .array(statuses.map { $0 ?? .null }),
-            "inserted": .int(counts("inserted")),
-            "duplicates": .int(counts("duplicate")),
-            "invalid": .int(counts("invalid")),
-            "refresh_job_id": refreshJobID,
-        ]).response()
+        // Every item is either invalid or stored: none is left nil.
+        return try Response.json(API.FeedbackResult(userID: user, items: statuses.compactMap { $0 }, refreshJobID: refreshJobID))
     }
 
     /// Validates one event: `kind` pair {prompt, chosen, rejected}, statement {text} or content
@@ -110,11 +98,8 @@ struct FeedbackController: Sendable {
             throw HTTPError.userNotFound
         }
         let page = try await feedback.list(user: found.id, after: cursor, limit: limit)
-        return JSONValue.object([
-            "user_id": .string(user),
-            "events": .array(page.events.map(Representation.event)),
-            "next_cursor": page.nextCursor.map { .string(String($0.rawValue)) } ?? .null,
-        ]).response()
+        return try Response.json(API.FeedbackPage(userID: user, events: page.events.map(API.FeedbackEvent.init),
+                                                  nextCursor: page.nextCursor.map { String($0.rawValue) }))
     }
 
     private func deleteFeedback(_ request: Request, _ caller: Caller) async throws -> Response {

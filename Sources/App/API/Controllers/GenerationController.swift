@@ -62,38 +62,26 @@ struct GenerationController: Sendable {
         if case .local = target { try generations.checkCapacity() }
         let upstreamUser = GenerationRunner.upstreamUser(caller, user)
 
-        let context: [String: JSONValue] = [
-            "personalized": .bool(summary != nil),
-            "summary_version": .optional(summary?.version),
-            "generator": .string(target.name),
-        ]
-        let usage = { @Sendable (output: GenerationOutput) -> JSONValue in
-            .object([
-                "prompt_tokens": .int(output.promptTokens),
-                "completion_tokens": .int(output.completionTokens),
-                "summary_tokens": .optional(summary?.scores.summaryTokens),
-                "raw_signal_tokens": .optional(summary?.scores.rawSignalTokens),
-            ])
+        let usage = { @Sendable (output: GenerationOutput) in
+            API.GenerationUsage(promptTokens: output.promptTokens, completionTokens: output.completionTokens,
+                                summaryTokens: summary?.scores.summaryTokens, rawSignalTokens: summary?.scores.rawSignalTokens)
         }
         guard stream else {
             let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
             await records.recordUsage(caller, user, output)
-            var body = context
-            body["text"] = .string(output.text)
-            body["finish_reason"] = .string(output.finishReason)
-            body["usage"] = usage(output)
-            return JSONValue.object(body).response()
+            return try Response.json(API.GenerateResponse(personalized: summary != nil, summaryVersion: summary?.version,
+                                                          generator: target.name, text: output.text,
+                                                          finishReason: output.finishReason, usage: usage(output)))
         }
         return Response.eventStream { [self] events in
             do {
                 let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
-                    try await events.send(data: String(decoding: JSONValue.object(["text": .string(piece)]).bytes, as: UTF8.self), event: "delta")
+                    try await events.send(data: try JSONBody.text(API.GenerateDelta(text: piece)), event: "delta")
                 }
                 await records.recordUsage(caller, user, output)
-                var done = context
-                done["finish_reason"] = .string(output.finishReason)
-                done["usage"] = usage(output)
-                try await events.send(data: String(decoding: JSONValue.object(done).bytes, as: UTF8.self), event: "done")
+                let done = API.GenerateDone(personalized: summary != nil, summaryVersion: summary?.version, generator: target.name,
+                                            finishReason: output.finishReason, usage: usage(output))
+                try await events.send(data: try JSONBody.text(done), event: "done")
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -122,16 +110,8 @@ struct GenerationController: Sendable {
         try generations.checkPrompt(turns, maxTokens: longest)
         let ranker = Ranker(model: model, prompts: prompts)
         let ranked = try await generations.withSlot { try await ranker.rank(prompt: prompt, responses: responses, summary: summary?.text) }
-        return JSONValue.object([
-            "personalized": .bool(summary != nil),
-            "summary_version": .optional(summary?.version),
-            "ranking": .array(ranked.map { item in
-                .object([
-                    "index": .int(item.index),
-                    "response": .string(responses[item.index]),
-                    "score": .number(item.score),
-                ])
-            }),
-        ]).response()
+        return try Response.json(API.RankResponse(personalized: summary != nil, summaryVersion: summary?.version, ranking: ranked.map {
+            API.RankResponse.Ranked(index: $0.index, response: responses[$0.index], score: $0.score)
+        }))
     }
 }

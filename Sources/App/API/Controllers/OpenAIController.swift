@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import LLMClient
 import Personalization
 import Store
 
@@ -23,16 +24,13 @@ struct OpenAIController: Sendable {
             try await chatCompletions(request, caller)
         })
         router.get("/v1/models", requests.authorized(.read) { [self] _, _ in
-            let created = JSONValue.int(Int(Self.created.timeIntervalSince1970))
+            let created = Int(Self.created.timeIntervalSince1970)
             // Beside OpenAI's fields, the local model says which adapters it runs with.
-            var list: [JSONValue] = [.object(["id": .string(Self.localModel), "object": .string("model"),
-                                              "created": created, "owned_by": .string("popi"),
-                                              "adapters": models.adaptersJSON])]
-            for (name, upstream) in upstreams.routes.sorted(by: { $0.key < $1.key }) {
-                list.append(.object(["id": .string(name), "object": .string("model"), "created": created,
-                                       "owned_by": .string(upstream)]))
+            let local = API.Model(id: Self.localModel, created: created, ownedBy: "popi", adapters: API.LoadedAdapters(models))
+            let upstreamModels = upstreams.routes.sorted(by: { $0.key < $1.key }).map { name, upstream in
+                API.Model(id: name, created: created, ownedBy: upstream)
             }
-            return JSONValue.object(["object": .string("list"), "data": .array(list)]).response()
+            return try Response.json(API.ModelList(data: [local] + upstreamModels))
         })
     }
 
@@ -74,46 +72,38 @@ struct OpenAIController: Sendable {
         if case .local = target { try generations.checkCapacity() }
 
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let created = JSONValue.int(Int(Date().timeIntervalSince1970))
-        let popi = JSONValue.object(["personalized": .bool(summary != nil), "summary_version": .optional(summary?.version)])
+        let created = Int(Date().timeIntervalSince1970)
+        let popi = API.PopiInfo(personalized: summary != nil, summaryVersion: summary?.version)
         let upstreamUser = GenerationRunner.upstreamUser(caller, user)
-        let usage = { @Sendable (output: GenerationOutput) -> JSONValue in
-            .object(["prompt_tokens": .int(output.promptTokens), "completion_tokens": .int(output.completionTokens),
-                     "total_tokens": .int(output.promptTokens + output.completionTokens)])
+        let usage = { @Sendable (output: GenerationOutput) in
+            Usage(promptTokens: output.promptTokens, completionTokens: output.completionTokens,
+                  totalTokens: output.promptTokens + output.completionTokens)
         }
 
         guard stream else {
             let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
             if let user { await records.recordUsage(caller, user, output) }
-            return JSONValue.object([
-                "id": .string(id), "object": .string("chat.completion"), "created": created, "model": .string(modelName),
-                "choices": .array([.object([
-                    "index": .int(0),
-                    "message": .object(["role": .string("assistant"), "content": .string(output.text)]),
-                    "finish_reason": .string(output.finishReason), "logprobs": .null,
-                ])]),
-                "usage": usage(output), "popi": popi,
-            ]).response()
+            let choice = API.ChatCompletion.Choice(index: 0, message: ChatMessage(role: "assistant", content: output.text),
+                                                   finishReason: output.finishReason)
+            return try Response.json(API.ChatCompletion(id: id, created: created, model: modelName, choices: [choice],
+                                                        usage: usage(output), popi: popi))
         }
-        let chunk = { @Sendable (delta: JSONValue, finish: JSONValue) -> String in
-            String(decoding: JSONValue.object([
-                "id": .string(id), "object": .string("chat.completion.chunk"), "created": created, "model": .string(modelName),
-                "choices": .array([.object(["index": .int(0), "delta": delta, "finish_reason": finish, "logprobs": .null])]),
-            ]).bytes, as: UTF8.self)
+        let chunk = { @Sendable (delta: ChatCompletionChunk.Delta, finish: String?) in
+            try JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: modelName, choices: [
+                API.ChatCompletionChunk.Choice(index: 0, delta: delta, finishReason: finish),
+            ]))
         }
         return Response.eventStream { [self, settings] events in
             do {
-                try await events.send(data: chunk(.object(["role": .string("assistant"), "content": .string("")]), .null))
+                try await events.send(data: chunk(ChatCompletionChunk.Delta(role: "assistant", content: ""), nil))
                 let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
-                    try await events.send(data: chunk(.object(["content": .string(piece)]), .null))
+                    try await events.send(data: chunk(ChatCompletionChunk.Delta(content: piece), nil))
                 }
                 if let user { await records.recordUsage(caller, user, output) }
-                try await events.send(data: chunk(.object([:]), .string(output.finishReason)))
+                try await events.send(data: chunk(ChatCompletionChunk.Delta(), output.finishReason))
                 if includeUsage {
-                    try await events.send(data: String(decoding: JSONValue.object([
-                        "id": .string(id), "object": .string("chat.completion.chunk"), "created": created,
-                        "model": .string(modelName), "choices": .array([]), "usage": usage(output), "popi": popi,
-                    ]).bytes, as: UTF8.self))
+                    try await events.send(data: JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: modelName,
+                                                                                      choices: [], usage: usage(output), popi: popi)))
                 }
                 try await events.send(data: "[DONE]")
             } catch is CancellationError {

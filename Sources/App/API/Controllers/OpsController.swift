@@ -10,22 +10,17 @@ struct OpsController: Sendable {
     let metrics: ServiceMetrics
 
     func register(in router: inout Router) {
-        router.get("/healthz") { _ in JSONValue.object(["status": .string("ok")]).response() }
+        router.get("/healthz") { _ in try Response.json(API.Health()) }
 
         router.get("/readyz") { [store, models, accepting] _ in
             let health = await store.health()
-            let database: JSONValue = health.isReady ? .string("ok") : .string(health.problem ?? (
-                health.reachable ? "migrations pending: \(health.pendingMigrations.joined(separator: ", "))" : "unreachable"))
+            let database = health.isReady ? "ok" : health.problem ?? (
+                health.reachable ? "migrations pending: \(health.pendingMigrations.joined(separator: ", "))" : "unreachable")
             let ready = health.isReady && accepting.isAccepting
-            return JSONValue.object([
-                "status": .string(ready ? "ready" : "not_ready"),
-                "checks": .object([
-                    "database": database,
-                    "model": .string(models.base.modelID),
-                    "adapters": models.adaptersJSON,
-                    "accepting": .bool(accepting.isAccepting),
-                ]),
-            ]).response(status: ready ? .ok : .serviceUnavailable)
+            let checks = API.Readiness.Checks(database: database, model: models.base.modelID,
+                                              adapters: API.LoadedAdapters(models), accepting: accepting.isAccepting)
+            return try Response.json(API.Readiness(status: ready ? "ready" : "not_ready", checks: checks),
+                                     status: ready ? .ok : .serviceUnavailable)
         }
 
         router.get("/metrics") { [metrics] _ in

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPServer
 import Personalization
@@ -37,7 +38,7 @@ struct SummaryController: Sendable {
             guard let found = try await summaries.get(user: user.id, version: version) else {
                 throw HTTPError.versionNotFound
             }
-            return Representation.version(found).response()
+            return try Response.json(API.SummaryVersion(found))
         })
         router.post("/v1/users/{user_id}/summary/versions/{version}/restore", requests.authorized(.write) { [self] request, caller in
             let (user, version) = try await versionParameters(request, caller)
@@ -55,9 +56,14 @@ struct SummaryController: Sendable {
         return state
     }
 
-    private func summaryResponse(_ caller: Caller, _ user: String, status: HTTPStatus = .ok) async throws -> Response {
-        let body = Representation.summary(try await state(caller, user))
-        return body.response(status: status, headers: ["ETag": Representation.etag(body), "Cache-Control": "no-cache"])
+    private func summaryResponse(_ caller: Caller, _ user: String) async throws -> Response {
+        let body = try JSONBody.encode(API.Summary(try await state(caller, user)))
+        return .json(body, headers: ["ETag": Self.etag(body), "Cache-Control": "no-cache"])
+    }
+
+    /// A weak ETag over the representation's bytes: changes whenever anything shown changes.
+    private static func etag(_ body: [UInt8]) -> String {
+        "W/\"" + SHA256.digest(body).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
     }
 
     private func getSummary(_ request: Request, _ caller: Caller) async throws -> Response {
@@ -98,8 +104,7 @@ struct SummaryController: Sendable {
         if latest.state == .done || latest.state == .superseded {
             return try await summaryResponse(caller, user)
         }
-        return JSONValue.object(["user_id": .string(user), "refresh_job": Representation.job(latest)])
-            .response(status: .accepted)
+        return try Response.json(API.RefreshAccepted(userID: user, refreshJob: API.Job(latest)), status: .accepted)
     }
 
     /// An edited summary (up to 2 KiB: at most 2048 tokens, so it fits the default prompt and
@@ -176,12 +181,9 @@ struct SummaryController: Sendable {
         // One more than asked tells whether another page exists.
         let fetched = try await summaries.list(user: found.id, before: before, limit: limit + 1)
         let versions = fetched.prefix(limit)
-        let next: JSONValue = fetched.count > limit ? versions.last.map { .string(String($0.version)) } ?? .null : .null
-        return JSONValue.object([
-            "user_id": .string(user),
-            "versions": .array(versions.map(Representation.version)),
-            "next_before": next,
-        ]).response()
+        let next = fetched.count > limit ? versions.last.map { String($0.version) } : nil
+        return try Response.json(API.SummaryVersionPage(userID: user, versions: versions.map(API.SummaryVersion.init),
+                                                        nextBefore: next))
     }
 
     private func versionParameters(_ request: Request, _ caller: Caller) async throws -> (User, Int) {
