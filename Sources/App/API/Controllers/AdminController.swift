@@ -12,7 +12,7 @@ struct AdminController: Sendable {
 
     func register(in router: inout Router) {
         router.post("/v1/admin/tenants", requests.authorized(.admin) { [self] request, _ in
-            let name = try tenantName(try FieldReader(try await requests.jsonBody(request)))
+            let name = try API.TenantCreate(try await requests.jsonBody(request)).name
             if try await tenants.find(name: name) != nil {
                 throw HTTPError.tenantExists
             }
@@ -25,10 +25,8 @@ struct AdminController: Sendable {
         })
         router.post("/v1/admin/tenants/{tenant_id}/keys", requests.authorized(.admin) { [self] request, _ in
             let tenant = try await tenant(request)
-            let fields = try FieldReader(try await requests.jsonBody(request))
-            let scopes = try keyScopes(fields)
-            let name = try fields.string("name", nonEmpty: false, maxLength: 200) ?? ""
-            let (secret, key) = try await APIKeySecret.issue(in: apiKeys, tenant: tenant.id, name: name, scopes: scopes)
+            let create = try API.KeyCreate(try await requests.jsonBody(request))
+            let (secret, key) = try await APIKeySecret.issue(in: apiKeys, tenant: tenant.id, name: create.name, scopes: create.scopes)
             return try Response.json(API.NewAPIKey(apiKey: API.APIKey(key), secret: secret.full), status: .created,
                                      headers: ["Cache-Control": "no-store"])
         })
@@ -57,25 +55,5 @@ struct AdminController: Sendable {
             throw HTTPError.tenantNotFound
         }
         return tenant
-    }
-
-    private func tenantName(_ fields: FieldReader) throws -> String {
-        let name = try fields.requiredString("name", maxLength: 200)
-        guard !name.containsControlCharacters else {
-            throw HTTPError.invalidRequest("name: must not contain control characters")
-        }
-        return name.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private func keyScopes(_ fields: FieldReader) throws -> Set<Scope> {
-        guard let items = try fields.array("scopes", maxCount: 4) else { return [.read, .write, .generate] }
-        let scopes = try items.map { item -> Scope in
-            guard case .string(let name) = item, let scope = Scope(rawValue: name) else {
-                throw HTTPError.invalidRequest("scopes: each scope is one of read, write, generate, admin")
-            }
-            return scope
-        }
-        guard !scopes.isEmpty else { throw HTTPError.invalidRequest("scopes: give at least one scope") }
-        return Set(scopes)
     }
 }

@@ -21,27 +21,16 @@ struct FeedbackController: Sendable {
         })
     }
 
-    /// One event or `{"events": [...]}`. Each item is validated on its own: invalid items are
-    /// reported and skipped, valid ones stored in one transaction.
+    /// Stores the valid items of the post in one transaction and reports on every item.
     private func postFeedback(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try RequestGuard.userID(request)
-        let body = try await requests.jsonBody(request)
-        let items: [JSONValue]
-        if body["events"] != nil {
-            items = try FieldReader(body).array("events", required: true, maxCount: configuration.maxBatchEvents) ?? []
-            guard !items.isEmpty else { throw HTTPError.invalidRequest("events: must hold at least one event") }
-        } else {
-            _ = try FieldReader(body)
-            items = [body]
-        }
-
-        var statuses = [API.FeedbackItemStatus?](repeating: nil, count: items.count)
+        let posted = try API.FeedbackRequest(try await requests.jsonBody(request), limits: configuration)
+        var statuses = [API.FeedbackItemStatus?](repeating: nil, count: posted.events.count)
         var valid: [(index: Int, event: NewFeedbackEvent)] = []
-        for (index, item) in items.enumerated() {
-            do {
-                valid.append((index, try feedbackEvent(item, path: items.count == 1 && body["events"] == nil ? "" : "events[\(index)]")))
-            } catch let error as HTTPError {
-                statuses[index] = .invalid(index: index, reason: error.message)
+        for (index, item) in posted.events.enumerated() {
+            switch item {
+            case .success(let event): valid.append((index, event))
+            case .failure(let error): statuses[index] = .invalid(index: index, reason: error.message)
             }
         }
         var refreshJobID: Int64?
@@ -55,38 +44,6 @@ struct FeedbackController: Sendable {
         }
         // Every item is either invalid or stored: none is left nil.
         return try Response.json(API.FeedbackResult(userID: user, items: statuses.compactMap { $0 }, refreshJobID: refreshJobID))
-    }
-
-    /// Validates one event: `kind` pair {prompt, chosen, rejected}, statement {text} or content
-    /// {text, prompt?}; optional `id` (idempotency key), `occurred_at`, `metadata` (object).
-    private func feedbackEvent(_ item: JSONValue, path: String) throws -> NewFeedbackEvent {
-        let fields = try FieldReader(item, path: path)
-        let limit = configuration.maxFieldBytes
-        let content: FeedbackContent
-        switch try fields.string("kind", required: true, maxLength: 32) {
-        case "pair":
-            let chosen = try fields.requiredString("chosen", maxLength: limit)
-            let rejected = try fields.requiredString("rejected", maxLength: limit)
-            guard chosen != rejected else { throw HTTPError.invalidRequest("\(fields.name("rejected")): must differ from chosen") }
-            content = .pair(prompt: try fields.requiredString("prompt", maxLength: limit), chosen: chosen, rejected: rejected)
-        case "statement":
-            content = .statement(text: try fields.requiredString("text", maxLength: limit))
-        case "content":
-            content = .content(text: try fields.requiredString("text", maxLength: limit),
-                               prompt: try fields.string("prompt", maxLength: limit))
-        default:
-            throw HTTPError.invalidRequest("\(fields.name("kind")): must be pair, statement or content")
-        }
-        var metadata = JSONB.emptyObject
-        if let object = try fields.object("metadata") {
-            guard object.bytes.count <= 16 << 10 else { throw HTTPError.invalidRequest("\(fields.name("metadata")): larger than 16 KiB") }
-            guard !object.containsNUL else {
-                throw HTTPError.invalidRequest("\(fields.name("metadata")): must not contain NUL characters")
-            }
-            metadata = JSONB(text: String(decoding: object.bytes, as: UTF8.self))
-        }
-        let key = try fields.string("id", maxLength: 256)
-        return NewFeedbackEvent(idempotencyKey: key, content: content, metadata: metadata, occurredAt: try fields.date("occurred_at"))
     }
 
     /// Keyset pagination: `?limit=1..200&cursor=<next_cursor>`, oldest first.

@@ -23,20 +23,6 @@ struct GenerationController: Sendable {
         })
     }
 
-    /// Sampling options shared by `/generate` and `/v1/chat/completions`.
-    static func samplingSettings(_ fields: FieldReader, maxTokens maxTokensLimit: Int,
-                                 maxTokensKeys: [String] = ["max_tokens"]) throws -> SamplingSettings {
-        var maxTokens = 256
-        for key in maxTokensKeys {
-            if let value = try fields.integer(key, in: 1...maxTokensLimit) { maxTokens = value }
-        }
-        return SamplingSettings(
-            maxTokens: maxTokens,
-            temperature: try fields.number("temperature", in: 0...2) ?? 0.7,
-            topP: try fields.number("top_p", in: 0.000_001...1) ?? 0.95,
-            seed: UInt64(try fields.integer("seed", in: 0...Int(1 << 53)) ?? Int.random(in: 0...Int(Int32.max))))
-    }
-
     /// Which generator a request names: "local" or a configured upstream (its first model).
     private func generator(named name: String?) throws -> Generator {
         guard let name, name != "local" else { return .local }
@@ -51,14 +37,11 @@ struct GenerationController: Sendable {
 
     private func generate(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try RequestGuard.userID(request)
-        let fields = try FieldReader(try await requests.jsonBody(request))
-        let prompt = try fields.requiredString("prompt", maxLength: configuration.maxFieldBytes)
-        let settings = try Self.samplingSettings(fields, maxTokens: configuration.maxGenerationTokens)
-        let stream = try fields.bool("stream") ?? false
-        let target = try generator(named: try fields.string("generator", maxLength: 64))
+        let body = try API.GenerateRequest(try await requests.jsonBody(request), limits: configuration)
+        let target = try generator(named: body.generator)
         let summary = try await records.currentSummary(caller, user)
-        let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: prompt) } ?? prompts.bareTurns(prompt: prompt)
-        try generations.checkPrompt(turns, maxTokens: settings.maxTokens)
+        let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: body.prompt) } ?? prompts.bareTurns(prompt: body.prompt)
+        try generations.checkPrompt(turns, maxTokens: body.sampling.maxTokens)
         if case .local = target { try generations.checkCapacity() }
         let upstreamUser = GenerationRunner.upstreamUser(caller, user)
 
@@ -66,8 +49,8 @@ struct GenerationController: Sendable {
             API.GenerationUsage(promptTokens: output.promptTokens, completionTokens: output.completionTokens,
                                 summaryTokens: summary?.scores.summaryTokens, rawSignalTokens: summary?.scores.rawSignalTokens)
         }
-        guard stream else {
-            let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
+        guard body.stream else {
+            let output = try await generations.generate(turns, settings: body.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
             await records.recordUsage(caller, user, output)
             return try Response.json(API.GenerateResponse(personalized: summary != nil, summaryVersion: summary?.version,
                                                           generator: target.name, text: output.text,
@@ -75,7 +58,7 @@ struct GenerationController: Sendable {
         }
         return Response.eventStream { [self] events in
             do {
-                let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(turns, settings: body.sampling, on: target, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: try JSONBody.text(API.GenerateDelta(text: piece)), event: "delta")
                 }
                 await records.recordUsage(caller, user, output)
@@ -93,25 +76,15 @@ struct GenerationController: Sendable {
     /// `{prompt, responses[]}` → responses best first by the user's personalized preference.
     private func rank(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try RequestGuard.userID(request)
-        let fields = try FieldReader(try await requests.jsonBody(request))
-        let prompt = try fields.requiredString("prompt", maxLength: configuration.maxFieldBytes)
-        let items = try fields.array("responses", required: true, maxCount: 32) ?? []
-        guard items.count >= 1 else { throw HTTPError.invalidRequest("responses: give at least one response") }
-        let responses = try items.enumerated().map { index, item -> String in
-            guard case .string(let text) = item, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-                  text.utf8.count <= configuration.maxFieldBytes else {
-                throw HTTPError.invalidRequest("responses[\(index)]: must be a non-empty string of at most \(configuration.maxFieldBytes) bytes")
-            }
-            return text
-        }
+        let body = try API.RankRequest(try await requests.jsonBody(request), limits: configuration)
         let summary = try await records.currentSummary(caller, user)
-        let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: prompt) } ?? prompts.bareTurns(prompt: prompt)
-        let longest = responses.map { model.tokenCount($0) + 1 }.max() ?? 0
+        let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: body.prompt) } ?? prompts.bareTurns(prompt: body.prompt)
+        let longest = body.responses.map { model.tokenCount($0) + 1 }.max() ?? 0
         try generations.checkPrompt(turns, maxTokens: longest)
         let ranker = Ranker(model: model, prompts: prompts)
-        let ranked = try await generations.withSlot { try await ranker.rank(prompt: prompt, responses: responses, summary: summary?.text) }
+        let ranked = try await generations.withSlot { try await ranker.rank(prompt: body.prompt, responses: body.responses, summary: summary?.text) }
         return try Response.json(API.RankResponse(personalized: summary != nil, summaryVersion: summary?.version, ranking: ranked.map {
-            API.RankResponse.Ranked(index: $0.index, response: responses[$0.index], score: $0.score)
+            API.RankResponse.Ranked(index: $0.index, response: body.responses[$0.index], score: $0.score)
         }))
     }
 }

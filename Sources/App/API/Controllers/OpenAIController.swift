@@ -37,72 +37,54 @@ struct OpenAIController: Sendable {
     /// OpenAI's chat completions, personalized with the summary of the user named by `user` (or
     /// the `X-Popi-User` header): the summary section goes in front of the last user message.
     private func chatCompletions(_ request: Request, _ caller: Caller) async throws -> Response {
-        let fields = try FieldReader(try await requests.jsonBody(request))
-        let modelName = try fields.requiredString("model", maxLength: 256)
-        let conversation = try messages(fields)
-        var settings = try GenerationController.samplingSettings(fields, maxTokens: configuration.maxGenerationTokens,
-                                                                 maxTokensKeys: ["max_tokens", "max_completion_tokens"])
-        settings.stop = try stopSequences(fields)
-        if let n = try fields.integer("n", in: 1...128), n != 1 {
-            throw HTTPError.invalidRequest("n: only 1 choice is supported")
-        }
-        let stream = try fields.bool("stream") ?? false
-        let includeUsage = try fields.object("stream_options").map { try FieldReader($0, path: "stream_options").bool("include_usage") ?? false } ?? false
-        let header = request.headers["X-Popi-User"]
-        if let header, !RequestGuard.isValidUserID(header) {
-            throw HTTPError.invalidRequest("X-Popi-User: must be 1-256 bytes without control characters")
-        }
-        let user = try fields.string("user", maxLength: 256) ?? header
-        if let user, !RequestGuard.isValidUserID(user) {
-            throw HTTPError.invalidRequest("user: must be 1-256 bytes without control characters")
-        }
-
+        let chat = try API.ChatCompletionRequest(try await requests.jsonBody(request), userHeader: request.headers["X-Popi-User"],
+                                                 limits: configuration)
         let target: Generator
-        if modelName == Self.localModel {
+        if chat.model == Self.localModel {
             target = .local
-        } else if let client = upstreams.client(forModel: modelName) {
-            target = .upstream(client, model: modelName)
+        } else if let client = upstreams.client(forModel: chat.model) {
+            target = .upstream(client, model: chat.model)
         } else {
-            throw HTTPError.modelNotFound(modelName)
+            throw HTTPError.modelNotFound(chat.model)
         }
         var summary: SummaryVersion?
-        if let user { summary = try await records.currentSummary(caller, user) }
-        let turns = summary.map { prompts.personalize(conversation: conversation, summary: $0.text) } ?? conversation
-        try generations.checkPrompt(turns, maxTokens: settings.maxTokens)
+        if let user = chat.user { summary = try await records.currentSummary(caller, user) }
+        let turns = summary.map { prompts.personalize(conversation: chat.messages, summary: $0.text) } ?? chat.messages
+        try generations.checkPrompt(turns, maxTokens: chat.sampling.maxTokens)
         if case .local = target { try generations.checkCapacity() }
 
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let popi = API.PopiInfo(personalized: summary != nil, summaryVersion: summary?.version)
-        let upstreamUser = GenerationRunner.upstreamUser(caller, user)
+        let upstreamUser = GenerationRunner.upstreamUser(caller, chat.user)
         let usage = { @Sendable (output: GenerationOutput) in
             Usage(promptTokens: output.promptTokens, completionTokens: output.completionTokens,
                   totalTokens: output.promptTokens + output.completionTokens)
         }
 
-        guard stream else {
-            let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser, onDelta: nil)
-            if let user { await records.recordUsage(caller, user, output) }
+        guard chat.stream else {
+            let output = try await generations.generate(turns, settings: chat.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            if let user = chat.user { await records.recordUsage(caller, user, output) }
             let choice = API.ChatCompletion.Choice(index: 0, message: ChatMessage(role: "assistant", content: output.text),
                                                    finishReason: output.finishReason)
-            return try Response.json(API.ChatCompletion(id: id, created: created, model: modelName, choices: [choice],
+            return try Response.json(API.ChatCompletion(id: id, created: created, model: chat.model, choices: [choice],
                                                         usage: usage(output), popi: popi))
         }
         let chunk = { @Sendable (delta: ChatCompletionChunk.Delta, finish: String?) in
-            try JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: modelName, choices: [
+            try JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: chat.model, choices: [
                 API.ChatCompletionChunk.Choice(index: 0, delta: delta, finishReason: finish),
             ]))
         }
-        return Response.eventStream { [self, settings] events in
+        return Response.eventStream { [self] events in
             do {
                 try await events.send(data: chunk(ChatCompletionChunk.Delta(role: "assistant", content: ""), nil))
-                let output = try await generations.generate(turns, settings: settings, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(turns, settings: chat.sampling, on: target, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: chunk(ChatCompletionChunk.Delta(content: piece), nil))
                 }
-                if let user { await records.recordUsage(caller, user, output) }
+                if let user = chat.user { await records.recordUsage(caller, user, output) }
                 try await events.send(data: chunk(ChatCompletionChunk.Delta(), output.finishReason))
-                if includeUsage {
-                    try await events.send(data: JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: modelName,
+                if chat.includeUsage {
+                    try await events.send(data: JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: chat.model,
                                                                                       choices: [], usage: usage(output), popi: popi)))
                 }
                 try await events.send(data: "[DONE]")
@@ -111,66 +93,6 @@ struct OpenAIController: Sendable {
             } catch {
                 try await generations.sendStreamError(error, to: events, openAI: true)
             }
-        }
-    }
-
-    /// OpenAI messages: roles system / developer (as system) / user / assistant; content a string
-    /// or a list of text parts.
-    private func messages(_ fields: FieldReader) throws -> [ChatTurn] {
-        let items = try fields.array("messages", required: true, maxCount: 512) ?? []
-        guard !items.isEmpty else { throw HTTPError.invalidRequest("messages: give at least one message") }
-        let turns = try items.enumerated().map { index, item -> ChatTurn in
-            let message = try FieldReader(item, path: "messages[\(index)]")
-            let role: ChatTurn.Role
-            switch try message.string("role", required: true, maxLength: 32) {
-            case "system", "developer": role = .system
-            case "user": role = .user
-            case "assistant": role = .assistant
-            default: throw HTTPError.invalidRequest("messages[\(index)].role: must be system, developer, user or assistant")
-            }
-            let text: String
-            switch message.fields["content"] {
-            case .string(let content)?:
-                text = content
-            case .array(let parts)?:
-                text = try parts.enumerated().map { partIndex, part in
-                    let reader = try FieldReader(part, path: "messages[\(index)].content[\(partIndex)]")
-                    guard try reader.string("type", required: true) == "text" else {
-                        throw HTTPError.invalidRequest("messages[\(index)].content[\(partIndex)].type: only text parts are supported")
-                    }
-                    return try reader.string("text", required: true, nonEmpty: false, maxLength: configuration.maxFieldBytes) ?? ""
-                }.joined()
-            case .null? where role == .assistant, nil where role == .assistant:
-                text = ""
-            default:
-                throw HTTPError.invalidRequest("messages[\(index)].content: must be a string or a list of text parts")
-            }
-            guard text.utf8.count <= configuration.maxFieldBytes else {
-                throw HTTPError.invalidRequest("messages[\(index)].content: longer than \(configuration.maxFieldBytes) bytes")
-            }
-            return ChatTurn(role, text)
-        }
-        guard turns.contains(where: { $0.role == .user }) else {
-            throw HTTPError.invalidRequest("messages: need at least one user message")
-        }
-        guard turns.contains(where: { !$0.content.isEmpty }) else {
-            throw HTTPError.invalidRequest("messages: need at least one message with text")
-        }
-        return turns
-    }
-
-    private func stopSequences(_ fields: FieldReader) throws -> [String] {
-        switch fields.fields["stop"] {
-        case nil, .null?: return []
-        case .string(let text)?: return text.isEmpty ? [] : [text]
-        case .array(let items)? where items.count <= 4:
-            return try items.map {
-                guard case .string(let text) = $0, !text.isEmpty, text.utf8.count <= 256 else {
-                    throw HTTPError.invalidRequest("stop: each stop sequence must be a non-empty string of at most 256 bytes")
-                }
-                return text
-            }
-        default: throw HTTPError.invalidRequest("stop: a string or a list of at most 4 strings")
         }
     }
 }

@@ -113,27 +113,25 @@ struct SummaryController: Sendable {
     /// with it are left out).
     private func putSummary(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try RequestGuard.userID(request)
-        let fields = try FieldReader(try await requests.jsonBody(request))
-        let text = try fields.requiredString("text", maxLength: 2 << 10).trimmingCharacters(in: .whitespacesAndNewlines)
-        let pinned = try fields.bool("pinned") ?? true
-        try checkUsable(summary: text)
+        let edit = try API.SummaryEdit(try await requests.jsonBody(request))
+        try checkUsable(summary: edit.text)
         let found = try await state(caller, user).user
         let snapshot = try await feedback.snapshot(user: found.id)
         let pairs = (snapshot?.events ?? []).compactMap { event -> PreferencePair? in
             guard case let .pair(prompt, chosen, rejected) = event.content, chosen != rejected else { return nil }
             return PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected)
-        }.suffix(configuration.editedSummaryScoringPairs).filter { fitsContext($0, summary: text) }
-        var scores = SummaryScores(summaryTokens: model.tokenCount(text))
+        }.suffix(configuration.editedSummaryScoringPairs).filter { fitsContext($0, summary: edit.text) }
+        var scores = SummaryScores(summaryTokens: model.tokenCount(edit.text))
         if !pairs.isEmpty {
             let optimizer = SummaryOptimizer(model: model, options: configuration.summary)
-            let evaluation = try await generations.withSlot { try await optimizer.evaluate(summary: text, on: Array(pairs)) }
+            let evaluation = try await generations.withSlot { try await optimizer.evaluate(summary: edit.text, on: Array(pairs)) }
             scores.reward = evaluation.reward
             scores.accuracy = evaluation.accuracy
             scores.heldOutCount = pairs.count
         }
-        let version = NewSummaryVersion(text: text, sourceEventIDs: [], feedbackRevision: snapshot?.user.feedbackRevision,
+        let version = NewSummaryVersion(text: edit.text, sourceEventIDs: [], feedbackRevision: snapshot?.user.feedbackRevision,
                                         modelID: model.modelID, promptVersion: PromptBuilder.version, scores: scores,
-                                        origin: .edited, pinned: pinned)
+                                        origin: .edited, pinned: edit.pinned)
         _ = try await summaries.add(user: found.id, version)
         return try await summaryResponse(caller, user)
     }
