@@ -35,7 +35,7 @@ extension HTTPError {
 
     // MARK: the key
 
-    static let authenticationChallenge: HTTPHeaders = ["WWW-Authenticate": #"Bearer realm="popi""#]
+    private static let authenticationChallenge: HTTPHeaders = ["WWW-Authenticate": #"Bearer realm="popi""#]
 
     static func unauthorized(_ message: String) -> HTTPError {
         HTTPError(.unauthorized, code: "unauthorized", message: message, headers: authenticationChallenge)

@@ -72,6 +72,7 @@ struct GenerationRunner: Sendable {
             } catch let error as LLMClientError {
                 metrics.registry.increment("popi_upstream_requests_total", [client.configuration.name, error.outcome])
                 if case .cancelled = error { throw CancellationError() }
+                // Answered by HTTPError.from, whole or streamed.
                 throw error
             }
         }

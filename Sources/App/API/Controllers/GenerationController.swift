@@ -1,7 +1,5 @@
-import Foundation
 import HTTPServer
 import Personalization
-import Store
 
 /// Personalized generation (`/generate`, whole or streamed) and ranking (`/rank`).
 struct GenerationController: Sendable {
