@@ -62,6 +62,12 @@ public struct Usage: Codable, Sendable, Equatable {
     public var completionTokens: Int
     public var totalTokens: Int
 
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens
+    }
+
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens"
@@ -90,6 +96,11 @@ public struct ChatCompletionChunk: Codable, Sendable {
     public struct Delta: Codable, Sendable {
         public var role: String?
         public var content: String?
+
+        public init(role: String? = nil, content: String? = nil) {
+            self.role = role
+            self.content = content
+        }
     }
 
     public struct Choice: Codable, Sendable {

@@ -1,4 +1,5 @@
 import Personalization
+import Store
 
 /// Limits and policies of the HTTP API. Every limit is explicit; `popi serve` flags set them.
 struct APIConfiguration: Sendable {
@@ -32,4 +33,10 @@ struct APIConfiguration: Sendable {
     var summary = SummaryOptions()
 
     init() {}
+
+    /// The refresh job new feedback queues: one pending per user, debounced.
+    var refreshJob: FeedbackRepository.RefreshJob {
+        let debounce = refreshDebounceSeconds, maxDelay = refreshMaxDelaySeconds
+        return { user in NewJob.summaryRefresh(for: user, delay: debounce, maxDelay: maxDelay) }
+    }
 }

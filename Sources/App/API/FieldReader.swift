@@ -9,7 +9,7 @@ struct FieldReader {
 
     init(_ value: JSONValue, path: String = "") throws {
         guard case .object(let fields) = value else {
-            throw Self.invalid(path.isEmpty ? "the body must be a JSON object" : "\(path): must be an object")
+            throw HTTPError.invalidRequest(path.isEmpty ? "the body must be a JSON object" : "\(path): must be an object")
         }
         self.fields = fields
         self.path = path
@@ -17,25 +17,21 @@ struct FieldReader {
 
     func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    static func invalid(_ message: String) -> HTTPError {
-        HTTPError(.badRequest, code: "invalid_request", message: message)
-    }
-
     /// A string, trimmed of nothing; `nonEmpty` rejects strings that are only whitespace.
     func string(_ key: String, required: Bool = false, nonEmpty: Bool = true, maxLength: Int = 1 << 20) throws -> String? {
         guard let value = fields[key], value != .null else {
-            if required { throw Self.invalid("\(name(key)): is required") }
+            if required { throw HTTPError.invalidRequest("\(name(key)): is required") }
             return nil
         }
-        guard case .string(let text) = value else { throw Self.invalid("\(name(key)): must be a string") }
+        guard case .string(let text) = value else { throw HTTPError.invalidRequest("\(name(key)): must be a string") }
         if nonEmpty && text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw Self.invalid("\(name(key)): must not be empty")
+            throw HTTPError.invalidRequest("\(name(key)): must not be empty")
         }
         guard text.utf8.count <= maxLength else {
-            throw Self.invalid("\(name(key)): longer than \(maxLength) bytes")
+            throw HTTPError.invalidRequest("\(name(key)): longer than \(maxLength) bytes")
         }
         guard !text.unicodeScalars.contains(where: { $0.value == 0 }) else {
-            throw Self.invalid("\(name(key)): must not contain NUL characters")
+            throw HTTPError.invalidRequest("\(name(key)): must not contain NUL characters")
         }
         return text
     }
@@ -47,7 +43,7 @@ struct FieldReader {
     func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let value = fields[key], value != .null else { return nil }
         guard case .number(let number) = value, range.contains(number) else {
-            throw Self.invalid("\(name(key)): must be a number between \(JSONValue.format(range.lowerBound)) and \(JSONValue.format(range.upperBound))")
+            throw HTTPError.invalidRequest("\(name(key)): must be a number between \(JSONValue.format(range.lowerBound)) and \(JSONValue.format(range.upperBound))")
         }
         return number
     }
@@ -56,37 +52,37 @@ struct FieldReader {
         guard let value = fields[key], value != .null else { return nil }
         guard case .number(let number) = value, number == number.rounded(),
               number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
-            throw Self.invalid("\(name(key)): must be an integer between \(range.lowerBound) and \(range.upperBound)")
+            throw HTTPError.invalidRequest("\(name(key)): must be an integer between \(range.lowerBound) and \(range.upperBound)")
         }
         return Int(number)
     }
 
     func bool(_ key: String) throws -> Bool? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .bool(let flag) = value else { throw Self.invalid("\(name(key)): must be true or false") }
+        guard case .bool(let flag) = value else { throw HTTPError.invalidRequest("\(name(key)): must be true or false") }
         return flag
     }
 
     func array(_ key: String, required: Bool = false, maxCount: Int) throws -> [JSONValue]? {
         guard let value = fields[key], value != .null else {
-            if required { throw Self.invalid("\(name(key)): is required") }
+            if required { throw HTTPError.invalidRequest("\(name(key)): is required") }
             return nil
         }
-        guard case .array(let items) = value else { throw Self.invalid("\(name(key)): must be a list") }
-        guard items.count <= maxCount else { throw Self.invalid("\(name(key)): at most \(maxCount) items") }
+        guard case .array(let items) = value else { throw HTTPError.invalidRequest("\(name(key)): must be a list") }
+        guard items.count <= maxCount else { throw HTTPError.invalidRequest("\(name(key)): at most \(maxCount) items") }
         return items
     }
 
     func object(_ key: String) throws -> JSONValue? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .object = value else { throw Self.invalid("\(name(key)): must be an object") }
+        guard case .object = value else { throw HTTPError.invalidRequest("\(name(key)): must be an object") }
         return value
     }
 
     func date(_ key: String) throws -> Date? {
         guard let text = try string(key, maxLength: 64) else { return nil }
         guard let date = Timestamp.parse(text) else {
-            throw Self.invalid("\(name(key)): must be an RFC 3339 date-time such as 2026-11-29T10:00:00Z")
+            throw HTTPError.invalidRequest("\(name(key)): must be an RFC 3339 date-time such as 2026-11-29T10:00:00Z")
         }
         return date
     }

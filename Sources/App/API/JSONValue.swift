@@ -1,9 +1,9 @@
 import Foundation
 import HTTPServer
 
-/// A JSON document, for reading requests field by field with precise errors and for writing
-/// responses. Decoding goes through JSONDecoder, which rejects invalid UTF-8 and keeps `true`
-/// and `1` apart.
+/// A JSON document, for reading requests field by field with precise errors, and for feedback
+/// metadata (stored and shown as it came). Decoding goes through JSONDecoder, which rejects
+/// invalid UTF-8 and keeps `true` and `1` apart.
 enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
@@ -45,23 +45,13 @@ enum JSONValue: Sendable, Equatable, Codable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
-            throw HTTPError.badRequest("the body is not valid JSON (UTF-8)", code: "invalid_json")
+            throw HTTPError.invalidJSON
         }
     }
 
-    // MARK: building
-
-    static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
-    static func int64(_ value: Int64) -> JSONValue { .number(Double(value)) }
-    static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-    static func optional(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
-    static func optional(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
-    static func date(_ value: Date) -> JSONValue { .string(Timestamp.format(value)) }
-    static func optionalDate(_ value: Date?) -> JSONValue { value.map(date) ?? .null }
-
     // MARK: writing
 
-    /// Compact JSON with object keys sorted (stable output, stable ETags).
+    /// Compact JSON with object keys sorted.
     var bytes: [UInt8] {
         var out: [UInt8] = []
         write(to: &out)
@@ -97,10 +87,6 @@ enum JSONValue: Sendable, Equatable, Codable {
         guard value.isFinite else { return "null" }
         if value == value.rounded(), abs(value) < 9.007_199_254_740_992e15 { return String(Int64(value)) }
         return "\(value)"
-    }
-
-    func response(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> Response {
-        .json(bytes, status: status, headers: headers)
     }
 
     // MARK: reading

@@ -17,24 +17,22 @@ final class KeyAuthenticator: Sendable {
         self.cacheSeconds = cacheSeconds
     }
 
-    static let challenge: HTTPHeaders = ["WWW-Authenticate": #"Bearer realm="popi""#]
-
     func authenticate(_ request: Request, scope: Scope) async throws -> Caller {
         guard let header = request.headers["Authorization"] else {
-            throw HTTPError(.unauthorized, code: "unauthorized", message: "missing Authorization: Bearer <key>", headers: Self.challenge)
+            throw HTTPError.unauthorized("missing Authorization: Bearer <key>")
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
               let presented = APIKeySecret(parsing: parts[1].trimmingCharacters(in: .whitespaces)) else {
-            throw HTTPError(.unauthorized, code: "unauthorized", message: "malformed API key", headers: Self.challenge)
+            throw HTTPError.unauthorized("malformed API key")
         }
         guard let key = try await lookup(prefix: presented.prefix),
               SHA256.digestsEqual(Array(key.secretSHA256), presented.hash), !key.isRevoked else {
-            throw HTTPError(.unauthorized, code: "unauthorized", message: "invalid or revoked API key", headers: Self.challenge)
+            throw HTTPError.unauthorized("invalid or revoked API key")
         }
         let scopes = Set(key.scopes.compactMap(Scope.init(rawValue:)))
         guard scopes.contains(scope) else {
-            throw HTTPError(.forbidden, code: "forbidden", message: "this key lacks the \(scope.rawValue) scope")
+            throw HTTPError.forbidden(missing: scope)
         }
         await noteUse(key.id)
         return Caller(keyID: key.id, tenantID: key.tenantID)

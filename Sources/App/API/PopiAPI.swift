@@ -1,16 +1,12 @@
-import Foundation
 import HTTPServer
 import Logging
 import Personalization
 import Store
-import Synchronization
 
-/// The HTTP API: every route, wired to the store, the POPI engine and the upstreams.
-final class PopiAPI: Sendable {
+/// The HTTP API: middleware and one controller per resource, each given only what it uses.
+struct PopiAPI: Sendable {
     let store: DataStore
     let models: ServedModels
-    /// The base model: counts tokens and scores summaries.
-    var model: any PreferenceModel { models.base }
     let upstreams: UpstreamRegistry
     let configuration: APIConfiguration
     let metrics: ServiceMetrics
@@ -22,7 +18,7 @@ final class PopiAPI: Sendable {
     let accepting: Readiness
 
     init(store: DataStore, models: ServedModels, upstreams: UpstreamRegistry,
-                configuration: APIConfiguration, metrics: ServiceMetrics, logger: Logger) {
+         configuration: APIConfiguration, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.models = models
         self.upstreams = upstreams
@@ -39,82 +35,31 @@ final class PopiAPI: Sendable {
         }
     }
 
-    var prompts: PromptBuilder { PromptBuilder(model: model, limits: configuration.summary.limits) }
-
     /// The full router: middleware (request id, metrics and access log), ops routes, the API.
     func router() -> Router {
         var router = Router()
         router.use(.requestID())
         router.use(metrics.middleware(logger: logger))
-        addOpsRoutes(to: &router)
-        addFeedbackRoutes(to: &router)
-        addSummaryRoutes(to: &router)
-        addGenerationRoutes(to: &router)
-        addOpenAIRoutes(to: &router)
-        addUserDataRoutes(to: &router)
-        addAdminRoutes(to: &router)
+        let requests = RequestGuard(authenticator: authenticator, rateLimiter: rateLimiter, maxBodyBytes: configuration.maxBodyBytes)
+        let runner = GenerationRunner(models: models, slots: generations, maxPromptTokens: configuration.maxPromptTokens,
+                                      metrics: metrics, logger: logger)
+        let records = GenerationRecords(users: store.users, summaries: store.summaries, usage: store.usage)
+        let prompts = PromptBuilder(model: models.base, limits: configuration.summary.limits)
+        OpsController(store: store, models: models, accepting: accepting, metrics: metrics).register(in: &router)
+        FeedbackController(requests: requests, users: store.users, feedback: store.feedback, configuration: configuration)
+            .register(in: &router)
+        SummaryController(requests: requests, summaries: store.summaries, jobs: store.jobs, feedback: store.feedback,
+                          model: models.base, prompts: prompts, generations: runner, configuration: configuration)
+            .register(in: &router)
+        GenerationController(requests: requests, records: records, generations: runner, upstreams: upstreams,
+                             model: models.base, prompts: prompts, configuration: configuration)
+            .register(in: &router)
+        OpenAIController(requests: requests, records: records, generations: runner, upstreams: upstreams,
+                         models: models, prompts: prompts, configuration: configuration)
+            .register(in: &router)
+        UserDataController(requests: requests, userData: store.userData).register(in: &router)
+        AdminController(requests: requests, tenants: store.tenants, apiKeys: store.apiKeys, authenticator: authenticator)
+            .register(in: &router)
         return router
     }
-
-    /// Wraps a handler with authentication (the key must carry `scope`) and the key's rate limit.
-    func authorized(_ scope: Scope, _ handler: @escaping @Sendable (Request, Caller) async throws -> Response) -> Handler {
-        { [self, authenticator, rateLimiter] request in
-            let caller: Caller
-            do {
-                caller = try await authenticator.authenticate(request, scope: scope)
-            } catch {
-                throw storeError(error)
-            }
-            if let wait = rateLimiter.acquire(caller.keyID.description) {
-                throw HTTPError(.tooManyRequests, code: "rate_limited", message: "too many requests for this key",
-                                headers: ["Retry-After": String(Int(wait.rounded(.up)))])
-            }
-            return try await handler(request, caller)
-        }
-    }
-
-    /// A user id (path parameter, `user` field, `X-Popi-User`): 1–256 bytes, no control characters.
-    static func isValidUserID(_ id: String) -> Bool {
-        (1...256).contains(id.utf8.count) && !id.containsControlCharacters
-    }
-
-    /// The `{user_id}` path parameter.
-    func userID(_ request: Request) throws -> String {
-        guard let id = request.parameter("user_id"), Self.isValidUserID(id) else {
-            throw HTTPError.badRequest("user_id must be 1-256 bytes without control characters", code: "invalid_user_id")
-        }
-        return id
-    }
-
-    /// The request body as JSON, within the body limit, with a JSON content type.
-    func jsonBody(_ request: Request) async throws -> JSONValue {
-        if let type = request.headers["Content-Type"]?.lowercased(),
-           !type.hasPrefix("application/json"), !type.hasSuffix("+json") {
-            throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
-        }
-        return try JSONValue.parse(try await request.body.collect(upTo: configuration.maxBodyBytes))
-    }
-
-    static func userNotFound() -> HTTPError {
-        HTTPError(.notFound, code: "user_not_found", message: "no such user")
-    }
-
-    /// Store failures become 503 when the database is unreachable, 500 otherwise (logged, not shown).
-    func storeError(_ error: Error) -> Error {
-        if let error = error as? HTTPError { return error }
-        if error is CancellationError { return error }
-        if let error = error as? StoreError, error.isTransient {
-            return HTTPError(.serviceUnavailable, code: "database_unavailable",
-                             message: "the database is unavailable; try again", headers: ["Retry-After": "1"])
-        }
-        logger.error("store error", metadata: ["error": "\(error)"])
-        return HTTPError(.internalServerError, code: "internal", message: "internal server error")
-    }
-}
-
-/// Whether the service takes traffic (false once shutdown starts, so `/readyz` drains replicas).
-final class Readiness: Sendable {
-    private let flag = Mutex(true)
-    var isAccepting: Bool { flag.withLock { $0 } }
-    func stop() { flag.withLock { $0 = false } }
 }

@@ -20,7 +20,7 @@ enum KeyAdministration {
         guard (1...200).contains(tenantName.utf8.count) else { throw KeyAdministrationError("--tenant must be 1-200 bytes") }
         return try withStore(settings, logger) { store in
             let tenant = try await store.tenants.findOrCreate(name: tenantName)
-            let (secret, key) = try await PopiAPI.createKey(store: store, tenant: tenant.id, name: name, scopes: scopeSet)
+            let (secret, key) = try await APIKeySecret.issue(in: store.apiKeys, tenant: tenant.id, name: name, scopes: scopeSet)
             return CreatedKey(secret: secret.full, keyID: key.id.description, tenantName: tenant.name, scopes: key.scopes)
         }
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Store
 
 /// popi's API key format: `popi_<prefix>_<secret>`, where the 12-character prefix is stored in
 /// clear to find the key's row and the 32-character secret is stored only as SHA-256 of the
@@ -34,6 +35,15 @@ struct APIKeySecret: Sendable, Equatable {
 
     /// What the database stores: SHA-256 of the whole key.
     var hash: [UInt8] { SHA256.digest(Array(full.utf8)) }
+
+    /// Makes a key; only its prefix and SHA-256 are stored. The secret is returned once.
+    static func issue(in keys: APIKeyRepository, tenant: TenantID, name: String,
+                      scopes: Set<Scope>) async throws -> (APIKeySecret, Store.APIKey) {
+        let secret = try generate()
+        let key = try await keys.create(tenant: tenant, name: name, prefix: secret.prefix,
+                                        secretSHA256: Data(secret.hash), scopes: scopes.sorted().map(\.rawValue))
+        return (secret, key)
+    }
 
     private static func randomString(_ length: Int) throws -> String {
         // 62 symbols: reject bytes ≥ 248 so every symbol is equally likely.

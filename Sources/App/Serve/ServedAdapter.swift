@@ -37,15 +37,6 @@ struct ServedAdapter: Sendable {
 
     /// Rank of the adapter's projections (the largest, should they differ).
     var rank: Int { adapter.layout.slots.map(\.rank).max() ?? 0 }
-
-    /// How `/readyz` and `/v1/models` show it: the file name, never the full path.
-    var json: JSONValue {
-        .object([
-            "file": .string(URL(fileURLWithPath: path).lastPathComponent),
-            "sha256": .string(sha256),
-            "rank": .int(rank),
-        ])
-    }
 }
 
 /// An adapter `popi serve` cannot use; it stops at start with this message.

@@ -26,12 +26,4 @@ struct ServedModels: Sendable {
         self.summarizerAdapter = summarizerAdapter
         self.generatorAdapter = generatorAdapter
     }
-
-    /// The loaded adapters by role (null: none), for `/readyz` and `/v1/models`.
-    var adaptersJSON: JSONValue {
-        .object([
-            ServedAdapter.Role.summarizer.rawValue: summarizerAdapter?.json ?? .null,
-            ServedAdapter.Role.generator.rawValue: generatorAdapter?.json ?? .null,
-        ])
-    }
 }

@@ -48,8 +48,8 @@ enum Service {
         if configuration.dev {
             let key = try runBlocking {
                 let tenant = try await database.store.tenants.findOrCreate(name: "dev")
-                return try await PopiAPI.createKey(store: database.store, tenant: tenant.id, name: "dev (popi serve --dev)",
-                                                   scopes: Set(Scope.allCases)).0
+                return try await APIKeySecret.issue(in: database.store.apiKeys, tenant: tenant.id, name: "dev (popi serve --dev)",
+                                                      scopes: Set(Scope.allCases)).0
             }
             FileHandle.standardOutput.write(Data("development key (tenant \"dev\", all scopes): \(key.full)\n".utf8))
         }

@@ -47,7 +47,7 @@ import Testing
         let served = try ServedAdapter.load(.summarizer, path: path, base: config)
         #expect(served.sha256 == (try Self.sha256sum(path)))
         #expect(served.rank == 4 && served.role == .summarizer)
-        #expect(served.json["file"]?.string == URL(fileURLWithPath: path).lastPathComponent, "the file name, not the path")
+        #expect(API.LoadedAdapter(served).file == URL(fileURLWithPath: path).lastPathComponent, "the file name, not the path")
     }
 
     @Test func refusesMissingGarbageAndOtherModelsFilesNamingTheFlag() async throws {

@@ -168,7 +168,7 @@ final class TestService: Sendable {
 
     /// Another key of a tenant.
     func key(for tenant: TenantID, scopes: Set<Scope>, name: String = "test") async throws -> String {
-        try await PopiAPI.createKey(store: store, tenant: tenant, name: name, scopes: scopes).0.full
+        try await APIKeySecret.issue(in: store.apiKeys, tenant: tenant, name: name, scopes: scopes).0.full
     }
 
     /// The internal id of a tenant's user (nil when the user does not exist).

@@ -4,7 +4,7 @@ import Testing
 import Personalization
 
 /// `…/generate` (whole and streamed as SSE) and `…/rank` on a real socket with the real model.
-@Suite struct GenerationRoutesTests {
+@Suite struct GenerationControllerTests {
     static let request: JSONValue = ["prompt": "Name a colour.", "max_tokens": 8, "temperature": 0, "seed": 7]
 
     @Test func generateWithoutASummaryIsUnpersonalizedAndWithOneIsPersonalized() async throws {

@@ -4,7 +4,7 @@ import Testing
 @testable import Store
 
 /// Erasure and export on a real socket, checked against the database itself.
-@Suite struct UserDataRoutesTests {
+@Suite struct UserDataControllerTests {
     /// Gives `user` a row in every per-user table: feedback (and the user row), a refresh job,
     /// a summary version, usage counters.
     static func populate(_ client: TestHTTPClient, _ user: String) async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// `/v1/chat/completions` and `/v1/models` with the in-process model (`popi-local`), in OpenAI's
 /// shapes. (Upstream models: GeneratorTests; the official SDK: Tests/Conformance.)
-@Suite struct OpenAIRoutesTests {
+@Suite struct OpenAIControllerTests {
     static func chat(user: String? = nil, stream: Bool = false, includeUsage: Bool = false) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": "popi-local", "max_tokens": 6, "temperature": 0, "seed": 3,

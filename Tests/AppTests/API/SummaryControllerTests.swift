@@ -4,7 +4,7 @@ import Testing
 
 /// Summaries on a real socket: refresh with `?wait=` through the real refresh worker and model,
 /// ETag / 304, edited and pinned versions, versions list / get / restore.
-@Suite struct SummaryRoutesTests {
+@Suite struct SummaryControllerTests {
     @Test func refreshWithWaitStoresAScoredVersionAndTheETagFollowsIt() async throws {
         try await withService(workers: true) { service in
             let client = try await service.tenant().client

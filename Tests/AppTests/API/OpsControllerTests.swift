@@ -3,7 +3,7 @@ import Testing
 @testable import App
 
 /// `/healthz`, `/readyz`, `/metrics` on a real socket.
-@Suite struct OpsRoutesTests {
+@Suite struct OpsControllerTests {
     @Test func healthAndReadinessNeedNoKey() async throws {
         try await withService { service in
             let anonymous = service.client(nil)

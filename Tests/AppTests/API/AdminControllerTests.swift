@@ -3,7 +3,7 @@ import Testing
 @testable import App
 
 /// Tenants and keys through the admin API, on a real socket.
-@Suite struct AdminRoutesTests {
+@Suite struct AdminControllerTests {
     @Test func tenantsAndKeysAreCreatedListedAndRevoked() async throws {
         try await withService { service in
             let admin = try await service.tenant(scopes: [.admin]).client

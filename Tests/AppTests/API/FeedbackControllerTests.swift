@@ -3,7 +3,7 @@ import Testing
 @testable import App
 
 /// `POST / GET …/feedback` and `DELETE …/feedback/{event_id}` on a real socket.
-@Suite struct FeedbackRoutesTests {
+@Suite struct FeedbackControllerTests {
     @Test func rePostingTheSameIdsGivesDuplicatesWithTheSameEventIDs() async throws {
         try await withService { service in
             let client = try await service.tenant().client

@@ -1,0 +1,93 @@
+import HTTPServer
+import LLMClient
+import Store
+
+/// Every error the API answers with, by its stable code: the body is `{"error":{"code","message"}}`
+/// (`HTTPError.response`), so clients branch on the code and show the message.
+extension HTTPError {
+    // MARK: the request
+
+    /// A field or parameter out of bounds; the message names it.
+    static func invalidRequest(_ message: String) -> HTTPError {
+        HTTPError(.badRequest, code: "invalid_request", message: message)
+    }
+
+    static let invalidJSON = HTTPError.badRequest("the body is not valid JSON (UTF-8)", code: "invalid_json")
+    static let invalidUserID = HTTPError.badRequest("user_id must be 1-256 bytes without control characters", code: "invalid_user_id")
+    static let unsupportedMediaType = HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
+
+    /// A prompt (or an edited summary, `what`) the model's chat template cannot format.
+    static func invalidPrompt(_ what: String, _ error: any Error) -> HTTPError {
+        .badRequest("the \(what) cannot be formatted for this model: \(error)", code: "invalid_prompt")
+    }
+
+    static func promptTooLong(_ message: String) -> HTTPError {
+        .badRequest(message, code: "prompt_too_long")
+    }
+
+    static func summaryTooLong(tokens: Int, limit: Int) -> HTTPError {
+        .badRequest("the summary takes \(tokens) tokens of the prompt; the prompt limit is \(limit)", code: "summary_too_long")
+    }
+
+    static func unknownGenerator(_ message: String) -> HTTPError {
+        .badRequest(message, code: "unknown_generator")
+    }
+
+    // MARK: the key
+
+    private static let authenticationChallenge: HTTPHeaders = ["WWW-Authenticate": #"Bearer realm="popi""#]
+
+    static func unauthorized(_ message: String) -> HTTPError {
+        HTTPError(.unauthorized, code: "unauthorized", message: message, headers: authenticationChallenge)
+    }
+
+    static func forbidden(missing scope: Scope) -> HTTPError {
+        HTTPError(.forbidden, code: "forbidden", message: "this key lacks the \(scope.rawValue) scope")
+    }
+
+    static func rateLimited(retryAfter seconds: Double) -> HTTPError {
+        HTTPError(.tooManyRequests, code: "rate_limited", message: "too many requests for this key",
+                  headers: ["Retry-After": String(Int(seconds.rounded(.up)))])
+    }
+
+    // MARK: what the request names
+
+    static let userNotFound = HTTPError(.notFound, code: "user_not_found", message: "no such user")
+    static let versionNotFound = HTTPError(.notFound, code: "version_not_found", message: "no such summary version")
+    static let eventNotFound = HTTPError(.notFound, code: "event_not_found", message: "no such feedback event")
+    static let tenantNotFound = HTTPError(.notFound, code: "tenant_not_found", message: "no such tenant")
+    static let keyNotFound = HTTPError(.notFound, code: "key_not_found", message: "no such key")
+
+    static func modelNotFound(_ name: String) -> HTTPError {
+        HTTPError(.notFound, code: "model_not_found", message: "unknown model \(name); GET /v1/models lists them")
+    }
+
+    // MARK: conflicts
+
+    static let tenantExists = HTTPError(.conflict, code: "tenant_exists", message: "a tenant with this name exists")
+    static let summaryPinned = HTTPError(.conflict, code: "summary_pinned",
+                                         message: "the summary is pinned; unpin it (DELETE …/summary/pin) to refresh")
+    /// A key revoking itself would lock its holder out mid-request; rotation creates the new key first.
+    static let cannotRevokeOwnKey = HTTPError(.conflict, code: "cannot_revoke_own_key",
+                                              message: "a key cannot revoke itself; use another admin key or popi keys revoke")
+
+    // MARK: the service
+
+    static let busy = HTTPError(.serviceUnavailable, code: "busy", message: "too many generations in progress; retry shortly",
+                                headers: ["Retry-After": "1"])
+    static let databaseUnavailable = HTTPError(.serviceUnavailable, code: "database_unavailable",
+                                               message: "the database is unavailable; try again", headers: ["Retry-After": "1"])
+    /// A streamed generation that failed after the response began (the cause is logged, not shown).
+    static let generationFailed = HTTPError(.internalServerError, code: "internal", message: "generation failed")
+
+    /// What a failure answers: an unreachable database 503 (clients retry), an upstream's failure
+    /// its 502 / 503 / 504; HTTP errors and everything else pass unchanged (the router answers
+    /// other errors 500 `internal` and logs them).
+    static func from(_ error: any Error) -> any Error {
+        switch error {
+        case let error as StoreError where error.isTransient: return databaseUnavailable
+        case let error as LLMClientError: return error.httpError
+        default: return error
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Crypto
+import Foundation
+import HTTPServer
+import LLMClient
+import Logging
+import Personalization
+import Synchronization
+
+/// Runs generations for the routes that answer prompts: checks the prompt and the capacity,
+/// holds an in-process slot while the local model works, calls upstreams, and counts tokens.
+struct GenerationRunner: Sendable {
+    let models: ServedModels
+    let slots: ConcurrencyGate
+    let maxPromptTokens: Int
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    /// The base model: counts tokens.
+    private var model: any PreferenceModel { models.base }
+
+    /// Refuses at once (503) when the generation queue is already full, so a streamed response
+    /// never starts only to report that.
+    func checkCapacity() throws {
+        if slots.inFlight >= slots.limit && slots.queued >= slots.queueLimit {
+            metrics.registry.increment("popi_generations_rejected_total")
+            throw HTTPError.busy
+        }
+    }
+
+    /// Runs `body` holding one of the in-process generation slots.
+    func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await slots.run(body)
+        } catch ConcurrencyGate.Refusal.queueFull {
+            metrics.registry.increment("popi_generations_rejected_total")
+            throw HTTPError.busy
+        }
+    }
+
+    /// Checks the prompt fits: at most `maxPromptTokens`, and with `maxTokens` inside the context.
+    func checkPrompt(_ turns: [ChatTurn], maxTokens: Int) throws {
+        let tokens: Int
+        do {
+            tokens = try model.promptTokenCount(turns)
+        } catch {
+            throw HTTPError.invalidPrompt("prompt", error)
+        }
+        guard tokens <= maxPromptTokens else {
+            throw HTTPError.promptTooLong("the prompt has \(tokens) tokens; the limit is \(maxPromptTokens)")
+        }
+        guard tokens + maxTokens <= model.contextLength else {
+            throw HTTPError.promptTooLong("prompt (\(tokens) tokens) plus max_tokens (\(maxTokens)) exceeds the model's context of \(model.contextLength)")
+        }
+    }
+    /// One generation, streamed to `onDelta` as it is produced (pass nil to get it whole). A
+    /// throwing `onDelta` (the client went away) cancels the generation.
+    func generate(_ turns: [ChatTurn], settings: SamplingSettings, on generator: Generator, upstreamUser: String?,
+                  onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
+        switch generator {
+        case .local:
+            return try await generateLocally(turns, settings: settings, onDelta: onDelta)
+        case let .upstream(client, upstreamModel):
+            let request = ChatCompletionRequest(
+                model: upstreamModel, messages: turns.map { ChatMessage(role: $0.role.rawValue, content: $0.content) },
+                maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP,
+                seed: Int(clamping: settings.seed), stop: settings.stop.isEmpty ? nil : settings.stop, user: upstreamUser)
+            do {
+                let output = try await callUpstream(client, request, turns: turns, onDelta: onDelta)
+                metrics.registry.increment("popi_upstream_requests_total", [client.configuration.name, "ok"])
+                record(output, generator: client.configuration.name)
+                return output
+            } catch let error as LLMClientError {
+                metrics.registry.increment("popi_upstream_requests_total", [client.configuration.name, error.outcome])
+                if case .cancelled = error { throw CancellationError() }
+                // Answered by HTTPError.from, whole or streamed.
+                throw error
+            }
+        }
+    }
+
+    private func generateLocally(_ turns: [ChatTurn], settings: SamplingSettings,
+                                 onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
+        // Decode speed is timed from the first token, so queueing and reading the prompt are left out.
+        let firstToken = Mutex<ContinuousClock.Instant?>(nil)
+        let markFirst = { @Sendable in firstToken.withLock { if $0 == nil { $0 = .now } } }
+        let completion: Completion = try await withSlot {
+            guard let onDelta else {
+                return try await models.generator.generate(after: turns, settings: settings, onText: { _ in markFirst() })
+            }
+            // The runtime calls back synchronously; a stream carries the pieces to an async writer
+            // whose failure (client gone) cancels the generation.
+            let (pieces, sink) = AsyncStream<String>.makeStream()
+            return try await withThrowingTaskGroup(of: Completion?.self) { group in
+                group.addTask {
+                    defer { sink.finish() }
+                    return try await self.models.generator.generate(after: turns, settings: settings, onText: { markFirst(); sink.yield($0) })
+                }
+                group.addTask {
+                    for await piece in pieces { try await onDelta(piece) }
+                    return nil
+                }
+                var result: Completion?
+                do {
+                    for try await value in group where value != nil { result = value }
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+                return result!
+            }
+        }
+        if completion.finishReason == .cancelled { throw CancellationError() }
+        if let first = firstToken.withLock({ $0 }), completion.completionTokens > 1 {
+            let seconds = (ContinuousClock.now - first) / .seconds(1)
+            if seconds > 0 {
+                metrics.registry.observe("popi_generation_tokens_per_second", [], Double(completion.completionTokens - 1) / seconds)
+            }
+        }
+        let output = GenerationOutput(text: completion.text, promptTokens: completion.promptTokens,
+                                      completionTokens: completion.completionTokens, finishReason: completion.finishReason.rawValue)
+        record(output, generator: "local")
+        return output
+    }
+
+    private func callUpstream(_ client: OpenAIClient, _ request: ChatCompletionRequest, turns: [ChatTurn],
+                              onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
+        guard let onDelta else {
+            let completion = try await client.complete(request)
+            let text = completion.choices.first?.message.content ?? ""
+            return GenerationOutput(text: text,
+                                    promptTokens: completion.usage?.promptTokens ?? (try? model.promptTokenCount(turns)) ?? 0,
+                                    completionTokens: completion.usage?.completionTokens ?? model.tokenCount(text),
+                                    finishReason: completion.choices.first?.finishReason ?? "stop")
+        }
+        var streamed = request
+        streamed.streamOptions = .init(includeUsage: true)
+        var text = ""
+        var usage: Usage?
+        var finish = "stop"
+        for try await chunk in client.stream(streamed) {
+            if let piece = chunk.choices.first?.delta.content, !piece.isEmpty {
+                text += piece
+                try await onDelta(piece)
+            }
+            if let reason = chunk.choices.first?.finishReason { finish = reason }
+            if let chunkUsage = chunk.usage { usage = chunkUsage }
+        }
+        // Some servers ignore include_usage: count with the local tokenizer then (an estimate).
+        return GenerationOutput(text: text,
+                                promptTokens: usage?.promptTokens ?? (try? model.promptTokenCount(turns)) ?? 0,
+                                completionTokens: usage?.completionTokens ?? model.tokenCount(text), finishReason: finish)
+    }
+
+    private func record(_ output: GenerationOutput, generator: String) {
+        metrics.registry.increment("popi_prompt_tokens_total", [generator], by: Double(output.promptTokens))
+        metrics.registry.increment("popi_generated_tokens_total", [generator], by: Double(output.completionTokens))
+    }
+
+    /// What the upstream sees instead of the user's id: a stable, non-reversible hash of tenant and user.
+    static func upstreamUser(_ caller: Caller, _ user: String?) -> String? {
+        guard let user else { return nil }
+        return "popi-" + SHA256.hex("popi-user\u{0}\(caller.tenantID)\u{0}\(user)").prefix(32)
+    }
+
+    /// Ends an event stream with an error (never a silent cut): an `error` event here; for the
+    /// OpenAI shape (`openAI`), a plain data event holding "error", which OpenAI's SDKs raise.
+    func sendStreamError(_ error: Error, to events: ServerSentEventWriter, openAI: Bool = false) async throws {
+        let mapped = HTTPError.from(error)
+        let http = (mapped as? HTTPError) ?? .generationFailed
+        if !(mapped is HTTPError) { logger.error("streamed generation failed", metadata: ["error": "\(error)"]) }
+        try await events.send(data: try JSONBody.text(API.StreamError(http, openAI: openAI)), event: openAI ? nil : "error")
+    }
+}

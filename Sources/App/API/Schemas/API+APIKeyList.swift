@@ -1,0 +1,5 @@
+extension API {
+    struct APIKeyList: Encodable, Sendable {
+        let keys: [APIKey]
+    }
+}

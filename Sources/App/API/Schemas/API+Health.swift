@@ -1,0 +1,5 @@
+extension API {
+    struct Health: Encodable, Sendable {
+        let status = "ok"
+    }
+}

@@ -1,0 +1,6 @@
+extension API {
+    struct ModelList: Encodable, Sendable {
+        let object = "list"
+        let data: [Model]
+    }
+}

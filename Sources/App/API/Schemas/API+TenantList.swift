@@ -1,0 +1,5 @@
+extension API {
+    struct TenantList: Encodable, Sendable {
+        let tenants: [Tenant]
+    }
+}
