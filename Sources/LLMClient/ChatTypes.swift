@@ -2,7 +2,9 @@ import Foundation
 
 /// OpenAI chat-completions wire types: only the fields popi sends or reads.
 
-public struct ChatMessage: Codable, Sendable, Equatable {
+/// One message as the API carries it (the role as a string). Inside popi a message is the
+/// runtime's `ChatMessage`; App converts at the edge.
+public struct ChatCompletionMessage: Codable, Sendable, Equatable {
     public var role: String
     public var content: String
 
@@ -27,18 +29,18 @@ public struct ChatCompletionRequest: Codable, Sendable {
     }
 
     public var model: String
-    public var messages: [ChatMessage]
+    public var messages: [ChatCompletionMessage]
     public var maxTokens: Int?
-    public var temperature: Double?
-    public var topP: Double?
+    public var temperature: Float?
+    public var topP: Float?
     public var seed: Int?
     public var stop: [String]?
     public var user: String?
     public var stream: Bool?
     public var streamOptions: StreamOptions?
 
-    public init(model: String, messages: [ChatMessage], maxTokens: Int? = nil, temperature: Double? = nil,
-                topP: Double? = nil, seed: Int? = nil, stop: [String]? = nil, user: String? = nil) {
+    public init(model: String, messages: [ChatCompletionMessage], maxTokens: Int? = nil, temperature: Float? = nil,
+                topP: Float? = nil, seed: Int? = nil, stop: [String]? = nil, user: String? = nil) {
         self.model = model
         self.messages = messages
         self.maxTokens = maxTokens
@@ -78,7 +80,7 @@ public struct Usage: Codable, Sendable, Equatable {
 public struct ChatCompletion: Codable, Sendable {
     public struct Choice: Codable, Sendable {
         public var index: Int
-        public var message: ChatMessage
+        public var message: ChatCompletionMessage
         public var finishReason: String?
         enum CodingKeys: String, CodingKey {
             case index, message

@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5)),
        .disabled(if: LlamaServer.skipReason != nil, Comment(rawValue: LlamaServer.skipReason ?? "")))
 struct LlamaServerTests {
-    static let question = [ChatMessage(role: "user", content: "Say hello to Ada in one short sentence.")]
+    static let question = [ChatCompletionMessage(role: "user", content: "Say hello to Ada in one short sentence.")]
 
     /// A client of the shared server, with its key unless `key` says otherwise (`.some(nil)`: none).
     private func client(key: String?? = .none, models: [String: String] = [:]) throws -> OpenAIClient {
@@ -94,7 +94,7 @@ struct LlamaServerTests {
             name: "doomed", baseURL: own.url, apiKey: nil, retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10)),
             breaker: .init(failureThreshold: 3, openDuration: .seconds(60))))
         // Long enough to still be generating when the kill lands right after the first chunk.
-        let long = ChatCompletionRequest(model: "any", messages: [ChatMessage(role: "user", content: "Count from 1 to 100, separated by commas.")],
+        let long = ChatCompletionRequest(model: "any", messages: [ChatCompletionMessage(role: "user", content: "Count from 1 to 100, separated by commas.")],
                                          maxTokens: 64, temperature: 0)
         var chunks = 0
         var failure: Error?

@@ -79,7 +79,7 @@ import Testing
         let config = try UpstreamConfiguration(name: "down", baseURL: "http://127.0.0.1:1/v1", apiKey: nil,
                                                retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(20)))
         let client = OpenAIClient(configuration: config)
-        let request = ChatCompletionRequest(model: "m", messages: [ChatMessage(role: "user", content: "hi")])
+        let request = ChatCompletionRequest(model: "m", messages: [ChatCompletionMessage(role: "user", content: "hi")])
         await #expect {
             _ = try await client.complete(request)
         } throws: { error in

@@ -18,7 +18,7 @@ import Testing
         }
         let client = OpenAIClient(configuration: try stub.configuration(models: ["popi-gen": "upstream-model"]))
         let completion = try await client.complete(.hello(user: "u-5f2a"))
-        #expect(completion.choices.first?.message == ChatMessage(role: "assistant", content: "Hello!"))
+        #expect(completion.choices.first?.message == ChatCompletionMessage(role: "assistant", content: "Hello!"))
         #expect(completion.usage == Usage(promptTokens: 3, completionTokens: 2, totalTokens: 5))
         let streamed = await drain(client.stream(.hello(model: "unmapped", user: "u-5f2a")))
         #expect(streamed.error == nil)

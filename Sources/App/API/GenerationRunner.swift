@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPServer
+import InferenceRuntime
 import LLMClient
 import Logging
 import Personalization
@@ -37,35 +38,44 @@ struct GenerationRunner: Sendable {
         }
     }
 
+    /// A conversation whose length was checked, with its tokens: the local model reads those and
+    /// does not template and tokenize the conversation again.
+    struct CheckedPrompt: Sendable {
+        let messages: [ChatMessage]
+        let tokens: [Int32]
+    }
+
     /// Checks the prompt fits: at most `maxPromptTokens`, and with `maxTokens` inside the context.
-    func checkPrompt(_ turns: [ChatTurn], maxTokens: Int) throws {
-        let tokens: Int
+    func checkPrompt(_ messages: [ChatMessage], maxTokens: Int) throws -> CheckedPrompt {
+        let tokens: [Int32]
         do {
-            tokens = try model.promptTokenCount(turns)
+            tokens = try model.promptTokens(messages)
         } catch {
             throw HTTPError.invalidPrompt("prompt", error)
         }
-        guard tokens <= maxPromptTokens else {
-            throw HTTPError.promptTooLong("the prompt has \(tokens) tokens; the limit is \(maxPromptTokens)")
+        guard tokens.count <= maxPromptTokens else {
+            throw HTTPError.promptTooLong("the prompt has \(tokens.count) tokens; the limit is \(maxPromptTokens)")
         }
-        guard tokens + maxTokens <= model.contextLength else {
-            throw HTTPError.promptTooLong("prompt (\(tokens) tokens) plus max_tokens (\(maxTokens)) exceeds the model's context of \(model.contextLength)")
+        guard tokens.count + maxTokens <= model.contextLength else {
+            throw HTTPError.promptTooLong("prompt (\(tokens.count) tokens) plus max_tokens (\(maxTokens)) exceeds the model's context of \(model.contextLength)")
         }
+        return CheckedPrompt(messages: messages, tokens: tokens)
     }
+
     /// One generation, streamed to `onDelta` as it is produced (pass nil to get it whole). A
     /// throwing `onDelta` (the client went away) cancels the generation.
-    func generate(_ turns: [ChatTurn], settings: SamplingSettings, on generator: Generator, upstreamUser: String?,
+    func generate(_ prompt: CheckedPrompt, settings: SamplingParameters, on target: GenerationTarget, upstreamUser: String?,
                   onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
-        switch generator {
+        switch target {
         case .local:
-            return try await generateLocally(turns, settings: settings, onDelta: onDelta)
+            return try await generateLocally(prompt.tokens, settings: settings, onDelta: onDelta)
         case let .upstream(client, upstreamModel):
             let request = ChatCompletionRequest(
-                model: upstreamModel, messages: turns.map { ChatMessage(role: $0.role.rawValue, content: $0.content) },
+                model: upstreamModel, messages: prompt.messages.map(ChatCompletionMessage.init),
                 maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP,
-                seed: Int(clamping: settings.seed), stop: settings.stop.isEmpty ? nil : settings.stop, user: upstreamUser)
+                seed: settings.seed.map { Int(clamping: $0) }, stop: settings.stop.isEmpty ? nil : settings.stop, user: upstreamUser)
             do {
-                let output = try await callUpstream(client, request, turns: turns, onDelta: onDelta)
+                let output = try await callUpstream(client, request, promptTokens: prompt.tokens.count, onDelta: onDelta)
                 metrics.registry.increment("popi_upstream_requests_total", [client.configuration.name, "ok"])
                 record(output, generator: client.configuration.name)
                 return output
@@ -78,28 +88,28 @@ struct GenerationRunner: Sendable {
         }
     }
 
-    private func generateLocally(_ turns: [ChatTurn], settings: SamplingSettings,
+    private func generateLocally(_ tokens: [Int32], settings: SamplingParameters,
                                  onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
         // Decode speed is timed from the first token, so queueing and reading the prompt are left out.
         let firstToken = Mutex<ContinuousClock.Instant?>(nil)
         let markFirst = { @Sendable in firstToken.withLock { if $0 == nil { $0 = .now } } }
-        let completion: Completion = try await withSlot {
+        let generation: Generation = try await withSlot {
             guard let onDelta else {
-                return try await models.generator.generate(after: turns, settings: settings, onText: { _ in markFirst() })
+                return try await models.generator.generate(.tokens(tokens), settings: settings, onText: { _ in markFirst() })
             }
             // The runtime calls back synchronously; a stream carries the pieces to an async writer
             // whose failure (client gone) cancels the generation.
             let (pieces, sink) = AsyncStream<String>.makeStream()
-            return try await withThrowingTaskGroup(of: Completion?.self) { group in
+            return try await withThrowingTaskGroup(of: Generation?.self) { group in
                 group.addTask {
                     defer { sink.finish() }
-                    return try await self.models.generator.generate(after: turns, settings: settings, onText: { markFirst(); sink.yield($0) })
+                    return try await self.models.generator.generate(.tokens(tokens), settings: settings, onText: { markFirst(); sink.yield($0) })
                 }
                 group.addTask {
                     for await piece in pieces { try await onDelta(piece) }
                     return nil
                 }
-                var result: Completion?
+                var result: Generation?
                 do {
                     for try await value in group where value != nil { result = value }
                 } catch {
@@ -109,26 +119,26 @@ struct GenerationRunner: Sendable {
                 return result!
             }
         }
-        if completion.finishReason == .cancelled { throw CancellationError() }
-        if let first = firstToken.withLock({ $0 }), completion.completionTokens > 1 {
+        if generation.finishReason == .cancelled { throw CancellationError() }
+        if let first = firstToken.withLock({ $0 }), generation.tokens.count > 1 {
             let seconds = (ContinuousClock.now - first) / .seconds(1)
             if seconds > 0 {
-                metrics.registry.observe("popi_generation_tokens_per_second", [], Double(completion.completionTokens - 1) / seconds)
+                metrics.registry.observe("popi_generation_tokens_per_second", [], Double(generation.tokens.count - 1) / seconds)
             }
         }
-        let output = GenerationOutput(text: completion.text, promptTokens: completion.promptTokens,
-                                      completionTokens: completion.completionTokens, finishReason: completion.finishReason.rawValue)
+        let output = GenerationOutput(generation)
         record(output, generator: "local")
         return output
     }
 
-    private func callUpstream(_ client: OpenAIClient, _ request: ChatCompletionRequest, turns: [ChatTurn],
+    /// `promptTokens` (the local tokenizer's count) stands in when the upstream reports no usage.
+    private func callUpstream(_ client: OpenAIClient, _ request: ChatCompletionRequest, promptTokens: Int,
                               onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
         guard let onDelta else {
             let completion = try await client.complete(request)
             let text = completion.choices.first?.message.content ?? ""
             return GenerationOutput(text: text,
-                                    promptTokens: completion.usage?.promptTokens ?? (try? model.promptTokenCount(turns)) ?? 0,
+                                    promptTokens: completion.usage?.promptTokens ?? promptTokens,
                                     completionTokens: completion.usage?.completionTokens ?? model.tokenCount(text),
                                     finishReason: completion.choices.first?.finishReason ?? "stop")
         }
@@ -147,7 +157,7 @@ struct GenerationRunner: Sendable {
         }
         // Some servers ignore include_usage: count with the local tokenizer then (an estimate).
         return GenerationOutput(text: text,
-                                promptTokens: usage?.promptTokens ?? (try? model.promptTokenCount(turns)) ?? 0,
+                                promptTokens: usage?.promptTokens ?? promptTokens,
                                 completionTokens: usage?.completionTokens ?? model.tokenCount(text), finishReason: finish)
     }
 

@@ -1,3 +1,4 @@
+import InferenceRuntime
 import LLMClient
 import Personalization
 
@@ -13,8 +14,8 @@ struct UpstreamTextGenerator: TextGenerator {
 
     var name: String { client.configuration.name }
 
-    func answer(_ turns: [ChatTurn], maxTokens: Int, seed: UInt64) async throws -> String {
-        let request = ChatCompletionRequest(model: model, messages: turns.map { ChatMessage(role: $0.role.rawValue, content: $0.content) },
+    func answer(_ turns: [ChatMessage], maxTokens: Int, seed: UInt64) async throws -> String {
+        let request = ChatCompletionRequest(model: model, messages: turns.map(ChatCompletionMessage.init),
                                             maxTokens: maxTokens, temperature: 0, seed: Int(clamping: seed))
         return try await client.complete(request).choices.first?.message.content ?? ""
     }

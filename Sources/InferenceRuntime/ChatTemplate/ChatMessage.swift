@@ -1,6 +1,6 @@
 /// One turn of a conversation.
-public struct ChatMessage: Sendable, Equatable {
-    public enum Role: String, Sendable, CaseIterable {
+public struct ChatMessage: Sendable, Equatable, Codable {
+    public enum Role: String, Sendable, CaseIterable, Codable {
         case system, user, assistant
     }
 

@@ -39,4 +39,12 @@ public struct Generation: Sendable, Equatable {
     public var promptTokenCount: Int
     /// The seed this sample's generator started from.
     public var seed: UInt64
+
+    public init(text: String, tokens: [Int32], finishReason: FinishReason, promptTokenCount: Int, seed: UInt64) {
+        self.text = text
+        self.tokens = tokens
+        self.finishReason = finishReason
+        self.promptTokenCount = promptTokenCount
+        self.seed = seed
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InferenceRuntime
 
 /// POPI's comparison for one user: infer summaries from the context pairs (zero-shot and
 /// best-of-N, untrained and, with a trained summarizer, trained), then score every condition on
@@ -55,7 +56,7 @@ public struct Evaluator: Sendable {
 
         // One batch: the bare prompts, the raw signals in context, then each summary.
         let optimizer = SummaryOptimizer(model: model, options: options)
-        var conditions: [(PreferencePair) -> [ChatTurn]] = [{ prompts.rawSignalsTurns(signals: signals, prompt: $0.prompt) }]
+        var conditions: [(PreferencePair) -> [ChatMessage]] = [{ prompts.rawSignalsTurns(signals: signals, prompt: $0.prompt) }]
         for (_, text, _) in summaries {
             conditions.append { prompts.generatorTurns(summary: text, prompt: $0.prompt) }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import InferenceRuntime
 
 /// Answers written under each condition for the same held-out prompts, so a reader can see
 /// whether personalization keeps answers on the question (the margin can grow while answers
@@ -41,9 +42,9 @@ public struct GenerationSamples: Sendable {
         for user in dataset.users where samples.count < count {
             guard let evaluation = byID[user.id], let pair = user.heldOut.first else { continue }
             var answers: [String: Answer] = [:]
-            let settings = SamplingSettings(maxTokens: maxTokens, temperature: 0)
-            func answer(_ model: any PreferenceModel, _ turns: [ChatTurn]) async throws -> String {
-                try await model.generate(after: turns, settings: settings, onText: { _ in }).text
+            let settings = SamplingParameters(maxTokens: maxTokens, temperature: 0, seed: 1)
+            func answer(_ model: any PreferenceModel, _ turns: [ChatMessage]) async throws -> String {
+                try await model.generate(.messages(turns), settings: settings, onText: { _ in }).text
             }
             answers[Condition.none.rawValue] = Answer(summary: nil, text: try await answer(model, prompts.bareTurns(prompt: pair.prompt)))
             for condition in [Condition.bestOfN, .trainedZeroShot] {

@@ -1,10 +1,11 @@
 import Foundation
+public import InferenceRuntime
 
 /// Answers a chat prompt with some other model (a black-box API): the generator a summary is
 /// transferred to.
 public protocol TextGenerator: Sendable {
     var name: String { get }
-    func answer(_ turns: [ChatTurn], maxTokens: Int, seed: UInt64) async throws -> String
+    func answer(_ turns: [ChatMessage], maxTokens: Int, seed: UInt64) async throws -> String
 }
 
 /// Generator transfer: does a summary inferred here personalize another model? For each held-out

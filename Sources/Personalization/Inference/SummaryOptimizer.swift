@@ -1,4 +1,5 @@
 import Foundation
+import InferenceRuntime
 
 /// POPI at serve time: sample N candidate summaries from the user's context pairs, score each by
 /// its mean reward r(s) on the held-out pairs, keep the best. Deterministic for a fixed seed.
@@ -31,8 +32,8 @@ public struct SummaryOptimizer: Sendable {
         contextSignals.pairs = usedPairs
 
         let count = scorable ? options.candidates : 1
-        let batch = try await summarizer.sample(after: turns, count: count, settings: options.samplingSettings)
-        let texts = batch.completions.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }
+        let batch = try await summarizer.sample(after: turns, count: count, settings: options.sampling)
+        let texts = batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }
 
         let scoringStarted = Date()
         var candidates = texts.map { SummaryResult.Candidate(text: $0, reward: nil, accuracy: nil) }
@@ -82,7 +83,7 @@ public struct SummaryOptimizer: Sendable {
 
     /// The general form: for each condition (a way to build the prompt of a pair) the pair
     /// scores, plus the bare scores themselves.
-    func scores(conditions: [(PreferencePair) -> [ChatTurn]], pairs: [PreferencePair]) async throws
+    func scores(conditions: [(PreferencePair) -> [ChatMessage]], pairs: [PreferencePair]) async throws
         -> (bare: [Reward.PairScores], conditions: [[Reward.PairScores]]) {
         let pairs = pairs.map(prompts.scoredPair)
         var batch = pairs.map { ScoringItem(turns: prompts.bareTurns(prompt: $0.prompt), responses: [$0.chosen, $0.rejected]) }

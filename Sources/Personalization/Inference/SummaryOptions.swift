@@ -1,3 +1,4 @@
+import InferenceRuntime
 /// How a summary is inferred (best-of-N under POPI's reward).
 public struct SummaryOptions: Sendable, Equatable {
     /// Candidates sampled; 1 gives the zero-shot summary.
@@ -33,8 +34,8 @@ public struct SummaryOptions: Sendable, Equatable {
 
     /// POPI's sampling (temperature 0.6, no top-k), with min-p 0.05 and a mild repetition penalty
     /// (1.1, as llama.cpp's server uses) to keep a small model out of its long tail and its loops.
-    var samplingSettings: SamplingSettings {
-        SamplingSettings(maxTokens: maxSummaryTokens, temperature: temperature, topP: topP, topK: 0, minP: 0.05,
-                         repetitionPenalty: 1.1, seed: seed)
+    var sampling: SamplingParameters {
+        SamplingParameters(maxTokens: maxSummaryTokens, temperature: Float(temperature), topK: 0, topP: Float(topP), minP: 0.05,
+                           repetitionPenalty: 1.1, seed: seed)
     }
 }

@@ -1,3 +1,5 @@
+public import InferenceRuntime
+
 /// What POPI needs from a language model: token counting, teacher-forced log-probabilities,
 /// batched sampling and streamed generation, all on chat prompts.
 ///
@@ -11,33 +13,34 @@ public protocol PreferenceModel: Sendable {
     func tokenCount(_ text: String) -> Int
     /// The longest prefix of `text` of at most `maxTokens` tokens.
     func truncate(_ text: String, maxTokens: Int) -> String
-    /// Tokens of the chat-templated prompt, up to and including the assistant header.
-    func promptTokenCount(_ turns: [ChatTurn]) throws -> Int
+    /// The chat-templated prompt's tokens, up to and including the assistant header (user text
+    /// is never read as special tokens). `generate` takes them back as `.tokens`, so a prompt
+    /// checked for its length is not templated and tokenized again.
+    func promptTokens(_ turns: [ChatMessage]) throws -> [Int32]
 
     /// For each response, log p(response tokens + end-of-turn | prompt) summed, after one
     /// shared prompt (computed once).
-    func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double]
+    func logProbabilities(of responses: [String], after turns: [ChatMessage]) async throws -> [Double]
 
     /// Several prompts' responses scored together, so the runtime can batch them.
     func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]]
 
     /// `count` samples after one prompt, as one batch. Sample `i` is seeded with `seed + i`, so
     /// sample 0 does not depend on `count`.
-    func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch
+    func sample(after turns: [ChatMessage], count: Int, settings: SamplingParameters) async throws -> SampleBatch
 
     /// One generation, its text streamed to `onText` in UTF-8-safe pieces. Stops early when the
     /// calling task is cancelled.
-    func generate(after turns: [ChatTurn], settings: SamplingSettings,
-                  onText: @escaping @Sendable (String) -> Void) async throws -> Completion
+    func generate(_ prompt: Prompt, settings: SamplingParameters,
+                  onText: @escaping @Sendable (String) -> Void) async throws -> Generation
 }
 
-/// Defaults follow llama.cpp's (top-k 40, top-p 0.95, min-p 0.05); temperature 0 is greedy.
 /// Responses to score after one prompt.
 public struct ScoringItem: Sendable, Equatable {
-    public var turns: [ChatTurn]
+    public var turns: [ChatMessage]
     public var responses: [String]
 
-    public init(turns: [ChatTurn], responses: [String]) {
+    public init(turns: [ChatMessage], responses: [String]) {
         self.turns = turns
         self.responses = responses
     }
@@ -52,52 +55,14 @@ extension PreferenceModel {
     }
 }
 
-public struct SamplingSettings: Sendable, Equatable {
-    public var maxTokens: Int
-    public var temperature: Double
-    public var topP: Double
-    public var topK: Int
-    public var minP: Double
-    public var repetitionPenalty: Double
-    public var seed: UInt64
-    public var stop: [String]
-
-    public init(maxTokens: Int = 256, temperature: Double = 0.7, topP: Double = 0.95, topK: Int = 40,
-                minP: Double = 0.05, repetitionPenalty: Double = 1, seed: UInt64 = 1, stop: [String] = []) {
-        self.maxTokens = maxTokens
-        self.temperature = temperature
-        self.topP = topP
-        self.topK = topK
-        self.minP = minP
-        self.repetitionPenalty = repetitionPenalty
-        self.seed = seed
-        self.stop = stop
-    }
-}
-
-public struct Completion: Sendable, Equatable {
-    public enum FinishReason: String, Sendable { case stop, length, cancelled }
-    public var text: String
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var finishReason: FinishReason
-
-    public init(text: String, promptTokens: Int, completionTokens: Int, finishReason: FinishReason) {
-        self.text = text
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-        self.finishReason = finishReason
-    }
-}
-
 public struct SampleBatch: Sendable {
-    public var completions: [Completion]
+    public var generations: [Generation]
     /// Time spent reading the prompt, and generating the samples.
     public var prefillSeconds: Double
     public var decodeSeconds: Double
 
-    public init(completions: [Completion], prefillSeconds: Double, decodeSeconds: Double) {
-        self.completions = completions
+    public init(generations: [Generation], prefillSeconds: Double, decodeSeconds: Double) {
+        self.generations = generations
         self.prefillSeconds = prefillSeconds
         self.decodeSeconds = decodeSeconds
     }

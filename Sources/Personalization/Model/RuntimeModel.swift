@@ -48,65 +48,39 @@ public final class RuntimeModel: PreferenceModel {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public func promptTokenCount(_ turns: [ChatTurn]) throws -> Int {
-        try engine.promptTokens(Self.prompt(turns)).count
+    public func promptTokens(_ turns: [ChatMessage]) throws -> [Int32] {
+        try engine.promptTokens(.messages(turns))
     }
 
-    public func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double] {
-        try await engine.score(ScoreRequest(prompt: Self.prompt(turns), responses: responses, adapter: adapter)).map(\.total)
+    public func logProbabilities(of responses: [String], after turns: [ChatMessage]) async throws -> [Double] {
+        try await engine.score(ScoreRequest(prompt: .messages(turns), responses: responses, adapter: adapter)).map(\.total)
     }
 
     public func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]] {
         guard !batch.isEmpty else { return [] }
-        let requests = batch.map { ScoreRequest(prompt: Self.prompt($0.turns), responses: $0.responses, adapter: adapter) }
+        let requests = batch.map { ScoreRequest(prompt: .messages($0.turns), responses: $0.responses, adapter: adapter) }
         return try await engine.score(requests).map { $0.map(\.total) }
     }
 
-    public func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch {
+    public func sample(after turns: [ChatMessage], count: Int, settings: SamplingParameters) async throws -> SampleBatch {
         let started = ContinuousClock.now
         let firstText = FirstEvent()
         let generations = try await engine.generate(
-            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: count, adapter: adapter),
+            GenerationRequest(prompt: .messages(turns), sampling: settings, count: count, adapter: adapter),
             onText: { _, _ in firstText.mark() })
         let finished = ContinuousClock.now
         // The prompt is read once for all samples before the first token; the rest is decoding.
         let prefill = (firstText.time ?? finished) - started
-        return SampleBatch(completions: generations.map(Self.completion), prefillSeconds: prefill.seconds,
+        return SampleBatch(generations: generations, prefillSeconds: prefill.seconds,
                            decodeSeconds: (finished - started - prefill).seconds)
     }
 
-    public func generate(after turns: [ChatTurn], settings: SamplingSettings,
-                         onText: @escaping @Sendable (String) -> Void) async throws -> Completion {
+    public func generate(_ prompt: Prompt, settings: SamplingParameters,
+                         onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
         let generations = try await engine.generate(
-            GenerationRequest(prompt: Self.prompt(turns), sampling: Self.parameters(settings), count: 1, adapter: adapter),
+            GenerationRequest(prompt: prompt, sampling: settings, count: 1, adapter: adapter),
             onText: { _, text in onText(text) })
-        return Self.completion(generations[0])
-    }
-
-    static func prompt(_ turns: [ChatTurn]) -> Prompt {
-        .messages(turns.map { turn in
-            switch turn.role {
-            case .system: return .system(turn.content)
-            case .user: return .user(turn.content)
-            case .assistant: return .assistant(turn.content)
-            }
-        })
-    }
-
-    static func parameters(_ settings: SamplingSettings) -> SamplingParameters {
-        SamplingParameters(maxTokens: settings.maxTokens, temperature: Float(settings.temperature), topK: settings.topK,
-                           topP: Float(settings.topP), minP: Float(settings.minP),
-                           repetitionPenalty: Float(settings.repetitionPenalty), seed: settings.seed, stop: settings.stop)
-    }
-
-    static func completion(_ generation: Generation) -> Completion {
-        let reason: Completion.FinishReason = switch generation.finishReason {
-        case .endOfTurn, .stopString: .stop
-        case .length: .length
-        case .cancelled: .cancelled
-        }
-        return Completion(text: generation.text, promptTokens: generation.promptTokenCount,
-                          completionTokens: generation.tokens.count, finishReason: reason)
+        return generations[0]
     }
 }
 

@@ -1,3 +1,4 @@
+public import InferenceRuntime
 /// Builds POPI's prompts. The wording is versioned (`version`): summaries are optimized against
 /// a prompt, so any change of wording must bump it.
 ///
@@ -43,12 +44,12 @@ public struct PromptBuilder: Sendable {
     /// The inference prompt and the pairs it holds (the newest first-come order preserved:
     /// examples are numbered oldest to newest). Pairs are dropped oldest first until the prompt
     /// and the summary budget fit the model's context.
-    public func inferenceTurns(for signals: UserSignals) throws -> (turns: [ChatTurn], pairs: [PreferencePair]) {
+    public func inferenceTurns(for signals: UserSignals) throws -> (turns: [ChatMessage], pairs: [PreferencePair]) {
         var pairs = Array(signals.pairs.suffix(limits.maxPairs))
         while true {
             let text = inferenceText(pairs: pairs, statements: signals.statements, contents: signals.contents)
-            let turns = [ChatTurn(.user, text)]
-            if try model.promptTokenCount(turns) + limits.summaryTokens <= model.contextLength {
+            let turns = [ChatMessage.user(text)]
+            if try model.promptTokens(turns).count + limits.summaryTokens <= model.contextLength {
                 return (turns, pairs)
             }
             guard !pairs.isEmpty else { throw PersonalizationError.promptTooLong }
@@ -106,23 +107,23 @@ public struct PromptBuilder: Sendable {
     // MARK: generation
 
     /// The personalized prompt: summary section, instruction, then the user's prompt.
-    public func generatorTurns(summary: String, prompt: String) -> [ChatTurn] {
-        [ChatTurn(.user, generatorText(section: "About the user's preferences:\n\(summary)", prompt: prompt))]
+    public func generatorTurns(summary: String, prompt: String) -> [ChatMessage] {
+        [ChatMessage.user(generatorText(section: "About the user's preferences:\n\(summary)", prompt: prompt))]
     }
 
     /// Baseline: the prompt alone, with no information about the user.
-    public func bareTurns(prompt: String) -> [ChatTurn] {
-        [ChatTurn(.user, prompt)]
+    public func bareTurns(prompt: String) -> [ChatMessage] {
+        [ChatMessage.user(prompt)]
     }
 
     /// Baseline: the user's raw signals in context instead of a summary.
-    public func rawSignalsTurns(signals: UserSignals, prompt: String) -> [ChatTurn] {
-        [ChatTurn(.user, generatorText(section: rawSignalsText(signals), prompt: prompt))]
+    public func rawSignalsTurns(signals: UserSignals, prompt: String) -> [ChatMessage] {
+        [ChatMessage.user(generatorText(section: rawSignalsText(signals), prompt: prompt))]
     }
 
     /// Personalizes a conversation: the summary section and instruction go in front of the last
     /// user turn, which is the prompt being answered. Other turns are kept as they are.
-    public func personalize(conversation: [ChatTurn], summary: String) -> [ChatTurn] {
+    public func personalize(conversation: [ChatMessage], summary: String) -> [ChatMessage] {
         guard let last = conversation.lastIndex(where: { $0.role == .user }) else { return conversation }
         var turns = conversation
         turns[last].content = generatorText(section: "About the user's preferences:\n\(summary)",

@@ -1,3 +1,4 @@
+import InferenceRuntime
 /// Orders candidate responses by a user's preference: each response's score is
 /// log p(response | summary prompt) − log p(response | bare prompt), how much more likely the
 /// summary makes it. Without a summary there is no preference to apply and every score is 0.

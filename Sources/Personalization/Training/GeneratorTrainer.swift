@@ -82,7 +82,7 @@ public final class GeneratorTrainer: AdapterTrainer, @unchecked Sendable {
         for index in picked {
             let pair = prompts.scoredPair(items[index].pair)
             let turns = prompts.generatorTurns(summary: summaries[items[index].user]!, prompt: pair.prompt)
-            groups.append(.init(prompt: try engine.promptTokens(RuntimeModel.prompt(turns)),
+            groups.append(.init(prompt: try engine.promptTokens(.messages(turns)),
                                 continuations: [try engine.chatTemplate.encodeResponse(pair.chosen, tokenizer: engine.tokenizer),
                                                 try engine.chatTemplate.encodeResponse(pair.rejected, tokenizer: engine.tokenizer)]))
         }
@@ -142,8 +142,8 @@ public final class GeneratorTrainer: AdapterTrainer, @unchecked Sendable {
         var options = SummaryOptions(candidates: 1, maxSummaryTokens: settings.maxSummaryTokens, limits: limits)
         options.seed = settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
         let (turns, _) = try PromptBuilder(model: base, limits: limits).inferenceTurns(for: users[index].signals.cleaned().signals)
-        let completion = try await summarizer.sample(after: turns, count: 1, settings: options.samplingSettings).completions[0]
-        let text = SummaryOptimizer.clean(completion.text, cutOff: completion.finishReason == .length)
+        let generation = try await summarizer.sample(after: turns, count: 1, settings: options.sampling).generations[0]
+        let text = SummaryOptimizer.clean(generation.text, cutOff: generation.finishReason == .length)
         summaries[index] = text
         return text
     }

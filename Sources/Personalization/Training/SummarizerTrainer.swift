@@ -86,7 +86,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         for (index, user) in batchUsers.enumerated() {
             let clock = ContinuousClock.now
             let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
-            let prompt = RuntimeModel.prompt(turns)
+            let prompt = Prompt.messages(turns)
             let promptTokens = try base.engine.promptTokens(prompt)
             let generations = try await base.engine.generate(
                 GenerationRequest(prompt: prompt, sampling: samplingParameters(step: step, user: index),
@@ -176,7 +176,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var options = SummaryOptions(candidates: settings.groupSize, temperature: settings.temperature,
                                      maxSummaryTokens: settings.maxSummaryTokens, limits: limits)
         options.seed = rng.next()
-        return RuntimeModel.parameters(options.samplingSettings)
+        return options.sampling
     }
 
     /// The group's samples in runs whose pass (the prompt once, then the summaries) fits.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import App
+import InferenceRuntime
 import Personalization
 
 /// `…/generate` (whole and streamed as SSE) and `…/rank` on a real socket with the real model.
@@ -18,7 +19,7 @@ import Personalization
             let bareUsage = try #require(bare.json["usage"])
             let completionTokens = try #require(bareUsage["completion_tokens"]?.int)
             #expect((1...8).contains(completionTokens) && bare.json["text"]?.string?.isEmpty == false)
-            #expect(bareUsage["prompt_tokens"]?.int == (try service.model.promptTokenCount([.init(.user, "Name a colour.")])))
+            #expect(bareUsage["prompt_tokens"]?.int == (try service.model.promptTokens([.user("Name a colour.")]).count))
             #expect(bareUsage["summary_tokens"]?.isNull == true)
 
             _ = try await client.post("/v1/users/hana/feedback", ["kind": "statement", "text": "I love the sea."])
@@ -30,7 +31,7 @@ import Personalization
             let usage = try #require(personalized.json["usage"])
             // The prompt the model read is the generator template with the summary in it.
             let turns = PromptBuilder(model: service.model).generatorTurns(summary: summaryText, prompt: "Name a colour.")
-            #expect(usage["prompt_tokens"]?.int == (try service.model.promptTokenCount(turns)))
+            #expect(usage["prompt_tokens"]?.int == (try service.model.promptTokens(turns).count))
             #expect(usage["summary_tokens"]?.int == service.model.tokenCount(summaryText))
             // The summary text itself is never echoed back.
             #expect(!personalized.text.contains(summaryText))

@@ -3,7 +3,7 @@ import Testing
 @testable import App
 
 /// `/v1/chat/completions` and `/v1/models` with the in-process model (`popi-local`), in OpenAI's
-/// shapes. (Upstream models: GeneratorTests; the official SDK: Tests/Conformance.)
+/// shapes. (Upstream models: GenerationRunnerTests; the official SDK: Tests/Conformance.)
 @Suite struct OpenAIControllerTests {
     static func chat(user: String? = nil, stream: Bool = false, includeUsage: Bool = false) -> JSONValue {
         var body: [String: JSONValue] = [

@@ -1,4 +1,5 @@
 import Foundation
+import InferenceRuntime
 import Personalization
 import Synchronization
 import Testing
@@ -11,7 +12,7 @@ import Testing
     final class CountingGenerator: TextGenerator {
         let calls = Atomic<Int>(0)
         var name: String { "counting" }
-        func answer(_ turns: [ChatTurn], maxTokens: Int, seed: UInt64) async throws -> String {
+        func answer(_ turns: [ChatMessage], maxTokens: Int, seed: UInt64) async throws -> String {
             calls.add(1, ordering: .relaxed)
             return turns[0].content.contains("preferences") ? "A short answer." : "A long and winding answer that goes on."
         }

@@ -107,9 +107,9 @@ import Testing
         }
         // Greedy decoding: the served text is the generator adapter's, not the base model's.
         let model = try await AppTestEnvironment.model()
-        let settings = SamplingSettings(maxTokens: 8, temperature: 0, seed: 7)
+        let settings = SamplingParameters(maxTokens: 8, temperature: 0, seed: 7)
         let expected = try await model.with(adapter: generator.adapter)
-            .generate(after: [.init(.user, "Name a colour.")], settings: settings, onText: { _ in }).text
+            .generate(.user("Name a colour."), settings: settings, onText: { _ in }).text
         #expect(text == expected)
         #expect(text != bare, "the adapter changes the greedy answer")
     }

@@ -148,7 +148,7 @@ func drain(_ stream: AsyncThrowingStream<ChatCompletionChunk, Error>) async -> (
 
 extension ChatCompletionRequest {
     static func hello(model: String = "popi-gen", user: String? = nil) -> ChatCompletionRequest {
-        ChatCompletionRequest(model: model, messages: [ChatMessage(role: "user", content: "Say hello.")],
+        ChatCompletionRequest(model: model, messages: [ChatCompletionMessage(role: "user", content: "Say hello.")],
                               maxTokens: 8, temperature: 0, user: user)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InferenceRuntime
 import Testing
 @testable import Personalization
 
@@ -10,16 +11,16 @@ private struct FailingModel: PreferenceModel {
     var contextLength: Int { inner.contextLength }
     func tokenCount(_ text: String) -> Int { inner.tokenCount(text) }
     func truncate(_ text: String, maxTokens: Int) -> String { inner.truncate(text, maxTokens: maxTokens) }
-    func promptTokenCount(_ turns: [ChatTurn]) throws -> Int { try inner.promptTokenCount(turns) }
-    func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double] {
+    func promptTokens(_ turns: [ChatMessage]) throws -> [Int32] { try inner.promptTokens(turns) }
+    func logProbabilities(of responses: [String], after turns: [ChatMessage]) async throws -> [Double] {
         if inner.calls.count >= budget { throw CancellationError() }
         return try await inner.logProbabilities(of: responses, after: turns)
     }
-    func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch {
+    func sample(after turns: [ChatMessage], count: Int, settings: SamplingParameters) async throws -> SampleBatch {
         try await inner.sample(after: turns, count: count, settings: settings)
     }
-    func generate(after turns: [ChatTurn], settings: SamplingSettings, onText: @escaping @Sendable (String) -> Void) async throws -> Completion {
-        try await inner.generate(after: turns, settings: settings, onText: onText)
+    func generate(_ prompt: Prompt, settings: SamplingParameters, onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
+        try await inner.generate(prompt, settings: settings, onText: onText)
     }
 }
 

@@ -1,10 +1,11 @@
+import InferenceRuntime
 import Testing
 @testable import Personalization
 
 /// Answers briefly when its prompt carries a summary that asks for short answers.
 private struct ObedientGenerator: TextGenerator {
     var name: String { "obedient" }
-    func answer(_ turns: [ChatTurn], maxTokens: Int, seed: UInt64) async throws -> String {
+    func answer(_ turns: [ChatMessage], maxTokens: Int, seed: UInt64) async throws -> String {
         turns.last!.content.contains("short") ? "tiny reply" : "a long and very wordy reply with many words"
     }
 }
@@ -26,7 +27,7 @@ private struct ObedientGenerator: TextGenerator {
     @Test func identicalAnswersNeverWin() async throws {
         struct Stubborn: TextGenerator {
             var name: String { "stubborn" }
-            func answer(_ turns: [ChatTurn], maxTokens: Int, seed: UInt64) async throws -> String { "same answer" }
+            func answer(_ turns: [ChatMessage], maxTokens: Int, seed: UInt64) async throws -> String { "same answer" }
         }
         let pair = PreferencePair(prompt: "q", chosen: "a", rejected: "b c")
         let user = PersonaDataset.User(id: "u", persona: "prefers short answers", traits: [],

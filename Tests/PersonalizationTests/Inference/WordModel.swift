@@ -1,4 +1,5 @@
 import Foundation
+import InferenceRuntime
 @testable import Personalization
 
 /// A tiny deterministic stand-in for a language model, for unit tests of POPI's bookkeeping
@@ -19,11 +20,12 @@ struct WordModel: PreferenceModel {
         text.split(whereSeparator: \.isWhitespace).prefix(maxTokens).joined(separator: " ")
     }
 
-    func promptTokenCount(_ turns: [ChatTurn]) throws -> Int {
-        turns.map { tokenCount($0.content) + 3 }.reduce(2, +)
+    /// A word-model token per word, 3 per message and 2 around the conversation (all zero ids).
+    func promptTokens(_ turns: [ChatMessage]) throws -> [Int32] {
+        Array(repeating: 0, count: turns.map { tokenCount($0.content) + 3 }.reduce(2, +))
     }
 
-    func logProbabilities(of responses: [String], after turns: [ChatTurn]) async throws -> [Double] {
+    func logProbabilities(of responses: [String], after turns: [ChatMessage]) async throws -> [Double] {
         calls.record(turns)
         let prompt = turns.map(\.content).joined(separator: "\n")
         return responses.map { response in
@@ -33,24 +35,26 @@ struct WordModel: PreferenceModel {
         }
     }
 
-    func sample(after turns: [ChatTurn], count: Int, settings: SamplingSettings) async throws -> SampleBatch {
-        let completions = (0..<count).map { i in
-            let text = candidates[Int((settings.seed + UInt64(i)) % UInt64(candidates.count))]
-            return Completion(text: text, promptTokens: 10, completionTokens: tokenCount(text), finishReason: .stop)
+    func sample(after turns: [ChatMessage], count: Int, settings: SamplingParameters) async throws -> SampleBatch {
+        let seed = settings.seed ?? 0
+        let generations = (0..<count).map { i in
+            let text = candidates[Int((seed + UInt64(i)) % UInt64(candidates.count))]
+            return Generation(text: text, tokens: Array(repeating: 0, count: tokenCount(text)), finishReason: .endOfTurn,
+                              promptTokenCount: 10, seed: seed + UInt64(i))
         }
-        return SampleBatch(completions: completions, prefillSeconds: 0, decodeSeconds: 0)
+        return SampleBatch(generations: generations, prefillSeconds: 0, decodeSeconds: 0)
     }
 
-    func generate(after turns: [ChatTurn], settings: SamplingSettings,
-                  onText: @escaping @Sendable (String) -> Void) async throws -> Completion {
+    func generate(_ prompt: Prompt, settings: SamplingParameters,
+                  onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
         onText("ok")
-        return Completion(text: "ok", promptTokens: 1, completionTokens: 1, finishReason: .stop)
+        return Generation(text: "ok", tokens: [0], finishReason: .endOfTurn, promptTokenCount: 1, seed: settings.seed ?? 0)
     }
 }
 
 final class CallLog: @unchecked Sendable {
     private let lock = NSLock()
-    private var prompts: [[ChatTurn]] = []
-    func record(_ turns: [ChatTurn]) { lock.withLock { prompts.append(turns) } }
+    private var prompts: [[ChatMessage]] = []
+    func record(_ turns: [ChatMessage]) { lock.withLock { prompts.append(turns) } }
     var count: Int { lock.withLock { prompts.count } }
 }

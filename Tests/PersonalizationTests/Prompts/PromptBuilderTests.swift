@@ -1,3 +1,4 @@
+import InferenceRuntime
 import Testing
 @testable import Personalization
 
@@ -35,7 +36,7 @@ import Testing
         let promptAt = text.range(of: "Why is the sky blue?")!.lowerBound
         #expect(summaryAt < promptAt)
         #expect(text.hasSuffix("Request: Why is the sky blue?"))
-        #expect(builder.bareTurns(prompt: "Why?") == [ChatTurn(.user, "Why?")])
+        #expect(builder.bareTurns(prompt: "Why?") == [ChatMessage.user("Why?")])
     }
 
     @Test func rawSignalsBaselineHasNoInstructionToSummarize() {
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func conversationIsPersonalizedInItsLastUserTurn() {
-        let conversation = [ChatTurn(.system, "Be kind."), ChatTurn(.user, "Hi"), ChatTurn(.assistant, "Hello"), ChatTurn(.user, "Explain DNS")]
+        let conversation = [ChatMessage.system("Be kind."), ChatMessage.user("Hi"), ChatMessage.assistant("Hello"), ChatMessage.user("Explain DNS")]
         let turns = builder.personalize(conversation: conversation, summary: "Likes analogies.")
         #expect(turns[0] == conversation[0] && turns[1] == conversation[1] && turns[2] == conversation[2])
         #expect(turns[3].content.hasPrefix("About the user's preferences:\nLikes analogies."))

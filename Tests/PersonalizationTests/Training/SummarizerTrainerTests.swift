@@ -119,8 +119,8 @@ import Testing
         let options = SummaryOptions(candidates: 16, maxSummaryTokens: 112, seed: 99)
         let summarizer = model.with(adapter: adapter)
         let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals)
-        let batch = try await summarizer.sample(after: turns, count: 16, settings: options.samplingSettings)
-        let texts = batch.completions.map { SummaryOptimizer.clean($0.text, cutOff: false) }.filter { !$0.isEmpty }
+        let batch = try await summarizer.sample(after: turns, count: 16, settings: options.sampling)
+        let texts = batch.generations.map { SummaryOptimizer.clean($0.text, cutOff: false) }.filter { !$0.isEmpty }
         let scores = try await SummaryOptimizer(model: model, options: options).scores(summaries: texts, pairs: user.heldOut)
         return scores.map { Reward.summarize($0).meanReward }.reduce(0, +) / Double(max(scores.count, 1))
     }

@@ -22,7 +22,7 @@ struct GenerationController: Sendable {
     }
 
     /// Which generator a request names: "local" or a configured upstream (its first model).
-    private func generator(named name: String?) throws -> Generator {
+    private func generator(named name: String?) throws -> GenerationTarget {
         guard let name, name != "local" else { return .local }
         guard let client = upstreams.client(named: name) else {
             throw HTTPError.unknownGenerator("unknown generator \"\(name)\" (local or a configured upstream)")
@@ -37,9 +37,10 @@ struct GenerationController: Sendable {
         let user = try RequestGuard.userID(request)
         let body = try API.GenerateRequest(try await requests.jsonBody(request), limits: configuration)
         let target = try generator(named: body.generator)
-        let summary = try await records.currentSummary(caller, user)
+        let found = try await records.find(caller, user)
+        let summary = found.summary
         let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: body.prompt) } ?? prompts.bareTurns(prompt: body.prompt)
-        try generations.checkPrompt(turns, maxTokens: body.sampling.maxTokens)
+        let prompt = try generations.checkPrompt(turns, maxTokens: body.sampling.maxTokens)
         if case .local = target { try generations.checkCapacity() }
         let upstreamUser = GenerationRunner.upstreamUser(caller, user)
 
@@ -48,18 +49,18 @@ struct GenerationController: Sendable {
                                 summaryTokens: summary?.scores.summaryTokens, rawSignalTokens: summary?.scores.rawSignalTokens)
         }
         guard body.stream else {
-            let output = try await generations.generate(turns, settings: body.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
-            await records.recordUsage(caller, user, output)
+            let output = try await generations.generate(prompt, settings: body.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            await records.recordUsage(found, output)
             return try Response.json(API.GenerateResponse(personalized: summary != nil, summaryVersion: summary?.version,
                                                           generator: target.name, text: output.text,
                                                           finishReason: output.finishReason, usage: usage(output)))
         }
         return Response.eventStream { [self] events in
             do {
-                let output = try await generations.generate(turns, settings: body.sampling, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(prompt, settings: body.sampling, on: target, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: try JSONBody.text(API.GenerateDelta(text: piece)), event: "delta")
                 }
-                await records.recordUsage(caller, user, output)
+                await records.recordUsage(found, output)
                 let done = API.GenerateDone(personalized: summary != nil, summaryVersion: summary?.version, generator: target.name,
                                             finishReason: output.finishReason, usage: usage(output))
                 try await events.send(data: try JSONBody.text(done), event: "done")
@@ -75,10 +76,10 @@ struct GenerationController: Sendable {
     private func rank(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try RequestGuard.userID(request)
         let body = try API.RankRequest(try await requests.jsonBody(request), limits: configuration)
-        let summary = try await records.currentSummary(caller, user)
+        let summary = try await records.find(caller, user).summary
         let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: body.prompt) } ?? prompts.bareTurns(prompt: body.prompt)
         let longest = body.responses.map { model.tokenCount($0) + 1 }.max() ?? 0
-        try generations.checkPrompt(turns, maxTokens: longest)
+        _ = try generations.checkPrompt(turns, maxTokens: longest)
         let ranker = Ranker(model: model, prompts: prompts)
         let ranked = try await generations.withSlot { try await ranker.rank(prompt: body.prompt, responses: body.responses, summary: summary?.text) }
         return try Response.json(API.RankResponse(personalized: summary != nil, summaryVersion: summary?.version, ranking: ranked.map {

@@ -39,7 +39,7 @@ struct OpenAIController: Sendable {
     private func chatCompletions(_ request: Request, _ caller: Caller) async throws -> Response {
         let chat = try API.ChatCompletionRequest(try await requests.jsonBody(request), userHeader: request.headers["X-Popi-User"],
                                                  limits: configuration)
-        let target: Generator
+        let target: GenerationTarget
         if chat.model == Self.localModel {
             target = .local
         } else if let client = upstreams.client(forModel: chat.model) {
@@ -47,10 +47,11 @@ struct OpenAIController: Sendable {
         } else {
             throw HTTPError.modelNotFound(chat.model)
         }
-        var summary: SummaryVersion?
-        if let user = chat.user { summary = try await records.currentSummary(caller, user) }
+        let found: GenerationRecords.Found
+        if let user = chat.user { found = try await records.find(caller, user) } else { found = .nobody }
+        let summary = found.summary
         let turns = summary.map { prompts.personalize(conversation: chat.messages, summary: $0.text) } ?? chat.messages
-        try generations.checkPrompt(turns, maxTokens: chat.sampling.maxTokens)
+        let prompt = try generations.checkPrompt(turns, maxTokens: chat.sampling.maxTokens)
         if case .local = target { try generations.checkCapacity() }
 
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -63,9 +64,9 @@ struct OpenAIController: Sendable {
         }
 
         guard chat.stream else {
-            let output = try await generations.generate(turns, settings: chat.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
-            if let user = chat.user { await records.recordUsage(caller, user, output) }
-            let choice = API.ChatCompletion.Choice(index: 0, message: ChatMessage(role: "assistant", content: output.text),
+            let output = try await generations.generate(prompt, settings: chat.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            await records.recordUsage(found, output)
+            let choice = API.ChatCompletion.Choice(index: 0, message: ChatCompletionMessage(role: "assistant", content: output.text),
                                                    finishReason: output.finishReason)
             return try Response.json(API.ChatCompletion(id: id, created: created, model: chat.model, choices: [choice],
                                                         usage: usage(output), popi: popi))
@@ -78,10 +79,10 @@ struct OpenAIController: Sendable {
         return Response.eventStream { [self] events in
             do {
                 try await events.send(data: chunk(ChatCompletionChunk.Delta(role: "assistant", content: ""), nil))
-                let output = try await generations.generate(turns, settings: chat.sampling, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(prompt, settings: chat.sampling, on: target, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: chunk(ChatCompletionChunk.Delta(content: piece), nil))
                 }
-                if let user = chat.user { await records.recordUsage(caller, user, output) }
+                await records.recordUsage(found, output)
                 try await events.send(data: chunk(ChatCompletionChunk.Delta(), output.finishReason))
                 if chat.includeUsage {
                     try await events.send(data: JSONBody.text(API.ChatCompletionChunk(id: id, created: created, model: chat.model,

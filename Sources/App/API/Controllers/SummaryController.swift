@@ -141,7 +141,7 @@ struct SummaryController: Sendable {
     private func checkUsable(summary: String) throws {
         let used: Int
         do {
-            used = try model.promptTokenCount(prompts.generatorTurns(summary: summary, prompt: ""))
+            used = try model.promptTokens(prompts.generatorTurns(summary: summary, prompt: "")).count
         } catch {
             throw HTTPError.invalidPrompt("summary", error)
         }
@@ -154,10 +154,10 @@ struct SummaryController: Sendable {
     private func fitsContext(_ pair: PreferencePair, summary: String) -> Bool {
         let pair = prompts.scoredPair(pair)
         let response = max(model.tokenCount(pair.chosen), model.tokenCount(pair.rejected)) + 2
-        guard let prompt = try? model.promptTokenCount(prompts.generatorTurns(summary: summary, prompt: pair.prompt)) else {
+        guard let prompt = try? model.promptTokens(prompts.generatorTurns(summary: summary, prompt: pair.prompt)) else {
             return false
         }
-        return prompt + response <= model.contextLength
+        return prompt.count + response <= model.contextLength
     }
 
     private func unpinSummary(_ request: Request, _ caller: Caller) async throws -> Response {

@@ -5,7 +5,7 @@ extension API {
     struct ChatCompletion: Encodable, Sendable {
         struct Choice: Encodable, Sendable {
             let index: Int
-            let message: ChatMessage
+            let message: ChatCompletionMessage
             let finishReason: String
             /// Log probabilities are not offered: always null, as OpenAI sends when not asked.
             @Nullable var logprobs: Double? = nil

@@ -1,3 +1,4 @@
+import InferenceRuntime
 import HTTPServer
 import Personalization
 
@@ -5,8 +6,8 @@ extension API {
     /// OpenAI's chat completion request, as far as popi supports it: one choice, text content.
     struct ChatCompletionRequest: Sendable {
         let model: String
-        let messages: [ChatTurn]
-        let sampling: SamplingSettings
+        let messages: [ChatMessage]
+        let sampling: SamplingParameters
         let stream: Bool
         /// Whether the stream ends with a chunk holding `usage` (`stream_options.include_usage`).
         let includeUsage: Bool
@@ -17,7 +18,7 @@ extension API {
             let fields = try FieldReader(body)
             model = try fields.requiredString("model", maxLength: 256)
             messages = try Self.messages(fields, maxFieldBytes: limits.maxFieldBytes)
-            var sampling = try SamplingSettings(fields, maxTokensLimit: limits.maxGenerationTokens,
+            var sampling = try SamplingParameters(fields, maxTokensLimit: limits.maxGenerationTokens,
                                                 maxTokensKeys: ["max_tokens", "max_completion_tokens"])
             sampling.stop = try Self.stopSequences(fields)
             self.sampling = sampling
@@ -39,12 +40,12 @@ extension API {
 
         /// OpenAI messages: roles system / developer (as system) / user / assistant; content a string
         /// or a list of text parts.
-        private static func messages(_ fields: FieldReader, maxFieldBytes: Int) throws -> [ChatTurn] {
+        private static func messages(_ fields: FieldReader, maxFieldBytes: Int) throws -> [ChatMessage] {
             let items = try fields.array("messages", required: true, maxCount: 512) ?? []
             guard !items.isEmpty else { throw HTTPError.invalidRequest("messages: give at least one message") }
-            let turns = try items.enumerated().map { index, item -> ChatTurn in
+            let turns = try items.enumerated().map { index, item -> ChatMessage in
                 let message = try FieldReader(item, path: "messages[\(index)]")
-                let role: ChatTurn.Role
+                let role: ChatMessage.Role
                 switch try message.string("role", required: true, maxLength: 32) {
                 case "system", "developer": role = .system
                 case "user": role = .user
@@ -71,7 +72,7 @@ extension API {
                 guard text.utf8.count <= maxFieldBytes else {
                     throw HTTPError.invalidRequest("messages[\(index)].content: longer than \(maxFieldBytes) bytes")
                 }
-                return ChatTurn(role, text)
+                return ChatMessage(role: role, content: text)
             }
             guard turns.contains(where: { $0.role == .user }) else {
                 throw HTTPError.invalidRequest("messages: need at least one user message")

@@ -1,9 +1,10 @@
+import InferenceRuntime
 import Personalization
 
 extension API {
     struct GenerateRequest: Sendable {
         let prompt: String
-        let sampling: SamplingSettings
+        let sampling: SamplingParameters
         let stream: Bool
         /// `local` or a configured upstream's name; nil is local.
         let generator: String?
@@ -11,7 +12,7 @@ extension API {
         init(_ body: JSONValue, limits: APIConfiguration) throws {
             let fields = try FieldReader(body)
             prompt = try fields.requiredString("prompt", maxLength: limits.maxFieldBytes)
-            sampling = try SamplingSettings(fields, maxTokensLimit: limits.maxGenerationTokens)
+            sampling = try SamplingParameters(fields, maxTokensLimit: limits.maxGenerationTokens)
             stream = try fields.bool("stream") ?? false
             generator = try fields.string("generator", maxLength: 64)
         }

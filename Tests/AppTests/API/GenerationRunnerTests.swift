@@ -7,7 +7,7 @@ import HTTPServer
 /// go to an OpenAI-compatible upstream with the user's summary in the prompt and a hashed user
 /// id, and its failures map to 502 / 504 / 503 or an SSE error event. The upstream is a stub on
 /// our HTTP server (LLMClientTests run the real llama-cpp-python server).
-@Suite struct GeneratorTests {
+@Suite struct GenerationRunnerTests {
     /// Answers whole or streamed, as the request asks.
     static func echoingStub() throws -> StubUpstream {
         try StubUpstream { _, request, _ in
@@ -195,7 +195,7 @@ import HTTPServer
     }
 }
 
-extension GeneratorTests {
+extension GenerationRunnerTests {
     @Test func ourClientLeavingCancelsTheUpstreamCall() async throws {
         let stub = try StubUpstream { _, _, stub in stub.heldStream(["Hel"]) }
         try await withService(upstreams: [try stub.configuration()]) { service in

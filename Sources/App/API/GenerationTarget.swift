@@ -1,7 +1,7 @@
 import LLMClient
 
 /// Where a personalized prompt is answered: the in-process runtime or an upstream API.
-enum Generator: Sendable {
+enum GenerationTarget: Sendable {
     case local
     case upstream(OpenAIClient, model: String)
 
