@@ -10,6 +10,8 @@
 #      so it runs in minutes; the `--tenant acme` line trains on feedback posted for acme first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/popi-server.sh
+source scripts/lib/popi-server.sh
 repo=$PWD
 readme=README.md
 work=$(mktemp -d /tmp/popi-readme.XXXXXX)
@@ -44,22 +46,14 @@ walkthrough=$(block sh 'summary/refresh')
 python_sample=$(block python 'from openai import OpenAI')
 training=$(block sh 'popi train summarizer')
 
-# 1. make run, as the walk-through's first line says.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# 1. make run, as the walk-through's first line says (its release build may take minutes).
+port=$(popi_free_port)
 API=http://127.0.0.1:$port
 grep -q '^make run ' <<<"$walkthrough" || { echo "readme-samples: the walk-through no longer starts with make run" >&2; exit 1; }
 echo "== make run (port $port, data $data)"
 make run DATA_DIR="$data" ARGS="--port $port" >"$work/run.log" 2>&1 &
 run_pid=$!
-deadline=$((SECONDS + 900))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz")" = 200 ]; do
-  if ! kill -0 "$run_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-    echo "readme-samples: make run did not become ready; its output:" >&2
-    tail -n 40 "$work/run.log" >&2
-    exit 1
-  fi
-  sleep 1
-done
+popi_wait_ready "$API" "$run_pid" "$work/run.log" 900
 KEY=$(sed -n 's/^development key (tenant "dev", all scopes): \(popi_[A-Za-z0-9_]*\)$/\1/p' "$work/run.log" | tail -n 1)
 [ -n "$KEY" ] || { echo "readme-samples: make run printed no development key" >&2; exit 1; }
 export KEY API

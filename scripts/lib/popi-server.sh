@@ -1,4 +1,4 @@
-# Sourced by the conformance scripts. popi_server_start starts a release `popi serve` on a free
+# Sourced by the conformance and README-sample scripts. popi_server_start starts a release `popi serve` on a free
 # loopback port against $DATABASE_URL (run under scripts/with-test-postgres.sh) and sets POPI_URL;
 # popi_key SCOPES prints a new key of a fresh tenant; popi_server_stop stops the server.
 # Extra `popi serve` flags: POPI_SERVE_FLAGS (a bash array) or the arguments of popi_server_start.
@@ -46,16 +46,22 @@ popi_server_start() {
   "$bin" serve --host 127.0.0.1 --port "$port" --data-dir "$POPI_SERVER_DIR" ${POPI_SERVE_FLAGS[@]+"${POPI_SERVE_FLAGS[@]}"} "$@" \
     >"$POPI_SERVER_LOG" 2>&1 &
   POPI_SERVER_PID=$!
-  local deadline=$((SECONDS + ${POPI_START_TIMEOUT:-180}))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$POPI_URL/readyz")" = 200 ]; do
-    if ! kill -0 "$POPI_SERVER_PID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-      echo "popi serve did not become ready; its log:" >&2
-      tail -n 40 "$POPI_SERVER_LOG" >&2
+  popi_wait_ready "$POPI_URL" "$POPI_SERVER_PID" "$POPI_SERVER_LOG" "${POPI_START_TIMEOUT:-180}" || return 1
+  echo "popi serve ready at $POPI_URL (pid $POPI_SERVER_PID)" >&2
+}
+
+# popi_wait_ready URL PID LOG SECONDS: waits until URL/readyz answers 200; fails, showing the
+# end of LOG, when PID exits or SECONDS pass first.
+popi_wait_ready() {
+  local url=$1 pid=$2 log=$3 deadline=$((SECONDS + $4))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]; do
+    if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "popi did not become ready at $url; the end of its log:" >&2
+      tail -n 40 "$log" >&2
       return 1
     fi
     sleep 0.2
   done
-  echo "popi serve ready at $POPI_URL (pid $POPI_SERVER_PID)" >&2
 }
 
 popi_key() {
