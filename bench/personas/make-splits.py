@@ -5,6 +5,8 @@ Writes, next to this script:
   personas-train.jsonl   360 users over the train part of content-bank.txt
   personas-unseen.jsonl   60 users over the unseen part of content-bank.txt, with three
                           preference dimensions that never appear in the train split
+  personas-train-wide.jsonl  360 other users over the train part, with 8 held-out pairs each
+                          instead of 4 (a less noisy training reward)
 
 Python 3 standard library only; deterministic from SEED. Usage:
   python3 make-splits.py            # regenerate both files and print statistics
@@ -26,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BANK = os.path.join(HERE, "content-bank.txt")
 OUT_TRAIN = os.path.join(HERE, "personas-train.jsonl")
 OUT_UNSEEN = os.path.join(HERE, "personas-unseen.jsonl")
+OUT_WIDE = os.path.join(HERE, "personas-train-wide.jsonl")
 DEFAULT_PUBLIC = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "bench", "personas-public.jsonl"))
 FALLBACK_PUBLIC = "/work/shared/bench/personas-public.jsonl"
 
@@ -33,6 +36,7 @@ N_TRAIN = 360
 N_UNSEEN = 60
 N_SIGNALS = 8
 N_HELD = 4
+N_HELD_WIDE = 8  # the wide train split: the reward of a summary averages twice as many pairs
 STATEMENT_SHARE = 0.4
 TRAIT_COUNT_SHARES = (0.50, 0.35, 0.15)  # users with 1, 2, 3 dimensions
 
@@ -630,14 +634,14 @@ def statements_for(traits, rng):
 # Users
 # ---------------------------------------------------------------------------
 
-def slot_dims(dims):
-    """Dimension varied by each of the 12 pairs: round robin over the user's dimensions."""
-    return [dims[i % len(dims)] for i in range(N_SIGNALS + N_HELD)]
+def slot_dims(dims, n_pairs):
+    """Dimension varied by each of a user's pairs: round robin over the user's dimensions."""
+    return [dims[i % len(dims)] for i in range(n_pairs)]
 
 
-def pick_prompts(entries, dims, style, usage, rng):
+def pick_prompts(entries, dims, style, usage, rng, n_pairs):
     """Assign a distinct prompt to each pair slot; prefers prompts used least so far."""
-    slots = slot_dims(dims)
+    slots = slot_dims(dims, n_pairs)
     need = collections.Counter(slots)
     order = sorted(range(len(slots)), key=lambda i: sum(1 for e in entries if DIMS[slots[i]]["applies"](e)))
     taken, assign = set(), {}
@@ -663,7 +667,8 @@ def pick_prompts(entries, dims, style, usage, rng):
     return [assign[i] for i in range(len(slots))]
 
 
-def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=None, required_share=0.0):
+def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=None, required_share=0.0,
+                n_held=N_HELD):
     counts = [round(n_users * s) for s in TRAIT_COUNT_SHARES]
     counts[0] += n_users - sum(counts)
     sizes = [1] * counts[0] + [2] * counts[1] + [3] * counts[2]
@@ -681,7 +686,7 @@ def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=N
     users = []
     for ui in range(n_users):
         k = sizes[ui]
-        per_dim = -(-(N_SIGNALS + N_HELD) // k)  # pairs that vary one dimension
+        per_dim = -(-(N_SIGNALS + n_held) // k)  # pairs that vary one dimension
         feasible = [d for d in dims_pool if applicable[d] >= per_dim]
         for attempt in range(200):
             pool = list(feasible)
@@ -709,7 +714,7 @@ def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=N
                 pole = DIMS[d]["poles"][pole_next[d]]
                 style[d] = pole
                 traits.append(pole)
-            assign = pick_prompts(entries, dims, style, usage, rng)
+            assign = pick_prompts(entries, dims, style, usage, rng, N_SIGNALS + n_held)
             if assign is None:
                 continue
             break
@@ -720,7 +725,7 @@ def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=N
             pole_next[d] = 1 - pole_next[d]
         uid = f"{prefix}-u{ui + 1:0{width}d}"
         pairs = []
-        for slot, (d, j) in enumerate(zip(slot_dims(dims), assign)):
+        for slot, (d, j) in enumerate(zip(slot_dims(dims, N_SIGNALS + n_held), assign)):
             e = entries[j]
             var = rng.randrange(12)
             chosen = render(e, style, var, d)
@@ -747,14 +752,16 @@ def generate():
     rng_u = random.Random(SEED + 1)
     unseen = build_split(unseen_e, N_UNSEEN, "unseen", 3, list(DIMS), rng_u,
                          required_pool=UNSEEN_ONLY, required_share=2 / 3)
-    return entries, train, unseen
+    rng_w = random.Random(SEED + 2)
+    wide = build_split(train_e, N_TRAIN, "trainw", 4, TRAIN_DIMS, rng_w, n_held=N_HELD_WIDE)
+    return entries, train, unseen, wide
 
 
 # ---------------------------------------------------------------------------
 # Checks and statistics
 # ---------------------------------------------------------------------------
 
-def validate(users, name, allowed_dims):
+def validate(users, name, allowed_dims, n_held=N_HELD):
     errors = []
     ids = set()
     for u in users:
@@ -780,7 +787,7 @@ def validate(users, name, allowed_dims):
                 errors.append(f"{where}: statements")
             elif any(x == u["persona"] for x in s):
                 errors.append(f"{where}: statement repeats the persona")
-        for field, n in (("signals", N_SIGNALS), ("held_out", N_HELD)):
+        for field, n in (("signals", N_SIGNALS), ("held_out", n_held)):
             ps = u.get(field)
             if not isinstance(ps, list) or len(ps) != n:
                 errors.append(f"{where}: {field} must have {n} pairs")
@@ -797,7 +804,7 @@ def validate(users, name, allowed_dims):
         hp = {p["prompt"] for p in u.get("held_out", [])}
         if sp & hp:
             errors.append(f"{where}: signals and held_out share a prompt")
-        if len(sp) + len(hp) != N_SIGNALS + N_HELD:
+        if len(sp) + len(hp) != N_SIGNALS + n_held:
             errors.append(f"{where}: repeated prompt within a user")
     return errors
 
@@ -865,11 +872,11 @@ def main():
     ap.add_argument("--public", help="public split to check disjointness against")
     args = ap.parse_args()
 
-    entries, train, unseen = generate()
-    tb, ub = dumps(train), dumps(unseen)
+    entries, train, unseen, wide = generate()
+    tb, ub, wb = dumps(train), dumps(unseen), dumps(wide)
     failures = []
     if args.check:
-        for path, data in ((OUT_TRAIN, tb), (OUT_UNSEEN, ub)):
+        for path, data in ((OUT_TRAIN, tb), (OUT_UNSEEN, ub), (OUT_WIDE, wb)):
             if not os.path.exists(path):
                 failures.append(f"{path} missing")
             elif open(path, "rb").read() != data:
@@ -878,9 +885,10 @@ def main():
                 print(f"ok: {os.path.basename(path)} matches a fresh regeneration byte for byte")
         train = [json.loads(l) for l in open(OUT_TRAIN, encoding="utf-8")] if os.path.exists(OUT_TRAIN) else train
         unseen = [json.loads(l) for l in open(OUT_UNSEEN, encoding="utf-8")] if os.path.exists(OUT_UNSEEN) else unseen
+        wide = [json.loads(l) for l in open(OUT_WIDE, encoding="utf-8")] if os.path.exists(OUT_WIDE) else wide
         # determinism within one process as well: a second generation gives the same bytes
-        _, t2, u2 = generate()
-        if dumps(t2) != tb or dumps(u2) != ub:
+        _, t2, u2, w2 = generate()
+        if dumps(t2) != tb or dumps(u2) != ub or dumps(w2) != wb:
             failures.append("two generations in one run differ")
         else:
             print("ok: two generations give identical bytes")
@@ -889,11 +897,20 @@ def main():
             f.write(tb)
         with open(OUT_UNSEEN, "wb") as f:
             f.write(ub)
-        print(f"wrote {OUT_TRAIN} ({len(tb)} bytes) and {OUT_UNSEEN} ({len(ub)} bytes)")
+        with open(OUT_WIDE, "wb") as f:
+            f.write(wb)
+        print(f"wrote {OUT_TRAIN} ({len(tb)} bytes), {OUT_UNSEEN} ({len(ub)} bytes) and {OUT_WIDE} ({len(wb)} bytes)")
 
     failures += validate(train, "train", TRAIN_DIMS)
     failures += validate(unseen, "unseen", list(DIMS))
+    failures += validate(wide, "train-wide", TRAIN_DIMS, n_held=N_HELD_WIDE)
+    wp, wr = texts(wide)
     tp, tr = texts(train)
+    if not wp <= tp:
+        failures.append("train-wide uses prompts outside the train part of the bank")
+    if wp & texts(unseen)[0] or wr & texts(unseen)[1]:
+        failures.append("train-wide shares prompts or responses with unseen")
+    tp, tr = tp | wp, tr | wr
     up, ur = texts(unseen)
     if tp & up:
         failures.append(f"train and unseen share prompts: {sorted(tp & up)[:3]}")
@@ -935,6 +952,7 @@ def main():
 
     stats(train, "train")
     stats(unseen, "unseen")
+    stats(wide, "train-wide")
     print(f"dimensions in train ({len(train_dims)}): {', '.join(d for d in DIMS if d in train_dims)}")
     print(f"unseen-only dimensions: {', '.join(sorted(held_back))}")
     print(f"bank: {sum(1 for e in entries if e['split'] == 'train')} train prompts, "

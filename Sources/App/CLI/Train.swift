@@ -68,5 +68,8 @@ struct Train: AsyncParsableCommand {
         }
         bar.finish()
         print("wrote \(run.output) (\(run.records.count) steps), \(run.logPath), \(run.curvePath)")
+        if let best = run.best {
+            print("best on the set-aside users: step \(best.step) (reward \(String(format: "%.3f", best.score))), kept as \(run.bestPath)")
+        }
     }
 }

@@ -12,8 +12,10 @@ struct TrainSummarizer: AsyncParsableCommand {
             rewards them with r(s) on the users' held-out pairs (scored by the base model), and takes one \
             AdamW step on the group-centred advantages with a KL penalty to the base. Writes the adapter to \
             --out, checkpoints to OUT.checkpoints/, a JSON-lines log to OUT.log.jsonl and the curve to \
-            OUT.svg. Stopped at any point, the same command with --resume continues from the last \
-            checkpoint to the same final adapter.
+            OUT.svg. With --validation-users, that many users are set aside and the adapter's zero-shot \
+            summary is scored on them after step 1, every --validate-every steps and after the last; \
+            the best-scoring adapter is kept as OUT.best.gguf. Stopped at any point, the same command \
+            with --resume continues from the last checkpoint to the same final adapter.
             """)
 
     @OptionGroup var source: Train.Source
@@ -60,6 +62,12 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
     var checkpointEvery = GRPOSettings().checkpointEvery
 
+    @Option(name: .customLong("validation-users"), help: "Users set aside from training to score the adapter on (0: none).")
+    var validationUsers = GRPOSettings().validationUsers
+
+    @Option(name: .customLong("validate-every"), help: "Steps between validations (also after step 1 and the last).")
+    var validateEvery = GRPOSettings().validateEvery
+
     @OptionGroup var runtimeOptions: RuntimeOptions
 
     func run() async throws {
@@ -69,7 +77,7 @@ struct TrainSummarizer: AsyncParsableCommand {
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
                 klCoefficient: klCoefficient, temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed,
-                checkpointEvery: checkpointEvery)
+                checkpointEvery: checkpointEvery, validationUsers: validationUsers, validateEvery: validateEvery)
             let model = try runtimeOptions.preferenceModel()
             let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: Train.hex(digest),
                                                 output: out, resume: resume)
@@ -85,6 +93,9 @@ struct TrainSummarizer: AsyncParsableCommand {
         String(format: "step %d: reward %.2f ± %.2f, accuracy %.2f, KL %.4f, %.0f tokens/summary (%.0f%% capped), lr %.2g, |g| %.3g, %.0f s (sample %.0f, score %.0f, train %.0f at %.0f tok/s)",
                r.step, r.meanReward, r.rewardSpread, r.accuracy, r.kl, r.meanSummaryTokens, 100 * r.truncatedShare,
                r.learningRate, r.gradientNorm, r.seconds, r.samplingSeconds, r.scoringSeconds, r.trainingSeconds,
-               r.trainingTokensPerSecond) + (r.skipped.map { " — step skipped: \($0)" } ?? "")
+               r.trainingTokensPerSecond)
+            + (r.validation.map { String(format: "; set-aside users: reward %.2f, accuracy %.2f, %.0f tokens/summary (%.0f s)",
+                                         $0.meanReward, $0.accuracy, $0.meanSummaryTokens, $0.seconds) } ?? "")
+            + (r.skipped.map { " — step skipped: \($0)" } ?? "")
     }
 }

@@ -28,4 +28,10 @@ public protocol TrainingRecord: Codable, Sendable, Equatable {
     var step: Int { get }
     /// The curves drawn for a run: a title and the value of each step.
     static var curves: [(title: String, value: @Sendable (Self) -> Double)] { get }
+    /// The score on users set aside from training, on steps that measured it (higher is better).
+    var validationReward: Double? { get }
+}
+
+extension TrainingRecord {
+    public var validationReward: Double? { nil }
 }

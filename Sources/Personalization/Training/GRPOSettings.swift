@@ -22,10 +22,16 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
     public var seed: UInt64
     /// Checkpoint every this many steps (and after the last).
     public var checkpointEvery: Int
+    /// Users set aside from training (a seeded choice) on whom the adapter's zero-shot summary is
+    /// scored after step 1, every `validateEvery` steps and after the last; 0 for none. The
+    /// run keeps the adapter that scored best beside the last one.
+    public var validationUsers: Int
+    public var validateEvery: Int
 
     public init(steps: Int = 100, usersPerStep: Int = 2, groupSize: Int = 8, learningRate: Double = 1e-4,
                 warmupSteps: Int = 5, rank: Int = 16, alpha: Double = 32, klCoefficient: Double = 2e-3,
-                temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5) {
+                temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5,
+                validationUsers: Int = 0, validateEvery: Int = 10) {
         self.steps = steps
         self.usersPerStep = usersPerStep
         self.groupSize = groupSize
@@ -38,6 +44,8 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
         self.maxSummaryTokens = maxSummaryTokens
         self.seed = seed
         self.checkpointEvery = checkpointEvery
+        self.validationUsers = validationUsers
+        self.validateEvery = validateEvery
     }
 
     func validate() throws(PersonalizationError) {
@@ -55,5 +63,7 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
         try check(temperature.isFinite && temperature > 0 && temperature <= 2, "temperature must be in (0, 2]")
         try check((8...1024).contains(maxSummaryTokens), "summary tokens must be 8...1024")
         try check((1...100_000).contains(checkpointEvery), "checkpoint interval must be 1...100000")
+        try check((0...10_000).contains(validationUsers), "validation users must be 0...10000")
+        try check((1...100_000).contains(validateEvery), "validation interval must be 1...100000")
     }
 }

@@ -24,9 +24,11 @@ public struct GRPOStepRecord: TrainingRecord {
     public var trainingSeconds: Double
     /// Tokens through forward + backward (prompts once per chunk, summaries) per second of training.
     public var trainingTokensPerSecond: Double
+    /// The set-aside users' score after this step, on the steps that were validated.
+    public var validation: ValidationScore?
 
     enum CodingKeys: String, CodingKey {
-        case step, users, loss, kl, accuracy, skipped
+        case step, users, loss, kl, accuracy, skipped, validation
         case meanReward = "mean_reward"
         case rewardSpread = "reward_spread"
         case meanSummaryTokens = "mean_summary_tokens"
@@ -39,12 +41,15 @@ public struct GRPOStepRecord: TrainingRecord {
         case trainingTokensPerSecond = "training_tokens_per_second"
     }
 
-    public var seconds: Double { samplingSeconds + scoringSeconds + trainingSeconds }
+    public var seconds: Double { samplingSeconds + scoringSeconds + trainingSeconds + (validation?.seconds ?? 0) }
+
+    public var validationReward: Double? { validation?.meanReward }
 
     public static let curves: [(title: String, value: @Sendable (GRPOStepRecord) -> Double)] = [
         ("mean reward r(s)", { $0.meanReward }),
         ("POPI accuracy (h > 0)", { $0.accuracy }),
         ("KL to the base (k3, per token)", { $0.kl }),
         ("summary tokens", { $0.meanSummaryTokens }),
+        ("set-aside users: zero-shot reward", { $0.validation?.meanReward ?? .nan }),
     ]
 }

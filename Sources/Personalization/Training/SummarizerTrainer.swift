@@ -12,10 +12,15 @@ public import InferenceRuntime
 ///
 /// Then one AdamW step. Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
+/// With `validationUsers`, that many users never enter a step; the adapter's zero-shot summary
+/// is scored on them after some steps (see `GRPOSettings`).
 public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
     public static let kind = "summarizer"
     public let settings: GRPOSettings
+    /// The users steps draw from.
     public let users: [TrainingUser]
+    /// The users set aside for validation.
+    public let validationUsers: [TrainingUser]
     public let adapter: LoRAAdapter
     public let optimizer: AdamW
     /// Steps finished (the next step is `completedSteps + 1`).
@@ -33,7 +38,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 limits: PromptBuilder.Limits = .init(), checkpoint: TrainingCheckpoint? = nil,
                 maxPassTokens: Int = 4096) throws {
         try settings.validate()
-        self.users = try TrainingUser.validated(users)
+        (self.users, validationUsers) = try Self.split(TrainingUser.validated(users), settings: settings)
         self.settings = settings
         self.limits = limits
         self.base = model.with(adapter: nil)
@@ -56,6 +61,20 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         try TrainingRun(model: model, settings: settings, dataDigest: dataDigest, output: output, resume: resume) { checkpoint in
             try SummarizerTrainer(model: model, users: users, settings: settings, limits: limits, checkpoint: checkpoint)
         }
+    }
+
+    /// A seeded choice of `settings.validationUsers` users to set aside, and the rest.
+    static func split(_ users: [TrainingUser], settings: GRPOSettings) throws(PersonalizationError)
+        -> (training: [TrainingUser], validation: [TrainingUser]) {
+        guard settings.validationUsers > 0 else { return (users, []) }
+        guard settings.validationUsers < users.count else {
+            throw .invalidOption("\(settings.validationUsers) validation users leave none of the \(users.count) users to train on")
+        }
+        var rng = SplitMix64(seed: settings.seed ^ 0xA076_1D64_78BD_642F)
+        let order = Array(users.indices).shuffled(using: &rng)
+        let aside = Set(order.prefix(settings.validationUsers))
+        return (users.indices.filter { !aside.contains($0) }.map { users[$0] },
+                users.indices.filter { aside.contains($0) }.map { users[$0] })
     }
 
     /// The users of step `step` (1-based): epochs of seeded shuffles of every user, taken
@@ -146,6 +165,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         let outcome = try optimizer.step(adapter, gradients: gradients)
         let trainingSeconds = (ContinuousClock.now - trainingStarted).seconds
         completedSteps = step
+        let validates = !validationUsers.isEmpty && (step == 1 || step % settings.validateEvery == 0 || step == settings.steps)
 
         let scored = groups.flatMap { group in group.rewards.indices.compactMap { i in group.rewards[i].map { ($0, group.accuracies[i]!) } } }
         let meanReward = scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.0 } / Double(scored.count)
@@ -167,7 +187,36 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         case .skipped(let reason):
             record.skipped = reason.description
         }
+        if validates { record.validation = try await validate() }
         return record
+    }
+
+    /// The adapter's zero-shot summary of each set-aside user, sampled as the service samples
+    /// one (the same seed per user every time), scored on the user's held-out pairs.
+    public func validate() async throws -> ValidationScore {
+        let clock = ContinuousClock.now
+        let prompts = PromptBuilder(model: base, limits: limits)
+        let scorer = SummaryOptimizer(model: base, options: SummaryOptions(limits: limits))
+        var rewards: [Double] = [], accuracies: [Double] = [], tokens = 0
+        for (index, user) in validationUsers.enumerated() {
+            let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
+            var options = SummaryOptions(candidates: 1, temperature: settings.temperature,
+                                         maxSummaryTokens: settings.maxSummaryTokens, limits: limits)
+            options.seed = (settings.seed ^ 0x9E37_79B9_7F4A_7C15) &+ UInt64(index)
+            let generation = try await base.engine.generate(
+                GenerationRequest(prompt: .messages(turns), sampling: options.sampling, count: 1, adapter: adapter))[0]
+            let text = SummaryOptimizer.clean(generation.text, cutOff: generation.finishReason == .length)
+            tokens += generation.tokens.count
+            // An empty summary is scored as none: h = 0 on every pair.
+            let pairScores = text.isEmpty ? nil : try await scorer.scores(summaries: [text], pairs: user.heldOut)[0]
+            let summary = pairScores.map { Reward.summarize($0) } ?? (meanReward: Reward.reward(margin: 0), accuracy: 0)
+            rewards.append(summary.meanReward)
+            accuracies.append(summary.accuracy)
+        }
+        let count = Double(validationUsers.count)
+        return ValidationScore(users: validationUsers.count, meanReward: rewards.reduce(0, +) / count,
+                               accuracy: accuracies.reduce(0, +) / count, meanSummaryTokens: Double(tokens) / count,
+                               seconds: (ContinuousClock.now - clock).seconds)
     }
 
     /// Sample i of user `user` in step `step` is seeded with (this seed) + i.

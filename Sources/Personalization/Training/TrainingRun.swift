@@ -2,7 +2,8 @@ import Foundation
 import InferenceRuntime
 
 /// A training run with its files: the adapter at `output`, checkpoints in `output.checkpoints/`,
-/// the JSON-lines log `output.log.jsonl` (one record per step) and the curves `output.svg`.
+/// the JSON-lines log `output.log.jsonl` (one record per step) and the curves `output.svg`; when
+/// steps are validated, the adapter of the best-scoring one at `output.best.gguf`.
 ///
 /// A run never overwrites an earlier one unless asked to resume it; resuming loads the latest
 /// checkpoint (refusing one of other settings, data or model), drops log lines after it, and
@@ -17,6 +18,12 @@ public final class TrainingRun<Trainer: AdapterTrainer>: @unchecked Sendable {
     public var checkpointFolder: String { Self.checkpointFolder(output) }
     public var logPath: String { output + ".log.jsonl" }
     public var curvePath: String { output + ".svg" }
+    public var bestPath: String { output.hasSuffix(".gguf") ? String(output.dropLast(5)) + ".best.gguf" : output + ".best.gguf" }
+    /// The validated step with the highest score so far, and that score.
+    public var best: (step: Int, score: Double)? {
+        records.compactMap { record in record.validationReward.map { (record.step, $0) } }
+            .reduce(nil) { best, next in best.map { $0.1 >= next.1 ? $0 : next } ?? next }
+    }
 
     static func checkpointFolder(_ output: String) -> String { output + ".checkpoints" }
 
@@ -65,7 +72,11 @@ public final class TrainingRun<Trainer: AdapterTrainer>: @unchecked Sendable {
         while !trainer.isFinished {
             if let stopAfter, trainer.completedSteps >= stopAfter { return }
             let record = try await trainer.step()
+            let previousBest = best
             records.append(record)
+            if let score = record.validationReward, previousBest.map({ score > $0.score }) ?? true {
+                try trainer.adapter.write(path: bestPath, architecture: architecture)
+            }
             try appendToLog(record)
             onStep(record)
             if record.step % trainer.checkpointEvery == 0 || trainer.isFinished {

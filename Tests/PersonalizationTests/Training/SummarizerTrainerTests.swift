@@ -25,18 +25,23 @@ import Testing
         return path
     }
 
+    /// Also with one of the two users set aside and scored after each step: the resumed run
+    /// scores the same and keeps the same best adapter, and the set-aside user never enters a step.
     @Test func aResumedRunReachesTheSameAdapterBitsAsAnUninterruptedOne() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let whole = try SummarizerTrainer.run(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+        var settings = Self.small
+        settings.validationUsers = 1
+        settings.validateEvery = 1
+        let whole = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny",
                                               output: "\(folder)/whole.gguf", resume: false)
         try await whole.run()
 
-        let interrupted = try SummarizerTrainer.run(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+        let interrupted = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny",
                                                     output: "\(folder)/resumed.gguf", resume: false)
         try await interrupted.run(stopAfter: 1)
         #expect(!FileManager.default.fileExists(atPath: "\(folder)/resumed.gguf"))
-        let resumed = try SummarizerTrainer.run(model: model, users: users, settings: Self.small, dataDigest: "tiny",
+        let resumed = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny",
                                                 output: "\(folder)/resumed.gguf", resume: true)
         #expect(resumed.trainer.completedSteps == 1)
         try await resumed.run()
@@ -55,6 +60,38 @@ import Testing
         let log = try String(contentsOfFile: resumed.logPath, encoding: .utf8)
         #expect(log.split(separator: "\n").count == 2)
         #expect(try String(contentsOfFile: resumed.curvePath, encoding: .utf8).hasPrefix("<svg"))
+
+        let aside = try #require(whole.trainer.validationUsers.first)
+        #expect(whole.trainer.users.map(\.id) == users.map(\.id).filter { $0 != aside.id })
+        #expect(whole.records.allSatisfy { !$0.users.contains(aside.id) })
+        // Wall time aside, each validation scores the same in both runs.
+        let scores = whole.records.map { $0.validation.map { [Double($0.users), $0.meanReward, $0.accuracy, $0.meanSummaryTokens] } }
+        #expect(scores.allSatisfy { $0?.first == 1 })
+        #expect(resumed.records.map { $0.validation.map { [Double($0.users), $0.meanReward, $0.accuracy, $0.meanSummaryTokens] } } == scores)
+        let best = try #require(whole.best)
+        #expect(best.score == scores.compactMap { $0?[1] }.max())
+        #expect(resumed.best?.step == best.step)
+        #expect(whole.bestPath == "\(folder)/whole.best.gguf")
+        let bestA = try #require(FileManager.default.contents(atPath: whole.bestPath))
+        let bestB = try #require(FileManager.default.contents(atPath: resumed.bestPath))
+        #expect(bestA == bestB)
+        #expect((bestA == a) == (best.step == 2))
+    }
+
+    @Test func setAsideUsersAreASeededChoiceThatLeavesUsersToTrainOn() throws {
+        let many = (0..<10).map { TrainingUser(id: "u\($0)", signals: users[0].signals, heldOut: users[0].heldOut) }
+        var settings = Self.small
+        settings.validationUsers = 3
+        let (training, validation) = try SummarizerTrainer.split(many, settings: settings)
+        #expect(validation.count == 3 && training.count == 7)
+        #expect(Set(training.map(\.id)).isDisjoint(with: validation.map(\.id)))
+        #expect(try SummarizerTrainer.split(many, settings: settings).validation == validation)
+        settings.seed += 1
+        #expect(try SummarizerTrainer.split(many, settings: settings).validation != validation)
+        settings.validationUsers = 10
+        #expect(throws: PersonalizationError.self) { try SummarizerTrainer.split(many, settings: settings) }
+        settings.validationUsers = 0
+        #expect(try SummarizerTrainer.split(many, settings: settings).training == many)
     }
 
     @Test func aFewStepsRaiseTheRewardOnTheirOwnData() async throws {
