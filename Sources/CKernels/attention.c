@@ -1,5 +1,6 @@
 #include "CKernels.h"
 #include <math.h>
+#include "kv_view.h"
 #include "simd.h"
 
 #if defined(__x86_64__)
@@ -10,17 +11,6 @@
 
 /// Query heads handled together (the rest of a larger group in further passes).
 #define HEAD_CHUNK 6
-
-CK_AVX512_TARGET CK_INLINE const uint16_t *key_tile(const ck_kv_view *kv, int32_t position) {
-    const uint8_t *page = kv->pages[position / kv->pagePositions];
-    const int32_t tile = (position % kv->pagePositions) / 16;
-    return (const uint16_t *)(page + kv->keyOffset) + (size_t)tile * kv->headDim * 16;
-}
-
-CK_AVX512_TARGET CK_INLINE const uint16_t *value_row(const ck_kv_view *kv, int32_t position) {
-    const uint8_t *page = kv->pages[position / kv->pagePositions];
-    return (const uint16_t *)(page + kv->valueOffset) + (size_t)(position % kv->pagePositions) * kv->headDim;
-}
 
 /// Scores of `HC` heads against `TC` consecutive tiles of 16 keys starting at `position`.
 CK_AVX512_TARGET CK_INLINE void scores_block(const float *q, int32_t hd, const ck_kv_view *kv, int32_t position,
@@ -185,35 +175,6 @@ CK_AVX512_TARGET void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t 
     for (; i < n; i++) {
         y[i] = (uint16_t)_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(x[i]), _MM_FROUND_TO_NEAREST_INT), 0);
     }
-}
-
-#else
-
-void ck_attention_scores_avx512(const float *q, int32_t group, const ck_kv_view *kv, int32_t start, int32_t end,
-                                float scale, float *scores, size_t stride) {
-    (void)q; (void)group; (void)kv; (void)start; (void)end; (void)scale; (void)scores; (void)stride;
-    __builtin_trap();
-}
-void ck_softmax_normalizer_avx512(const float *scores, int32_t length, float *maximum, float *inverseSum) {
-    (void)scores; (void)length; (void)maximum; (void)inverseSum;
-    __builtin_trap();
-}
-void ck_softmax_probabilities_avx512(const float *scores, float maximum, float inverseSum, int32_t start,
-                                     int32_t end, float *p) {
-    (void)scores; (void)maximum; (void)inverseSum; (void)start; (void)end; (void)p;
-    __builtin_trap();
-}
-void ck_attention_values_avx512(const float *p, size_t pStride, int32_t group, const ck_kv_view *kv, int32_t start,
-                                int32_t end, float *out) {
-    (void)p; (void)pStride; (void)group; (void)kv; (void)start; (void)end; (void)out;
-    __builtin_trap();
-}
-void ck_f32_to_f16_avx512(const float *x, uint16_t *y, int32_t n) { (void)x; (void)y; (void)n; __builtin_trap(); }
-void ck_round_to_half_avx512(float *x, int32_t n) { (void)x; (void)n; __builtin_trap(); }
-double ck_log_sum_exp_avx512(const float *x, int32_t n) { (void)x; (void)n; __builtin_trap(); }
-void ck_silu_mul_avx512(const float *gate, const float *up, float *out, int32_t n) {
-    (void)gate; (void)up; (void)out; (void)n;
-    __builtin_trap();
 }
 
 #endif

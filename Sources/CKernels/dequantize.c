@@ -147,16 +147,4 @@ CK_AVX2_TARGET int32_t ck_dequantize_row_avx2(uint32_t type, const void *source,
     return dequantize_row(type, source, y, count);
 }
 
-#else
-
-int32_t ck_dequantize_row_avx512(uint32_t type, const void *source, float *y, int32_t count) {
-    (void)type; (void)source; (void)y; (void)count;
-    __builtin_trap();
-}
-
-int32_t ck_dequantize_row_avx2(uint32_t type, const void *source, float *y, int32_t count) {
-    (void)type; (void)source; (void)y; (void)count;
-    __builtin_trap();
-}
-
 #endif

@@ -50,8 +50,8 @@ CK_AVX512_TARGET static void unpack_row_q4(const uint8_t *w, const ck_q4_layout 
 }
 
 /// One weight row against one activation row, unpacking in registers (decode).
-CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *wl,
-                                         const uint8_t *a, const ck_act_layout *al) {
+CK_AVX512_TARGET static void dot_row_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a,
+                                        const ck_act_layout *al, float *y, int32_t accumulate) {
     const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
     const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
     const float *da = (const float *)(a + al->scaleOffset);
@@ -81,7 +81,8 @@ CK_AVX512_TARGET static float dot_row_q4(const uint8_t *w, const ck_q4_layout *w
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
         acc = _mm512_fmadd_ps(ck_load_f16_pair(mw + block0), _mm512_loadu_ps(sa + lane0), acc);
     }
-    return ck_hsum16(acc);
+    const float r = ck_hsum16(acc);
+    *y = accumulate ? *y + r : r;
 }
 
 /// One unpacked weight row (in `u`) against `count` (<= MT) activation rows.
@@ -171,65 +172,13 @@ CK_AVX512_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, const ck_q4_layout
     }
 }
 
+#define CK_TARGET CK_AVX512_TARGET
+#include "matmul_q4.h"
+
 CK_AVX512_TARGET void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                                           float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
-    const ck_q4_layout wl = ck_q4_layout_for(k);
-    const ck_act_layout al = ck_act_layout_for(k);
-    if (mRows == 1) {
-        for (int32_t n = 0; n < nRows; n++) {
-            // Decode streams the weights once: fetch a few rows ahead, across page boundaries
-            // where the hardware prefetcher stops.
-            const uint8_t *ahead = w + (size_t)(n + PREFETCH_ROWS) * wStride;
-            for (int32_t line = 0; line < (int32_t)wStride; line += 64) _mm_prefetch((const char *)ahead + line, _MM_HINT_T0);
-            const float r = dot_row_q4(w + (size_t)n * wStride, &wl, a, &al);
-            y[n] = accumulate ? y[n] + r : r;
-        }
-        return;
-    }
-    if (mRows <= MT) {
-        for (int32_t n = 0; n < nRows; n++) {
-            const uint8_t *wn = w + (size_t)n * wStride;
-            switch (mRows) {
-            case 2: dot_rows_q4(wn, &wl, a, aStride, &al, 2, y + n, yStride, accumulate); break;
-            case 3: dot_rows_q4(wn, &wl, a, aStride, &al, 3, y + n, yStride, accumulate); break;
-            case 4: dot_rows_q4(wn, &wl, a, aStride, &al, 4, y + n, yStride, accumulate); break;
-            case 5: dot_rows_q4(wn, &wl, a, aStride, &al, 5, y + n, yStride, accumulate); break;
-            case 6: dot_rows_q4(wn, &wl, a, aStride, &al, 6, y + n, yStride, accumulate); break;
-            case 7: dot_rows_q4(wn, &wl, a, aStride, &al, 7, y + n, yStride, accumulate); break;
-            default: dot_rows_q4(wn, &wl, a, aStride, &al, 8, y + n, yStride, accumulate); break;
-            }
-        }
-        return;
-    }
-    const size_t unpacked = (size_t)al.scaleOffset;
-    for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
-        const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
-        for (int32_t i = 0; i < rows; i++) unpack_row_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked);
-        int32_t m = 0;
-        for (; m + MT <= mRows; m += MT) {
-            for (int32_t i = 0; i < rows; i++) {
-                dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
-                            MT, y + m * yStride + n0 + i, yStride, accumulate);
-            }
-        }
-        if (m < mRows) {
-            for (int32_t i = 0; i < rows; i++) {
-                const uint8_t *wi = w + (size_t)(n0 + i) * wStride, *ui = scratch + i * unpacked;
-                float *yi = y + m * yStride + n0 + i;
-                // A constant row count keeps the accumulators in registers.
-                switch (mRows - m) {
-                case 1: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
-                case 2: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 2, yi, yStride, accumulate); break;
-                case 3: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 3, yi, yStride, accumulate); break;
-                case 4: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
-                case 5: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
-                case 6: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
-                default: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
-                }
-            }
-        }
-    }
+    matmul_q4(w, wStride, nRows, a, aStride, mRows, k, y, yStride, accumulate, scratch);
 }
 
 // --- 8-bit weights ---------------------------------------------------------------------------
@@ -292,8 +241,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
                 const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
-                const uint8_t *ahead = wi + PREFETCH_ROWS * wStride;
-                for (int32_t line = 0; line < (int32_t)wStride; line += 64) _mm_prefetch((const char *)ahead + line, _MM_HINT_T0);
+                prefetch_row(wi + PREFETCH_ROWS * wStride, wStride);
                 float *yi = y + m * yStride + n0 + i;
                 switch (mRows - m) {
                 case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
@@ -333,30 +281,6 @@ CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32
             }
         }
     }
-}
-
-#else
-
-void ck_matmul_q4_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
-                         const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
-    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
-    (void)y; (void)yStride; (void)scratch;
-    __builtin_trap();
-}
-void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
-                         const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                         float *y, size_t yStride, int32_t accumulate) {
-    (void)accumulate; (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
-    (void)y; (void)yStride;
-    __builtin_trap();
-}
-void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
-                          const float *x, size_t xStride, int32_t mRows, int32_t k,
-                          float *y, size_t yStride, int32_t accumulate) {
-    (void)accumulate; (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
-    (void)y; (void)yStride;
-    __builtin_trap();
 }
 
 #endif

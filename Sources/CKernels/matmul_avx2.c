@@ -22,10 +22,6 @@
 /// Weight rows fetched ahead of use when streaming one activation row (decode).
 #define PREFETCH_ROWS 8
 
-CK_AVX2_TARGET CK_INLINE void prefetch_row(const uint8_t *row, size_t bytes) {
-    for (size_t line = 0; line < bytes; line += 64) _mm_prefetch((const char *)row + line, _MM_HINT_T0);
-}
-
 CK_AVX2_TARGET CK_INLINE void store_result(float *y, float r, int32_t accumulate) {
     *y = accumulate ? *y + r : r;
 }
@@ -126,6 +122,12 @@ CK_AVX2_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, const ck_q4_layout *
     for (int t = 0; t < count; t++) store_result(y + t * yStride, ck_hsum16_avx2(acc[0][t], acc[1][t]), accumulate);
 }
 
+/// One weight row against one activation row (decode).
+CK_AVX2_TARGET CK_INLINE void dot_row_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a,
+                                          const ck_act_layout *al, float *y, int32_t accumulate) {
+    dot_rows_q4(w, wl, a, 0, al, 1, y, 0, accumulate);
+}
+
 /// One unpacked weight row (in `u`) against `count` (<= MT) activation rows (prefill).
 CK_AVX2_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *u,
                                            const uint8_t *a, size_t aStride, const ck_act_layout *al,
@@ -155,63 +157,13 @@ CK_AVX2_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout *
     for (int t = 0; t < count; t++) store_result(y + t * yStride, ck_hsum16_avx2(acc[0][t], acc[1][t]), accumulate);
 }
 
+#define CK_TARGET CK_AVX2_TARGET
+#include "matmul_q4.h"
+
 CK_AVX2_TARGET void ck_matmul_q4_avx2(const uint8_t *w, size_t wStride, int32_t nRows,
                                       const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                                       float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
-    const ck_q4_layout wl = ck_q4_layout_for(k);
-    const ck_act_layout al = ck_act_layout_for(k);
-    if (mRows == 1) {
-        for (int32_t n = 0; n < nRows; n++) {
-            // Decode streams the weights once: fetch a few rows ahead, across page boundaries
-            // where the hardware prefetcher stops.
-            prefetch_row(w + (size_t)(n + PREFETCH_ROWS) * wStride, wStride);
-            dot_rows_q4(w + (size_t)n * wStride, &wl, a, aStride, &al, 1, y + n, yStride, accumulate);
-        }
-        return;
-    }
-    if (mRows <= MT) {
-        for (int32_t n = 0; n < nRows; n++) {
-            const uint8_t *wn = w + (size_t)n * wStride;
-            // A constant row count keeps the accumulators in registers.
-            switch (mRows) {
-            case 2: dot_rows_q4(wn, &wl, a, aStride, &al, 2, y + n, yStride, accumulate); break;
-            case 3: dot_rows_q4(wn, &wl, a, aStride, &al, 3, y + n, yStride, accumulate); break;
-            case 4: dot_rows_q4(wn, &wl, a, aStride, &al, 4, y + n, yStride, accumulate); break;
-            case 5: dot_rows_q4(wn, &wl, a, aStride, &al, 5, y + n, yStride, accumulate); break;
-            case 6: dot_rows_q4(wn, &wl, a, aStride, &al, 6, y + n, yStride, accumulate); break;
-            case 7: dot_rows_q4(wn, &wl, a, aStride, &al, 7, y + n, yStride, accumulate); break;
-            default: dot_rows_q4(wn, &wl, a, aStride, &al, 8, y + n, yStride, accumulate); break;
-            }
-        }
-        return;
-    }
-    const size_t unpacked = (size_t)al.scaleOffset;
-    for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
-        const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
-        for (int32_t i = 0; i < rows; i++) unpack_row_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked);
-        int32_t m = 0;
-        for (; m + MT <= mRows; m += MT) {
-            for (int32_t i = 0; i < rows; i++) {
-                dot_tile_q4(w + (size_t)(n0 + i) * wStride, &wl, scratch + i * unpacked, a + m * aStride, aStride, &al,
-                            MT, y + m * yStride + n0 + i, yStride, accumulate);
-            }
-        }
-        if (m < mRows) {
-            for (int32_t i = 0; i < rows; i++) {
-                const uint8_t *wi = w + (size_t)(n0 + i) * wStride, *ui = scratch + i * unpacked;
-                float *yi = y + m * yStride + n0 + i;
-                switch (mRows - m) {
-                case 1: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
-                case 2: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 2, yi, yStride, accumulate); break;
-                case 3: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 3, yi, yStride, accumulate); break;
-                case 4: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
-                case 5: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
-                case 6: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
-                default: dot_tile_q4(wi, &wl, ui, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
-                }
-            }
-        }
-    }
+    matmul_q4(w, wStride, nRows, a, aStride, mRows, k, y, yStride, accumulate, scratch);
 }
 
 // --- 8-bit weights ---------------------------------------------------------------------------
@@ -350,30 +302,6 @@ CK_AVX2_TARGET void ck_matmul_f32_avx2(const float *w, size_t wStride, int32_t n
             for (int t = 0; t < count; t++) store_result(y + (size_t)(m0 + t) * yStride + n, ck_hsum16_avx2(lo[t], hi[t]), accumulate);
         }
     }
-}
-
-#else
-
-void ck_matmul_q4_avx2(const uint8_t *w, size_t wStride, int32_t nRows,
-                       const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                       float *y, size_t yStride, int32_t accumulate, uint8_t *scratch) {
-    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
-    (void)y; (void)yStride; (void)accumulate; (void)scratch;
-    __builtin_trap();
-}
-void ck_matmul_q8_avx2(const uint8_t *w, size_t wStride, int32_t nRows,
-                       const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
-                       float *y, size_t yStride, int32_t accumulate) {
-    (void)w; (void)wStride; (void)nRows; (void)a; (void)aStride; (void)mRows; (void)k;
-    (void)y; (void)yStride; (void)accumulate;
-    __builtin_trap();
-}
-void ck_matmul_f32_avx2(const float *w, size_t wStride, int32_t nRows,
-                        const float *x, size_t xStride, int32_t mRows, int32_t k,
-                        float *y, size_t yStride, int32_t accumulate) {
-    (void)w; (void)wStride; (void)nRows; (void)x; (void)xStride; (void)mRows; (void)k;
-    (void)y; (void)yStride; (void)accumulate;
-    __builtin_trap();
 }
 
 #endif

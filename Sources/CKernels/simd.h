@@ -4,19 +4,15 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "simd_avx2.h"
 
 #define CK_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
 
 /// Sum of 16 lanes in a fixed order: l + l+8, then + l+4, + l+2, + l+1 (the Swift reference does
-/// the same, so results are bit-identical).
+/// the same, so results are bit-identical): ck_hsum16_avx2 of the two halves.
 CK_AVX512_TARGET CK_INLINE float ck_hsum16(__m512 v) {
-    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    __m128 d = _mm_add_ss(c, _mm_movehdup_ps(c));
-    return _mm_cvtss_f32(d);
+    return ck_hsum16_avx2(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
 /// 16 half floats from memory.
@@ -24,13 +20,11 @@ CK_AVX512_TARGET CK_INLINE __m512 ck_load_f16x16(const void *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
-/// Two half floats (blocks A, B of a tail pair) spread to the tail lane pattern A A A A B B B B ...
+/// Two half floats (blocks A, B of a tail pair) spread to the tail lane pattern A A A A B B B B ...:
+/// ck_load_f16_pair_avx2 in both halves.
 CK_AVX512_TARGET CK_INLINE __m512 ck_load_f16_pair(const void *p) {
-    uint32_t bits;
-    __builtin_memcpy(&bits, p, 4);
-    __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128((int)bits));
-    const __m512i pattern = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
-    return _mm512_permutexvar_ps(pattern, _mm512_castps128_ps512(two));
+    const __m256 half = ck_load_f16_pair_avx2(p);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(half)), _mm256_castps_pd(half), 1));
 }
 
 /// exp(x) with the approximation llama.cpp uses for softmax and SiLU (Arm's optimized-routines

@@ -53,11 +53,18 @@ typedef struct {
 
 static inline int32_t ck_round_up(int32_t x, int32_t m) { return (x + m - 1) / m * m; }
 
+/// Splits a row of k elements (a multiple of 32) into blocks of 32: full groups of 16 blocks, then
+/// the rest in tail pairs. Returns the block count rounded up to whole pairs (per-block arrays).
+static inline int32_t ck_split_blocks(int32_t k, int32_t *blocks, int32_t *fullGroups, int32_t *tailPairs) {
+    *blocks = k / 32;
+    *fullGroups = *blocks / 16;
+    *tailPairs = (*blocks % 16 + 1) / 2;
+    return *fullGroups * 16 + *tailPairs * 2;
+}
+
 static inline ck_act_layout ck_act_layout_for(int32_t k) {
     ck_act_layout l;
-    l.blocks = k / 32;
-    l.fullGroups = l.blocks / 16;
-    l.tailPairs = (l.blocks % 16 + 1) / 2;
+    ck_split_blocks(k, &l.blocks, &l.fullGroups, &l.tailPairs);
     int32_t lanes = 16 * (l.fullGroups + l.tailPairs);
     l.scaleOffset = ck_round_up(l.fullGroups * 512 + l.tailPairs * 64, 64);
     l.sumOffset = l.scaleOffset + lanes * 4;
@@ -79,10 +86,7 @@ typedef struct {
 
 static inline ck_q4_layout ck_q4_layout_for(int32_t k) {
     ck_q4_layout l;
-    l.blocks = k / 32;
-    l.fullGroups = l.blocks / 16;
-    l.tailPairs = (l.blocks % 16 + 1) / 2;
-    int32_t padded = l.fullGroups * 16 + l.tailPairs * 2;
+    int32_t padded = ck_split_blocks(k, &l.blocks, &l.fullGroups, &l.tailPairs);
     l.scaleOffset = l.fullGroups * 256 + l.tailPairs * 32;
     l.minOffset = l.scaleOffset + padded * 2;
     l.rowBytes = l.minOffset + padded * 2;
@@ -100,10 +104,7 @@ typedef struct {
 
 static inline ck_q8_layout ck_q8_layout_for(int32_t k) {
     ck_q8_layout l;
-    l.blocks = k / 32;
-    l.fullGroups = l.blocks / 16;
-    l.tailPairs = (l.blocks % 16 + 1) / 2;
-    int32_t padded = l.fullGroups * 16 + l.tailPairs * 2;
+    int32_t padded = ck_split_blocks(k, &l.blocks, &l.fullGroups, &l.tailPairs);
     l.scaleOffset = l.fullGroups * 512 + l.tailPairs * 64;
     l.rowBytes = l.scaleOffset + padded * 2;
     return l;

@@ -187,52 +187,20 @@ public struct HTTPRequestParser: Sendable {
                 storage.append(byte)
                 state = .fieldName
             case .fieldName:
-                let start = i - 1
-                var j = start
-                var failure: HTTPParseError?
-                while j < n {
-                    let b = buffer[j]
-                    if b == COLON { break }
-                    guard isTokenChar(b) else {
-                        failure = .bad(b == SP || b == HTAB ? "whitespace before colon" : "invalid header name")
-                        j += 1
-                        break
-                    }
-                    j += 1
-                    if sectionBytes + (j - start) > limits.maxHeaderBytes {
-                        failure = .headersTooLarge
-                        break
-                    }
+                let (j, failure) = scanField(buffer, from: i - 1, to: COLON) { b in
+                    isTokenChar(b) ? nil : .bad(b == SP || b == HTAB ? "whitespace before colon" : "invalid header name")
                 }
                 if let failure { return fail(j, offset, failure) }
-                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
-                sectionBytes += j - start
                 if j == n { return (n - offset, nil) }
                 guard countSectionBytes(1) else { return fail(j + 1, offset, .headersTooLarge) }
                 i = j + 1
                 valueStart = storage.count
                 state = .fieldValue
             case .fieldValue:
-                let start = i - 1
-                var j = start
-                var failure: HTTPParseError?
-                while j < n {
-                    let b = buffer[j]
-                    if b == CR { break }
-                    guard b == HTAB || (b >= SP && b != DEL) else {
-                        failure = .bad(b == LF ? "bare LF" : "control character in header value")
-                        j += 1
-                        break
-                    }
-                    j += 1
-                    if sectionBytes + (j - start) > limits.maxHeaderBytes {
-                        failure = .headersTooLarge
-                        break
-                    }
+                let (j, failure) = scanField(buffer, from: i - 1, to: CR) { b in
+                    b == HTAB || (b >= SP && b != DEL) ? nil : .bad(b == LF ? "bare LF" : "control character in header value")
                 }
                 if let failure { return fail(j, offset, failure) }
-                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
-                sectionBytes += j - start
                 if j == n { return (n - offset, nil) }
                 guard countSectionBytes(1) else { return fail(j + 1, offset, .headersTooLarge) }
                 i = j + 1
@@ -493,6 +461,26 @@ public struct HTTPRequestParser: Sendable {
         chunkLine.removeAll(keepingCapacity: true)
         sectionBytes = 0
         bodyBytes = 0
+    }
+
+    /// Takes the bytes of a header name or value from `start` up to `end` (or the end of the
+    /// buffer): each is validated (`invalid` gives its error), then counted against the section
+    /// limit, in that order, and the run is stored. Returns where the scan stopped (at `end`, the
+    /// buffer's end, or just past the byte that failed) and the failure.
+    @inline(__always)
+    private mutating func scanField(_ buffer: UnsafeRawBufferPointer, from start: Int, to end: UInt8,
+                                    invalid: (UInt8) -> HTTPParseError?) -> (stop: Int, failure: HTTPParseError?) {
+        var j = start
+        while j < buffer.count {
+            let b = buffer[j]
+            if b == end { break }
+            if let failure = invalid(b) { return (j + 1, failure) }
+            j += 1
+            if sectionBytes + (j - start) > limits.maxHeaderBytes { return (j, .headersTooLarge) }
+        }
+        storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<j]))
+        sectionBytes += j - start
+        return (j, nil)
     }
 
     /// Counts `count` more bytes of the header (or trailer) section; false past the limit.

@@ -78,6 +78,19 @@ final class EngineLoop: @unchecked Sendable {
         return try outcome!.get()
     }
 
+    /// `wait` for async callers: submits the job `make` builds around a completion and awaits it;
+    /// cancelling the task calls `cancel`.
+    func awaitCompletion<T: Sendable>(cancel: @escaping @Sendable () -> Void,
+                                      _ make: (@escaping (Result<T, Error>) -> Void) -> Job) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                submit(make { continuation.resume(with: $0) })
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
     /// Runs `body` on the engine thread with the model and cache, and waits for it.
     func exclusive<T>(_ body: @escaping (LlamaModel, KVCache) throws -> T) throws -> T {
         try wait { completion in

@@ -52,13 +52,9 @@ public final class InferenceEngine: Sendable {
     public func generate(_ request: GenerationRequest,
                          onText: (@Sendable (Int, String) -> Void)? = nil) async throws -> [Generation] {
         let job = GenerationJob(request: request, onText: onText)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                job.completion = { continuation.resume(with: $0) }
-                loop.submit(.generate(job))
-            }
-        } onCancel: {
-            job.cancel()
+        return try await loop.awaitCompletion(cancel: job.cancel) { completion in
+            job.completion = completion
+            return .generate(job)
         }
     }
 
@@ -78,13 +74,9 @@ public final class InferenceEngine: Sendable {
     /// once and shared by its responses, whose tokens run together in batches.
     public func score(_ requests: [ScoreRequest]) async throws -> [[ResponseScore]] {
         let job = ScoreJob(requests: requests)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                job.completion = { continuation.resume(with: $0) }
-                loop.submit(.score(job))
-            }
-        } onCancel: {
-            job.cancel()
+        return try await loop.awaitCompletion(cancel: job.cancel) { completion in
+            job.completion = completion
+            return .score(job)
         }
     }
 

@@ -31,26 +31,24 @@ struct RotaryEmbedding {
 
     /// Rotates each of `heads` heads of `v` by the angles in `table`.
     func rotate(_ v: UnsafeMutablePointer<Float>, heads: Int, table: UnsafePointer<Float>) {
-        for h in 0..<heads {
-            let head = v + h * headDimension
-            for i in 0..<(dimensionCount / 2) {
-                let cos = table[2 * i], sin = table[2 * i + 1]
-                let x0 = head[2 * i], x1 = head[2 * i + 1]
-                head[2 * i] = x0 * cos - x1 * sin
-                head[2 * i + 1] = x0 * sin + x1 * cos
-            }
-        }
+        rotate(v, heads: heads, table: table, direction: 1)
     }
 
     /// The inverse rotation, which is also the transpose: it carries gradients back through `rotate`.
     func rotateBack(_ v: UnsafeMutablePointer<Float>, heads: Int, table: UnsafePointer<Float>) {
+        rotate(v, heads: heads, table: table, direction: -1)
+    }
+
+    /// Rotation by the table's angles times `direction` (1 or -1): sin(-a) = -sin(a) and
+    /// cos(-a) = cos(a), and negating a product is exact, so both directions round as written out.
+    private func rotate(_ v: UnsafeMutablePointer<Float>, heads: Int, table: UnsafePointer<Float>, direction: Float) {
         for h in 0..<heads {
             let head = v + h * headDimension
             for i in 0..<(dimensionCount / 2) {
-                let cos = table[2 * i], sin = table[2 * i + 1]
+                let cos = table[2 * i], sin = direction * table[2 * i + 1]
                 let x0 = head[2 * i], x1 = head[2 * i + 1]
-                head[2 * i] = x0 * cos + x1 * sin
-                head[2 * i + 1] = x1 * cos - x0 * sin
+                head[2 * i] = x0 * cos - x1 * sin
+                head[2 * i + 1] = x0 * sin + x1 * cos
             }
         }
     }

@@ -202,40 +202,40 @@ public final class GGUFFile: @unchecked Sendable {
 extension GGUFFile {
     /// The string at `key`, nil when absent; a value of another type is an error.
     public func string(_ key: String) throws -> String? {
-        guard let value = metadata[key] else { return nil }
-        guard case .string(let s) = value else { throw GGUFError.typeMismatch(key: key, expected: "string", found: value.type) }
-        return s
+        try value(key, expected: "string") { if case .string(let s) = $0 { s } else { nil } }
     }
 
     /// The integer at `key` (any integer width), nil when absent.
     public func integer(_ key: String) throws -> Int? {
-        guard let value = metadata[key] else { return nil }
-        guard let i = value.integer else {
-            if case .uint64(let v) = value { throw GGUFError.valueOutOfRange(key: key, value: "\(v)") }
-            throw GGUFError.typeMismatch(key: key, expected: "integer", found: value.type)
+        if case .uint64(let v)? = metadata[key], Int(exactly: v) == nil {
+            throw GGUFError.valueOutOfRange(key: key, value: "\(v)")
         }
-        return i
+        return try value(key, expected: "integer", \.integer)
     }
 
     /// The number at `key` (floating point or integer), nil when absent.
     public func number(_ key: String) throws -> Double? {
-        guard let value = metadata[key] else { return nil }
-        guard let n = value.number else { throw GGUFError.typeMismatch(key: key, expected: "number", found: value.type) }
-        return n
+        try value(key, expected: "number", \.number)
     }
 
     /// The boolean at `key`, nil when absent.
     public func bool(_ key: String) throws -> Bool? {
-        guard let value = metadata[key] else { return nil }
-        guard case .bool(let b) = value else { throw GGUFError.typeMismatch(key: key, expected: "bool", found: value.type) }
-        return b
+        try value(key, expected: "bool") { if case .bool(let b) = $0 { b } else { nil } }
     }
 
     /// The array at `key`, nil when absent.
     public func array(_ key: String) throws -> GGUFArray? {
+        try value(key, expected: "array") { if case .array(let a) = $0 { a } else { nil } }
+    }
+
+    /// The value at `key` as `convert` reads it, nil when absent; a value it cannot read is a type
+    /// mismatch with `expected`.
+    private func value<T>(_ key: String, expected: String, _ convert: (GGUFValue) -> T?) throws -> T? {
         guard let value = metadata[key] else { return nil }
-        guard case .array(let a) = value else { throw GGUFError.typeMismatch(key: key, expected: "array", found: value.type) }
-        return a
+        guard let converted = convert(value) else {
+            throw GGUFError.typeMismatch(key: key, expected: expected, found: value.type)
+        }
+        return converted
     }
 
     /// The array of strings at `key`, nil when absent.

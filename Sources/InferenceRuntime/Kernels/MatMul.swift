@@ -11,37 +11,26 @@ enum MatMul {
         let k = w.columns
         let out = y + rows.lowerBound
         switch w.format {
-        case .q4:
+        case .q4, .q8:
             let a = input.quantized!
-            switch kernels {
-            case .avx512:
-                ck_matmul_q4_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
-                                    a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
-                                    out, yStride, accumulate ? 1 : 0, scratch.unpacked.bytes())
-            case .avx2:
-                ck_matmul_q4_avx2(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
-                                  a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
-                                  out, yStride, accumulate ? 1 : 0, scratch.unpacked.bytes())
-            case .portable:
-                ReferenceKernels.matmulQ4(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
-                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride,
-                                          accumulate: accumulate)
+            guard kernels != .portable else {
+                let product = w.format == .q4 ? ReferenceKernels.matmulQ4 : ReferenceKernels.matmulQ8
+                product(w.row(rows.lowerBound), w.rowStride, rows.count, a.base, a.rowStride, input.rows, k, out, yStride, accumulate)
+                return
             }
-        case .q8:
-            let a = input.quantized!
-            switch kernels {
-            case .avx512:
-                ck_matmul_q8_avx512(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
-                                    a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
-                                    out, yStride, accumulate ? 1 : 0)
-            case .avx2:
-                ck_matmul_q8_avx2(w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), w.rowStride, Int32(rows.count),
-                                  a.base.assumingMemoryBound(to: UInt8.self), a.rowStride, Int32(input.rows), Int32(k),
-                                  out, yStride, accumulate ? 1 : 0)
-            case .portable:
-                ReferenceKernels.matmulQ8(w.row(rows.lowerBound), wStride: w.rowStride, nRows: rows.count,
-                                          a.base, aStride: a.rowStride, mRows: input.rows, k: k, out, yStride: yStride,
-                                          accumulate: accumulate)
+            // The C kernels take the same arguments; here the set is AVX-512 or AVX2, so `_` below is
+            // AVX2 (and .q8 where the format is left open).
+            let wq = w.row(rows.lowerBound).assumingMemoryBound(to: UInt8.self), aq = a.base.assumingMemoryBound(to: UInt8.self)
+            let n = Int32(rows.count), m = Int32(input.rows), depth = Int32(k), add: Int32 = accumulate ? 1 : 0
+            switch (w.format, kernels) {
+            case (.q4, .avx512):
+                ck_matmul_q4_avx512(wq, w.rowStride, n, aq, a.rowStride, m, depth, out, yStride, add, scratch.unpacked.bytes())
+            case (.q4, _):
+                ck_matmul_q4_avx2(wq, w.rowStride, n, aq, a.rowStride, m, depth, out, yStride, add, scratch.unpacked.bytes())
+            case (_, .avx512):
+                ck_matmul_q8_avx512(wq, w.rowStride, n, aq, a.rowStride, m, depth, out, yStride, add)
+            default:
+                ck_matmul_q8_avx2(wq, w.rowStride, n, aq, a.rowStride, m, depth, out, yStride, add)
             }
         case .rows(let type):
             for n in rows {

@@ -108,14 +108,7 @@ public final class PackedMatrix: @unchecked Sendable {
                 let m = HalfPrecision.loadHalf(r, Int(l.minOffset) + 2 * block)
                 let out = y + 32 * block
                 for j in 0..<16 {
-                    let byte: UInt8
-                    if block < full * 16 {
-                        let g = block / 16, b = block % 16
-                        byte = r.load(fromByteOffset: g * 256 + (j / 4) * 64 + b * 4 + j % 4, as: UInt8.self)
-                    } else {
-                        let t = block - full * 16
-                        byte = r.load(fromByteOffset: full * 256 + (t / 2) * 32 + (t % 2) * 16 + j, as: UInt8.self)
-                    }
+                    let byte = r.load(fromByteOffset: Self.q4Offset(block: block, byte: j, fullGroups: full), as: UInt8.self)
                     if sourceType == .q4_0 {
                         out[j] = Float(Int(byte & 0x0F) - 8) * d
                         out[j + 16] = Float(Int(byte >> 4) - 8) * d
@@ -131,14 +124,7 @@ public final class PackedMatrix: @unchecked Sendable {
             for block in 0..<Int(l.blocks) {
                 let d = HalfPrecision.loadHalf(r, Int(l.scaleOffset) + 2 * block)
                 for j in 0..<32 {
-                    let offset: Int
-                    if block < full * 16 {
-                        offset = (block / 16) * 512 + (j / 4) * 64 + (block % 16) * 4 + j % 4
-                    } else {
-                        let t = block - full * 16
-                        offset = full * 512 + (t / 2) * 64 + (j / 16) * 32 + (t % 2) * 16 + j % 16
-                    }
-                    let u = r.load(fromByteOffset: offset, as: UInt8.self)
+                    let u = r.load(fromByteOffset: Self.q8Offset(block: block, element: j, fullGroups: full), as: UInt8.self)
                     y[32 * block + j] = Float(Int8(bitPattern: u ^ 0x80)) * d
                 }
             }
@@ -164,13 +150,11 @@ public final class PackedMatrix: @unchecked Sendable {
             dst.storeBytes(of: dBits, toByteOffset: Int(l.scaleOffset) + 2 * block, as: UInt16.self)
             dst.storeBytes(of: mBits, toByteOffset: Int(l.minOffset) + 2 * block, as: UInt16.self)
             if block < full * 16 {
-                let g = block / 16, b = block % 16
                 for p in 0..<4 {
-                    (dst + g * 256 + p * 64 + b * 4).copyMemory(from: s + qsOffset + 4 * p, byteCount: 4)
+                    (dst + q4Offset(block: block, byte: 4 * p, fullGroups: full)).copyMemory(from: s + qsOffset + 4 * p, byteCount: 4)
                 }
             } else {
-                let t = block - full * 16
-                (dst + full * 256 + (t / 2) * 32 + (t % 2) * 16).copyMemory(from: s + qsOffset, byteCount: 16)
+                (dst + q4Offset(block: block, byte: 0, fullGroups: full)).copyMemory(from: s + qsOffset, byteCount: 16)
             }
         }
     }
@@ -186,16 +170,28 @@ public final class PackedMatrix: @unchecked Sendable {
             dst.storeBytes(of: s.loadUnaligned(as: UInt16.self), toByteOffset: Int(l.scaleOffset) + 2 * block, as: UInt16.self)
             for j in 0..<32 {
                 let u = s.load(fromByteOffset: 2 + j, as: UInt8.self) ^ 0x80
-                let offset: Int
-                if block < full * 16 {
-                    offset = (block / 16) * 512 + (j / 4) * 64 + (block % 16) * 4 + j % 4
-                } else {
-                    let t = block - full * 16
-                    offset = full * 512 + (t / 2) * 64 + (j / 16) * 32 + (t % 2) * 16 + j % 16
-                }
-                dst.storeBytes(of: u, toByteOffset: offset, as: UInt8.self)
+                dst.storeBytes(of: u, toByteOffset: q8Offset(block: block, element: j, fullGroups: full), as: UInt8.self)
             }
         }
+    }
+
+    /// Where quant byte j (elements j and j + 16) of Q4 block `block` sits in a packed 4-bit row with
+    /// `fullGroups` full groups; in a full group, runs of 4 bytes are contiguous, in a tail all 16.
+    private static func q4Offset(block: Int, byte j: Int, fullGroups full: Int) -> Int {
+        if block < full * 16 {
+            return (block / 16) * 256 + (j / 4) * 64 + (block % 16) * 4 + j % 4
+        }
+        let t = block - full * 16
+        return full * 256 + (t / 2) * 32 + (t % 2) * 16 + j
+    }
+
+    /// Where element j of Q8 block `block` sits in a packed 8-bit row with `fullGroups` full groups.
+    private static func q8Offset(block: Int, element j: Int, fullGroups full: Int) -> Int {
+        if block < full * 16 {
+            return (block / 16) * 512 + (j / 4) * 64 + (block % 16) * 4 + j % 4
+        }
+        let t = block - full * 16
+        return full * 512 + (t / 2) * 64 + (j / 16) * 32 + (t % 2) * 16 + j % 16
     }
 
     /// Drops the mapped file pages of a tensor that has been copied, so they no longer count as

@@ -131,52 +131,49 @@ enum ReferenceKernels {
                          _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
         let wl = ck_q4_layout_for(Int32(k)), al = ck_act_layout_for(Int32(k))
         let full = Int(wl.fullGroups)
-        for n in 0..<nRows {
+        products(nRows: nRows, mRows: mRows, y, yStride: yStride, accumulate: accumulate) { n, m in
             let wn = w + n * wStride
-            for m in 0..<mRows {
-                let am = a + m * aStride
-                var acc = SIMD16<Float>()
-                for g in 0..<(full + Int(wl.tailPairs)) {
-                    var isum = SIMD16<Float>()
-                    for lane in 0..<16 {
-                        var s: Int32 = 0
-                        if g < full {
-                            for p in 0..<4 {
-                                for i in 0..<4 {
-                                    let byte = wn.load(fromByteOffset: g * 256 + p * 64 + lane * 4 + i, as: UInt8.self)
-                                    let lo = am.load(fromByteOffset: g * 512 + p * 64 + lane * 4 + i, as: Int8.self)
-                                    let hi = am.load(fromByteOffset: g * 512 + (p + 4) * 64 + lane * 4 + i, as: Int8.self)
-                                    s += Int32(byte & 0x0F) * Int32(lo) + Int32(byte >> 4) * Int32(hi)
-                                }
-                            }
-                        } else {
-                            let pairW = full * 256 + (g - full) * 32
-                            let pairA = full * 512 + (g - full) * 64
+            let am = a + m * aStride
+            var acc = SIMD16<Float>()
+            for g in 0..<(full + Int(wl.tailPairs)) {
+                var isum = SIMD16<Float>()
+                for lane in 0..<16 {
+                    var s: Int32 = 0
+                    if g < full {
+                        for p in 0..<4 {
                             for i in 0..<4 {
-                                let t = 4 * lane + i
-                                let byte = wn.load(fromByteOffset: pairW + t % 32, as: UInt8.self)
-                                let q = t < 32 ? byte & 0x0F : byte >> 4
-                                s += Int32(q) * Int32(am.load(fromByteOffset: pairA + t, as: Int8.self))
+                                let byte = wn.load(fromByteOffset: g * 256 + p * 64 + lane * 4 + i, as: UInt8.self)
+                                let lo = am.load(fromByteOffset: g * 512 + p * 64 + lane * 4 + i, as: Int8.self)
+                                let hi = am.load(fromByteOffset: g * 512 + (p + 4) * 64 + lane * 4 + i, as: Int8.self)
+                                s += Int32(byte & 0x0F) * Int32(lo) + Int32(byte >> 4) * Int32(hi)
                             }
                         }
-                        isum[lane] = Float(s)
-                    }
-                    let dv: SIMD16<Float>, mv: SIMD16<Float>
-                    if g < full {
-                        dv = loadHalves(wn, Int(wl.scaleOffset) + 32 * g)
-                        mv = loadHalves(wn, Int(wl.minOffset) + 32 * g)
                     } else {
-                        let block0 = full * 16 + 2 * (g - full)
-                        dv = loadHalfPair(wn, Int(wl.scaleOffset) + 2 * block0)
-                        mv = loadHalfPair(wn, Int(wl.minOffset) + 2 * block0)
+                        let pairW = full * 256 + (g - full) * 32
+                        let pairA = full * 512 + (g - full) * 64
+                        for i in 0..<4 {
+                            let t = 4 * lane + i
+                            let byte = wn.load(fromByteOffset: pairW + t % 32, as: UInt8.self)
+                            let q = t < 32 ? byte & 0x0F : byte >> 4
+                            s += Int32(q) * Int32(am.load(fromByteOffset: pairA + t, as: Int8.self))
+                        }
                     }
-                    let s = dv * loadFloats(am, Int(al.scaleOffset) + 64 * g)
-                    acc = fma(isum, s, acc)
-                    acc = fma(mv, loadFloats(am, Int(al.sumOffset) + 64 * g), acc)
+                    isum[lane] = Float(s)
                 }
-                let r = laneSum(acc)
-                y[m * yStride + n] = accumulate ? y[m * yStride + n] + r : r
+                let dv: SIMD16<Float>, mv: SIMD16<Float>
+                if g < full {
+                    dv = loadHalves(wn, Int(wl.scaleOffset) + 32 * g)
+                    mv = loadHalves(wn, Int(wl.minOffset) + 32 * g)
+                } else {
+                    let block0 = full * 16 + 2 * (g - full)
+                    dv = loadHalfPair(wn, Int(wl.scaleOffset) + 2 * block0)
+                    mv = loadHalfPair(wn, Int(wl.minOffset) + 2 * block0)
+                }
+                let s = dv * loadFloats(am, Int(al.scaleOffset) + 64 * g)
+                acc = fma(isum, s, acc)
+                acc = fma(mv, loadFloats(am, Int(al.sumOffset) + 64 * g), acc)
             }
+            return acc
         }
     }
 
@@ -186,35 +183,32 @@ enum ReferenceKernels {
                          _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
         let wl = ck_q8_layout_for(Int32(k)), al = ck_act_layout_for(Int32(k))
         let full = Int(wl.fullGroups)
-        for n in 0..<nRows {
+        products(nRows: nRows, mRows: mRows, y, yStride: yStride, accumulate: accumulate) { n, m in
             let wn = w + n * wStride
-            for m in 0..<mRows {
-                let am = a + m * aStride
-                var acc = SIMD16<Float>()
-                for g in 0..<(full + Int(wl.tailPairs)) {
-                    let offset = g < full ? g * 512 : full * 512 + (g - full) * 64
-                    let slabs = g < full ? 8 : 1
-                    var isum = SIMD16<Float>()
-                    for lane in 0..<16 {
-                        var s: Int32 = 0
-                        for j in 0..<slabs {
-                            for i in 0..<4 {
-                                let at = offset + j * 64 + lane * 4 + i
-                                s += Int32(wn.load(fromByteOffset: at, as: UInt8.self)) * Int32(am.load(fromByteOffset: at, as: Int8.self))
-                            }
+            let am = a + m * aStride
+            var acc = SIMD16<Float>()
+            for g in 0..<(full + Int(wl.tailPairs)) {
+                let offset = g < full ? g * 512 : full * 512 + (g - full) * 64
+                let slabs = g < full ? 8 : 1
+                var isum = SIMD16<Float>()
+                for lane in 0..<16 {
+                    var s: Int32 = 0
+                    for j in 0..<slabs {
+                        for i in 0..<4 {
+                            let at = offset + j * 64 + lane * 4 + i
+                            s += Int32(wn.load(fromByteOffset: at, as: UInt8.self)) * Int32(am.load(fromByteOffset: at, as: Int8.self))
                         }
-                        // Wraps like vpsubd: a non-finite block's bias may be any value.
-                        s &-= am.load(fromByteOffset: Int(al.biasOffset) + 4 * (16 * g + lane), as: Int32.self)
-                        isum[lane] = Float(s)
                     }
-                    let dv = g < full
-                        ? loadHalves(wn, Int(wl.scaleOffset) + 32 * g)
-                        : loadHalfPair(wn, Int(wl.scaleOffset) + 2 * (full * 16 + 2 * (g - full)))
-                    acc = fma(isum, dv * loadFloats(am, Int(al.scaleOffset) + 64 * g), acc)
+                    // Wraps like vpsubd: a non-finite block's bias may be any value.
+                    s &-= am.load(fromByteOffset: Int(al.biasOffset) + 4 * (16 * g + lane), as: Int32.self)
+                    isum[lane] = Float(s)
                 }
-                let r = laneSum(acc)
-                y[m * yStride + n] = accumulate ? y[m * yStride + n] + r : r
+                let dv = g < full
+                    ? loadHalves(wn, Int(wl.scaleOffset) + 32 * g)
+                    : loadHalfPair(wn, Int(wl.scaleOffset) + 2 * (full * 16 + 2 * (g - full)))
+                acc = fma(isum, dv * loadFloats(am, Int(al.scaleOffset) + 64 * g), acc)
             }
+            return acc
         }
     }
 
@@ -224,21 +218,30 @@ enum ReferenceKernels {
                           _ x: UnsafePointer<Float>, xStride: Int, mRows: Int, k: Int,
                           _ y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
         let whole = k / 16 * 16
+        products(nRows: nRows, mRows: mRows, y, yStride: yStride, accumulate: accumulate) { n, m in
+            var acc = SIMD16<Float>()
+            for i in stride(from: 0, to: whole, by: 16) {
+                acc = fma(loadFloats(w + n * wStride + i, 0), loadFloats(x + m * xStride + i, 0), acc)
+            }
+            if whole < k {
+                var wv = SIMD16<Float>(), xv = SIMD16<Float>()
+                for l in 0..<(k - whole) {
+                    wv[l] = w[n * wStride + whole + l]
+                    xv[l] = x[m * xStride + whole + l]
+                }
+                acc = fma(wv, xv, acc)
+            }
+            return acc
+        }
+    }
+
+    /// y[m * yStride + n] = the lane sum of `accumulator(n, m)` (or += with `accumulate`) for every
+    /// weight row n and input row m: the loops and the store every matrix product shares.
+    private static func products(nRows: Int, mRows: Int, _ y: UnsafeMutablePointer<Float>, yStride: Int,
+                                 accumulate: Bool, _ accumulator: (_ n: Int, _ m: Int) -> SIMD16<Float>) {
         for n in 0..<nRows {
             for m in 0..<mRows {
-                var acc = SIMD16<Float>()
-                for i in stride(from: 0, to: whole, by: 16) {
-                    acc = fma(loadFloats(w + n * wStride + i, 0), loadFloats(x + m * xStride + i, 0), acc)
-                }
-                if whole < k {
-                    var wv = SIMD16<Float>(), xv = SIMD16<Float>()
-                    for l in 0..<(k - whole) {
-                        wv[l] = w[n * wStride + whole + l]
-                        xv[l] = x[m * xStride + whole + l]
-                    }
-                    acc = fma(wv, xv, acc)
-                }
-                let r = laneSum(acc)
+                let r = laneSum(accumulator(n, m))
                 y[m * yStride + n] = accumulate ? y[m * yStride + n] + r : r
             }
         }

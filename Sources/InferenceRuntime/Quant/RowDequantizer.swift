@@ -19,7 +19,11 @@ public enum RowDequantizer {
     public static func dequantize(
         _ type: GGMLType, from source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>
     ) {
-        let blocks = count / type.blockSize
+        // Block types: each block's bytes decode to its run of elements.
+        let elements = type.blockSize, bytes = type.bytesPerBlock
+        func blocks(_ decode: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
+            for b in 0..<count / elements { decode(source + b * bytes, destination + b * elements) }
+        }
         switch type {
         case .f32:
             destination.update(from: source.assumingMemoryBound(to: Float.self), count: count)
@@ -30,22 +34,14 @@ public enum RowDequantizer {
                 let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                 destination[i] = HalfPrecision.float(fromBFloat16: bits)
             }
-        case .q8_0:
-            for b in 0..<blocks { q8_0(source + b * 34, destination + b * 32) }
-        case .q4_0:
-            for b in 0..<blocks { q4_0(source + b * 18, destination + b * 32) }
-        case .q4_1:
-            for b in 0..<blocks { q4_1(source + b * 20, destination + b * 32) }
-        case .q5_0:
-            for b in 0..<blocks { q5_0(source + b * 22, destination + b * 32) }
-        case .q5_1:
-            for b in 0..<blocks { q5_1(source + b * 24, destination + b * 32) }
-        case .q4_K:
-            for b in 0..<blocks { q4_K(source + b * 144, destination + b * 256) }
-        case .q5_K:
-            for b in 0..<blocks { q5_K(source + b * 176, destination + b * 256) }
-        case .q6_K:
-            for b in 0..<blocks { q6_K(source + b * 210, destination + b * 256) }
+        case .q8_0: blocks(q8_0)
+        case .q4_0: blocks(q4_0)
+        case .q4_1: blocks(q4_1)
+        case .q5_0: blocks(q5_0)
+        case .q5_1: blocks(q5_1)
+        case .q4_K: blocks(q4_K)
+        case .q5_K: blocks(q5_K)
+        case .q6_K: blocks(q6_K)
         case .q8_1, .q2_K, .q3_K, .q8_K:
             preconditionFailure("dequantize called for unsupported type \(type)")
         }
@@ -85,9 +81,7 @@ public enum RowDequantizer {
         let d = HalfPrecision.loadHalf(block, 0)
         let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
         for j in 0..<16 {
-            let byte = block.load(fromByteOffset: 6 + j, as: UInt8.self)
-            let low = Int(byte & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4
-            let high = Int(byte >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4
+            let (low, high) = fiveBitPair(block.load(fromByteOffset: 6 + j, as: UInt8.self), qh, j)
             y[j] = Float(low - 16) * d
             y[j + 16] = Float(high - 16) * d
         }
@@ -99,12 +93,16 @@ public enum RowDequantizer {
         let m = HalfPrecision.loadHalf(block, 2)
         let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         for j in 0..<16 {
-            let byte = block.load(fromByteOffset: 8 + j, as: UInt8.self)
-            let low = Int(byte & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4
-            let high = Int(byte >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4
+            let (low, high) = fiveBitPair(block.load(fromByteOffset: 8 + j, as: UInt8.self), qh, j)
             y[j] = Float(low) * d + m
             y[j + 16] = Float(high) * d + m
         }
+    }
+
+    /// Elements j and j + 16 of a Q5 block: quant byte j's nibbles with their fifth bits from qh.
+    @inline(__always)
+    private static func fiveBitPair(_ byte: UInt8, _ qh: UInt32, _ j: Int) -> (low: Int, high: Int) {
+        (Int(byte & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4, Int(byte >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4)
     }
 
     // MARK: 256-element super-blocks
@@ -121,17 +119,23 @@ public enum RowDequantizer {
         return (Float(scale), Float(min))
     }
 
+    /// d * scale and dmin * min of the two sub-blocks of `pair` (0..<4) of a Q4_K / Q5_K block
+    /// ({ f16 d; f16 dmin; u8 scales[12]; ... }).
+    @inline(__always)
+    private static func pairScales(_ block: UnsafeRawPointer, _ pair: Int) -> (Float, Float, Float, Float) {
+        let d = HalfPrecision.loadHalf(block, 0)
+        let dmin = HalfPrecision.loadHalf(block, 2)
+        let (s1, m1) = scaleMin(2 * pair, block + 4)
+        let (s2, m2) = scaleMin(2 * pair + 1, block + 4)
+        return (d * s1, dmin * m1, d * s2, dmin * m2)
+    }
+
     /// { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }: eight sub-blocks of 32; each 32 bytes of qs
     /// hold two sub-blocks (low nibbles, then high nibbles); x = d * scale * q - dmin * min.
     private static func q4_K(_ block: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = HalfPrecision.loadHalf(block, 0)
-        let dmin = HalfPrecision.loadHalf(block, 2)
-        let scales = block + 4
         for pair in 0..<4 {
             let q = block + 16 + 32 * pair
-            let (s1, m1) = scaleMin(2 * pair, scales)
-            let (s2, m2) = scaleMin(2 * pair + 1, scales)
-            let d1 = d * s1, min1 = dmin * m1, d2 = d * s2, min2 = dmin * m2
+            let (d1, min1, d2, min2) = pairScales(block, pair)
             let out = y + 64 * pair
             for l in 0..<32 {
                 let byte = q.load(fromByteOffset: l, as: UInt8.self)
@@ -144,15 +148,10 @@ public enum RowDequantizer {
     /// { f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] }: like Q4_K with a fifth bit per
     /// element in qh (bit 2*pair for the low sub-block, 2*pair+1 for the high one).
     private static func q5_K(_ block: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = HalfPrecision.loadHalf(block, 0)
-        let dmin = HalfPrecision.loadHalf(block, 2)
-        let scales = block + 4
         let qh = block + 16
         for pair in 0..<4 {
             let ql = block + 48 + 32 * pair
-            let (s1, m1) = scaleMin(2 * pair, scales)
-            let (s2, m2) = scaleMin(2 * pair + 1, scales)
-            let d1 = d * s1, min1 = dmin * m1, d2 = d * s2, min2 = dmin * m2
+            let (d1, min1, d2, min2) = pairScales(block, pair)
             let lowBit = UInt8(1) << UInt8(2 * pair), highBit = UInt8(2) << UInt8(2 * pair)
             let out = y + 64 * pair
             for l in 0..<32 {

@@ -75,14 +75,11 @@ public struct FeedbackEvent: Sendable, Equatable {
     static let columns: SQL = "id, user_id, idempotency_key, kind, prompt, chosen, rejected, body, metadata, occurred_at, created_at"
 
     init(row: Row) throws {
-        id = try row.decode(0)
-        userID = try row.decode(1)
-        idempotencyKey = try row.decode(2)
-        content = try FeedbackContent(kind: try row.decode(3), prompt: try row.decode(4), chosen: try row.decode(5),
-                                      rejected: try row.decode(6), body: try row.decode(7))
-        metadata = try row.decode(8)
-        occurredAt = try row.decode(9)
-        createdAt = try row.decode(10)
+        let kind: String, prompt: String?, chosen: String?, rejected: String?, body: String?
+        (id, userID, idempotencyKey, kind, prompt, chosen, rejected, body, metadata, occurredAt, createdAt) = try row.decode(
+            EventID.self, UserID.self, String?.self, String.self, String?.self, String?.self, String?.self, String?.self,
+            JSONB.self, Date.self, Date.self)
+        content = try FeedbackContent(kind: kind, prompt: prompt, chosen: chosen, rejected: rejected, body: body)
     }
 }
 

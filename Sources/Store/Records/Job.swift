@@ -31,23 +31,13 @@ public struct Job: Sendable, Equatable {
         """
 
     init(row: Row) throws {
-        id = try row.decode(0)
-        kind = try row.decode(1)
-        userID = try row.decode(2)
-        dedupKey = try row.decode(3)
-        payload = try row.decode(4)
-        let stateText: String = try row.decode(5)
+        let stateText: String
+        (id, kind, userID, dedupKey, payload, stateText, attempts, maxAttempts, runAfter, leaseOwner, leaseExpiresAt,
+         lastError, createdAt, updatedAt, finishedAt) = try row.decode(
+            JobID.self, String.self, UserID?.self, String?.self, JSONB.self, String.self, Int.self, Int.self, Date.self,
+            String?.self, Date?.self, String?.self, Date.self, Date.self, Date?.self)
         guard let state = JobState(rawValue: stateText) else { throw StoreError.decoding("unknown job state \(stateText)") }
         self.state = state
-        attempts = try row.decode(6)
-        maxAttempts = try row.decode(7)
-        runAfter = try row.decode(8)
-        leaseOwner = try row.decode(9)
-        leaseExpiresAt = try row.decode(10)
-        lastError = try row.decode(11)
-        createdAt = try row.decode(12)
-        updatedAt = try row.decode(13)
-        finishedAt = try row.decode(14)
     }
 }
 

@@ -82,25 +82,18 @@ public struct SummaryVersion: Sendable, Equatable {
         """
 
     init(row: Row) throws {
-        userID = try row.decode(0)
-        version = try row.decode(1)
-        text = try row.decode(2)
-        sourceEventIDs = try row.decode(3)
-        feedbackRevision = try row.decode(4)
-        modelID = try row.decode(5)
-        promptVersion = try row.decode(6)
-        scores = SummaryScores(reward: try row.decode(7), accuracy: try row.decode(8), heldOutCount: try row.decode(9),
-                               candidateCount: try row.decode(10), summaryTokens: try row.decode(11),
-                               rawSignalTokens: try row.decode(12))
-        let originText: String = try row.decode(13)
+        let reward: Double?, accuracy: Double?, heldOutCount: Int, candidateCount: Int, summaryTokens: Int?,
+            rawSignalTokens: Int?, originText: String
+        (userID, version, text, sourceEventIDs, feedbackRevision, modelID, promptVersion, reward, accuracy, heldOutCount,
+         candidateCount, summaryTokens, rawSignalTokens, originText, restoredFrom, pinned, createdAt, adapterSHA256) = try row.decode(
+            UserID.self, Int.self, String.self, [EventID].self, Int64.self, String.self, String.self, Double?.self,
+            Double?.self, Int.self, Int.self, Int?.self, Int?.self, String.self, Int?.self, Bool.self, Date.self, String?.self)
+        scores = SummaryScores(reward: reward, accuracy: accuracy, heldOutCount: heldOutCount, candidateCount: candidateCount,
+                               summaryTokens: summaryTokens, rawSignalTokens: rawSignalTokens)
         guard let origin = SummaryOrigin(rawValue: originText) else {
             throw StoreError.decoding("unknown summary origin \(originText)")
         }
         self.origin = origin
-        restoredFrom = try row.decode(14)
-        pinned = try row.decode(15)
-        createdAt = try row.decode(16)
-        adapterSHA256 = try row.decode(17)
     }
 }
 

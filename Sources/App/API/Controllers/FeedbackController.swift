@@ -9,15 +9,9 @@ struct FeedbackController: Sendable {
     let configuration: APIConfiguration
 
     func register(in router: inout Router) {
-        router.post("/v1/users/{user_id}/feedback", requests.authorized(.write) { [self] request, caller in
-            try await postFeedback(request, caller)
-        })
-        router.get("/v1/users/{user_id}/feedback", requests.authorized(.read) { [self] request, caller in
-            try await listFeedback(request, caller)
-        })
-        router.delete("/v1/users/{user_id}/feedback/{event_id}", requests.authorized(.write) { [self] request, caller in
-            try await deleteFeedback(request, caller)
-        })
+        router.post("/v1/users/{user_id}/feedback", requests.authorized(.write, postFeedback))
+        router.get("/v1/users/{user_id}/feedback", requests.authorized(.read, listFeedback))
+        router.delete("/v1/users/{user_id}/feedback/{event_id}", requests.authorized(.write, deleteFeedback))
     }
 
     /// Stores the valid items of the post in one transaction and reports on every item.

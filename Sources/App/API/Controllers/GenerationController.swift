@@ -13,12 +13,8 @@ struct GenerationController: Sendable {
     let configuration: APIConfiguration
 
     func register(in router: inout Router) {
-        router.post("/v1/users/{user_id}/generate", requests.authorized(.generate) { [self] request, caller in
-            try await generate(request, caller)
-        })
-        router.post("/v1/users/{user_id}/rank", requests.authorized(.generate) { [self] request, caller in
-            try await rank(request, caller)
-        })
+        router.post("/v1/users/{user_id}/generate", requests.authorized(.generate, generate))
+        router.post("/v1/users/{user_id}/rank", requests.authorized(.generate, rank))
     }
 
     /// Which generator a request names: "local" or a configured upstream (its first model).

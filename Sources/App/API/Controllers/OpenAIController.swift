@@ -20,9 +20,7 @@ struct OpenAIController: Sendable {
     let configuration: APIConfiguration
 
     func register(in router: inout Router) {
-        router.post("/v1/chat/completions", requests.authorized(.generate) { [self] request, caller in
-            try await chatCompletions(request, caller)
-        })
+        router.post("/v1/chat/completions", requests.authorized(.generate, chatCompletions))
         router.get("/v1/models", requests.authorized(.read) { [self] _, _ in
             let created = Int(Self.created.timeIntervalSince1970)
             // Beside OpenAI's fields, the local model says which adapters it runs with.

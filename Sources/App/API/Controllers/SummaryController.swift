@@ -18,21 +18,11 @@ struct SummaryController: Sendable {
     let configuration: APIConfiguration
 
     func register(in router: inout Router) {
-        router.get("/v1/users/{user_id}/summary", requests.authorized(.read) { [self] request, caller in
-            try await getSummary(request, caller)
-        })
-        router.post("/v1/users/{user_id}/summary/refresh", requests.authorized(.write) { [self] request, caller in
-            try await refreshSummary(request, caller)
-        })
-        router.put("/v1/users/{user_id}/summary", requests.authorized(.write) { [self] request, caller in
-            try await putSummary(request, caller)
-        })
-        router.delete("/v1/users/{user_id}/summary/pin", requests.authorized(.write) { [self] request, caller in
-            try await unpinSummary(request, caller)
-        })
-        router.get("/v1/users/{user_id}/summary/versions", requests.authorized(.read) { [self] request, caller in
-            try await listVersions(request, caller)
-        })
+        router.get("/v1/users/{user_id}/summary", requests.authorized(.read, getSummary))
+        router.post("/v1/users/{user_id}/summary/refresh", requests.authorized(.write, refreshSummary))
+        router.put("/v1/users/{user_id}/summary", requests.authorized(.write, putSummary))
+        router.delete("/v1/users/{user_id}/summary/pin", requests.authorized(.write, unpinSummary))
+        router.get("/v1/users/{user_id}/summary/versions", requests.authorized(.read, listVersions))
         router.get("/v1/users/{user_id}/summary/versions/{version}", requests.authorized(.read) { [self] request, caller in
             let (user, version) = try await versionParameters(request, caller)
             guard let found = try await summaries.get(user: user.id, version: version) else {

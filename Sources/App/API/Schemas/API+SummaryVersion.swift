@@ -39,7 +39,7 @@ extension API {
             createdAt = summary.createdAt
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case version, text, reward, accuracy, model, origin, pinned
             case heldOutCount = "held_out_count"
             case candidateCount = "candidate_count"
@@ -50,6 +50,20 @@ extension API {
             case adapterSHA256 = "adapter_sha256"
             case restoredFrom = "restored_from"
             case createdAt = "created_at"
+        }
+
+        /// The fields when there is no version (`Summary` without one): null, except zero counts,
+        /// no source events and not pinned.
+        static func encodeNone(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            for key in CodingKeys.allCases {
+                switch key {
+                case .heldOutCount, .candidateCount: try container.encode(0, forKey: key)
+                case .sourceEventIDs: try container.encode([Int64](), forKey: key)
+                case .pinned: try container.encode(false, forKey: key)
+                default: try container.encodeNil(forKey: key)
+                }
+            }
         }
     }
 }
