@@ -5,7 +5,9 @@
 # Prints req/s, p99 latency and server CPU per request for each, the popi/peer ratios, and the
 # idle RSS of both servers before any load. Only loopback traffic; every run is bounded in time.
 #
-# Usage: bench/http.sh            (env: DURATION=10 ROUNDS=1 POPI_PORT=28180 PEER_PORT=28181)
+# Usage: bench/http.sh            (env: DURATION=10 ROUNDS=1 POPI_PORT=28180 PEER_PORT=28181;
+#                                  POPI_BIN=path measures that popi build, e.g. an older commit's,
+#                                  instead of building this tree's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,9 +31,13 @@ fi
 
 work=$(mktemp -d /tmp/popi-bench-http.XXXXXX)
 echo "building release popi and the Hummingbird peer..."
-swift build -c release --product popi >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+if [ -n "${POPI_BIN:-}" ]; then
+  POPI=$POPI_BIN
+else
+  swift build -c release --product popi >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+  POPI=.build/release/popi
+fi
 swift build -c release --package-path bench/hummingbird-peer >"$work/build-peer.log" 2>&1 || { cat "$work/build-peer.log"; exit 1; }
-POPI=.build/release/popi
 PEER=bench/hummingbird-peer/.build/release/HummingbirdPeer
 
 pids=()
@@ -86,6 +92,7 @@ run() { # name pid port connections mode
 
 echo
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  cpu: $(lscpu | sed -n 's/^Model name: *//p') x $(nproc)  load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "popi: $POPI ($("$POPI" --version 2>/dev/null || echo unknown version))"
 echo "idle RSS (MiB): popi $popi_rss  hummingbird $peer_rss"
 echo
 printf "%-18s %-12s %10s %9s %12s\n" case server "req/s" "p99 ms" "CPU us/req"

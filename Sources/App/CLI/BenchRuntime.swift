@@ -9,14 +9,7 @@ struct BenchRuntime: ParsableCommand {
         commandName: "runtime",
         abstract: "Prefill tok/s (64/256/1024), decode tok/s (128 tokens after 16 and 1024), TTFT(256), batched decode, peak RSS.")
 
-    @Option(help: "GGUF model file (env POPI_MODEL).")
-    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    @Option(help: "Thread counts to measure (repeatable).")
-    var threads: [Int] = [1, 2]
-
-    @Option(help: "Repetitions per measurement (the best is kept).")
-    var repeats = 3
+    @OptionGroup var options: BenchOptions
 
     @Option(help: "Run every token with a LoRA adapter of this rank on every projection.")
     var adapterRank: Int?
@@ -25,8 +18,6 @@ struct BenchRuntime: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard threads.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--threads must be between 1 and 256") }
-        guard (1...100).contains(repeats) else { throw ValidationError("--repeats must be between 1 and 100") }
         if let adapterRank, !(1...512).contains(adapterRank) {
             throw ValidationError("--adapter-rank must be between 1 and 512")
         }
@@ -35,12 +26,10 @@ struct BenchRuntime: ParsableCommand {
     func run() throws {
         do {
             var results: [RuntimeBenchmark.Result] = []
-            for count in threads {
-                results.append(try RuntimeBenchmark.run(modelPath: model, threads: count, repeats: repeats, adapterRank: adapterRank))
+            for count in options.threads {
+                results.append(try RuntimeBenchmark.run(modelPath: options.model, threads: count, repeats: options.repeats, adapterRank: adapterRank))
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let encoded = String(decoding: try encoder.encode(results), as: UTF8.self)
+            let encoded = try BenchOptions.json(results)
             if json {
                 print(encoded)
                 return

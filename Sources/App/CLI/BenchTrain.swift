@@ -9,14 +9,7 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Training throughput: one prompt + continuations, forward + backward with a LoRA adapter.")
 
-    @Option(help: "GGUF model file (env POPI_MODEL).")
-    var model: String = ProcessInfo.processInfo.environment["POPI_MODEL"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    @Option(help: "Thread counts to measure (repeatable).")
-    var threads: [Int] = [1, 2]
-
-    @Option(help: "Repetitions per thread count (the fastest step is kept).")
-    var repeats = 3
+    @OptionGroup var options: BenchOptions
 
     @Option(help: "Prompt tokens (run once, shared by the continuations).")
     var promptTokens = 1500
@@ -34,8 +27,6 @@ struct BenchTrain: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard threads.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--threads must be between 1 and 256") }
-        guard (1...100).contains(repeats) else { throw ValidationError("--repeats must be between 1 and 100") }
         guard (1...8192).contains(promptTokens), (1...64).contains(continuations), (1...2048).contains(continuationTokens) else {
             throw ValidationError("--prompt-tokens 1...8192, --continuations 1...64, --continuation-tokens 1...2048")
         }
@@ -45,14 +36,12 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         do {
             var results: [TrainingBenchmark.Result] = []
-            for count in threads {
+            for count in options.threads {
                 results.append(try TrainingBenchmark.run(
-                    modelPath: model, threads: count, repeats: repeats, promptTokens: promptTokens,
+                    modelPath: options.model, threads: count, repeats: options.repeats, promptTokens: promptTokens,
                     continuations: continuations, continuationTokens: continuationTokens, rank: rank))
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let encoded = String(decoding: try encoder.encode(results), as: UTF8.self)
+            let encoded = try BenchOptions.json(results)
             if json {
                 print(encoded)
                 return

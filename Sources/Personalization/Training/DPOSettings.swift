@@ -1,6 +1,6 @@
 /// Hyperparameters of DPO of the generator (`popi train generator`): the paper's β = 0.01 and the
 /// base as the reference.
-public struct DPOSettings: Sendable, Equatable, Codable {
+public struct DPOSettings: AdapterRunSettings {
     public var steps: Int
     /// Preference pairs per step.
     public var pairsPerStep: Int

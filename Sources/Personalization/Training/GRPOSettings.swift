@@ -7,7 +7,7 @@
 /// about ten times full fine-tuning's, and fewer steps call for larger ones). A cap of 128
 /// summary tokens: untrained, a third to three quarters of the samples reach it (measured on
 /// the training split), so the cap's lowest-reward rule teaches brevity early.
-public struct GRPOSettings: Sendable, Equatable, Codable {
+public struct GRPOSettings: AdapterRunSettings {
     public var steps: Int
     public var usersPerStep: Int
     public var groupSize: Int

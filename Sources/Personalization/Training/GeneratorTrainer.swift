@@ -37,16 +37,11 @@ public final class GeneratorTrainer: AdapterTrainer, @unchecked Sendable {
         base = model.with(adapter: nil)
         self.summarizer = summarizer
         items = users.indices.flatMap { index in (users[index].signals.pairs + users[index].heldOut).map { (index, $0) } }
-        let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: settings.steps)
-        (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(
-            checkpoint, config: model.engine.modelConfig, rank: settings.rank, alpha: settings.alpha, seed: settings.seed,
-            schedule: schedule)
+        (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(checkpoint, config: model.engine.modelConfig,
+                                                                            settings: settings)
         gradients = LoRAGradients(layout: adapter.layout)
         trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
     }
-
-    public var totalSteps: Int { settings.steps }
-    public var checkpointEvery: Int { settings.checkpointEvery }
 
     /// A run of this trainer with its files (see `TrainingRun`).
     public static func run(model: RuntimeModel, summarizer: RuntimeModel, users: [TrainingUser], settings: DPOSettings,
@@ -125,13 +120,7 @@ public final class GeneratorTrainer: AdapterTrainer, @unchecked Sendable {
             chosenChange: results.reduce(0) { $0 + $1.chosen - $1.chosenReference } / count,
             learningRate: 0, gradientNorm: 0, skipped: nil, summarySeconds: summarySeconds, trainingSeconds: trainingSeconds,
             trainingTokensPerSecond: Double(passTokens) / max(trainingSeconds, 1e-9))
-        switch outcome {
-        case .applied(_, let learningRate, let gradientNorm, _):
-            record.learningRate = learningRate
-            record.gradientNorm = gradientNorm
-        case .skipped(let reason):
-            record.skipped = reason.description
-        }
+        record.note(outcome)
         return record
     }
 

@@ -43,17 +43,11 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         self.limits = limits
         self.base = model.with(adapter: nil)
         self.maxPassTokens = maxPassTokens
-        let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: settings.warmupSteps,
-                                            totalSteps: settings.steps)
-        (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(
-            checkpoint, config: model.engine.modelConfig, rank: settings.rank, alpha: settings.alpha, seed: settings.seed,
-            schedule: schedule)
+        (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(checkpoint, config: model.engine.modelConfig,
+                                                                            settings: settings)
         gradients = LoRAGradients(layout: adapter.layout)
         trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
     }
-
-    public var totalSteps: Int { settings.steps }
-    public var checkpointEvery: Int { settings.checkpointEvery }
 
     /// A run of this trainer with its files (see `TrainingRun`).
     public static func run(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings, dataDigest: String,
@@ -180,13 +174,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             learningRate: 0, gradientNorm: 0, skipped: nil, samplingSeconds: samplingSeconds,
             scoringSeconds: scoringSeconds, trainingSeconds: trainingSeconds,
             trainingTokensPerSecond: Double(passTokens) / max(trainingSeconds, 1e-9))
-        switch outcome {
-        case .applied(_, let learningRate, let gradientNorm, _):
-            record.learningRate = learningRate
-            record.gradientNorm = gradientNorm
-        case .skipped(let reason):
-            record.skipped = reason.description
-        }
+        record.note(outcome)
         if validates { record.validation = try await validate() }
         return record
     }

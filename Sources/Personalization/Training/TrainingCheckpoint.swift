@@ -52,14 +52,14 @@ public struct TrainingCheckpoint: Sendable {
     }
 
     /// Where a trainer starts: this checkpoint's adapter, moments and step (refused if its
-    /// learning-rate schedule is not `schedule`), or, with no checkpoint, a new seeded adapter.
-    static func start(_ checkpoint: TrainingCheckpoint?, config: LlamaConfig, rank: Int, alpha: Double, seed: UInt64,
-                      schedule: LearningRateSchedule) throws -> (adapter: LoRAAdapter, optimizer: AdamW, completedSteps: Int) {
+    /// learning-rate schedule is not the settings'), or, with no checkpoint, a new seeded adapter.
+    static func start(_ checkpoint: TrainingCheckpoint?, config: LlamaConfig, settings: some AdapterRunSettings) throws
+        -> (adapter: LoRAAdapter, optimizer: AdamW, completedSteps: Int) {
         guard let checkpoint else {
-            let adapter = try LoRAAdapter(config: config, rank: rank, alpha: Float(alpha), seed: seed)
-            return (adapter, try AdamW(layout: adapter.layout, settings: AdamWSettings(schedule: schedule)), 0)
+            let adapter = try LoRAAdapter(config: config, rank: settings.rank, alpha: Float(settings.alpha), seed: settings.seed)
+            return (adapter, try AdamW(layout: adapter.layout, settings: AdamWSettings(schedule: settings.schedule)), 0)
         }
-        guard checkpoint.optimizer.settings.schedule == schedule else {
+        guard checkpoint.optimizer.settings.schedule == settings.schedule else {
             throw PersonalizationError.invalidOption("the checkpoint's learning-rate schedule differs from these settings")
         }
         return (checkpoint.adapter, checkpoint.optimizer, checkpoint.state.completedSteps)

@@ -9,8 +9,15 @@ struct OpsController: Sendable {
     let accepting: Readiness
     let metrics: ServiceMetrics
 
+    /// Encoded once: the body never changes, and probes call this route more than any other.
+    private static let healthBody: [UInt8] = {
+        // A struct of one constant string always encodes.
+        guard let bytes = try? JSONBody.encode(API.Health()) else { preconditionFailure("API.Health did not encode") }
+        return bytes
+    }()
+
     func register(in router: inout Router) {
-        router.get("/healthz") { _ in try Response.json(API.Health()) }
+        router.get("/healthz") { _ in Response.json(Self.healthBody) }
 
         router.get("/readyz") { [store, models, accepting] _ in
             let health = await store.health()
