@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import InferenceRuntime
 import Personalization
@@ -78,12 +79,19 @@ struct Eval: AsyncParsableCommand {
                 return
             }
             let config = runtime.engine.modelConfig
-            let summarizer = try adapter.map { runtime.with(adapter: try LoRAAdapter.load(path: $0, base: config)) }
-            let generatorModel = try generatorAdapter.map { runtime.with(adapter: try LoRAAdapter.load(path: $0, base: config)) }
+            // Each adapter is hashed from the bytes that are loaded, so a resumed run can tell it apart.
+            var digests: [String: String] = [:]
+            func load(_ path: String, role: String) throws -> RuntimeModel {
+                guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the adapter \(path)") }
+                digests[role] = Train.hex(SHA256.digest(Array(bytes)))
+                return runtime.with(adapter: try LoRAAdapter.load(bytes: Array(bytes), base: config))
+            }
+            let summarizer = try adapter.map { try load($0, role: "summarizer") }
+            let generatorModel = try generatorAdapter.map { try load($0, role: "generator") }
             let evaluator = Evaluator(model: runtime, options: options, summarizer: summarizer, generator: generatorModel)
             let run = EvaluationRun(evaluator: evaluator, dataset: data,
                                     datasetName: URL(fileURLWithPath: dataset).lastPathComponent,
-                                    outputDirectory: URL(fileURLWithPath: out, isDirectory: true))
+                                    outputDirectory: URL(fileURLWithPath: out, isDirectory: true), adapters: digests)
             let bar = ProgressBar(label: "users")
             let report = try await run.run(limit: limit) { done, total in bar.update(done: done, total: total) }
             bar.finish()

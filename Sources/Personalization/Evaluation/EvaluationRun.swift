@@ -8,12 +8,18 @@ public struct EvaluationRun: Sendable {
     public let dataset: PersonaDataset
     public let datasetName: String
     public let outputDirectory: URL
+    /// The SHA-256 of each adapter file the evaluator runs with, by role ("summarizer",
+    /// "generator"): recorded on every user's line, so a resumed run redoes users that an
+    /// earlier run evaluated with other adapters.
+    public let adapters: [String: String]
 
-    public init(evaluator: Evaluator, dataset: PersonaDataset, datasetName: String, outputDirectory: URL) {
+    public init(evaluator: Evaluator, dataset: PersonaDataset, datasetName: String, outputDirectory: URL,
+                adapters: [String: String] = [:]) {
         self.evaluator = evaluator
         self.dataset = dataset
         self.datasetName = datasetName
         self.outputDirectory = outputDirectory
+        self.adapters = adapters
     }
 
     var usersFile: URL { outputDirectory.appendingPathComponent("users.jsonl") }
@@ -27,9 +33,10 @@ public struct EvaluationRun: Sendable {
         var seen = Set<String>()
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let evaluation = try? JSONDecoder().decode(UserEvaluation.self, from: Data(line)) else { continue }
-            // A line from a run with other adapters lacks (or has extra) trained rows: redo that user.
+            // A line from a run with other adapters (other files, or more or fewer): redo that user.
             let sameAdapters = (evaluation.result(.trainedZeroShot) != nil) == (evaluator.summarizer != nil)
                 && (evaluation.result(.trainedGenerator) != nil) == (evaluator.generator != nil)
+                && (evaluation.adapters ?? [:]) == adapters
             if sameAdapters, wanted.contains(evaluation.userID), seen.insert(evaluation.userID).inserted {
                 done.append(evaluation)
             }
@@ -49,7 +56,8 @@ public struct EvaluationRun: Sendable {
         progress(users.filter { byID[$0.id] != nil }.count, users.count)
         for user in users where byID[user.id] == nil {
             try Task.checkCancellation()
-            let evaluation = try await evaluator.evaluate(user, partner: partner(of: user))
+            var evaluation = try await evaluator.evaluate(user, partner: partner(of: user))
+            evaluation.adapters = adapters.isEmpty ? nil : adapters
             var line = try encoder.encode(evaluation)
             line.append(UInt8(ascii: "\n"))
             try append(line)

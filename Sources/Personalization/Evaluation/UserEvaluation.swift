@@ -34,6 +34,8 @@ public struct UserEvaluation: Codable, Sendable, Equatable {
     public var heldOutCount: Int
     public var results: [String: Result]
     public var seconds: Double
+    /// SHA-256 of the adapters it was evaluated with, by role; nil for none (see `EvaluationRun`).
+    public var adapters: [String: String]?
 
     public func result(_ condition: Condition) -> Result? { results[condition.rawValue] }
 
@@ -43,5 +45,6 @@ public struct UserEvaluation: Codable, Sendable, Equatable {
         case heldOutCount = "held_out_count"
         case results
         case seconds
+        case adapters
     }
 }

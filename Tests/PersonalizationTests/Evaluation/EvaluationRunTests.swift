@@ -69,6 +69,24 @@ private struct FailingModel: PreferenceModel {
         #expect(svg.hasPrefix("<svg") && svg.contains("Oracle persona"))
     }
 
+    @Test func aResumedRunRedoesUsersEvaluatedWithOtherAdapterFiles() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-eval-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = WordModel(candidates: ["likes short answers", "verbose"])
+        let evaluator = Evaluator(model: model, options: SummaryOptions(candidates: 2, seed: 3), summarizer: model)
+        func run(_ digest: String) -> EvaluationRun {
+            EvaluationRun(evaluator: evaluator, dataset: Self.dataset(3), datasetName: "test", outputDirectory: folder,
+                          adapters: ["summarizer": digest])
+        }
+        _ = try await run("aa").run(limit: 2)
+        #expect(try run("aa").completed().map(\.userID) == ["u0", "u1"])
+        #expect(try run("aa").completed().allSatisfy { $0.adapters == ["summarizer": "aa"] })
+        #expect(try run("bb").completed().isEmpty, "another adapter file: nothing is reused")
+        let untrained = EvaluationRun(evaluator: Evaluator(model: model, options: SummaryOptions(candidates: 2, seed: 3)),
+                                      dataset: Self.dataset(3), datasetName: "test", outputDirectory: folder)
+        #expect(try untrained.completed().isEmpty)
+    }
+
     @Test func reportHasEveryConditionAndTrait() async throws {
         let model = WordModel(candidates: ["likes short answers"])
         // The word model stands in for the trained adapters too, so every row is present.
