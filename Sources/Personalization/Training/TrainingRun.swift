@@ -3,7 +3,7 @@ import InferenceRuntime
 
 /// A training run with its files: the adapter at `output`, checkpoints in `output.checkpoints/`,
 /// the JSON-lines log `output.log.jsonl` (one record per step) and the curves `output.svg`; when
-/// steps are validated, the adapter of the best-scoring one at `output.best.gguf`.
+/// steps are validated, the adapter of the best-scoring one at `bestPath` (`a.gguf` → `a.best.gguf`).
 ///
 /// A run never overwrites an earlier one unless asked to resume it; resuming loads the latest
 /// checkpoint (refusing one of other settings, data or model), drops log lines after it, and
