@@ -82,9 +82,10 @@ struct Eval: AsyncParsableCommand {
             // Each adapter is hashed from the bytes that are loaded, so a resumed run can tell it apart.
             var digests: [String: String] = [:]
             func load(_ path: String, role: String) throws -> RuntimeModel {
-                guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the adapter \(path)") }
-                digests[role] = Train.hex(SHA256.digest(Array(bytes)))
-                return runtime.with(adapter: try LoRAAdapter.load(bytes: Array(bytes), base: config))
+                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the adapter \(path)") }
+                let bytes = Array(data)
+                digests[role] = SHA256.hex(bytes)
+                return runtime.with(adapter: try LoRAAdapter.load(bytes: bytes, base: config))
             }
             let summarizer = try adapter.map { try load($0, role: "summarizer") }
             let generatorModel = try generatorAdapter.map { try load($0, role: "generator") }
