@@ -16,6 +16,8 @@ public enum LLMClientError: Error, Equatable, CustomStringConvertible {
     case invalidResponse(upstream: String, reason: String)
     /// The event stream ended without `data: [DONE]`.
     case streamEndedEarly(upstream: String)
+    /// The stream's reader fell behind by more than popi holds for it (`OpenAIClient.backlogLimit`).
+    case readerTooSlow(upstream: String)
     case cancelled
 
     public var description: String {
@@ -32,6 +34,8 @@ public enum LLMClientError: Error, Equatable, CustomStringConvertible {
             return "upstream \(upstream) sent an invalid response: \(reason)"
         case let .streamEndedEarly(upstream):
             return "upstream \(upstream) ended its stream before [DONE]"
+        case let .readerTooSlow(upstream):
+            return "the stream of upstream \(upstream) was read too slowly"
         case .cancelled:
             return "the upstream call was cancelled"
         }
@@ -51,7 +55,7 @@ public enum LLMClientError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .upstreamStatus(_, status, _, _): return status == 429 || status >= 500
         case .connection, .timeout, .invalidResponse, .streamEndedEarly: return true
-        case .circuitOpen, .cancelled: return false
+        case .circuitOpen, .cancelled, .readerTooSlow: return false
         }
     }
 }

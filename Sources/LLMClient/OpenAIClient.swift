@@ -15,15 +15,18 @@ public final class OpenAIClient: Sendable {
     private let userAgent: String
     /// Largest streamed body read in one call (`streamLimit`; smaller in tests).
     private let maxStreamBytes: Int
+    /// Most chunk text a streamed call holds for a reader that has not taken it (`backlogLimit`).
+    private let maxBacklogBytes: Int
 
     public convenience init(configuration: UpstreamConfiguration, userAgent: String = "popi") {
         self.init(configuration: configuration, userAgent: userAgent, maxStreamBytes: Self.streamLimit)
     }
 
-    init(configuration: UpstreamConfiguration, userAgent: String, maxStreamBytes: Int) {
+    init(configuration: UpstreamConfiguration, userAgent: String, maxStreamBytes: Int, maxBacklogBytes: Int = backlogLimit) {
         self.configuration = configuration
         self.userAgent = userAgent
         self.maxStreamBytes = maxStreamBytes
+        self.maxBacklogBytes = maxBacklogBytes
         breaker = CircuitBreaker(failureThreshold: configuration.breaker.failureThreshold,
                                  openDuration: configuration.breaker.openDuration)
         session = UpstreamSession(idleTimeout: configuration.timeouts.idle, totalTimeout: configuration.timeouts.total)
@@ -33,9 +36,11 @@ public final class OpenAIClient: Sendable {
 
     /// Largest successful body kept (a chat completion is far smaller).
     static let bodyLimit = 16 << 20
-    /// Largest event stream read: its chunks repeat the JSON envelope for every few tokens, so
-    /// it is larger than the same completion whole, yet still bounded.
-    static let streamLimit = 64 << 20
+    /// Largest event stream read: its chunks repeat a JSON envelope of a few hundred bytes for
+    /// every token or so, so 8 MiB is some 30,000 tokens, far beyond any `max_tokens` popi allows.
+    static let streamLimit = 8 << 20
+    /// Chunk text waiting for a slow reader: a whole long answer's worth.
+    static let backlogLimit = 1 << 20
     /// Bytes of an error body read for its message.
     static let errorBodyLimit = 64 << 10
 
@@ -140,8 +145,9 @@ public final class OpenAIClient: Sendable {
 
     /// Streams the completion's chunks. The stream finishes after `data: [DONE]` and throws an
     /// `LLMClientError` otherwise; cancelling the consuming task cancels the upstream request.
-    public func stream(_ request: ChatCompletionRequest) -> AsyncThrowingStream<ChatCompletionChunk, Error> {
-        AsyncThrowingStream { continuation in
+    public func stream(_ request: ChatCompletionRequest) -> ChatCompletionChunks {
+        let backlog = ChatCompletionChunks.Backlog()
+        let base = AsyncThrowingStream<(chunk: ChatCompletionChunk, bytes: Int), Error> { continuation in
             var request = request
             request.model = configuration.upstreamModel(for: request.model)
             request.stream = true
@@ -159,7 +165,7 @@ public final class OpenAIClient: Sendable {
             let name = self.name
             let key = configuration.apiKey
             let breaker = self.breaker
-            let maxStreamBytes = self.maxStreamBytes
+            let maxStreamBytes = self.maxStreamBytes, maxBacklogBytes = self.maxBacklogBytes
             var streamed = 0
             var status = 0
             var headers: [String: String] = [:]
@@ -192,7 +198,9 @@ public final class OpenAIClient: Sendable {
                             done = true
                             return .finished
                         }
-                        continuation.yield(try Self.decodeChunk(event.data, upstream: name, key: key))
+                        let bytes = event.data.utf8.count
+                        guard backlog.add(bytes, limit: maxBacklogBytes) else { throw .readerTooSlow(upstream: name) }
+                        continuation.yield((try Self.decodeChunk(event.data, upstream: name, key: key), bytes))
                     }
                     return .more
                 },
@@ -217,6 +225,7 @@ public final class OpenAIClient: Sendable {
             }
             call.start(makeURLRequest(body: body), session: session)
         }
+        return ChatCompletionChunks(base: base, backlog: backlog)
     }
 
     // MARK: helpers

@@ -222,6 +222,23 @@ import Testing
         await stub.stop()
     }
 
+    @Test func aReaderFallingBehindEndsTheCallInsteadOfBufferingTheWholeStream() async throws {
+        let chunk = "data: \(StubUpstream.chunk("word"))\n\n"
+        let stub = try StubUpstream { attempt, stub in
+            stub.stream(attempt, Array(repeating: chunk, count: 200), thenHold: true)
+        }
+        let eventBytes = StubUpstream.chunk("word").utf8.count
+        let client = OpenAIClient(configuration: try stub.configuration(timeouts: Self.patient), userAgent: "popi",
+                                  maxStreamBytes: OpenAIClient.streamLimit, maxBacklogBytes: 20 * eventBytes)
+        // Nobody reads yet: the call must end by itself once 20 chunks wait, not hold all 200.
+        let stream = client.stream(.hello())
+        #expect(await stub.waitForDisconnect(of: 1), "the client hangs up once its reader is 20 chunks behind")
+        let streamed = await drain(stream)
+        #expect(streamed.chunks.count == 20)
+        #expect(streamed.error as? LLMClientError == .readerTooSlow(upstream: "stub"))
+        await stub.stop()
+    }
+
     @Test func errorEventInAStreamIsReportedRedacted() async throws {
         let stub = try StubUpstream { attempt, stub in
             stub.stream(attempt, [#"data: {"error":{"message":"key sk-test-0123456789 revoked"}}"# + "\n\n"], thenHold: true)

@@ -19,6 +19,11 @@ struct APIConfiguration: Sendable {
     /// In-process generations at once, and how many may wait for a slot.
     var maxConcurrentGenerations = 2
     var generationQueue = 32
+    /// Calls to upstream APIs at once (as many more may wait).
+    var maxUpstreamCalls = 64
+    /// Part (0-1] of the generation and upstream slots, and of their queues, one tenant may hold:
+    /// with 0.5 no tenant can take them all and leave the others waiting.
+    var tenantShare = 0.5
     /// New feedback waits this long for more before a refresh starts (trailing debounce), but never
     /// longer than `refreshMaxDelaySeconds` after the first.
     var refreshDebounceSeconds = 2.0

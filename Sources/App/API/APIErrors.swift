@@ -75,6 +75,12 @@ extension HTTPError {
 
     static let busy = HTTPError(.serviceUnavailable, code: "busy", message: "too many generations in progress; retry shortly",
                                 headers: ["Retry-After": "1"])
+    static let upstreamBusy = HTTPError(.serviceUnavailable, code: "busy", message: "too many upstream calls in progress; retry shortly",
+                                        headers: ["Retry-After": "1"])
+    /// One tenant holds its share of the generation slots and of the queue (`--tenant-share`).
+    static let tenantBusy = HTTPError(.tooManyRequests, code: "tenant_busy",
+                                      message: "this tenant has its share of generations running and waiting; retry shortly",
+                                      headers: ["Retry-After": "1"])
     static let databaseUnavailable = HTTPError(.serviceUnavailable, code: "database_unavailable",
                                                message: "the database is unavailable; try again", headers: ["Retry-After": "1"])
     /// A streamed generation that failed after the response began (the cause is logged, not shown).

@@ -5,13 +5,17 @@ import InferenceRuntime
 import LLMClient
 import Logging
 import Personalization
+import Store
 import Synchronization
 
 /// Runs generations for the routes that answer prompts: checks the prompt and the capacity,
-/// holds an in-process slot while the local model works, calls upstreams, and counts tokens.
+/// holds an in-process slot while the local model works (not while a slow client reads the
+/// rest), holds an upstream slot for an upstream call, and counts tokens. Both kinds of slot
+/// are shared fairly between tenants.
 struct GenerationRunner: Sendable {
     let models: ServedModels
-    let slots: ConcurrencyGate
+    let slots: ConcurrencyGate<TenantID>
+    let upstreamSlots: ConcurrencyGate<TenantID>
     let maxPromptTokens: Int
     let metrics: ServiceMetrics
     let logger: Logger
@@ -19,23 +23,26 @@ struct GenerationRunner: Sendable {
     /// The base model: counts tokens.
     private var model: any PreferenceModel { models.base }
 
-    /// Refuses at once (503) when the generation queue is already full, so a streamed response
-    /// never starts only to report that.
-    func checkCapacity() throws {
-        if slots.inFlight >= slots.limit && slots.queued >= slots.queueLimit {
-            metrics.registry.increment("popi_generations_rejected_total")
-            throw HTTPError.busy
-        }
+    /// Refuses at once (503, or 429 for a tenant over its share) when the generation could not
+    /// even wait for a slot, so a streamed response never starts only to report that.
+    func checkCapacity(on target: GenerationTarget, for tenant: TenantID) throws {
+        let upstream = if case .local = target { false } else { true }
+        if let refusal = (upstream ? upstreamSlots : slots).refusal(for: tenant) { throw refused(refusal, upstream: upstream) }
     }
 
     /// Runs `body` holding one of the in-process generation slots.
-    func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func withSlot<T: Sendable>(for tenant: TenantID, _ body: () async throws -> T) async throws -> T {
         do {
-            return try await slots.run(body)
-        } catch ConcurrencyGate.Refusal.queueFull {
-            metrics.registry.increment("popi_generations_rejected_total")
-            throw HTTPError.busy
+            return try await slots.run(tenant, body)
+        } catch let refusal as ConcurrencyGate<TenantID>.Refusal {
+            throw refused(refusal, upstream: false)
         }
+    }
+
+    private func refused(_ refusal: ConcurrencyGate<TenantID>.Refusal, upstream: Bool) -> HTTPError {
+        let reason = refusal == .queueFull ? "queue_full" : "tenant_share"
+        metrics.registry.increment(upstream ? "popi_upstream_calls_rejected_total" : "popi_generations_rejected_total", [reason])
+        return refusal == .queueFull ? (upstream ? .upstreamBusy : .busy) : .tenantBusy
     }
 
     /// A conversation whose length was checked, with its tokens: the local model reads those and
@@ -64,46 +71,61 @@ struct GenerationRunner: Sendable {
 
     /// One generation, streamed to `onDelta` as it is produced (pass nil to get it whole). A
     /// throwing `onDelta` (the client went away) cancels the generation.
-    func generate(_ prompt: CheckedPrompt, settings: SamplingParameters, on target: GenerationTarget, upstreamUser: String?,
-                  onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
+    func generate(_ prompt: CheckedPrompt, settings: SamplingParameters, on target: GenerationTarget, for tenant: TenantID,
+                  upstreamUser: String?, onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
         switch target {
         case .local:
-            return try await generateLocally(prompt.tokens, settings: settings, onDelta: onDelta)
+            return try await generateLocally(prompt.tokens, settings: settings, for: tenant, onDelta: onDelta)
         case let .upstream(client, upstreamModel):
             let request = ChatCompletionRequest(
                 model: upstreamModel, messages: prompt.messages.map(ChatCompletionMessage.init),
                 maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP,
                 seed: settings.seed.map { Int(clamping: $0) }, stop: settings.stop.isEmpty ? nil : settings.stop, user: upstreamUser)
             do {
-                let output = try await callUpstream(client, request, promptTokens: prompt.tokens.count, onDelta: onDelta)
+                let output: GenerationOutput
+                do {
+                    output = try await upstreamSlots.run(tenant) {
+                        try await callUpstream(client, request, promptTokens: prompt.tokens.count, onDelta: onDelta)
+                    }
+                } catch let refusal as ConcurrencyGate<TenantID>.Refusal {
+                    throw refused(refusal, upstream: true)
+                }
                 metrics.registry.increment("popi_upstream_requests_total", [client.configuration.name, "ok"])
                 record(output, generator: client.configuration.name)
                 return output
             } catch let error as LLMClientError {
                 metrics.registry.increment("popi_upstream_requests_total", [client.configuration.name, error.outcome])
                 if case .cancelled = error { throw CancellationError() }
-                // Answered by HTTPError.from, whole or streamed.
+                // The client gets a short message (HTTPError.from); the whole story is here. An
+                // upstream's own message may quote the request, so it is logged at debug only.
+                logger.warning("upstream call failed", metadata: ["upstream": "\(client.configuration.name)", "outcome": "\(error.outcome)"])
+                logger.debug("upstream failure detail", metadata: ["error": "\(error)"])
                 throw error
             }
         }
     }
 
-    private func generateLocally(_ tokens: [Int32], settings: SamplingParameters,
+    private func generateLocally(_ tokens: [Int32], settings: SamplingParameters, for tenant: TenantID,
                                  onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
         // Decode speed is timed from the first token, so queueing and reading the prompt are left out.
         let firstToken = Mutex<ContinuousClock.Instant?>(nil)
         let markFirst = { @Sendable in firstToken.withLock { if $0 == nil { $0 = .now } } }
-        let generation: Generation = try await withSlot {
-            guard let onDelta else {
-                return try await models.generator.generate(.tokens(tokens), settings: settings, onText: { _ in markFirst() })
+        let generate = { @Sendable (onText: @escaping @Sendable (String) -> Void) async throws -> Generation in
+            try await withSlot(for: tenant) {
+                try await models.generator.generate(.tokens(tokens), settings: settings, onText: { markFirst(); onText($0) })
             }
+        }
+        let generation: Generation
+        if let onDelta {
             // The runtime calls back synchronously; a stream carries the pieces to an async writer
-            // whose failure (client gone) cancels the generation.
+            // whose failure (client gone) cancels the generation. The slot is released as soon as
+            // the model finishes: what a slow client has not read yet waits in the stream, at
+            // most the `max_tokens` just generated.
             let (pieces, sink) = AsyncStream<String>.makeStream()
-            return try await withThrowingTaskGroup(of: Generation?.self) { group in
+            generation = try await withThrowingTaskGroup(of: Generation?.self) { group in
                 group.addTask {
                     defer { sink.finish() }
-                    return try await self.models.generator.generate(.tokens(tokens), settings: settings, onText: { markFirst(); sink.yield($0) })
+                    return try await generate { sink.yield($0) }
                 }
                 group.addTask {
                     for await piece in pieces { try await onDelta(piece) }
@@ -118,6 +140,8 @@ struct GenerationRunner: Sendable {
                 }
                 return result!
             }
+        } else {
+            generation = try await generate { _ in }
         }
         if generation.finishReason == .cancelled { throw CancellationError() }
         if let first = firstToken.withLock({ $0 }), generation.tokens.count > 1 {

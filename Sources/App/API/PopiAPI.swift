@@ -13,7 +13,8 @@ struct PopiAPI: Sendable {
     let logger: Logger
     let authenticator: KeyAuthenticator
     let rateLimiter: RateLimiter
-    let generations: ConcurrencyGate
+    let generations: ConcurrencyGate<TenantID>
+    let upstreamCalls: ConcurrencyGate<TenantID>
     /// Readiness beyond the database: false while starting or shutting down.
     let accepting: Readiness
 
@@ -27,11 +28,15 @@ struct PopiAPI: Sendable {
         self.logger = logger
         authenticator = KeyAuthenticator(store: store, cacheSeconds: configuration.keyCacheSeconds)
         rateLimiter = RateLimiter(ratePerSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
-        generations = ConcurrencyGate(limit: configuration.maxConcurrentGenerations, queueLimit: configuration.generationQueue)
+        generations = ConcurrencyGate(limit: configuration.maxConcurrentGenerations, queueLimit: configuration.generationQueue,
+                                      ownerShare: configuration.tenantShare)
+        upstreamCalls = ConcurrencyGate(limit: configuration.maxUpstreamCalls, queueLimit: configuration.maxUpstreamCalls,
+                                        ownerShare: configuration.tenantShare)
         accepting = Readiness()
-        metrics.registry.addCollector { [generations] in
+        metrics.registry.addCollector { [generations, upstreamCalls] in
             metrics.registry.set("popi_generations_in_flight", to: Double(generations.inFlight))
             metrics.registry.set("popi_generations_queued", to: Double(generations.queued))
+            metrics.registry.set("popi_upstream_calls_in_flight", to: Double(upstreamCalls.inFlight))
         }
     }
 
@@ -41,7 +46,7 @@ struct PopiAPI: Sendable {
         router.use(.requestID())
         router.use(metrics.middleware(logger: logger))
         let requests = RequestGuard(authenticator: authenticator, rateLimiter: rateLimiter, maxBodyBytes: configuration.maxBodyBytes)
-        let runner = GenerationRunner(models: models, slots: generations, maxPromptTokens: configuration.maxPromptTokens,
+        let runner = GenerationRunner(models: models, slots: generations, upstreamSlots: upstreamCalls, maxPromptTokens: configuration.maxPromptTokens,
                                       metrics: metrics, logger: logger)
         let records = GenerationRecords(users: store.users, summaries: store.summaries, usage: store.usage)
         let prompts = PromptBuilder(model: models.base, limits: configuration.summary.limits)

@@ -41,6 +41,10 @@ struct Serve: ParsableCommand {
     var maxConcurrentGenerations: Int?
     @Option(name: .customLong("generation-queue"), help: .init(Setting.generationQueue.help("Generations that may wait for a slot before 503.")))
     var generationQueue: Int?
+    @Option(name: .customLong("max-upstream-calls"), help: .init(Setting.maxUpstreamCalls.help("Upstream API calls at once (as many more may wait).")))
+    var maxUpstreamCalls: Int?
+    @Option(name: .customLong("tenant-share"), help: .init(Setting.tenantShare.help("Part (0-1] of the generation and upstream slots and queues one tenant may hold.")))
+    var tenantShare: Double?
     @Option(name: .customLong("max-prompt-tokens"), help: .init(Setting.maxPromptTokens.help("Longest prompt in tokens, else 400.")))
     var maxPromptTokens: Int?
     @Option(name: .customLong("max-generation-tokens"), help: .init(Setting.maxGenerationTokens.help("Largest max_tokens a generation may ask for, else 400.")))
@@ -157,6 +161,10 @@ struct Serve: ParsableCommand {
         api.generationQueue = try required(generationQueue, Setting.generationQueue)
         try check((1...256).contains(api.maxConcurrentGenerations) && (0...100_000).contains(api.generationQueue),
                   "--max-concurrent-generations must be 1-256 and --generation-queue 0-100000")
+        api.maxUpstreamCalls = try required(maxUpstreamCalls, Setting.maxUpstreamCalls)
+        try check((1...100_000).contains(api.maxUpstreamCalls), "--max-upstream-calls must be 1-100000")
+        api.tenantShare = try required(tenantShare, Setting.tenantShare)
+        try check(api.tenantShare > 0 && api.tenantShare <= 1, "--tenant-share must be more than 0 and at most 1")
         api.maxPromptTokens = try required(maxPromptTokens, Setting.maxPromptTokens)
         try check((16...1_000_000).contains(api.maxPromptTokens), "--max-prompt-tokens must be 16-1000000")
         api.maxGenerationTokens = try required(maxGenerationTokens, Setting.maxGenerationTokens)
@@ -202,6 +210,8 @@ extension Serve {
         static let maxConcurrentGenerations = ServeSetting("--max-concurrent-generations", "POPI_MAX_CONCURRENT_GENERATIONS",
                                                           default: api.maxConcurrentGenerations)
         static let generationQueue = ServeSetting("--generation-queue", "POPI_GENERATION_QUEUE", default: api.generationQueue)
+        static let maxUpstreamCalls = ServeSetting("--max-upstream-calls", "POPI_MAX_UPSTREAM_CALLS", default: api.maxUpstreamCalls)
+        static let tenantShare = ServeSetting("--tenant-share", "POPI_TENANT_SHARE", default: api.tenantShare)
         static let maxPromptTokens = ServeSetting("--max-prompt-tokens", "POPI_MAX_PROMPT_TOKENS", default: api.maxPromptTokens)
         static let maxGenerationTokens = ServeSetting("--max-generation-tokens", "POPI_MAX_GENERATION_TOKENS",
                                                      default: api.maxGenerationTokens)
@@ -229,7 +239,7 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
              generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
-             generationQueue.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,
+             generationQueue.row, maxUpstreamCalls.row, tenantShare.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,
              upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row,
              bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
         }

@@ -23,7 +23,13 @@ final class ServiceMetrics: Sendable {
                           buckets: [5, 10, 25, 50, 100, 200, 400, 800])
         registry.register("popi_generations_in_flight", .gauge, help: "In-process generations running now.")
         registry.register("popi_generations_queued", .gauge, help: "In-process generations waiting for a slot.")
-        registry.register("popi_generations_rejected_total", .counter, help: "Generations refused because the wait queue was full.")
+        registry.register("popi_generations_rejected_total", .counter,
+                          help: "Generations refused: the wait queue was full (queue_full) or the tenant had its share (tenant_share).",
+                          labels: ["reason"])
+        registry.register("popi_upstream_calls_in_flight", .gauge, help: "Calls to upstream APIs in progress.")
+        registry.register("popi_upstream_calls_rejected_total", .counter,
+                          help: "Upstream calls refused: all slots and waiting places taken (queue_full) or the tenant had its share (tenant_share).",
+                          labels: ["reason"])
         registry.register("popi_refresh_queue_depth", .gauge, help: "Summary refresh jobs pending (due or debounced).")
         registry.register("popi_refresh_jobs_running", .gauge, help: "Summary refresh jobs running on any replica.")
         registry.register("popi_refresh_queue_oldest_due_seconds", .gauge, help: "Age of the oldest due refresh job.")

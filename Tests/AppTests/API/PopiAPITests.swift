@@ -118,8 +118,9 @@ import Testing
     @Test func aFullGenerationQueueAnswers503WithRetryAfter() async throws {
         try await withService(configure: { $0.maxConcurrentGenerations = 1; $0.generationQueue = 0 }) { service in
             let client = try await service.tenant().client
-            // Hold the one slot, as a long generation would.
-            try await service.api.generations.acquire()
+            // Another tenant holds the one slot, as a long generation would.
+            let other = try await service.tenant("other").id
+            try await service.api.generations.acquire(other)
             let body: JSONValue = ["prompt": "Hi", "max_tokens": 2]
             for (path, request) in [("/v1/users/bo/generate", body), ("/v1/users/bo/rank", ["prompt": "Hi", "responses": ["a"]]),
                                     ("/v1/chat/completions", ["model": "popi-local", "messages": [["role": "user", "content": "Hi"]], "max_tokens": 2])]
@@ -132,10 +133,28 @@ import Testing
             streamed["stream"] = true
             let busyStream = try await client.post("/v1/users/bo/generate", .object(streamed))
             #expect(busyStream.status == 503, "refused before the stream starts: \(busyStream)")
-            #expect(service.metrics.registry.value("popi_generations_rejected_total") == 4)
+            #expect(service.metrics.registry.value("popi_generations_rejected_total", ["queue_full"]) == 4)
 
-            service.api.generations.release()
+            service.api.generations.release(other)
             #expect(try await client.post("/v1/users/bo/generate", body).status == 200)
+        }
+    }
+
+    @Test func aTenantAtItsShareOfGenerationsGets429WhileAnotherTenantIsServed() async throws {
+        try await withService(configure: { $0.maxConcurrentGenerations = 2; $0.generationQueue = 0; $0.tenantShare = 0.5 }) { service in
+            let busy = try await service.tenant("busy")
+            let quiet = try await service.tenant("quiet")
+            // The busy tenant already runs its share (one of two slots), as a long generation would.
+            try await service.api.generations.acquire(busy.id)
+            let body: JSONValue = ["prompt": "Hi", "max_tokens": 2]
+            let refused = try await busy.client.post("/v1/users/bo/generate", body)
+            #expect(refused.status == 429 && refused.errorCode == "tenant_busy", "\(refused)")
+            #expect(refused.header("Retry-After") == "1")
+            #expect(service.metrics.registry.value("popi_generations_rejected_total", ["tenant_share"]) == 1)
+            // The other slot is the quiet tenant's to use.
+            #expect(try await quiet.client.post("/v1/users/bo/generate", body).status == 200)
+            service.api.generations.release(busy.id)
+            #expect(try await busy.client.post("/v1/users/bo/generate", body).status == 200)
         }
     }
 }

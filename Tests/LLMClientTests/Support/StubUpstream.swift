@@ -136,7 +136,7 @@ private final class StubBox: @unchecked Sendable {
 }
 
 /// Runs a stream to its end: the chunks received and the error it ended with, if any.
-func drain(_ stream: AsyncThrowingStream<ChatCompletionChunk, Error>) async -> (chunks: [ChatCompletionChunk], error: Error?) {
+func drain(_ stream: ChatCompletionChunks) async -> (chunks: [ChatCompletionChunk], error: Error?) {
     var chunks: [ChatCompletionChunk] = []
     do {
         for try await chunk in stream { chunks.append(chunk) }

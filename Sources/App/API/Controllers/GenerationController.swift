@@ -37,7 +37,7 @@ struct GenerationController: Sendable {
         let summary = found.summary
         let turns = summary.map { prompts.generatorTurns(summary: $0.text, prompt: body.prompt) } ?? prompts.bareTurns(prompt: body.prompt)
         let prompt = try generations.checkPrompt(turns, maxTokens: body.sampling.maxTokens)
-        if case .local = target { try generations.checkCapacity() }
+        try generations.checkCapacity(on: target, for: caller.tenantID)
         let upstreamUser = GenerationRunner.upstreamUser(caller, user)
 
         let usage = { @Sendable (output: GenerationOutput) in
@@ -45,7 +45,7 @@ struct GenerationController: Sendable {
                                 summaryTokens: summary?.scores.summaryTokens, rawSignalTokens: summary?.scores.rawSignalTokens)
         }
         guard body.stream else {
-            let output = try await generations.generate(prompt, settings: body.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            let output = try await generations.generate(prompt, settings: body.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser, onDelta: nil)
             await records.recordUsage(found, output)
             return try Response.json(API.GenerateResponse(personalized: summary != nil, summaryVersion: summary?.version,
                                                           generator: target.name, text: output.text,
@@ -53,7 +53,7 @@ struct GenerationController: Sendable {
         }
         return Response.eventStream { [self] events in
             do {
-                let output = try await generations.generate(prompt, settings: body.sampling, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(prompt, settings: body.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: try JSONBody.text(API.GenerateDelta(text: piece)), event: "delta")
                 }
                 await records.recordUsage(found, output)
@@ -77,7 +77,7 @@ struct GenerationController: Sendable {
         let longest = body.responses.map { model.tokenCount($0) + 1 }.max() ?? 0
         _ = try generations.checkPrompt(turns, maxTokens: longest)
         let ranker = Ranker(model: model, prompts: prompts)
-        let ranked = try await generations.withSlot { try await ranker.rank(prompt: body.prompt, responses: body.responses, summary: summary?.text) }
+        let ranked = try await generations.withSlot(for: caller.tenantID) { try await ranker.rank(prompt: body.prompt, responses: body.responses, summary: summary?.text) }
         return try Response.json(API.RankResponse(personalized: summary != nil, summaryVersion: summary?.version, ranking: ranked.map {
             API.RankResponse.Ranked(index: $0.index, response: body.responses[$0.index], score: $0.score)
         }))

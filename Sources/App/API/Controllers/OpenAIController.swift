@@ -50,7 +50,7 @@ struct OpenAIController: Sendable {
         let summary = found.summary
         let turns = summary.map { prompts.personalize(conversation: chat.messages, summary: $0.text) } ?? chat.messages
         let prompt = try generations.checkPrompt(turns, maxTokens: chat.sampling.maxTokens)
-        if case .local = target { try generations.checkCapacity() }
+        try generations.checkCapacity(on: target, for: caller.tenantID)
 
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
@@ -62,7 +62,7 @@ struct OpenAIController: Sendable {
         }
 
         guard chat.stream else {
-            let output = try await generations.generate(prompt, settings: chat.sampling, on: target, upstreamUser: upstreamUser, onDelta: nil)
+            let output = try await generations.generate(prompt, settings: chat.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser, onDelta: nil)
             await records.recordUsage(found, output)
             let choice = API.ChatCompletion.Choice(index: 0, message: ChatCompletionMessage(role: "assistant", content: output.text),
                                                    finishReason: output.finishReason)
@@ -77,7 +77,7 @@ struct OpenAIController: Sendable {
         return Response.eventStream { [self] events in
             do {
                 try await events.send(data: chunk(ChatCompletionChunk.Delta(role: "assistant", content: ""), nil))
-                let output = try await generations.generate(prompt, settings: chat.sampling, on: target, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(prompt, settings: chat.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser) { piece in
                     try await events.send(data: chunk(ChatCompletionChunk.Delta(content: piece), nil))
                 }
                 await records.recordUsage(found, output)

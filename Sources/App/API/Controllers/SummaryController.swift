@@ -114,7 +114,7 @@ struct SummaryController: Sendable {
         var scores = SummaryScores(summaryTokens: model.tokenCount(edit.text))
         if !pairs.isEmpty {
             let optimizer = SummaryOptimizer(model: model, options: configuration.summary)
-            let evaluation = try await generations.withSlot { try await optimizer.evaluate(summary: edit.text, on: Array(pairs)) }
+            let evaluation = try await generations.withSlot(for: caller.tenantID) { try await optimizer.evaluate(summary: edit.text, on: Array(pairs)) }
             scores.reward = evaluation.reward
             scores.accuracy = evaluation.accuracy
             scores.heldOutCount = pairs.count
