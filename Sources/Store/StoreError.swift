@@ -25,6 +25,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case conflict(String)
     /// The row an operation needs does not exist (e.g. the user was erased meanwhile).
     case notFound(String)
+    /// A write would pass a storage quota; nothing was written.
+    case quotaExceeded(StorageQuota.Exceeded)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return message
         case .notFound(let message):
             return message
+        case .quotaExceeded(let exceeded):
+            return exceeded.description
         }
     }
 

@@ -33,6 +33,8 @@ struct APIConfiguration: Sendable {
     /// How long an API key lookup is cached; a key revoked on another replica stops working
     /// within this time (at once on the replica that revoked it).
     var keyCacheSeconds = 10.0
+    /// Most feedback a user and a tenant may store (413 `quota_exceeded` beyond).
+    var storageQuota = StorageQuota(userEvents: 100_000, userBytes: 100 << 20, tenantEvents: 10_000_000, tenantBytes: 10 << 30)
     /// Pairs an edited summary is scored on (the newest).
     var editedSummaryScoringPairs = 16
     var summary = SummaryOptions()

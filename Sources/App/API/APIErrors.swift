@@ -71,6 +71,11 @@ extension HTTPError {
     static let cannotRevokeOwnKey = HTTPError(.conflict, code: "cannot_revoke_own_key",
                                               message: "a key cannot revoke itself; use another admin key or popi keys revoke")
 
+    /// A write that would pass a storage quota (`--max-user-events` and the like); nothing was stored.
+    static func quotaExceeded(_ exceeded: StorageQuota.Exceeded) -> HTTPError {
+        HTTPError(.payloadTooLarge, code: "quota_exceeded", message: exceeded.description)
+    }
+
     // MARK: the service
 
     static let busy = HTTPError(.serviceUnavailable, code: "busy", message: "too many generations in progress; retry shortly",

@@ -51,7 +51,8 @@ struct PopiAPI: Sendable {
         let records = GenerationRecords(users: store.users, summaries: store.summaries, usage: store.usage)
         let prompts = PromptBuilder(model: models.base, limits: configuration.summary.limits)
         OpsController(store: store, models: models, accepting: accepting, metrics: metrics).register(in: &router)
-        FeedbackController(requests: requests, users: store.users, feedback: store.feedback, configuration: configuration)
+        FeedbackController(requests: requests, users: store.users, feedback: store.feedback, configuration: configuration,
+                           metrics: metrics)
             .register(in: &router)
         SummaryController(requests: requests, summaries: store.summaries, jobs: store.jobs, feedback: store.feedback,
                           model: models.base, prompts: prompts, generations: runner, configuration: configuration)

@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import Logging
 import Personalization
+import Store
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP service.")
@@ -51,6 +52,14 @@ struct Serve: ParsableCommand {
     var maxGenerationTokens: Int?
     @Option(name: .customLong("max-batch-events"), help: .init(Setting.maxBatchEvents.help("Most feedback events per POST.")))
     var maxBatchEvents: Int?
+    @Option(name: .customLong("max-user-events"), help: .init(Setting.maxUserEvents.help("Feedback events one user may store.")))
+    var maxUserEvents: Int64?
+    @Option(name: .customLong("max-user-bytes"), help: .init(Setting.maxUserBytes.help("Bytes of feedback one user may store.")))
+    var maxUserBytes: Int64?
+    @Option(name: .customLong("max-tenant-events"), help: .init(Setting.maxTenantEvents.help("Feedback events one tenant may store.")))
+    var maxTenantEvents: Int64?
+    @Option(name: .customLong("max-tenant-bytes"), help: .init(Setting.maxTenantBytes.help("Bytes of feedback one tenant may store.")))
+    var maxTenantBytes: Int64?
     @Option(name: .customLong("upstreams-file"), help: .init(Setting.upstreamsFile.help("JSON file of OpenAI-compatible upstreams.")))
     var upstreamsFile: String?
     @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=a+b:upstream-model (repeatable).")
@@ -171,6 +180,13 @@ struct Serve: ParsableCommand {
         try check((1...1_000_000).contains(api.maxGenerationTokens), "--max-generation-tokens must be 1-1000000")
         api.maxBatchEvents = try required(maxBatchEvents, Setting.maxBatchEvents)
         try check((1...100_000).contains(api.maxBatchEvents), "--max-batch-events must be 1-100000")
+        api.storageQuota = StorageQuota(userEvents: try required(maxUserEvents, Setting.maxUserEvents),
+                                        userBytes: try required(maxUserBytes, Setting.maxUserBytes),
+                                        tenantEvents: try required(maxTenantEvents, Setting.maxTenantEvents),
+                                        tenantBytes: try required(maxTenantBytes, Setting.maxTenantBytes))
+        let quota = api.storageQuota
+        try check([quota.userEvents, quota.userBytes, quota.tenantEvents, quota.tenantBytes].allSatisfy { $0 >= 1 },
+                  "--max-user-events, --max-user-bytes, --max-tenant-events and --max-tenant-bytes must be at least 1")
         // A trained summarizer writes a good summary in one sample, so it needs no best-of-N search.
         api.summary.candidates = try value(candidates, Setting.candidates)
             ?? (configuration.summarizerAdapterPath == nil ? APIConfiguration().summary.candidates : 1)
@@ -216,6 +232,10 @@ extension Serve {
         static let maxGenerationTokens = ServeSetting("--max-generation-tokens", "POPI_MAX_GENERATION_TOKENS",
                                                      default: api.maxGenerationTokens)
         static let maxBatchEvents = ServeSetting("--max-batch-events", "POPI_MAX_BATCH_EVENTS", default: api.maxBatchEvents)
+        static let maxUserEvents = ServeSetting("--max-user-events", "POPI_MAX_USER_EVENTS", default: api.storageQuota.userEvents)
+        static let maxUserBytes = ServeSetting("--max-user-bytes", "POPI_MAX_USER_BYTES", default: api.storageQuota.userBytes)
+        static let maxTenantEvents = ServeSetting("--max-tenant-events", "POPI_MAX_TENANT_EVENTS", default: api.storageQuota.tenantEvents)
+        static let maxTenantBytes = ServeSetting("--max-tenant-bytes", "POPI_MAX_TENANT_BYTES", default: api.storageQuota.tenantBytes)
         static let upstreamsFile = ServeSetting<String>("--upstreams-file", "POPI_UPSTREAMS_FILE", default: nil)
         static let upstream = ServeSetting<String>("--upstream", nil, default: nil)
         static let logLevel = ServeSetting("--log-level", "POPI_LOG_LEVEL", default: "info")
@@ -239,7 +259,8 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
              generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
-             generationQueue.row, maxUpstreamCalls.row, tenantShare.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,
+             generationQueue.row, maxUpstreamCalls.row, tenantShare.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxUserEvents.row,
+             maxUserBytes.row, maxTenantEvents.row, maxTenantBytes.row, upstreamsFile.row,
              upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row,
              bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
         }

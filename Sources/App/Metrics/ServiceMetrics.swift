@@ -26,6 +26,9 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_generations_rejected_total", .counter,
                           help: "Generations refused: the wait queue was full (queue_full) or the tenant had its share (tenant_share).",
                           labels: ["reason"])
+        registry.register("popi_quota_rejections_total", .counter,
+                          help: "Feedback posts refused by a storage quota, by scope (user, tenant) and measure (events, bytes).",
+                          labels: ["scope", "measure"])
         registry.register("popi_upstream_calls_in_flight", .gauge, help: "Calls to upstream APIs in progress.")
         registry.register("popi_upstream_calls_rejected_total", .counter,
                           help: "Upstream calls refused: all slots and waiting places taken (queue_full) or the tenant had its share (tenant_share).",

@@ -14,8 +14,10 @@ public struct FeedbackRepository: Sendable {
     /// lock, so overlapping concurrent batches neither duplicate nor deadlock. When something
     /// was inserted, the user's feedback revision goes up and `refresh` (if given) is enqueued
     /// with de-duplication, all in the one transaction: acknowledged feedback always has its refresh.
+    /// A batch that would take the user or its tenant past `quota` stores nothing and throws
+    /// `StoreError.quotaExceeded` (duplicates add nothing, so a retried batch never trips it).
     public func ingest(tenant: TenantID, externalUserID: String, events: [NewFeedbackEvent],
-                       refresh: RefreshJob? = nil) async throws -> IngestResult {
+                       refresh: RefreshJob? = nil, quota: StorageQuota? = nil) async throws -> IngestResult {
         try await pool.transaction { connection in
             var user = try UserRepository.findOrCreate(tenant: tenant, externalID: externalUserID, lock: true, connection)
             guard !events.isEmpty else { return IngestResult(user: user, items: [], refreshJob: nil) }
@@ -53,6 +55,7 @@ public struct FeedbackRepository: Sendable {
             guard statuses.contains(where: { if case .inserted = $0 { return true } else { return false } }) else {
                 return IngestResult(user: user, items: statuses, refreshJob: nil)
             }
+            try quota?.check(user: user.id, connection)
             user = try Self.bumpRevision(user.id, connection)
             let job = try refresh.map { try JobQueue.enqueue($0(user.id), connection).job }
             return IngestResult(user: user, items: statuses, refreshJob: job)

@@ -150,4 +150,29 @@ import Testing
             #expect(left.compactMap { $0["event_id"]?.int } == [ids[1]])
         }
     }
+
+    @Test func feedbackPastAStorageQuotaIs413NamingTheLimitAndAdminsSeeTheUsage() async throws {
+        try await withService(configure: { $0.storageQuota.userEvents = 2 }) { service in
+            let tenant = try await service.tenant()
+            let client = tenant.client
+            let two = Fixtures.batch([["kind": "statement", "text": "One.", "id": "q1"], ["kind": "statement", "text": "Two.", "id": "q2"]])
+            #expect(try await client.post("/v1/users/quinn/feedback", two).status == 200)
+            let third = try await client.post("/v1/users/quinn/feedback", ["kind": "statement", "text": "Three."])
+            #expect(third.status == 413 && third.errorCode == "quota_exceeded", "\(third)")
+            #expect(third.errorMessage?.contains("user") == true && third.errorMessage?.contains("limit is 2 events") == true,
+                    "\(third.errorMessage ?? "")")
+            #expect(service.metrics.registry.value("popi_quota_rejections_total", ["user", "events"]) == 1)
+            // Nothing of the refused post was stored; re-sending stored events still works.
+            #expect(try await client.get("/v1/users/quinn/feedback").json["events"]?.array?.count == 2)
+            #expect(try await client.post("/v1/users/quinn/feedback", two).status == 200)
+            // Another user of the tenant has a quota of its own.
+            #expect(try await client.post("/v1/users/rae/feedback", ["kind": "statement", "text": "Hi."]).status == 200)
+
+            let admin = try await service.tenant("admin", scopes: [.admin]).client
+            let tenants = try await admin.get("/v1/admin/tenants").json["tenants"]?.array ?? []
+            let row = try #require(tenants.first { $0["tenant_id"]?.string == tenant.id.description })
+            // "One." "Two." "Hi." (4 + 4 + 3 bytes), metadata "{}" each, ids "q1" "q2".
+            #expect(row["stored_events"]?.int == 3 && row["stored_bytes"]?.int == 4 + 4 + 3 + 3 * 2 + 2 + 2, "\(row)")
+        }
+    }
 }

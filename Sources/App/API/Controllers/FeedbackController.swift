@@ -7,6 +7,7 @@ struct FeedbackController: Sendable {
     let users: UserRepository
     let feedback: FeedbackRepository
     let configuration: APIConfiguration
+    let metrics: ServiceMetrics
 
     func register(in router: inout Router) {
         router.post("/v1/users/{user_id}/feedback", requests.authorized(.write, postFeedback))
@@ -28,8 +29,14 @@ struct FeedbackController: Sendable {
         }
         var refreshJobID: Int64?
         if !valid.isEmpty {
-            let result = try await feedback.ingest(tenant: caller.tenantID, externalUserID: user,
-                                                   events: valid.map(\.event), refresh: configuration.refreshJob)
+            let result: IngestResult
+            do {
+                result = try await feedback.ingest(tenant: caller.tenantID, externalUserID: user, events: valid.map(\.event),
+                                                   refresh: configuration.refreshJob, quota: configuration.storageQuota)
+            } catch StoreError.quotaExceeded(let exceeded) {
+                metrics.registry.increment("popi_quota_rejections_total", [exceeded.scope.rawValue, exceeded.measure.rawValue])
+                throw HTTPError.quotaExceeded(exceeded)
+            }
             for ((index, event), status) in zip(valid, result.items) {
                 statuses[index] = .stored(index: index, status, idempotencyKey: event.idempotencyKey)
             }
