@@ -1,4 +1,5 @@
 import HTTPServer
+import Store
 
 /// What every authenticated route shares: the key check (with the route's scope), the key's rate
 /// limit, the mapping of failures to HTTP errors, and reading the request's parts (user id, JSON
@@ -30,6 +31,20 @@ struct RequestGuard: Sendable {
             throw HTTPError.unsupportedMediaType
         }
         return try JSONValue.parse(try await request.body.collect(upTo: maxBodyBytes))
+    }
+
+    /// Runs a store write for a user the request found earlier. The user's erasure may commit in
+    /// between: the write then finds the user gone (`notFound`, or a foreign key violation of a
+    /// row that references the user), and the answer is what it would have been after the
+    /// erasure, 404 `user_not_found`, not a server error.
+    static func writeForUser<T: Sendable>(_ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch StoreError.notFound {
+            throw HTTPError.userNotFound
+        } catch StoreError.server(let error) where error.isForeignKeyViolation {
+            throw HTTPError.userNotFound
+        }
     }
 
     /// A user id (path parameter, `user` field, `X-Popi-User`): 1–256 bytes, no control characters.

@@ -150,4 +150,24 @@ import Testing
             #expect(left.compactMap { $0["event_id"]?.int } == [ids[1]])
         }
     }
+
+    /// A post that waits on an erasure of its user (forced with the erasure's row lock) comes
+    /// after it: it stores its events for a new user of that id, like any post after an erasure.
+    @Test func aPostTheUsersErasureHoldsUpStoresForANewUser() async throws {
+        try await withService { service in
+            let tenant = try await service.tenant()
+            #expect(try await tenant.client.post("/v1/users/eve/feedback", Fixtures.pair(1)).status == 200)
+            let erased = try #require(try await service.userID(tenant, "eve"))
+            let posted = try await LockedInterleaving.run(service.store.pool,
+                                                          lock: ["SELECT id FROM users WHERE id = \(erased) FOR UPDATE"],
+                                                          then: ["DELETE FROM users WHERE id = \(erased)"]) {
+                try await tenant.client.post("/v1/users/eve/feedback", Fixtures.pair(2))
+            }
+            #expect(posted.status == 200 && posted.json["inserted"]?.int == 1, "\(posted)")
+            let user = try await service.userID(tenant, "eve")
+            #expect(user != nil && user != erased)
+            let events = try await tenant.client.get("/v1/users/eve/feedback").json["events"]?.array ?? []
+            #expect(events.map { $0["chosen"]?.string } == ["Boil it for 8 minutes."], "nothing of the erased user")
+        }
+    }
 }
