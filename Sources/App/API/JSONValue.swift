@@ -106,16 +106,3 @@ enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 }
-
-/// RFC 3339 timestamps with fractional seconds, in UTC.
-enum Timestamp {
-    static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
-
-    /// Accepts RFC 3339 date-times with or without fractional seconds and with any offset.
-    static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
-    }
-}
