@@ -41,6 +41,34 @@ enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
+    /// Whether arrays and objects nest more than `limit` deep: checked before decoding, which
+    /// recurses once per level. One pass over the bytes, counting brackets outside strings
+    /// (malformed JSON is left to the decoder to refuse).
+    static func nests(_ bytes: [UInt8], deeperThan limit: Int) -> Bool {
+        var depth = 0, inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return true }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return false
+    }
+
     static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))

@@ -8,6 +8,8 @@ struct RequestGuard: Sendable {
     let authenticator: KeyAuthenticator
     let rateLimiter: RateLimiter
     let maxBodyBytes: Int
+    let maxJSONDepth: Int
+    let metrics: ServiceMetrics
 
     /// Wraps a handler with authentication (the key must carry `scope`) and the key's rate limit.
     func authorized(_ scope: Scope, _ handler: @escaping @Sendable (Request, Caller) async throws -> Response) -> Handler {
@@ -24,13 +26,18 @@ struct RequestGuard: Sendable {
         }
     }
 
-    /// The request body as JSON, within the body limit, with a JSON content type.
+    /// The request body as JSON, within the body and nesting limits, with a JSON content type.
     func jsonBody(_ request: Request) async throws -> JSONValue {
         if let type = request.headers["Content-Type"]?.lowercased(),
            !type.hasPrefix("application/json"), !type.hasSuffix("+json") {
             throw HTTPError.unsupportedMediaType
         }
-        return try JSONValue.parse(try await request.body.collect(upTo: maxBodyBytes))
+        let bytes = try await request.body.collect(upTo: maxBodyBytes)
+        if JSONValue.nests(bytes, deeperThan: maxJSONDepth) {
+            metrics.registry.increment("popi_http_json_too_deep_total")
+            throw HTTPError.jsonTooDeep(limit: maxJSONDepth)
+        }
+        return try JSONValue.parse(bytes)
     }
 
     /// Runs a store write for a user the request found earlier. The user's erasure may commit in

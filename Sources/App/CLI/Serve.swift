@@ -47,6 +47,8 @@ struct Serve: ParsableCommand {
     var maxGenerationTokens: Int?
     @Option(name: .customLong("max-batch-events"), help: .init(Setting.maxBatchEvents.help("Most feedback events per POST.")))
     var maxBatchEvents: Int?
+    @Option(name: .customLong("max-json-depth"), help: .init(Setting.maxJSONDepth.help("Deepest nesting of arrays and objects in a request body, else 400.")))
+    var maxJSONDepth: Int?
     @Option(name: .customLong("upstreams-file"), help: .init(Setting.upstreamsFile.help("JSON file of OpenAI-compatible upstreams.")))
     var upstreamsFile: String?
     @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=a+b:upstream-model (repeatable).")
@@ -163,6 +165,9 @@ struct Serve: ParsableCommand {
         try check((1...1_000_000).contains(api.maxGenerationTokens), "--max-generation-tokens must be 1-1000000")
         api.maxBatchEvents = try required(maxBatchEvents, Setting.maxBatchEvents)
         try check((1...100_000).contains(api.maxBatchEvents), "--max-batch-events must be 1-100000")
+        api.maxJSONDepth = try required(maxJSONDepth, Setting.maxJSONDepth)
+        // Foundation's JSON parser refuses more than 512 levels on its own.
+        try check((1...512).contains(api.maxJSONDepth), "--max-json-depth must be 1-512")
         // A trained summarizer writes a good summary in one sample, so it needs no best-of-N search.
         api.summary.candidates = try value(candidates, Setting.candidates)
             ?? (configuration.summarizerAdapterPath == nil ? APIConfiguration().summary.candidates : 1)
@@ -206,6 +211,7 @@ extension Serve {
         static let maxGenerationTokens = ServeSetting("--max-generation-tokens", "POPI_MAX_GENERATION_TOKENS",
                                                      default: api.maxGenerationTokens)
         static let maxBatchEvents = ServeSetting("--max-batch-events", "POPI_MAX_BATCH_EVENTS", default: api.maxBatchEvents)
+        static let maxJSONDepth = ServeSetting("--max-json-depth", "POPI_MAX_JSON_DEPTH", default: api.maxJSONDepth)
         static let upstreamsFile = ServeSetting<String>("--upstreams-file", "POPI_UPSTREAMS_FILE", default: nil)
         static let upstream = ServeSetting<String>("--upstream", nil, default: nil)
         static let logLevel = ServeSetting("--log-level", "POPI_LOG_LEVEL", default: "info")
@@ -229,9 +235,9 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
              generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
-             generationQueue.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,
-             upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row,
-             bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
+             generationQueue.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxJSONDepth.row,
+             upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row,
+             headerTimeout.row, bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
         }
     }
 }
