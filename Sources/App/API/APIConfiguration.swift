@@ -5,6 +5,8 @@ import Store
 struct APIConfiguration: Sendable {
     /// Largest request body accepted.
     var maxBodyBytes = 1 << 20
+    /// Deepest nesting of arrays and objects in a request body.
+    var maxJSONDepth = 64
     /// Most feedback events in one POST.
     var maxBatchEvents = 1000
     /// Longest single text field (prompt, response, statement).

@@ -13,6 +13,10 @@ extension HTTPError {
     }
 
     static let invalidJSON = HTTPError.badRequest("the body is not valid JSON (UTF-8)", code: "invalid_json")
+
+    static func jsonTooDeep(limit: Int) -> HTTPError {
+        .badRequest("the body nests arrays and objects more than \(limit) deep", code: "json_too_deep")
+    }
     static let invalidUserID = HTTPError.badRequest("user_id must be 1-256 bytes without control characters", code: "invalid_user_id")
     static let unsupportedMediaType = HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "send application/json")
 

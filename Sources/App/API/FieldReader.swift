@@ -82,7 +82,8 @@ struct FieldReader {
     func date(_ key: String) throws -> Date? {
         guard let text = try string(key, maxLength: 64) else { return nil }
         guard let date = Timestamp.parse(text) else {
-            throw HTTPError.invalidRequest("\(name(key)): must be an RFC 3339 date-time such as 2026-11-29T10:00:00Z")
+            throw HTTPError.invalidRequest(
+                "\(name(key)): must be an RFC 3339 date-time from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z, such as 2026-11-29T10:00:00Z")
         }
         return date
     }

@@ -41,6 +41,34 @@ enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
+    /// Whether arrays and objects nest more than `limit` deep: checked before decoding, which
+    /// recurses once per level. One pass over the bytes, counting brackets outside strings
+    /// (malformed JSON is left to the decoder to refuse).
+    static func nests(_ bytes: [UInt8], deeperThan limit: Int) -> Bool {
+        var depth = 0, inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return true }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return false
+    }
+
     static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
@@ -104,18 +132,5 @@ enum JSONValue: Sendable, Equatable, Codable {
         case .array(let values): return values.contains { $0.containsNUL }
         case .object(let fields): return fields.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
         }
-    }
-}
-
-/// RFC 3339 timestamps with fractional seconds, in UTC.
-enum Timestamp {
-    static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
-
-    /// Accepts RFC 3339 date-times with or without fractional seconds and with any offset.
-    static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
     }
 }

@@ -45,7 +45,8 @@ struct PopiAPI: Sendable {
         var router = Router()
         router.use(.requestID())
         router.use(metrics.middleware(logger: logger))
-        let requests = RequestGuard(authenticator: authenticator, rateLimiter: rateLimiter, maxBodyBytes: configuration.maxBodyBytes)
+        let requests = RequestGuard(authenticator: authenticator, rateLimiter: rateLimiter, maxBodyBytes: configuration.maxBodyBytes,
+                                    maxJSONDepth: configuration.maxJSONDepth, metrics: metrics)
         let runner = GenerationRunner(models: models, slots: generations, upstreamSlots: upstreamCalls, maxPromptTokens: configuration.maxPromptTokens,
                                       metrics: metrics, logger: logger)
         let records = GenerationRecords(users: store.users, summaries: store.summaries, usage: store.usage)

@@ -1,4 +1,5 @@
 import HTTPServer
+import Store
 
 /// What every authenticated route shares: the key check (with the route's scope), the key's rate
 /// limit, the mapping of failures to HTTP errors, and reading the request's parts (user id, JSON
@@ -7,6 +8,8 @@ struct RequestGuard: Sendable {
     let authenticator: KeyAuthenticator
     let rateLimiter: RateLimiter
     let maxBodyBytes: Int
+    let maxJSONDepth: Int
+    let metrics: ServiceMetrics
 
     /// Wraps a handler with authentication (the key must carry `scope`) and the key's rate limit.
     func authorized(_ scope: Scope, _ handler: @escaping @Sendable (Request, Caller) async throws -> Response) -> Handler {
@@ -23,13 +26,32 @@ struct RequestGuard: Sendable {
         }
     }
 
-    /// The request body as JSON, within the body limit, with a JSON content type.
+    /// The request body as JSON, within the body and nesting limits, with a JSON content type.
     func jsonBody(_ request: Request) async throws -> JSONValue {
         if let type = request.headers["Content-Type"]?.lowercased(),
            !type.hasPrefix("application/json"), !type.hasSuffix("+json") {
             throw HTTPError.unsupportedMediaType
         }
-        return try JSONValue.parse(try await request.body.collect(upTo: maxBodyBytes))
+        let bytes = try await request.body.collect(upTo: maxBodyBytes)
+        if JSONValue.nests(bytes, deeperThan: maxJSONDepth) {
+            metrics.registry.increment("popi_http_json_too_deep_total")
+            throw HTTPError.jsonTooDeep(limit: maxJSONDepth)
+        }
+        return try JSONValue.parse(bytes)
+    }
+
+    /// Runs a store write for a user the request found earlier. The user's erasure may commit in
+    /// between: the write then finds the user gone (`notFound`, or a foreign key violation of a
+    /// row that references the user), and the answer is what it would have been after the
+    /// erasure, 404 `user_not_found`, not a server error.
+    static func writeForUser<T: Sendable>(_ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch StoreError.notFound {
+            throw HTTPError.userNotFound
+        } catch StoreError.server(let error) where error.isForeignKeyViolation {
+            throw HTTPError.userNotFound
+        }
     }
 
     /// A user id (path parameter, `user` field, `X-Popi-User`): 1–256 bytes, no control characters.

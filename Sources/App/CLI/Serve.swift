@@ -52,6 +52,8 @@ struct Serve: ParsableCommand {
     var maxGenerationTokens: Int?
     @Option(name: .customLong("max-batch-events"), help: .init(Setting.maxBatchEvents.help("Most feedback events per POST.")))
     var maxBatchEvents: Int?
+    @Option(name: .customLong("max-json-depth"), help: .init(Setting.maxJSONDepth.help("Deepest nesting of arrays and objects in a request body, else 400.")))
+    var maxJSONDepth: Int?
     @Option(name: .customLong("max-user-events"), help: .init(Setting.maxUserEvents.help("Feedback events one user may store.")))
     var maxUserEvents: Int64?
     @Option(name: .customLong("max-user-bytes"), help: .init(Setting.maxUserBytes.help("Bytes of feedback one user may store.")))
@@ -180,6 +182,9 @@ struct Serve: ParsableCommand {
         try check((1...1_000_000).contains(api.maxGenerationTokens), "--max-generation-tokens must be 1-1000000")
         api.maxBatchEvents = try required(maxBatchEvents, Setting.maxBatchEvents)
         try check((1...100_000).contains(api.maxBatchEvents), "--max-batch-events must be 1-100000")
+        api.maxJSONDepth = try required(maxJSONDepth, Setting.maxJSONDepth)
+        // Foundation's JSON parser refuses more than 512 levels on its own.
+        try check((1...512).contains(api.maxJSONDepth), "--max-json-depth must be 1-512")
         api.storageQuota = StorageQuota(userEvents: try required(maxUserEvents, Setting.maxUserEvents),
                                         userBytes: try required(maxUserBytes, Setting.maxUserBytes),
                                         tenantEvents: try required(maxTenantEvents, Setting.maxTenantEvents),
@@ -232,6 +237,7 @@ extension Serve {
         static let maxGenerationTokens = ServeSetting("--max-generation-tokens", "POPI_MAX_GENERATION_TOKENS",
                                                      default: api.maxGenerationTokens)
         static let maxBatchEvents = ServeSetting("--max-batch-events", "POPI_MAX_BATCH_EVENTS", default: api.maxBatchEvents)
+        static let maxJSONDepth = ServeSetting("--max-json-depth", "POPI_MAX_JSON_DEPTH", default: api.maxJSONDepth)
         static let maxUserEvents = ServeSetting("--max-user-events", "POPI_MAX_USER_EVENTS", default: api.storageQuota.userEvents)
         static let maxUserBytes = ServeSetting("--max-user-bytes", "POPI_MAX_USER_BYTES", default: api.storageQuota.userBytes)
         static let maxTenantEvents = ServeSetting("--max-tenant-events", "POPI_MAX_TENANT_EVENTS", default: api.storageQuota.tenantEvents)
@@ -259,10 +265,10 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
              generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
-             generationQueue.row, maxUpstreamCalls.row, tenantShare.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxUserEvents.row,
-             maxUserBytes.row, maxTenantEvents.row, maxTenantBytes.row, upstreamsFile.row,
-             upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row,
-             bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
+             generationQueue.row, maxUpstreamCalls.row, tenantShare.row, maxPromptTokens.row, maxGenerationTokens.row,
+             maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row, maxTenantEvents.row, maxTenantBytes.row,
+             upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row,
+             headerTimeout.row, bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
         }
     }
 }

@@ -17,6 +17,7 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_http_request_duration_seconds", .histogram,
                           help: "Time until the response head was ready, by route pattern.", labels: ["route"], buckets: Self.latencyBuckets)
         registry.register("popi_http_requests_in_flight", .gauge, help: "Requests being handled now.")
+        registry.register("popi_http_json_too_deep_total", .counter, help: "Request bodies refused for nesting deeper than the JSON depth limit.")
         registry.register("popi_prompt_tokens_total", .counter, help: "Prompt tokens read by generations, by generator.", labels: ["generator"])
         registry.register("popi_generated_tokens_total", .counter, help: "Tokens generated, by generator.", labels: ["generator"])
         registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations, from the first token to the last.",

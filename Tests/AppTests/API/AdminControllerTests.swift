@@ -62,4 +62,33 @@ import Testing
             #expect(try await admin.delete("/v1/admin/tenants/\(otherID)/keys/\(defaults.json["key_id"]?.string ?? "")").status == 404)
         }
     }
+
+    /// Two creations of one name at once: the second waits on the first's uncommitted row (forced
+    /// here by inserting it in a transaction held open), then meets the unique name: 409.
+    @Test func aTenantCreatedTwiceConcurrentlyIs409ForTheSecond() async throws {
+        try await withService { service in
+            let admin = try await service.tenant(scopes: [.admin]).client
+            let name = "twice \(UUID().uuidString)"
+            let second = try await LockedInterleaving.run(service.store.pool, lock: ["INSERT INTO tenants (name) VALUES (\(name))"],
+                                                          then: []) {
+                try await admin.post("/v1/admin/tenants", ["name": .string(name)])
+            }
+            #expect(second.status == 409 && second.errorCode == "tenant_exists", "\(second)")
+            #expect(try await service.store.tenants.find(name: name) != nil)
+        }
+    }
+
+    /// A key issued for a tenant deleted after the route found it: 404, as after the deletion.
+    @Test func aKeyForATenantDeletedMeanwhileIs404() async throws {
+        try await withService { service in
+            let admin = try await service.tenant(scopes: [.admin]).client
+            let tenant = try await service.store.tenants.create(name: "deleted \(UUID().uuidString)")
+            let issued = try await LockedInterleaving.run(service.store.pool,
+                                                          lock: ["SELECT id FROM tenants WHERE id = \(tenant.id) FOR UPDATE"],
+                                                          then: ["DELETE FROM tenants WHERE id = \(tenant.id)"]) {
+                try await admin.post("/v1/admin/tenants/\(tenant.id)/keys", [:])
+            }
+            #expect(issued.status == 404 && issued.errorCode == "tenant_not_found", "\(issued)")
+        }
+    }
 }

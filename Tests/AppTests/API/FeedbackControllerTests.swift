@@ -175,4 +175,52 @@ import Testing
             #expect(row["stored_events"]?.int == 3 && row["stored_bytes"]?.int == 4 + 4 + 3 + 3 * 2 + 2 + 2, "\(row)")
         }
     }
+
+    /// `occurred_at` beyond four-digit years (which Foundation's parser takes, and PostgreSQL
+    /// refuses past 294276 AD), before year 0000 in UTC, or on an impossible date: that item is
+    /// `invalid`, and the rest of the batch is stored.
+    @Test func occurredAtOutsideTheRangeIsAnInvalidItemAndTheRestIsStored() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            func pair(_ n: Int, at time: String) -> JSONValue {
+                guard case .object(var fields) = Fixtures.pair(n) else { return .null }
+                fields["occurred_at"] = .string(time)
+                return .object(fields)
+            }
+            let batch = Fixtures.batch([
+                pair(1, at: "300000-01-01T00:00:00Z"), pair(2, at: "9999-12-31T23:59:59Z"), pair(3, at: "99999-01-01T00:00:00Z"),
+                pair(4, at: "0000-01-01T00:00:00+01:00"), pair(5, at: "2026-02-30T10:00:00Z"), pair(6, at: "0000-01-01T00:00:00Z"),
+                Fixtures.pair(7),
+            ])
+            let answer = try await client.post("/v1/users/tess/feedback", batch)
+            #expect(answer.status == 200, "\(answer)")
+            let items = answer.json["items"]?.array ?? []
+            #expect(items.map { $0["status"]?.string } == ["invalid", "inserted", "invalid", "invalid", "invalid", "inserted", "inserted"])
+            #expect(answer.json["items"]?[0]?["reason"]?.string?.hasPrefix("events[0].occurred_at: must be an RFC 3339 date-time") == true, "\(answer)")
+            let stored = try await client.get("/v1/users/tess/feedback").json["events"]?.array ?? []
+            #expect(stored.map { $0["occurred_at"]?.string }.prefix(2) == ["9999-12-31T23:59:59.000Z", "0000-01-01T00:00:00.000Z"],
+                    "written back as given, in UTC")
+            #expect(stored.count == 3)
+        }
+    }
+
+    /// A post that waits on an erasure of its user (forced with the erasure's row lock) comes
+    /// after it: it stores its events for a new user of that id, like any post after an erasure.
+    @Test func aPostTheUsersErasureHoldsUpStoresForANewUser() async throws {
+        try await withService { service in
+            let tenant = try await service.tenant()
+            #expect(try await tenant.client.post("/v1/users/eve/feedback", Fixtures.pair(1)).status == 200)
+            let erased = try #require(try await service.userID(tenant, "eve"))
+            let posted = try await LockedInterleaving.run(service.store.pool,
+                                                          lock: ["SELECT id FROM users WHERE id = \(erased) FOR UPDATE"],
+                                                          then: ["DELETE FROM users WHERE id = \(erased)"]) {
+                try await tenant.client.post("/v1/users/eve/feedback", Fixtures.pair(2))
+            }
+            #expect(posted.status == 200 && posted.json["inserted"]?.int == 1, "\(posted)")
+            let user = try await service.userID(tenant, "eve")
+            #expect(user != nil && user != erased)
+            let events = try await tenant.client.get("/v1/users/eve/feedback").json["events"]?.array ?? []
+            #expect(events.map { $0["chosen"]?.string } == ["Boil it for 8 minutes."], "nothing of the erased user")
+        }
+    }
 }

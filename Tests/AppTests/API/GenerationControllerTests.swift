@@ -68,6 +68,28 @@ import Personalization
         }
     }
 
+    /// `stop`, a string or a list of strings as on the chat route: the text ends before the first
+    /// stop string (greedy, so the same text as without it, cut there).
+    @Test func stopEndsTheTextBeforeTheStopStringInEitherForm() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            let request: JSONValue = ["prompt": "Count from one to twenty, in words.", "max_tokens": 16, "temperature": 0, "seed": 7]
+            let whole = try #require(try await client.post("/v1/users/ivo/generate", request).json["text"]?.string)
+            let characters = Array(whole)
+            try #require(characters.count >= 8, "\(whole)")
+            let stop = String(characters[(characters.count / 2)..<(characters.count / 2 + 3)])
+            let first = try #require(whole.range(of: stop))
+            let expected = String(whole[..<first.lowerBound])
+            for form: JSONValue in [.string(stop), [.string(stop)], [.string(stop), "never-in-the-text"]] {
+                guard case .object(var fields) = request else { return }
+                fields["stop"] = form
+                let cut = try await client.post("/v1/users/ivo/generate", .object(fields))
+                #expect(cut.status == 200 && cut.json["text"]?.string == expected, "stop \(form.text): \(cut) (whole: \(whole))")
+                #expect(cut.json["finish_reason"]?.string == "stop")
+            }
+        }
+    }
+
     @Test func generationInputsAreValidated() async throws {
         try await withService(configure: { $0.maxPromptTokens = 16; $0.maxGenerationTokens = 32 }) { service in
             let client = try await service.tenant().client
@@ -79,6 +101,10 @@ import Personalization
                 (["prompt": "hi", "temperature": 3], "temperature: must be a number between 0 and 2"),
                 (["prompt": "hi", "stream": "yes"], "stream: must be true or false"),
                 (["prompt": "hi", "generator": "nowhere"], "unknown generator"),
+                (["prompt": "hi", "stop": [1]], "stop: a string or a list of at most 4"),
+                (["prompt": "hi", "stop": ["a", "b", "c", "d", "e"]], "stop: a string or a list of at most 4"),
+                (["prompt": "hi", "stop": [""]], "stop: a string or a list of at most 4"),
+                (["prompt": "hi", "stop": .string(String(repeating: "s", count: 257))], "each at most 256 bytes"),
             ]
             for (body, message) in cases {
                 let refused = try await client.post("/v1/users/jo/generate", body)

@@ -87,6 +87,9 @@ import Testing
                 (["model": "popi-local", "messages": [["role": "tool", "content": "x"]]], 400, "messages[0].role"),
                 (["model": "popi-local", "messages": [["role": "user", "content": "hi"]], "n": 2], 400, "n: only 1 choice"),
                 (["model": "popi-local", "messages": [["role": "user", "content": "hi"]], "stop": [1]], 400, "stop:"),
+                // The string form has the list items' limit too.
+                (["model": "popi-local", "max_tokens": 1, "messages": [["role": "user", "content": "hi"]],
+                  "stop": .string(String(repeating: "s", count: 257))], 400, "each at most 256 bytes"),
             ]
             for (body, status, message) in cases {
                 let refused = try await client.post("/v1/chat/completions", body)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import App
+import Store
 
 /// Summaries on a real socket: refresh with `?wait=` through the real refresh worker and model,
 /// ETag / 304, edited and pinned versions, versions list / get / restore.
@@ -124,6 +125,39 @@ import Testing
                                     ["text": .string(String(repeating: "a", count: 9000))]] {
                 let refused = try await client.put("\(user)/summary", body)
                 #expect(refused.status == 400 && refused.errorCode == "invalid_request", "\(body.text.prefix(40)): \(refused)")
+            }
+        }
+    }
+
+    /// Each write of a summary route, overtaken by the user's erasure between the route's reads
+    /// and its write (forced with real row locks): the user is gone, so 404 as after an erasure.
+    @Test func writesTheUsersErasureOvertakesAre404NotServerErrors() async throws {
+        try await withService { service in
+            let tenant = try await service.tenant()
+            let client = tenant.client
+            // A statement makes the user without pairs, so an edit is not scored.
+            let statement: JSONValue = ["kind": "statement", "text": "I like short answers."]
+            let cases: [(name: String, prepare: @Sendable (String) async throws -> Void, request: @Sendable (String) async throws -> TestResponse)] = [
+                ("edit", { _ in }, { try await client.put("\($0)/summary", ["text": "Short answers."]) }),
+                ("restore", { _ = try await client.put("\($0)/summary", ["text": "Short answers."]) },
+                 { try await client.post("\($0)/summary/versions/1/restore") }),
+                ("refresh", { _ in }, { try await client.post("\($0)/summary/refresh") }),
+                // Feedback newer than the pinned edit makes unpinning queue a refresh.
+                ("unpin", { path in
+                    _ = try await client.put("\(path)/summary", ["text": "Short answers."])
+                    _ = try await client.post("\(path)/feedback", ["kind": "statement", "text": "And lists."])
+                }, { try await client.delete("\($0)/summary/pin") }),
+            ]
+            for (name, prepare, request) in cases {
+                let path = "/v1/users/erased-\(name)"
+                #expect(try await client.post("\(path)/feedback", statement).status == 200)
+                try await prepare(path)
+                let id = try #require(try await service.userID(tenant, "erased-\(name)"))
+                let answer = try await LockedInterleaving.run(
+                    service.store.pool,
+                    lock: ["SELECT id FROM users WHERE id = \(id) FOR UPDATE", "SELECT id FROM jobs WHERE user_id = \(id) FOR UPDATE"],
+                    then: ["DELETE FROM users WHERE id = \(id)"]) { try await request(path) }
+                #expect(answer.status == 404 && answer.errorCode == "user_not_found", "\(name): \(answer)")
             }
         }
     }

@@ -13,10 +13,13 @@ struct AdminController: Sendable {
     func register(in router: inout Router) {
         router.post("/v1/admin/tenants", requests.authorized(.admin) { [self] request, _ in
             let name = try API.TenantCreate(try await requests.jsonBody(request)).name
-            if try await tenants.find(name: name) != nil {
+            // The unique name decides, so two concurrent creations cannot both pass a check first.
+            let tenant: Tenant
+            do {
+                tenant = try await tenants.create(name: name)
+            } catch StoreError.conflict {
                 throw HTTPError.tenantExists
             }
-            let tenant = try await tenants.create(name: name)
             return try Response.json(API.Tenant(tenant), status: .created)
         })
         router.get("/v1/admin/tenants", requests.authorized(.admin) { [self] _, _ in
@@ -26,7 +29,14 @@ struct AdminController: Sendable {
         router.post("/v1/admin/tenants/{tenant_id}/keys", requests.authorized(.admin) { [self] request, _ in
             let tenant = try await tenant(request)
             let create = try API.KeyCreate(try await requests.jsonBody(request))
-            let (secret, key) = try await APIKeySecret.issue(in: apiKeys, tenant: tenant.id, name: create.name, scopes: create.scopes)
+            let issued: (APIKeySecret, Store.APIKey)
+            do {
+                issued = try await APIKeySecret.issue(in: apiKeys, tenant: tenant.id, name: create.name, scopes: create.scopes)
+            } catch StoreError.notFound {
+                // The tenant was deleted since it was found.
+                throw HTTPError.tenantNotFound
+            }
+            let (secret, key) = issued
             return try Response.json(API.NewAPIKey(apiKey: API.APIKey(key), secret: secret.full), status: .created,
                                      headers: ["Cache-Control": "no-store"])
         })

@@ -32,9 +32,10 @@ struct SummaryController: Sendable {
         })
         router.post("/v1/users/{user_id}/summary/versions/{version}/restore", requests.authorized(.write) { [self] request, caller in
             let (user, version) = try await versionParameters(request, caller)
-            guard try await summaries.restore(user: user.id, version: version, pinned: true) != nil else {
-                throw HTTPError.versionNotFound
+            let restored = try await RequestGuard.writeForUser {
+                try await summaries.restore(user: user.id, version: version, pinned: true)
             }
+            guard restored != nil else { throw HTTPError.versionNotFound }
             return try await summaryResponse(caller, user.externalID)
         })
     }
@@ -79,7 +80,7 @@ struct SummaryController: Sendable {
         if current.current?.pinned == true {
             throw HTTPError.summaryPinned
         }
-        var job = try await jobs.enqueue(NewJob.summaryRefresh(for: current.user.id, delay: 0)).job
+        var job = try await RequestGuard.writeForUser { try await jobs.enqueue(NewJob.summaryRefresh(for: current.user.id, delay: 0)).job }
         // Merged into a debounced job from new feedback: the merge keeps its later start; start now.
         if job.state == .pending, job.runAfter > Date() {
             job = try await jobs.runNow(job.id) ?? job
@@ -122,7 +123,7 @@ struct SummaryController: Sendable {
         let version = NewSummaryVersion(text: edit.text, sourceEventIDs: [], feedbackRevision: snapshot?.user.feedbackRevision,
                                         modelID: model.modelID, promptVersion: PromptBuilder.version, scores: scores,
                                         origin: .edited, pinned: edit.pinned)
-        _ = try await summaries.add(user: found.id, version)
+        _ = try await RequestGuard.writeForUser { try await summaries.add(user: found.id, version) }
         return try await summaryResponse(caller, user)
     }
 
@@ -156,7 +157,7 @@ struct SummaryController: Sendable {
         _ = try await summaries.unpin(user: found.user.id)
         // Feedback may have moved on while the summary was pinned: catch up.
         if let current = found.current, current.feedbackRevision < found.user.feedbackRevision {
-            _ = try await jobs.enqueue(configuration.refreshJob(found.user.id))
+            _ = try await RequestGuard.writeForUser { try await jobs.enqueue(configuration.refreshJob(found.user.id)) }
         }
         return try await summaryResponse(caller, user)
     }

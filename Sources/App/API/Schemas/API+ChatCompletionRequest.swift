@@ -18,10 +18,8 @@ extension API {
             let fields = try FieldReader(body)
             model = try fields.requiredString("model", maxLength: 256)
             messages = try Self.messages(fields, maxFieldBytes: limits.maxFieldBytes)
-            var sampling = try SamplingParameters(fields, maxTokensLimit: limits.maxGenerationTokens,
-                                                maxTokensKeys: ["max_tokens", "max_completion_tokens"])
-            sampling.stop = try Self.stopSequences(fields)
-            self.sampling = sampling
+            sampling = try SamplingParameters(fields, maxTokensLimit: limits.maxGenerationTokens,
+                                              maxTokensKeys: ["max_tokens", "max_completion_tokens"])
             if let n = try fields.integer("n", in: 1...128), n != 1 {
                 throw HTTPError.invalidRequest("n: only 1 choice is supported")
             }
@@ -81,21 +79,6 @@ extension API {
                 throw HTTPError.invalidRequest("messages: need at least one message with text")
             }
             return turns
-        }
-
-        private static func stopSequences(_ fields: FieldReader) throws -> [String] {
-            switch fields.fields["stop"] {
-            case nil, .null?: return []
-            case .string(let text)?: return text.isEmpty ? [] : [text]
-            case .array(let items)? where items.count <= 4:
-                return try items.map {
-                    guard case .string(let text) = $0, !text.isEmpty, text.utf8.count <= 256 else {
-                        throw HTTPError.invalidRequest("stop: each stop sequence must be a non-empty string of at most 256 bytes")
-                    }
-                    return text
-                }
-            default: throw HTTPError.invalidRequest("stop: a string or a list of at most 4 strings")
-            }
         }
     }
 }
