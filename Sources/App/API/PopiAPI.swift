@@ -25,7 +25,9 @@ struct PopiAPI: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        authenticator = KeyAuthenticator(store: store, cacheSeconds: configuration.keyCacheSeconds)
+        authenticator = KeyAuthenticator(store: store, cacheSeconds: configuration.keyCacheSeconds,
+                                         failuresPerSecond: configuration.authFailureRatePerSecond,
+                                         failureBurst: configuration.authFailureBurst, metrics: metrics)
         rateLimiter = RateLimiter(ratePerSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         generations = ConcurrencyGate(limit: configuration.maxConcurrentGenerations, queueLimit: configuration.generationQueue)
         accepting = Readiness()

@@ -37,6 +37,10 @@ struct Serve: ParsableCommand {
     var rateLimit: Double?
     @Option(name: .customLong("rate-burst"), help: .init(Setting.rateBurst.help("Requests per API key at once.")))
     var rateBurst: Int?
+    @Option(name: .customLong("auth-failure-rate"), help: .init(Setting.authFailureRate.help("Failed authentications per second per client address, sustained.")))
+    var authFailureRate: Double?
+    @Option(name: .customLong("auth-failure-burst"), help: .init(Setting.authFailureBurst.help("Failed authentications per client address at once.")))
+    var authFailureBurst: Int?
     @Option(name: .customLong("max-concurrent-generations"), help: .init(Setting.maxConcurrentGenerations.help("In-process generations at once.")))
     var maxConcurrentGenerations: Int?
     @Option(name: .customLong("generation-queue"), help: .init(Setting.generationQueue.help("Generations that may wait for a slot before 503.")))
@@ -153,6 +157,11 @@ struct Serve: ParsableCommand {
         api.rateLimitPerSecond = try required(rateLimit, Setting.rateLimit)
         api.rateLimitBurst = try required(rateBurst, Setting.rateBurst)
         try check(api.rateLimitPerSecond > 0 && api.rateLimitBurst >= 1, "--rate-limit must be > 0 and --rate-burst >= 1")
+        api.authFailureRatePerSecond = try required(authFailureRate, Setting.authFailureRate)
+        try check(api.authFailureRatePerSecond >= 0.001 && api.authFailureRatePerSecond <= 1e9,
+                  "--auth-failure-rate must be between 0.001 and 1000000000 per second")
+        api.authFailureBurst = try required(authFailureBurst, Setting.authFailureBurst)
+        try check((1...1_000_000_000).contains(api.authFailureBurst), "--auth-failure-burst must be between 1 and 1000000000")
         api.maxConcurrentGenerations = try required(maxConcurrentGenerations, Setting.maxConcurrentGenerations)
         api.generationQueue = try required(generationQueue, Setting.generationQueue)
         try check((1...256).contains(api.maxConcurrentGenerations) && (0...100_000).contains(api.generationQueue),
@@ -199,6 +208,8 @@ extension Serve {
         static let refreshDebounce = ServeSetting("--refresh-debounce", "POPI_REFRESH_DEBOUNCE", default: api.refreshDebounceSeconds)
         static let rateLimit = ServeSetting("--rate-limit", "POPI_RATE_LIMIT", default: api.rateLimitPerSecond)
         static let rateBurst = ServeSetting("--rate-burst", "POPI_RATE_BURST", default: api.rateLimitBurst)
+        static let authFailureRate = ServeSetting("--auth-failure-rate", "POPI_AUTH_FAILURE_RATE", default: api.authFailureRatePerSecond)
+        static let authFailureBurst = ServeSetting("--auth-failure-burst", "POPI_AUTH_FAILURE_BURST", default: api.authFailureBurst)
         static let maxConcurrentGenerations = ServeSetting("--max-concurrent-generations", "POPI_MAX_CONCURRENT_GENERATIONS",
                                                           default: api.maxConcurrentGenerations)
         static let generationQueue = ServeSetting("--generation-queue", "POPI_GENERATION_QUEUE", default: api.generationQueue)
@@ -228,7 +239,8 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
-             generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
+             generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, authFailureRate.row, authFailureBurst.row,
+             maxConcurrentGenerations.row,
              generationQueue.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,
              upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row,
              bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
