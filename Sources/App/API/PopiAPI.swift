@@ -16,6 +16,8 @@ struct PopiAPI: Sendable {
     let generations: ConcurrencyGate
     /// Readiness beyond the database: false while starting or shutting down.
     let accepting: Readiness
+    /// Health, readiness (its database check cached across routers) and metrics.
+    let ops: OpsController
 
     init(store: DataStore, models: ServedModels, upstreams: UpstreamRegistry,
          configuration: APIConfiguration, metrics: ServiceMetrics, logger: Logger) {
@@ -31,6 +33,8 @@ struct PopiAPI: Sendable {
         rateLimiter = RateLimiter(ratePerSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         generations = ConcurrencyGate(limit: configuration.maxConcurrentGenerations, queueLimit: configuration.generationQueue)
         accepting = Readiness()
+        ops = OpsController(databaseHealth: { [store] in await store.health() }, models: models, accepting: accepting,
+                            metrics: metrics, logger: logger)
         metrics.registry.addCollector { [generations] in
             metrics.registry.set("popi_generations_in_flight", to: Double(generations.inFlight))
             metrics.registry.set("popi_generations_queued", to: Double(generations.queued))
@@ -47,7 +51,7 @@ struct PopiAPI: Sendable {
                                       metrics: metrics, logger: logger)
         let records = GenerationRecords(users: store.users, summaries: store.summaries, usage: store.usage)
         let prompts = PromptBuilder(model: models.base, limits: configuration.summary.limits)
-        OpsController(store: store, models: models, accepting: accepting, metrics: metrics).register(in: &router)
+        ops.register(in: &router)
         FeedbackController(requests: requests, users: store.users, feedback: store.feedback, configuration: configuration)
             .register(in: &router)
         SummaryController(requests: requests, summaries: store.summaries, jobs: store.jobs, feedback: store.feedback,
