@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import Logging
 import Personalization
+import Store
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP service.")
@@ -21,8 +22,10 @@ struct Serve: ParsableCommand {
     var threads: Int?
     @Option(name: .customLong("chat-template"), help: .init(Setting.chatTemplate.help("chatml or llama3, for a model whose template popi does not recognise.")))
     var chatTemplate: String?
-    @Flag(help: "Create a development tenant and print a key with every scope at start (loopback --host only).")
+    @Flag(help: "Create tenant dev and print a key (read, write, generate) at start, revoking earlier ones (loopback --host, local database).")
     var dev = false
+    @Flag(name: .customLong("dev-allow-remote-database"), help: "Let --dev use a DATABASE_URL on another host.")
+    var devAllowRemoteDatabase = false
     @Option(help: .init(Setting.workers.help("Summary refresh workers in this process.")))
     var workers: Int?
     @Option(help: .init(Setting.candidates.help("Candidate summaries per refresh, best-of-N under POPI's reward.")))
@@ -147,6 +150,20 @@ struct Serve: ParsableCommand {
         configuration.workers = try required(workers, Setting.workers)
         try check((0...64).contains(configuration.workers), "--workers must be between 0 and 64")
         configuration.dev = dev
+        if dev {
+            try check(LocalAddress.isLoopback(http.host),
+                      "--dev prints a key at start: it needs a loopback --host (an address in 127.0.0.0/8, ::1 or localhost)")
+            if let url = configuration.databaseURL, !devAllowRemoteDatabase {
+                let database: DatabaseConfiguration
+                do {
+                    database = try DatabaseConfiguration(connectionString: url)
+                } catch {
+                    throw ValidationError("\(error)")
+                }
+                try check(LocalAddress.isLocal(database, environment: environment),
+                          "--dev makes a key and revokes earlier ones in the database, and DATABASE_URL names a host that is not this machine (\(database.redactedDescription)); add --dev-allow-remote-database if that is meant")
+            }
+        }
         configuration.upstreamsFile = try value(upstreamsFile, Setting.upstreamsFile)
         configuration.upstreamSpecs = upstreams
         configuration.summarizerAdapterPath = try value(summarizerAdapter, Setting.summarizerAdapter)
@@ -200,6 +217,7 @@ extension Serve {
         static let threads = ServeSetting<Int>("--threads", "POPI_THREADS", default: nil, shown: "cores")
         static let chatTemplate = ServeSetting<String>("--chat-template", "POPI_CHAT_TEMPLATE", default: nil, shown: "from the file")
         static let dev = ServeSetting("--dev", nil, default: false, shown: "off (`make run`: on)")
+        static let devAllowRemoteDatabase = ServeSetting("--dev-allow-remote-database", nil, default: false, shown: "off")
         static let workers = ServeSetting("--workers", "POPI_WORKERS", default: serve.workers)
         static let candidates = ServeSetting<Int>("--candidates", "POPI_CANDIDATES", default: nil,
                                                   shown: "`\(api.summary.candidates)` (`1` with `--summarizer-adapter`)")
@@ -238,7 +256,7 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`DATABASE_URL`", shownDefault: "unset"),
              ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
-             model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
+             model.row, threads.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row, summarizerAdapter.row,
              generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, authFailureRate.row, authFailureBurst.row,
              maxConcurrentGenerations.row,
              generationQueue.row, maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, upstreamsFile.row,

@@ -26,7 +26,7 @@ struct ServeConfiguration: Sendable {
     /// Upstream APIs: a JSON file and/or `--upstream` specs.
     var upstreamsFile: String?
     var upstreamSpecs: [String] = []
-    /// Create a development tenant and key at start (loopback binds only).
+    /// Create a development tenant and key at start (loopback binds and local databases only).
     var dev = false
 
     init(http: HTTPServerConfiguration = HTTPServerConfiguration(),

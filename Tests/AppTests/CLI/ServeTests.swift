@@ -60,6 +60,8 @@ import Testing
             (["--log-level", "loud"], [:], "--log-level must be"),
             (["--auth-failure-burst", "0"], [:], "--auth-failure-burst must be between 1 and 1000000000"),
             ([], ["POPI_AUTH_FAILURE_RATE": "0"], "--auth-failure-rate must be between"),
+            (["--dev", "--host", "127.evil.com"], [:], "--dev prints a key at start: it needs a loopback --host"),
+            (["--dev"], ["DATABASE_URL": "postgresql://u@db.example.com/x"], "add --dev-allow-remote-database"),
         ] {
             #expect {
                 try Serve.parse(arguments).resolved(environment: environment)

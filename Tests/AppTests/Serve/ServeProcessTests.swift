@@ -101,4 +101,99 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("pg").path), "no cluster was started")
         }
     }
+
+    /// `--dev` needs a loopback `--host`, judged on the address (not on how its text begins),
+    /// and a database on this machine unless `--dev-allow-remote-database` says otherwise.
+    @Test func devRefusesANonLoopbackHostAndARemoteDatabase() throws {
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("popi-dev-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let base = ["serve", "--dev", "--model", "/nonexistent/model.gguf", "--data-dir", data.path, "--port", String(freePort())]
+        let remote = ["DATABASE_URL": "postgresql://popi@db.example.com/popi"]
+        let refused: [([String], [String: String], String)] = [
+            (["--host", "127.evil.com"], [:], "--dev prints a key at start: it needs a loopback --host"),
+            (["--host", "0.0.0.0"], [:], "it needs a loopback --host"),
+            ([], remote, "DATABASE_URL names a host that is not this machine (postgresql popi@db.example.com/popi); add --dev-allow-remote-database"),
+            ([], ["DATABASE_URL": "host=/tmp,10.1.2.3 dbname=popi"], "add --dev-allow-remote-database"),
+        ]
+        for (arguments, environment, message) in refused {
+            let (status, _, output) = try PopiProcess.run(base + arguments, environment: environment)
+            #expect(status == 64, "\(arguments) \(environment): \(output)")
+            #expect(output.contains(message), "\(output)")
+        }
+        // Allowed: the settings pass, and popi stops later, at the missing model (exit 1).
+        let allowed: [([String], [String: String])] = [
+            (["--dev-allow-remote-database"], remote), (["--host", "127.0.0.2"], [:]), (["--host", "::1"], [:]),
+            ([], ["DATABASE_URL": "postgresql://popi@127.0.0.1:5999/popi"]), ([], ["DATABASE_URL": "host=/var/run/postgresql"]),
+        ]
+        for (arguments, environment) in allowed {
+            let (status, _, output) = try PopiProcess.run(base + arguments, environment: environment)
+            #expect(status == 1 && output.contains("/nonexistent/model.gguf"), "\(arguments) \(environment): \(output)")
+        }
+    }
+
+    /// `--dev`'s key reads, writes and generates but cannot administer tenants, and each start
+    /// revokes the key the one before printed.
+    @Test(.enabled(if: databaseURL != nil, "needs DATABASE_URL (make test provides one)"))
+    func theDevKeyIsNotAdminAndTheNextStartRevokesIt() async throws {
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
+        let first = try await DevServer.start(port: freePort())
+        let firstKey = try #require(first.key, "\(first.log)")
+        #expect(first.announcement.contains(#"development key (tenant "dev", scopes read,write,generate): popi_"#), "\(first.announcement)")
+        let asFirst = TestHTTPClient(port: first.port, key: firstKey)
+        #expect(try await asFirst.get("/v1/admin/tenants").status == 403)
+        #expect(try await asFirst.get("/v1/users/dev-user/feedback").status == 404)
+        first.stop()
+
+        let second = try await DevServer.start(port: freePort())
+        defer { second.stop() }
+        let secondKey = try #require(second.key, "\(second.log)")
+        #expect(secondKey != firstKey)
+        #expect(try await TestHTTPClient(port: second.port, key: firstKey).get("/v1/users/dev-user/feedback").status == 401)
+        #expect(try await TestHTTPClient(port: second.port, key: secondKey).get("/v1/users/dev-user/feedback").status == 404)
+    }
+}
+
+/// `popi serve --dev` on the test database, its standard output and error in files.
+private struct DevServer {
+    let process: Process
+    let port: Int
+    let folder: URL
+
+    var announcement: String { (try? String(contentsOf: folder.appendingPathComponent("out"), encoding: .utf8)) ?? "" }
+    var log: String { (try? String(contentsOf: folder.appendingPathComponent("err"), encoding: .utf8)) ?? "" }
+    var key: String? {
+        announcement.split(separator: "\n").first { $0.hasPrefix("development key") }
+            .flatMap { $0.split(separator: " ").last.map(String.init) }
+    }
+
+    static func start(port: Int) async throws -> DevServer {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-devserver-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = PopiProcess.url
+        process.arguments = ["serve", "--dev", "--port", String(port), "--data-dir", folder.appendingPathComponent("data").path,
+                             "--workers", "0", "--model", AppTestEnvironment.modelPath]
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("out").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("err").path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: folder.appendingPathComponent("out"))
+        process.standardError = try FileHandle(forWritingTo: folder.appendingPathComponent("err"))
+        try process.run()
+        let server = DevServer(process: process, port: port, folder: folder)
+        // Up once /healthz answers; the key is printed before the server starts listening.
+        for _ in 0..<300 where process.isRunning {
+            if (try? await TestHTTPClient(port: port, key: nil).get("/healthz").status) == 200 { return server }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.stop()
+        throw TestHTTPClient.Failure(description: "popi serve --dev did not come up: \(server.log)")
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
 }
