@@ -123,7 +123,7 @@ struct Serve: ParsableCommand {
         http.port = try required(port, Setting.port)
         try check((1...65535).contains(http.port), "--port must be between 1 and 65535")
         http.maxConnections = try required(maxConnections, Setting.maxConnections)
-        try check(http.maxConnections > 0, "--max-connections must be positive")
+        try check((1...1_000_000).contains(http.maxConnections), "--max-connections must be between 1 and 1000000")
         http.limits.maxBodyBytes = try required(maxBodyBytes, Setting.maxBodyBytes)
         http.limits.maxHeaderBytes = try required(maxHeaderBytes, Setting.maxHeaderBytes)
         try check(http.limits.maxBodyBytes >= 0 && http.limits.maxHeaderBytes >= 256,
@@ -164,8 +164,12 @@ struct Serve: ParsableCommand {
                           "--dev makes a key and revokes earlier ones in the database, and DATABASE_URL names a host that is not this machine (\(database.redactedDescription)); add --dev-allow-remote-database if that is meant")
             }
         }
-        configuration.upstreamsFile = try value(upstreamsFile, Setting.upstreamsFile)
-        configuration.upstreamSpecs = upstreams
+        let file = try value(upstreamsFile, Setting.upstreamsFile)
+        do {
+            configuration.upstreams = try Service.parseUpstreams(upstreamsFile: file, specs: upstreams, environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         configuration.summarizerAdapterPath = try value(summarizerAdapter, Setting.summarizerAdapter)
         configuration.generatorAdapterPath = try value(generatorAdapter, Setting.generatorAdapter)
 
@@ -173,7 +177,10 @@ struct Serve: ParsableCommand {
         api.maxBodyBytes = http.limits.maxBodyBytes
         api.rateLimitPerSecond = try required(rateLimit, Setting.rateLimit)
         api.rateLimitBurst = try required(rateBurst, Setting.rateBurst)
-        try check(api.rateLimitPerSecond > 0 && api.rateLimitBurst >= 1, "--rate-limit must be > 0 and --rate-burst >= 1")
+        // A token bucket waits 1/rate seconds for a token: the bounds keep that (and Retry-After) a finite number.
+        try check(api.rateLimitPerSecond >= 0.001 && api.rateLimitPerSecond <= 1e9,
+                  "--rate-limit must be between 0.001 and 1000000000 requests per second")
+        try check((1...1_000_000_000).contains(api.rateLimitBurst), "--rate-burst must be between 1 and 1000000000")
         api.authFailureRatePerSecond = try required(authFailureRate, Setting.authFailureRate)
         try check(api.authFailureRatePerSecond >= 0.001 && api.authFailureRatePerSecond <= 1e9,
                   "--auth-failure-rate must be between 0.001 and 1000000000 per second")

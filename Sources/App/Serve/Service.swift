@@ -13,7 +13,7 @@ import Store
 enum Service {
     static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
         let signals = SignalWaiter()
-        let upstreams = try loadUpstreams(upstreamsFile: configuration.upstreamsFile, specs: configuration.upstreamSpecs)
+        let upstreams = try UpstreamRegistry(configuration.upstreams)
         let loadStarted = ContinuousClock.now
         let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
                                           chatTemplate: configuration.chatTemplate)
@@ -72,18 +72,29 @@ enum Service {
 
     /// Upstreams from a JSON file and `--upstream` specs.
     static func loadUpstreams(upstreamsFile: String?, specs: [String]) throws -> UpstreamRegistry {
-        let environment = ProcessInfo.processInfo.environment
+        try UpstreamRegistry(parseUpstreams(upstreamsFile: upstreamsFile, specs: specs))
+    }
+
+    /// The upstreams of a JSON file and `--upstream` specs, checked to fit together (keys from
+    /// `environment` or their files).
+    static func parseUpstreams(upstreamsFile: String?, specs: [String],
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [UpstreamConfiguration] {
         var upstreams: [UpstreamConfiguration] = []
         if let path = upstreamsFile {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ServiceError("cannot read the upstreams file \(path)")
             }
-            upstreams += try UpstreamRegistry.parseFile(data, environment: environment)
+            do {
+                upstreams += try UpstreamRegistry.parseFile(data, environment: environment)
+            } catch {
+                throw ServiceError("--upstreams-file \(path): \(error)")
+            }
         }
         for spec in specs {
             upstreams.append(try UpstreamRegistry.parseSpec(spec, environment: environment))
         }
-        return try UpstreamRegistry(upstreams)
+        _ = try UpstreamRegistry.routes(upstreams)
+        return upstreams
     }
 }
 

@@ -102,6 +102,59 @@ import Testing
         }
     }
 
+    /// Settings out of range stop `serve` at start with exit status 64 and a message naming the
+    /// setting, before it reads a model or opens a database: a rate so small that a token's wait
+    /// overflows Retry-After, a connection count that overflows the descriptor limit, malformed
+    /// `--upstream` specs, and upstream timeouts and counts beyond what a duration or an Int holds.
+    @Test func settingsThatWouldOverflowStopServeWithTheirName() throws {
+        try #require(PopiProcess.isBuilt, "build popi first (swift build)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-settings-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func upstreamsFile(_ fields: String) throws -> String {
+            let file = folder.appendingPathComponent("upstreams-\(UUID().uuidString).json")
+            try Data(#"{"upstreams": [{"name": "a", "base_url": "http://127.0.0.1:9/v1", \#(fields)}]}"#.utf8).write(to: file)
+            return file.path
+        }
+        let upstream = "name=a,base_url=http://127.0.0.1:9/v1"
+        let cases: [([String], [String: String], String)] = [
+            (["--rate-limit", "0.0000001"], [:], "--rate-limit must be between 0.001 and 1000000000"),
+            (["--rate-limit", "1e-300"], [:], "--rate-limit must be between"),
+            (["--rate-limit", "nan"], [:], "--rate-limit must be between"),
+            ([], ["POPI_RATE_LIMIT": "1e-300"], "--rate-limit must be between"),
+            (["--rate-burst", "9223372036854775807"], [:], "--rate-burst must be between 1 and 1000000000"),
+            (["--auth-failure-rate", "1e-300"], [:], "--auth-failure-rate must be between 0.001 and 1000000000"),
+            (["--max-connections", "9223372036854775807"], [:], "--max-connections must be between 1 and 1000000"),
+            (["--upstream", "\(upstream),models=:"], [:], #"--upstream: models entry ":" must be"#),
+            (["--upstream", "\(upstream),models=a:"], [:], #"--upstream: models entry "a:" must be"#),
+            (["--upstream", "\(upstream),models=:b"], [:], #"--upstream: models entry ":b" must be"#),
+            (["--upstream", "\(upstream),models="], [:], #"--upstream: models entry "" must be"#),
+            (["--upstream", "\(upstream),models=a+"], [:], #"--upstream: models entry "" must be"#),
+            (["--upstream", "\(upstream),=x"], [:], #"--upstream: expected key=value, got "=x""#),
+            (["--upstream", "\(upstream),name=b"], [:], "--upstream: name is given twice"),
+            (["--upstreams-file", try upstreamsFile(#""timeouts": {"total": 1e308}"#)], [:],
+             "upstreams[0].timeouts.total must be a number of seconds from 0.001 to 86400"),
+            (["--upstreams-file", try upstreamsFile(#""timeouts": {"idle": 1e-9}"#)], [:], "upstreams[0].timeouts.idle must be"),
+            (["--upstreams-file", try upstreamsFile(#""timeouts": {"totl": 5}"#)], [:], "upstreams[0].timeouts.totl is not a timeout"),
+            (["--upstreams-file", try upstreamsFile(#""max_attempts": 9223372036854775807"#)], [:],
+             "upstreams[0].max_attempts must be a whole number from 1 to 100"),
+            (["--upstreams-file", try upstreamsFile(#""max_attempts": 1e19"#)], [:], "upstreams[0].max_attempts must be"),
+            (["--upstreams-file", try upstreamsFile(#""max_attempts": 2.5"#)], [:], "upstreams[0].max_attempts must be"),
+            (["--upstreams-file", try upstreamsFile(#""breaker_failures": 1e300"#)], [:], "upstreams[0].breaker_failures must be"),
+            (["--upstreams-file", try upstreamsFile(#""breaker_open_seconds": 1e308"#)], [:],
+             "upstreams[0].breaker_open_seconds must be a number of seconds from 1 to 86400"),
+        ]
+        let data = folder.appendingPathComponent("data")
+        for (arguments, environment, message) in cases {
+            let (status, _, output) = try PopiProcess.run(
+                ["serve", "--model", "/nonexistent/model.gguf", "--data-dir", data.path, "--port", String(freePort())] + arguments,
+                environment: environment)
+            #expect(status == 64, "\(arguments) \(environment): \(output)")
+            #expect(output.contains(message), "\(arguments) \(environment): \(output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: data.path), "nothing was started")
+    }
+
     /// `--dev` needs a loopback `--host`, judged on the address (not on how its text begins),
     /// and a database on this machine unless `--dev-allow-remote-database` says otherwise.
     @Test func devRefusesANonLoopbackHostAndARemoteDatabase() throws {
