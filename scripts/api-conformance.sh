@@ -13,10 +13,10 @@ source scripts/lib/popi-server.sh
 trap popi_server_stop EXIT
 trap 'exit 130' INT TERM
 started=$SECONDS
-# Rate limits out of the way; generations capped so that schemathesis' cases finish in minutes
+# Rate limits (per key and per address) out of the way; generations capped so that schemathesis' cases finish in minutes
 # (the copy of openapi.yaml it tests says the same cap).
 export POPI_ST_MAX_GENERATION_TOKENS=16
-popi_server_start --rate-limit 1000000 --rate-burst 1000000 --max-generation-tokens "$POPI_ST_MAX_GENERATION_TOKENS"
+popi_server_start --rate-limit 1000000 --rate-burst 1000000 --auth-failure-rate 1000000 --auth-failure-burst 1000000 --max-generation-tokens "$POPI_ST_MAX_GENERATION_TOKENS"
 export POPI_URL
 admin_key=$(popi_key read,write,generate,admin)
 sdk_key=$(popi_key read,write,generate)

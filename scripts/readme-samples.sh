@@ -54,7 +54,7 @@ echo "== make run (port $port, data $data)"
 make run DATA_DIR="$data" ARGS="--port $port" >"$work/run.log" 2>&1 &
 run_pid=$!
 popi_wait_ready "$API" "$run_pid" "$work/run.log" 900
-KEY=$(sed -n 's/^development key (tenant "dev", all scopes): \(popi_[A-Za-z0-9_]*\)$/\1/p' "$work/run.log" | tail -n 1)
+KEY=$(sed -n 's/^development key (tenant "dev", scopes read,write,generate): \(popi_[A-Za-z0-9_]*\)$/\1/p' "$work/run.log" | tail -n 1)
 [ -n "$KEY" ] || { echo "readme-samples: make run printed no development key" >&2; exit 1; }
 export KEY API
 

@@ -31,7 +31,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 if [ -z "${POPI_URL:-}" ]; then
   POPI_ST_MAX_GENERATION_TOKENS=${POPI_ST_MAX_GENERATION_TOKENS:-16}
-  popi_server_start --rate-limit 1000000 --rate-burst 1000000 --max-generation-tokens "$POPI_ST_MAX_GENERATION_TOKENS"
+  popi_server_start --rate-limit 1000000 --rate-burst 1000000 --auth-failure-rate 1000000 --auth-failure-burst 1000000 --max-generation-tokens "$POPI_ST_MAX_GENERATION_TOKENS"
   POPI_KEY=$(popi_key read,write,generate,admin)
 fi
 : "${POPI_KEY:?set POPI_KEY (scopes read,write,generate,admin) with POPI_URL}"

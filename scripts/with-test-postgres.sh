@@ -21,7 +21,8 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-printf '%s\n' "$password" > "$dir/pwfile"
+# It holds the password: created private (umask 077), whatever the caller's umask.
+(umask 077 && printf '%s\n' "$password" > "$dir/pwfile")
 [ -n "$owner" ] && chown -R "$owner:" "$dir"
 "${runas[@]}" "$bindir/initdb" -D "$dir/data" -U popi --pwfile "$dir/pwfile" -A scram-sha-256 \
   -E UTF8 --locale C --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; exit 1; }

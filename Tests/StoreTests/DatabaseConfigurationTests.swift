@@ -13,6 +13,16 @@ import Testing
         #expect(!pairs.redactedDescription.contains("s3cret"))
     }
 
+    @Test func hostsAreWhereLibpqConnects() throws {
+        #expect(try DatabaseConfiguration(connectionString: "postgresql://u@db.example/x").hosts == ["db.example"])
+        #expect(try DatabaseConfiguration(connectionString: "postgresql://u@/x?host=/tmp/s").hosts == ["/tmp/s"])
+        #expect(try DatabaseConfiguration(connectionString: "postgresql://u@[::1]:5433/x").hosts == ["::1"])
+        #expect(try DatabaseConfiguration(connectionString: "host=a,b,/s dbname=x").hosts == ["a", "b", "/s"])
+        #expect(try DatabaseConfiguration(connectionString: "host=a,b hostaddr=10.0.0.1, dbname=x").hosts == ["10.0.0.1", "b"])
+        #expect(try DatabaseConfiguration(connectionString: "dbname=x").hosts == [])
+        #expect(try DatabaseConfiguration(connectionString: "service=prod").hosts == nil)
+    }
+
     @Test(arguments: [
         ("", "empty"),
         ("   ", "empty"),

@@ -49,6 +49,24 @@ import Testing
         #expect(try await store.apiKeys.find(prefix: prefix)?.lastUsedAt != nil)
     }
 
+    @Test func revokeAllRevokesTheTenantsActiveKeysOfThatNameOnly() async throws {
+        let store = try await TestDatabase.store()
+        let tenant = try await TestDatabase.tenant(store), other = try await TestDatabase.tenant(store)
+        func key(_ tenant: TenantID, _ name: String) async throws -> APIKey {
+            try await store.apiKeys.create(tenant: tenant, name: name, prefix: "pk_\(UUID().uuidString.prefix(12))",
+                                           secretSHA256: Self.hash(3), scopes: ["read"])
+        }
+        let old = try await key(tenant.id, "dev"), older = try await key(tenant.id, "dev")
+        let kept = try await key(tenant.id, "ci"), elsewhere = try await key(other.id, "dev")
+        let firstRevocation = try #require(try await store.apiKeys.revoke(tenant: tenant.id, id: older.id)?.revokedAt)
+        #expect(try await store.apiKeys.revokeAll(tenant: tenant.id, named: "dev") == 1, "active keys only")
+        #expect(try await store.apiKeys.find(prefix: old.prefix)?.isRevoked == true)
+        #expect(try await store.apiKeys.find(prefix: older.prefix)?.revokedAt == firstRevocation)
+        #expect(try await store.apiKeys.find(prefix: kept.prefix)?.isRevoked == false)
+        #expect(try await store.apiKeys.find(prefix: elsewhere.prefix)?.isRevoked == false)
+        #expect(try await store.apiKeys.revokeAll(tenant: tenant.id, named: "dev") == 0)
+    }
+
     @Test func deletingATenantRemovesItsKeysUsersAndData() async throws {
         let store = try await TestDatabase.store()
         let tenant = try await TestDatabase.tenant(store)

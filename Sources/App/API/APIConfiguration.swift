@@ -18,6 +18,10 @@ struct APIConfiguration: Sendable {
     /// Per-key token bucket.
     var rateLimitPerSecond = 20.0
     var rateLimitBurst = 40
+    /// Failed authentications per client address (IPv4 address, IPv6 /64): a token bucket;
+    /// beyond it, 429 without a key lookup.
+    var authFailureRatePerSecond = 1.0
+    var authFailureBurst = 20
     /// In-process generations at once, and how many may wait for a slot.
     var maxConcurrentGenerations = 2
     var generationQueue = 32

@@ -51,7 +51,19 @@ extension HTTPError {
 
     static func rateLimited(retryAfter seconds: Double) -> HTTPError {
         HTTPError(.tooManyRequests, code: "rate_limited", message: "too many requests for this key",
-                  headers: ["Retry-After": String(Int(seconds.rounded(.up)))])
+                  headers: ["Retry-After": retryAfter(seconds)])
+    }
+
+    /// The client address failed authentication too often; refused before any key lookup.
+    static func tooManyFailedAuthentications(retryAfter seconds: Double) -> HTTPError {
+        HTTPError(.tooManyRequests, code: "too_many_failed_auth",
+                  message: "too many failed authentications from this address; retry later",
+                  headers: ["Retry-After": retryAfter(seconds)])
+    }
+
+    /// Whole seconds, at least 1; a wait too long for an integer (no valid setting makes one) reads a day.
+    private static func retryAfter(_ seconds: Double) -> String {
+        String(Int(seconds.isFinite ? min(max(seconds.rounded(.up), 1), 86400) : 86400))
     }
 
     // MARK: what the request names

@@ -17,6 +17,8 @@ struct PopiAPI: Sendable {
     let upstreamCalls: ConcurrencyGate<TenantID>
     /// Readiness beyond the database: false while starting or shutting down.
     let accepting: Readiness
+    /// Health, readiness (its database check cached across routers) and metrics.
+    let ops: OpsController
 
     init(store: DataStore, models: ServedModels, upstreams: UpstreamRegistry,
          configuration: APIConfiguration, metrics: ServiceMetrics, logger: Logger) {
@@ -26,13 +28,17 @@ struct PopiAPI: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        authenticator = KeyAuthenticator(store: store, cacheSeconds: configuration.keyCacheSeconds)
+        authenticator = KeyAuthenticator(store: store, cacheSeconds: configuration.keyCacheSeconds,
+                                         failuresPerSecond: configuration.authFailureRatePerSecond,
+                                         failureBurst: configuration.authFailureBurst, metrics: metrics)
         rateLimiter = RateLimiter(ratePerSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         generations = ConcurrencyGate(limit: configuration.maxConcurrentGenerations, queueLimit: configuration.generationQueue,
                                       ownerShare: configuration.tenantShare)
         upstreamCalls = ConcurrencyGate(limit: configuration.maxUpstreamCalls, queueLimit: configuration.maxUpstreamCalls,
                                         ownerShare: configuration.tenantShare)
         accepting = Readiness()
+        ops = OpsController(databaseHealth: { [store] in await store.health() }, models: models, accepting: accepting,
+                            metrics: metrics, logger: logger)
         metrics.registry.addCollector { [generations, upstreamCalls] in
             metrics.registry.set("popi_generations_in_flight", to: Double(generations.inFlight))
             metrics.registry.set("popi_generations_queued", to: Double(generations.queued))
@@ -51,7 +57,7 @@ struct PopiAPI: Sendable {
                                       metrics: metrics, logger: logger)
         let records = GenerationRecords(users: store.users, summaries: store.summaries, usage: store.usage)
         let prompts = PromptBuilder(model: models.base, limits: configuration.summary.limits)
-        OpsController(store: store, models: models, accepting: accepting, metrics: metrics).register(in: &router)
+        ops.register(in: &router)
         FeedbackController(requests: requests, users: store.users, feedback: store.feedback, configuration: configuration,
                            metrics: metrics)
             .register(in: &router)

@@ -22,8 +22,10 @@ struct Serve: ParsableCommand {
     var threads: Int?
     @Option(name: .customLong("chat-template"), help: .init(Setting.chatTemplate.help("chatml or llama3, for a model whose template popi does not recognise.")))
     var chatTemplate: String?
-    @Flag(help: "Create a development tenant and print a key with every scope at start (loopback --host only).")
+    @Flag(help: "Create tenant dev and print a key (read, write, generate) at start, revoking earlier ones (loopback --host, local database).")
     var dev = false
+    @Flag(name: .customLong("dev-allow-remote-database"), help: "Let --dev use a DATABASE_URL on another host.")
+    var devAllowRemoteDatabase = false
     @Option(help: .init(Setting.workers.help("Summary refresh workers in this process.")))
     var workers: Int?
     @Option(help: .init(Setting.candidates.help("Candidate summaries per refresh, best-of-N under POPI's reward.")))
@@ -38,6 +40,10 @@ struct Serve: ParsableCommand {
     var rateLimit: Double?
     @Option(name: .customLong("rate-burst"), help: .init(Setting.rateBurst.help("Requests per API key at once.")))
     var rateBurst: Int?
+    @Option(name: .customLong("auth-failure-rate"), help: .init(Setting.authFailureRate.help("Failed authentications per second per client address, sustained.")))
+    var authFailureRate: Double?
+    @Option(name: .customLong("auth-failure-burst"), help: .init(Setting.authFailureBurst.help("Failed authentications per client address at once.")))
+    var authFailureBurst: Int?
     @Option(name: .customLong("max-concurrent-generations"), help: .init(Setting.maxConcurrentGenerations.help("In-process generations at once.")))
     var maxConcurrentGenerations: Int?
     @Option(name: .customLong("generation-queue"), help: .init(Setting.generationQueue.help("Generations that may wait for a slot before 503.")))
@@ -131,7 +137,7 @@ struct Serve: ParsableCommand {
         http.port = try required(port, Setting.port)
         try check((1...65535).contains(http.port), "--port must be between 1 and 65535")
         http.maxConnections = try required(maxConnections, Setting.maxConnections)
-        try check(http.maxConnections > 0, "--max-connections must be positive")
+        try check((1...1_000_000).contains(http.maxConnections), "--max-connections must be between 1 and 1000000")
         http.limits.maxBodyBytes = try required(maxBodyBytes, Setting.maxBodyBytes)
         http.limits.maxHeaderBytes = try required(maxHeaderBytes, Setting.maxHeaderBytes)
         try check(http.limits.maxBodyBytes >= 0 && http.limits.maxHeaderBytes >= 256,
@@ -158,8 +164,26 @@ struct Serve: ParsableCommand {
         configuration.workers = try required(workers, Setting.workers)
         try check((0...64).contains(configuration.workers), "--workers must be between 0 and 64")
         configuration.dev = dev
-        configuration.upstreamsFile = try value(upstreamsFile, Setting.upstreamsFile)
-        configuration.upstreamSpecs = upstreams
+        if dev {
+            try check(LocalAddress.isLoopback(http.host),
+                      "--dev prints a key at start: it needs a loopback --host (an address in 127.0.0.0/8, ::1 or localhost)")
+            if let url = configuration.databaseURL, !devAllowRemoteDatabase {
+                let database: DatabaseConfiguration
+                do {
+                    database = try DatabaseConfiguration(connectionString: url)
+                } catch {
+                    throw ValidationError("\(error)")
+                }
+                try check(LocalAddress.isLocal(database, environment: environment),
+                          "--dev makes a key and revokes earlier ones in the database, and DATABASE_URL names a host that is not this machine (\(database.redactedDescription)); add --dev-allow-remote-database if that is meant")
+            }
+        }
+        let file = try value(upstreamsFile, Setting.upstreamsFile)
+        do {
+            configuration.upstreams = try Service.parseUpstreams(upstreamsFile: file, specs: upstreams, environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         configuration.summarizerAdapterPath = try value(summarizerAdapter, Setting.summarizerAdapter)
         configuration.generatorAdapterPath = try value(generatorAdapter, Setting.generatorAdapter)
 
@@ -167,7 +191,15 @@ struct Serve: ParsableCommand {
         api.maxBodyBytes = http.limits.maxBodyBytes
         api.rateLimitPerSecond = try required(rateLimit, Setting.rateLimit)
         api.rateLimitBurst = try required(rateBurst, Setting.rateBurst)
-        try check(api.rateLimitPerSecond > 0 && api.rateLimitBurst >= 1, "--rate-limit must be > 0 and --rate-burst >= 1")
+        // A token bucket waits 1/rate seconds for a token: the bounds keep that (and Retry-After) a finite number.
+        try check(api.rateLimitPerSecond >= 0.001 && api.rateLimitPerSecond <= 1e9,
+                  "--rate-limit must be between 0.001 and 1000000000 requests per second")
+        try check((1...1_000_000_000).contains(api.rateLimitBurst), "--rate-burst must be between 1 and 1000000000")
+        api.authFailureRatePerSecond = try required(authFailureRate, Setting.authFailureRate)
+        try check(api.authFailureRatePerSecond >= 0.001 && api.authFailureRatePerSecond <= 1e9,
+                  "--auth-failure-rate must be between 0.001 and 1000000000 per second")
+        api.authFailureBurst = try required(authFailureBurst, Setting.authFailureBurst)
+        try check((1...1_000_000_000).contains(api.authFailureBurst), "--auth-failure-burst must be between 1 and 1000000000")
         api.maxConcurrentGenerations = try required(maxConcurrentGenerations, Setting.maxConcurrentGenerations)
         api.generationQueue = try required(generationQueue, Setting.generationQueue)
         try check((1...256).contains(api.maxConcurrentGenerations) && (0...100_000).contains(api.generationQueue),
@@ -220,6 +252,7 @@ extension Serve {
         static let threads = ServeSetting<Int>("--threads", "POPI_THREADS", default: nil, shown: "cores")
         static let chatTemplate = ServeSetting<String>("--chat-template", "POPI_CHAT_TEMPLATE", default: nil, shown: "from the file")
         static let dev = ServeSetting("--dev", nil, default: false, shown: "off (`make run`: on)")
+        static let devAllowRemoteDatabase = ServeSetting("--dev-allow-remote-database", nil, default: false, shown: "off")
         static let workers = ServeSetting("--workers", "POPI_WORKERS", default: serve.workers)
         static let candidates = ServeSetting<Int>("--candidates", "POPI_CANDIDATES", default: nil,
                                                   shown: "`\(api.summary.candidates)` (`1` with `--summarizer-adapter`)")
@@ -228,6 +261,8 @@ extension Serve {
         static let refreshDebounce = ServeSetting("--refresh-debounce", "POPI_REFRESH_DEBOUNCE", default: api.refreshDebounceSeconds)
         static let rateLimit = ServeSetting("--rate-limit", "POPI_RATE_LIMIT", default: api.rateLimitPerSecond)
         static let rateBurst = ServeSetting("--rate-burst", "POPI_RATE_BURST", default: api.rateLimitBurst)
+        static let authFailureRate = ServeSetting("--auth-failure-rate", "POPI_AUTH_FAILURE_RATE", default: api.authFailureRatePerSecond)
+        static let authFailureBurst = ServeSetting("--auth-failure-burst", "POPI_AUTH_FAILURE_BURST", default: api.authFailureBurst)
         static let maxConcurrentGenerations = ServeSetting("--max-concurrent-generations", "POPI_MAX_CONCURRENT_GENERATIONS",
                                                           default: api.maxConcurrentGenerations)
         static let generationQueue = ServeSetting("--generation-queue", "POPI_GENERATION_QUEUE", default: api.generationQueue)
@@ -263,12 +298,13 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`DATABASE_URL`", shownDefault: "unset"),
              ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
-             model.row, threads.row, chatTemplate.row, dev.row, workers.row, candidates.row, summarizerAdapter.row,
-             generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, maxConcurrentGenerations.row,
-             generationQueue.row, maxUpstreamCalls.row, tenantShare.row, maxPromptTokens.row, maxGenerationTokens.row,
-             maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row, maxTenantEvents.row, maxTenantBytes.row,
-             upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row, maxBodyBytes.row, maxHeaderBytes.row,
-             headerTimeout.row, bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
+             model.row, threads.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row,
+             summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, authFailureRate.row,
+             authFailureBurst.row, maxConcurrentGenerations.row, generationQueue.row, maxUpstreamCalls.row, tenantShare.row,
+             maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row,
+             maxTenantEvents.row, maxTenantBytes.row, upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row,
+             maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row, bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row,
+             shutdownGrace.row, tlsCertificate.row, tlsKey.row]
         }
     }
 }

@@ -18,6 +18,10 @@ final class ServiceMetrics: Sendable {
                           help: "Time until the response head was ready, by route pattern.", labels: ["route"], buckets: Self.latencyBuckets)
         registry.register("popi_http_requests_in_flight", .gauge, help: "Requests being handled now.")
         registry.register("popi_http_json_too_deep_total", .counter, help: "Request bodies refused for nesting deeper than the JSON depth limit.")
+        registry.register("popi_auth_failures_total", .counter,
+                          help: "Requests refused 401: no key, or a malformed, unknown, wrong or revoked one.")
+        registry.register("popi_auth_limited_total", .counter,
+                          help: "Requests refused 429 without a key lookup: their client address failed authentication too often.")
         registry.register("popi_prompt_tokens_total", .counter, help: "Prompt tokens read by generations, by generator.", labels: ["generator"])
         registry.register("popi_generated_tokens_total", .counter, help: "Tokens generated, by generator.", labels: ["generator"])
         registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations, from the first token to the last.",

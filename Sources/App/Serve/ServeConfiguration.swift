@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import LLMClient
 
 /// Everything `popi serve` needs to start, gathered from flags and environment variables
 /// (`Serve.Setting`); the defaults here are the service's defaults.
@@ -23,10 +24,9 @@ struct ServeConfiguration: Sendable {
     var chatTemplate: String?
     /// Summary refresh workers in this process.
     var workers = 1
-    /// Upstream APIs: a JSON file and/or `--upstream` specs.
-    var upstreamsFile: String?
-    var upstreamSpecs: [String] = []
-    /// Create a development tenant and key at start (loopback binds only).
+    /// Upstream APIs, from a JSON file and/or `--upstream` specs.
+    var upstreams: [UpstreamConfiguration] = []
+    /// Create a development tenant and key at start (loopback binds and local databases only).
     var dev = false
 
     init(http: HTTPServerConfiguration = HTTPServerConfiguration(),

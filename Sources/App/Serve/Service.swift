@@ -13,10 +13,7 @@ import Store
 enum Service {
     static func run(_ configuration: ServeConfiguration, logger: Logger) throws {
         let signals = SignalWaiter()
-        if configuration.dev && !isLoopback(configuration.http.host) {
-            throw ServiceError("--dev creates a key printed at start; it needs a loopback --host (127.0.0.1, ::1 or localhost)")
-        }
-        let upstreams = try loadUpstreams(upstreamsFile: configuration.upstreamsFile, specs: configuration.upstreamSpecs)
+        let upstreams = try UpstreamRegistry(configuration.upstreams)
         let loadStarted = ContinuousClock.now
         let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
                                           chatTemplate: configuration.chatTemplate)
@@ -46,12 +43,9 @@ enum Service {
         let api = PopiAPI(store: database.store, models: models, upstreams: upstreams, configuration: configuration.api,
                           metrics: metrics, logger: logger)
         if configuration.dev {
-            let key = try runBlocking {
-                let tenant = try await database.store.tenants.findOrCreate(name: "dev")
-                return try await APIKeySecret.issue(in: database.store.apiKeys, tenant: tenant.id, name: "dev (popi serve --dev)",
-                                                      scopes: Set(Scope.allCases)).0
-            }
-            FileHandle.standardOutput.write(Data("development key (tenant \"dev\", all scopes): \(key.full)\n".utf8))
+            let (key, revoked) = try runBlocking { try await DevelopmentKey.issue(in: database.store) }
+            if revoked > 0 { logger.notice("revoked \(revoked) earlier development key(s)") }
+            FileHandle.standardOutput.write(Data(DevelopmentKey.announcement(key).utf8))
         }
         let workers = RefreshWorkers(store: database.store, models: models, options: configuration.api.summary,
                                      metrics: metrics, logger: logger, count: configuration.workers)
@@ -78,22 +72,29 @@ enum Service {
 
     /// Upstreams from a JSON file and `--upstream` specs.
     static func loadUpstreams(upstreamsFile: String?, specs: [String]) throws -> UpstreamRegistry {
-        let environment = ProcessInfo.processInfo.environment
+        try UpstreamRegistry(parseUpstreams(upstreamsFile: upstreamsFile, specs: specs))
+    }
+
+    /// The upstreams of a JSON file and `--upstream` specs, checked to fit together (keys from
+    /// `environment` or their files).
+    static func parseUpstreams(upstreamsFile: String?, specs: [String],
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [UpstreamConfiguration] {
         var upstreams: [UpstreamConfiguration] = []
         if let path = upstreamsFile {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ServiceError("cannot read the upstreams file \(path)")
             }
-            upstreams += try UpstreamRegistry.parseFile(data, environment: environment)
+            do {
+                upstreams += try UpstreamRegistry.parseFile(data, environment: environment)
+            } catch {
+                throw ServiceError("--upstreams-file \(path): \(error)")
+            }
         }
         for spec in specs {
             upstreams.append(try UpstreamRegistry.parseSpec(spec, environment: environment))
         }
-        return try UpstreamRegistry(upstreams)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        _ = try UpstreamRegistry.routes(upstreams)
+        return upstreams
     }
 }
 

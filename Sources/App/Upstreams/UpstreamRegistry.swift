@@ -9,16 +9,24 @@ final class UpstreamRegistry: Sendable {
     let routes: [String: String]
 
     init(_ configurations: [UpstreamConfiguration]) throws {
-        var clients: [String: OpenAIClient] = [:]
+        routes = try Self.routes(configurations)
+        clients = Dictionary(uniqueKeysWithValues: configurations.map {
+            ($0.name, OpenAIClient(configuration: $0, userAgent: "popi/\(PopiVersion.current)"))
+        })
+    }
+
+    /// Client model name → upstream name, once the upstreams are known to fit together: names
+    /// unique and not `local`, each model routed to one upstream.
+    static func routes(_ configurations: [UpstreamConfiguration]) throws -> [String: String] {
+        var names = Set<String>()
         var routes: [String: String] = [:]
         for configuration in configurations {
-            guard clients[configuration.name] == nil else {
+            guard names.insert(configuration.name).inserted else {
                 throw UpstreamSpecError("upstream \(configuration.name) is defined twice")
             }
             guard configuration.name != "local" else {
                 throw UpstreamSpecError("\"local\" names the in-process generator; choose another upstream name")
             }
-            clients[configuration.name] = OpenAIClient(configuration: configuration, userAgent: "popi/\(PopiVersion.current)")
             for model in configuration.models.keys {
                 if let other = routes[model] {
                     throw UpstreamSpecError("model \(model) maps to both \(other) and \(configuration.name)")
@@ -26,8 +34,7 @@ final class UpstreamRegistry: Sendable {
                 routes[model] = configuration.name
             }
         }
-        self.clients = clients
-        self.routes = routes
+        return routes
     }
 
     func client(named name: String) -> OpenAIClient? { clients[name] }
@@ -39,9 +46,16 @@ final class UpstreamRegistry: Sendable {
 
     // MARK: parsing
 
+    /// Longest timeout or breaker pause, in seconds (a day, as for the server's own timeouts).
+    static let maxSeconds = 86400.0
+    static let maxAttempts = 100
+    static let maxBreakerFailures = 1_000_000
+
     /// A config file: `{"upstreams": [{"name", "base_url", "api_key_env" | "api_key_file",
     /// "models": {client name: upstream model}, "timeouts": {"connect", "first_byte", "idle",
     /// "total"} (seconds), "max_attempts", "breaker_failures", "breaker_open_seconds"}]}`.
+    /// Every number is checked against its range here: out of range, it would overflow the
+    /// conversions to durations and counts further on.
     static func parseFile(_ data: Data, environment: [String: String]) throws -> [UpstreamConfiguration] {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = root["upstreams"] as? [Any] else {
@@ -60,23 +74,35 @@ final class UpstreamRegistry: Sendable {
             }
             var models: [String: String] = [:]
             if let value = object["models"] {
-                guard let map = value as? [String: String] else {
+                guard let map = value as? [String: String], map.allSatisfy({ !$0.key.isEmpty && !$0.value.isEmpty }) else {
                     throw UpstreamSpecError("upstreams[\(index)].models must map client model names to upstream model names")
                 }
                 models = map
             }
             var numbers: [String: Double] = [:]
-            let timeoutObject = object["timeouts"] as? [String: Any] ?? [:]
-            for (key, value) in timeoutObject {
-                guard let number = value as? Double, number > 0 else {
-                    throw UpstreamSpecError("upstreams[\(index)].timeouts.\(key) must be a positive number of seconds")
+            if let value = object["timeouts"] {
+                guard let timeouts = value as? [String: Any] else {
+                    throw UpstreamSpecError("upstreams[\(index)].timeouts must be an object of seconds")
                 }
-                numbers[key] = number
+                for (key, value) in timeouts {
+                    guard ["connect", "first_byte", "idle", "total"].contains(key) else {
+                        throw UpstreamSpecError("upstreams[\(index)].timeouts.\(key) is not a timeout (connect, first_byte, idle, total)")
+                    }
+                    guard let number = value as? Double, number >= 0.001, number <= maxSeconds else {
+                        throw UpstreamSpecError("upstreams[\(index)].timeouts.\(key) must be a number of seconds from 0.001 to \(Int(maxSeconds))")
+                    }
+                    numbers[key] = number
+                }
             }
-            for key in ["max_attempts", "breaker_failures", "breaker_open_seconds"] {
+            let policies: [(key: String, maximum: Double, whole: Bool)] = [
+                ("max_attempts", Double(maxAttempts), true), ("breaker_failures", Double(maxBreakerFailures), true),
+                ("breaker_open_seconds", maxSeconds, false),
+            ]
+            for (key, maximum, whole) in policies {
                 if let value = object[key] {
-                    guard let number = value as? Double, number >= 1 else {
-                        throw UpstreamSpecError("upstreams[\(index)].\(key) must be a number ≥ 1")
+                    guard let number = value as? Double, number >= 1, number <= maximum, !whole || number == number.rounded() else {
+                        let kind = whole ? "a whole number" : "a number of seconds"
+                        throw UpstreamSpecError("upstreams[\(index)].\(key) must be \(kind) from 1 to \(Int(maximum))")
                     }
                     numbers[key] = number
                 }
@@ -90,14 +116,19 @@ final class UpstreamRegistry: Sendable {
         var fields: [String: String] = [:]
         var models: [String: String] = [:]
         for part in spec.split(separator: ",") {
-            let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pieces.count == 2 else { throw UpstreamSpecError("--upstream: expected key=value, got \"\(part)\"") }
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard pieces.count == 2, !pieces[0].isEmpty else { throw UpstreamSpecError("--upstream: expected key=value, got \"\(part)\"") }
             if pieces[0] == "models" {
-                for entry in pieces[1].split(separator: "+") {
-                    let names = entry.split(separator: ":", maxSplits: 1).map(String.init)
+                for entry in pieces[1].split(separator: "+", omittingEmptySubsequences: false) {
+                    let names = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                    guard names.allSatisfy({ !$0.isEmpty && !$0.contains(":") }) else {
+                        throw UpstreamSpecError("--upstream: models entry \"\(entry)\" must be a model name or client_name:upstream_name")
+                    }
+                    guard models[names[0]] == nil else { throw UpstreamSpecError("--upstream: model \(names[0]) is listed twice") }
                     models[names[0]] = names.count == 2 ? names[1] : names[0]
                 }
             } else {
+                guard fields[pieces[0]] == nil else { throw UpstreamSpecError("--upstream: \(pieces[0]) is given twice") }
                 fields[pieces[0]] = pieces[1]
             }
         }
@@ -120,6 +151,7 @@ final class UpstreamRegistry: Sendable {
         case (nil, nil): key = nil
         default: throw UpstreamSpecError("\(what): give api_key_env or api_key_file, not both")
         }
+        // In range (`parseFile` checked): whole milliseconds of at most a day.
         func seconds(_ field: String, _ fallback: Duration) -> Duration {
             numbers[field].map { .milliseconds(Int($0 * 1000)) } ?? fallback
         }

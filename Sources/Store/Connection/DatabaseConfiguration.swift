@@ -43,6 +43,19 @@ public struct DatabaseConfiguration: Sendable {
         return "postgresql \(user)\(host)\(port)\(database)"
     }
 
+    /// The hosts libpq connects to, in order: each entry of `hostaddr` (which wins) or of
+    /// `host`, a unix socket folder when it starts with `/` or `@`. Empty when the string names
+    /// none, and libpq falls back to `PGHOSTADDR` / `PGHOST`, else its local socket. Nil when a
+    /// `service` entry (pg_service.conf) may name them instead.
+    public var hosts: [String]? {
+        guard parameters["service"] == nil else { return nil }
+        let split = { (text: String?) in text.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? [] }
+        let names = split(parameters["host"]), addresses = split(parameters["hostaddr"])
+        return (0..<max(names.count, addresses.count)).map { i in
+            i < addresses.count && !addresses[i].isEmpty ? addresses[i] : i < names.count ? names[i] : ""
+        }
+    }
+
     /// `value` as a value of a libpq `key=value` connection string: in single quotes, with `\`
     /// and `'` escaped by a backslash, so spaces and quotes (e.g. in a socket path) survive.
     static func conninfoQuoted(_ value: String) -> String {

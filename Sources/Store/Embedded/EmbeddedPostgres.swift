@@ -75,7 +75,7 @@ public final class EmbeddedPostgres: Sendable {
             password = stored.trimmingCharacters(in: .whitespacesAndNewlines)
         } else {
             password = try Self.generatePassword()
-            try Self.writePrivate(password + "\n", to: passwordFile)
+            try PrivateFile.write(password + "\n", to: passwordFile)
             try Self.initialize(cluster: cluster, bin: bin, port: port, password: password, runAs: runAs)
         }
         let probe = EmbeddedPostgres(clusterDirectory: cluster, binDirectory: bin, port: port,
@@ -107,7 +107,7 @@ public final class EmbeddedPostgres: Sendable {
                                attributes: [.posixPermissions: 0o700])
         // initdb reads the password from a file that the server user can read; it is removed at once.
         let pwfile = fm.temporaryDirectory.appendingPathComponent("popi-pw-\(UUID().uuidString)")
-        try writePrivate(password + "\n", to: pwfile)
+        try PrivateFile.write(password + "\n", to: pwfile)
         defer { try? fm.removeItem(at: pwfile) }
         if let user = runAs {
             try chown(user: user, paths: [cluster.path, pwfile.path])
@@ -158,11 +158,6 @@ public final class EmbeddedPostgres: Sendable {
         guard read(fd, &bytes, bytes.count) == bytes.count else { throw EmbeddedPostgresError.randomUnavailable }
         return bytes.map { String(format: "%02x", $0) }.joined()
     }
-
-    private static func writePrivate(_ text: String, to url: URL) throws {
-        try Data(text.utf8).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
-    }
 }
 
 public enum EmbeddedPostgresError: Error, CustomStringConvertible, Equatable {
@@ -173,6 +168,7 @@ public enum EmbeddedPostgresError: Error, CustomStringConvertible, Equatable {
     case initdbFailed(String)
     case startFailed(String)
     case stopFailed(String)
+    case fileNotWritten(String, Int32)
 
     public var description: String {
         switch self {
@@ -190,6 +186,8 @@ public enum EmbeddedPostgresError: Error, CustomStringConvertible, Equatable {
             return "the embedded PostgreSQL did not start (see data/pg/server.log): \(output)"
         case .stopFailed(let output):
             return "the embedded PostgreSQL did not stop cleanly: \(output)"
+        case .fileNotWritten(let path, let code):
+            return "could not write \(path): \(String(cString: strerror(code)))"
         }
     }
 }

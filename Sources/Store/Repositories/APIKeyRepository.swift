@@ -44,6 +44,15 @@ public struct APIKeyRepository: Sendable {
             """).first.map(APIKey.init(row:))
     }
 
+    /// Revokes every active key of this tenant with this name; returns how many.
+    @discardableResult
+    public func revokeAll(tenant: TenantID, named name: String) async throws -> Int {
+        try await pool.query("""
+            UPDATE api_keys SET revoked_at = now()
+            WHERE tenant_id = \(tenant) AND name = \(name) AND revoked_at IS NULL
+            """).affectedRows
+    }
+
     /// Records use; writes at most once a minute per key so hot keys do not cost a write per request.
     public func markUsed(id: APIKeyID) async throws {
         try await pool.query("""

@@ -1,9 +1,11 @@
 import Foundation
+import HTTPServer
 import Testing
 @testable import App
 
 /// Authentication and scopes on a real socket: 401 for a missing, malformed, unknown or revoked
-/// key (with a Bearer challenge), 403 for a key without the route's scope.
+/// key (with a Bearer challenge), 403 for a key without the route's scope, 429 for an address
+/// that keeps failing; and the key cache under a flood of random keys.
 @Suite struct KeyAuthenticatorTests {
     @Test func missingMalformedUnknownAndRevokedKeysAre401() async throws {
         try await withService { service in
@@ -64,6 +66,81 @@ import Testing
             // With the scope, the same key passes authentication.
             #expect(try await writeOnly.post("/v1/users/u1/feedback", Fixtures.pair(1)).status == 200)
             #expect(try await readOnly.get("/v1/users/u1/feedback").status == 200)
+        }
+    }
+
+    /// A request as the in-process client makes it: no peer address, so never limited.
+    static func request(_ key: String) -> Request {
+        Request(method: .GET, target: "/v1/users/u1/feedback", headers: ["Authorization": "Bearer \(key)"])
+    }
+
+    /// 20,000 random well-formed keys (each a lookup, each a cached miss) evict no real key: a
+    /// key used before the flood is still served from the cache after it, without a lookup, as
+    /// shown by revoking it in the database behind the cache's back.
+    @Test func aFloodOfRandomKeysEvictsNoRealKey() async throws {
+        try await withService(configure: { $0.keyCacheSeconds = 3600 }) { service in
+            let tenant = try await service.tenant()
+            let authenticator = service.api.authenticator
+            let caller = try await authenticator.authenticate(Self.request(tenant.key), scope: .read)
+            #expect(try await service.store.apiKeys.revoke(tenant: tenant.id, id: caller.keyID) != nil)
+
+            let refused = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var refused = 0
+                        for _ in 0..<2500 {
+                            do {
+                                _ = try await authenticator.authenticate(Self.request(try APIKeySecret.generate().full), scope: .read)
+                            } catch let error as HTTPError where error.status.code == 401 {
+                                refused += 1
+                            }
+                        }
+                        return refused
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(refused == 20_000)
+            let again = try await authenticator.authenticate(Self.request(tenant.key), scope: .read)
+            #expect(again.keyID == caller.keyID, "the key was still cached")
+            // Revocation on this replica reaches the cache at once.
+            authenticator.invalidate(prefix: String(tenant.key.split(separator: "_")[1]))
+            await #expect(throws: HTTPError.self) { try await authenticator.authenticate(Self.request(tenant.key), scope: .read) }
+        }
+    }
+
+    /// Past its budget of failures (burst 3, no refill within the test), an address is answered
+    /// 429 `too_many_failed_auth` with `Retry-After` for anything that would need a key lookup:
+    /// even a valid key never seen here is refused (had it been looked up, it would pass). A key
+    /// already seen here keeps working; a caller without an address (in-process) is not limited.
+    @Test func anAddressThatKeepsFailingIsRefusedWithoutALookup() async throws {
+        try await withService(configure: { $0.authFailureRatePerSecond = 0.001; $0.authFailureBurst = 3 }) { service in
+            let tenant = try await service.tenant()
+            let unseen = try await service.key(for: tenant.id, scopes: [.read])
+            let path = "/v1/users/u1/feedback"
+            #expect(try await tenant.client.get(path).status == 404, "the tenant's key, now cached")
+
+            let anonymous = service.client(nil)
+            for _ in 0..<3 {
+                let response = try await anonymous.send("GET", path, authorization: .some("Bearer \(try APIKeySecret.generate().full)"))
+                #expect(response.status == 401, "\(response)")
+            }
+            for header in ["Bearer \(try APIKeySecret.generate().full)", nil, "Bearer \(unseen)"] {
+                let response = try await anonymous.send("GET", path, authorization: .some(header))
+                #expect(response.status == 429 && response.errorCode == "too_many_failed_auth", "\(String(describing: header)): \(response)")
+                #expect(Int(response.header("Retry-After") ?? "") ?? 0 >= 1, "\(response)")
+                #expect(!response.text.contains(unseen))
+            }
+            #expect(try await tenant.client.get(path).status == 404, "a key seen here still passes")
+
+            for _ in 0..<10 {
+                await #expect(throws: HTTPError.unauthorized("invalid or revoked API key")) {
+                    try await service.api.authenticator.authenticate(Self.request(try APIKeySecret.generate().full), scope: .read)
+                }
+            }
+
+            #expect(service.metrics.registry.value("popi_auth_failures_total") == 13)
+            #expect(service.metrics.registry.value("popi_auth_limited_total") == 3)
         }
     }
 }

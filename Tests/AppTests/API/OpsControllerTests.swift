@@ -1,4 +1,8 @@
 import Foundation
+import HTTPServer
+import Personalization
+import Store
+import Synchronization
 import Testing
 @testable import App
 
@@ -57,4 +61,55 @@ import Testing
             }
         }
     }
+
+    /// A database that cannot be reached: `/readyz` says so in one word; libpq's message (the
+    /// socket path, the user) stays in the log.
+    @Test func aFailingDatabaseIsReportedWithoutTheDatabasesMessage() async throws {
+        let configuration = try DatabaseConfiguration(
+            connectionString: "host=/nonexistent-popi-readyz port=5999 user=readyz_secret_user dbname=readyz_db", poolSize: 1)
+        let pool = ConnectionPool(configuration: configuration)
+        defer { pool.shutdown() }
+        let api = PopiAPI(store: DataStore(pool: pool), models: ServedModels(base: try await AppTestEnvironment.model()),
+                          upstreams: try UpstreamRegistry([]), configuration: TestService.baseConfiguration,
+                          metrics: ServiceMetrics(), logger: AppTestEnvironment.logger)
+        let response = await InProcessClient(router: api.router()).send(.GET, "/readyz")
+        #expect(response.status.code == 503)
+        let body = try JSONValue.parse(response.body)
+        #expect(body["checks"]?["database"]?.string == "unreachable", "\(response.text)")
+        for secret in ["nonexistent-popi-readyz", "readyz_secret_user", "readyz_db", "5999", "PGSQL", "socket"] {
+            #expect(!response.text.contains(secret), "\(secret) in \(response.text)")
+        }
+    }
+
+    /// Many callers within the cache window, at once or one after another, cause one database
+    /// check; the next check comes once the window has passed.
+    @Test func readinessChecksTheDatabaseOncePerWindow() async throws {
+        let store = try await AppTestEnvironment.store()
+        let checks = Box(0), clock = Box(0.0)
+        let ops = OpsController(databaseHealth: { checks.update { $0 += 1 }; return await store.health() },
+                                models: ServedModels(base: try await AppTestEnvironment.model()), accepting: Readiness(),
+                                metrics: ServiceMetrics(), logger: AppTestEnvironment.logger, now: { clock.value })
+        var router = Router()
+        ops.register(in: &router)
+        let client = InProcessClient(router: router)
+        let statuses = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 { group.addTask { await client.send(.GET, "/readyz").status.code } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 200, count: 20))
+        for _ in 0..<5 { #expect(await client.send(.GET, "/readyz").status.code == 200) }
+        #expect(checks.value == 1)
+        clock.update { $0 += OpsController.readinessCacheSeconds + 0.5 }
+        #expect(await client.send(.GET, "/readyz").status.code == 200)
+        #expect(await client.send(.GET, "/readyz").status.code == 200)
+        #expect(checks.value == 2)
+    }
+}
+
+/// A value shared with closures (a call counter, a test clock).
+private final class Box<Value: Sendable>: Sendable {
+    private let state: Mutex<Value>
+    init(_ value: Value) { state = Mutex(value) }
+    var value: Value { state.withLock { $0 } }
+    func update(_ change: (inout Value) -> Void) { state.withLock { change(&$0) } }
 }

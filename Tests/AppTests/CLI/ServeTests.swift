@@ -36,6 +36,7 @@ import Testing
         #expect(configuration.http.headerTimeout == .seconds(10) && configuration.shutdownGracePeriod == .seconds(10))
         #expect(configuration.api.summary.candidates == 8 && configuration.workers == 1 && configuration.threads == nil)
         #expect(configuration.modelPath.path.hasSuffix(RuntimeOptions.defaultModelPath) && configuration.databaseURL == nil)
+        #expect(configuration.api.authFailureRatePerSecond == 1 && configuration.api.authFailureBurst == 20)
     }
 
     @Test func aFlagWinsOverItsVariableWhichWinsOverTheDefault() throws {
@@ -57,6 +58,14 @@ import Testing
             (["--tls-cert", "c.pem"], [:], "--tls-cert and --tls-key go together"),
             (["--header-timeout", "0"], [:], "--header-timeout must be between 0 and 86400 seconds"),
             (["--log-level", "loud"], [:], "--log-level must be"),
+            (["--rate-limit", "1e-300"], [:], "--rate-limit must be between 0.001 and 1000000000 requests per second"),
+            (["--rate-limit", "inf"], [:], "--rate-limit must be between"),
+            (["--auth-failure-burst", "0"], [:], "--auth-failure-burst must be between 1 and 1000000000"),
+            ([], ["POPI_AUTH_FAILURE_RATE": "0"], "--auth-failure-rate must be between"),
+            (["--max-connections", "9223372036854775807"], [:], "--max-connections must be between 1 and 1000000"),
+            (["--upstream", "name=a,base_url=http://x/v1,models=:"], [:], "--upstream: models entry"),
+            (["--dev", "--host", "127.evil.com"], [:], "--dev prints a key at start: it needs a loopback --host"),
+            (["--dev"], ["DATABASE_URL": "postgresql://u@db.example.com/x"], "add --dev-allow-remote-database"),
         ] {
             #expect {
                 try Serve.parse(arguments).resolved(environment: environment)

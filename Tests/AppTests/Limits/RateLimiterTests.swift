@@ -24,4 +24,33 @@ private final class Clock: @unchecked Sendable {
         for _ in 0..<3 { #expect(limiter.acquire("k") == nil) }
         #expect(limiter.acquire("k") != nil, "refill is capped at the burst")
     }
+
+    @Test func aRefundGivesBackATokenUpToTheBurst() {
+        let clock = Clock()
+        let limiter = RateLimiter(ratePerSecond: 0.001, burst: 2, now: { clock.now })
+        #expect(limiter.acquire("k") == nil && limiter.acquire("k") == nil && limiter.acquire("k") != nil)
+        limiter.refund("k")
+        #expect(limiter.acquire("k") == nil && limiter.acquire("k") != nil)
+        limiter.refund("k")
+        limiter.refund("k")
+        limiter.refund("k")
+        #expect(limiter.acquire("k") == nil && limiter.acquire("k") == nil && limiter.acquire("k") != nil, "never above the burst")
+    }
+
+    /// Memory is bounded: past `capacity` keys, new ones share one bucket until a sweep (at most
+    /// once a second) finds refilled buckets to drop.
+    @Test func pastItsCapacityNewKeysShareOneBucket() {
+        let clock = Clock()
+        let limiter = RateLimiter(ratePerSecond: 1, burst: 2, capacity: 100, now: { clock.now })
+        for i in 0..<100 { #expect(limiter.acquire("k\(i)") == nil) }
+        #expect(limiter.count == 100)
+        #expect(limiter.acquire("new1") == nil && limiter.acquire("new2") == nil)
+        #expect(limiter.acquire("new3") != nil, "the newcomers share the overflow bucket")
+        for i in 0..<10_000 { _ = limiter.acquire("flood\(i)") }
+        #expect(limiter.count <= 101)
+        #expect(limiter.acquire("k5") == nil, "known keys keep their own bucket")
+        clock.advance(5)
+        #expect(limiter.acquire("later") == nil)
+        #expect(limiter.count <= 2, "refilled buckets were swept to make room")
+    }
 }

@@ -1,13 +1,41 @@
+import Dispatch
 import HTTPServer
+import Logging
 import Store
 
 /// `/healthz` (alive), `/readyz` (database reachable and migrated, model and adapters loaded, not draining)
 /// and `/metrics` (Prometheus text). None needs a key: they carry no user data.
+///
+/// `/readyz` is open to anyone and probed often: its database check runs at most once per
+/// `readinessCacheSeconds` however many callers ask, and says only what failed (unreachable,
+/// migrations pending, schema mismatch); the database's own message, which names hosts and
+/// users, goes to the log.
 struct OpsController: Sendable {
-    let store: DataStore
+    static let readinessCacheSeconds = 1.0
+
+    private let database: SharedCheck<DataStore.Health>
     let models: ServedModels
     let accepting: Readiness
     let metrics: ServiceMetrics
+
+    /// `databaseHealth` is the check (`DataStore.health`); `now` the clock of its cache.
+    init(databaseHealth: @escaping @Sendable () async -> DataStore.Health, models: ServedModels, accepting: Readiness,
+         metrics: ServiceMetrics, logger: Logger,
+         now: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
+        let check: @Sendable () async -> DataStore.Health = {
+            let health = await databaseHealth()
+            if !health.isReady {
+                logger.warning("readiness: database not ready", metadata: [
+                    "problem": "\(health.problem ?? "none")", "pending_migrations": "\(health.pendingMigrations.joined(separator: ","))",
+                ])
+            }
+            return health
+        }
+        database = SharedCheck(lifetime: Self.readinessCacheSeconds, now: now, check: check)
+        self.models = models
+        self.accepting = accepting
+        self.metrics = metrics
+    }
 
     /// Encoded once: the body never changes, and probes call this route more than any other.
     private static let healthBody: [UInt8] = {
@@ -16,15 +44,20 @@ struct OpsController: Sendable {
         return bytes
     }()
 
+    /// What `/readyz` shows of the database's state: a fixed word, never the error's text.
+    static func summary(_ health: DataStore.Health) -> String {
+        if health.isReady { return "ok" }
+        if !health.reachable { return "unreachable" }
+        return health.problem == nil ? "migrations pending" : "schema mismatch"
+    }
+
     func register(in router: inout Router) {
         router.get("/healthz") { _ in Response.json(Self.healthBody) }
 
-        router.get("/readyz") { [store, models, accepting] _ in
-            let health = await store.health()
-            let database = health.isReady ? "ok" : health.problem ?? (
-                health.reachable ? "migrations pending: \(health.pendingMigrations.joined(separator: ", "))" : "unreachable")
+        router.get("/readyz") { [database, models, accepting] _ in
+            let health = await database.value()
             let ready = health.isReady && accepting.isAccepting
-            let checks = API.Readiness.Checks(database: database, model: models.base.modelID,
+            let checks = API.Readiness.Checks(database: Self.summary(health), model: models.base.modelID,
                                               adapters: API.LoadedAdapters(models), accepting: accepting.isAccepting)
             return try Response.json(API.Readiness(status: ready ? "ready" : "not_ready", checks: checks),
                                      status: ready ? .ok : .serviceUnavailable)
