@@ -384,6 +384,9 @@ public struct HTTPRequestParser: Sendable {
         var i = 0
         var size = 0
         let line = chunkLine
+        // BWS is allowed only before `;` and around `=` of an extension, so a valid line never
+        // ends in whitespace: `2 ` (a size and a space, no extension) is not a chunk line.
+        if let last = line.last, last == SP || last == HTAB { return .failure(.bad("whitespace at the end of a chunk line")) }
         while i < line.count, let digit = hexValue(line[i]) {
             guard size <= (Int.max >> 4) else { return .failure(.bodyTooLarge) }
             size = size << 4 | digit

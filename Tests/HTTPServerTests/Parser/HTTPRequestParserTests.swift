@@ -141,8 +141,19 @@ func errorStatus(_ text: String, limits: HTTPRequestParser.Limits = .init()) -> 
         #expect(errorStatus(prefix + "3;a=\"unterminated\r\nabc\r\n") == 400)
         #expect(errorStatus(prefix + "3\nabc\r\n") == 400)
         #expect(errorStatus(prefix + "3 ; a = b\r\nabc\r\n0\r\n\r\n") == nil)
+        #expect(errorStatus(prefix + "3;a=\"b \"\r\nabc\r\n0\r\n\r\n") == nil)
         #expect(errorStatus(prefix + "FFFFFFFFFFFFFFFFFFFF\r\n") == 413)
         #expect(errorStatus(prefix + "0\r\nBad Trailer: x\r\n\r\n") == 400)
+    }
+
+    /// chunk-size = 1*HEXDIG; whitespace may only precede an extension's `;` or surround its `=`.
+    @Test func whitespaceAfterAChunkSizeWithoutAnExtensionIsRejected() {
+        let prefix = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        #expect(errorStatus(prefix + "2 \r\nab\r\n0\r\n\r\n") == 400)
+        #expect(errorStatus(prefix + "2\t\r\nab\r\n0\r\n\r\n") == 400)
+        #expect(errorStatus(prefix + "2\r\nab\r\n0 \r\n\r\n") == 400, "the last chunk too")
+        #expect(errorStatus(prefix + "2;a \r\nab\r\n0\r\n\r\n") == 400, "after an extension name")
+        #expect(errorStatus(prefix + "2;a=b\t\r\nab\r\n0\r\n\r\n") == 400, "after an extension value")
     }
 
     @Test func noObsFoldNoBareLFNoControls() {

@@ -59,6 +59,10 @@ import Testing
         await server.stop()
     }
 
+    @Test func chunkSizeFollowedByWhitespaceRejected() async throws {
+        try await expectRejected("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\nab\r\n0\r\n\r\n", 400)
+    }
+
     @Test func contentLengthWithTransferEncodingRejected() async throws {
         try await expectRejected("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400)
     }
