@@ -68,7 +68,9 @@ final class ServiceMetrics: Sendable {
             registry.increment("popi_http_requests_in_flight", by: -1)
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             let route = request.route ?? "unmatched"
-            registry.increment("popi_http_requests_total", [route, request.method.rawValue, String(response.status.code)])
+            // Any token is a method: one a client made up must not grow a new series.
+            let method = request.method.isStandard ? request.method.rawValue : "other"
+            registry.increment("popi_http_requests_total", [route, method, String(response.status.code)])
             registry.observe("popi_http_request_duration_seconds", [route], seconds)
             logger.info("request", metadata: [
                 "request_id": "\(request.attributes[RequestID.self] ?? "-")", "method": "\(request.method)",

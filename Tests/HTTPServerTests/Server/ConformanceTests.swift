@@ -292,6 +292,21 @@ import Testing
         #expect(!wrongClosed)
     }
 
+    /// Any method token parses; one the path does not serve is 405 with `Allow`, and an unknown
+    /// path stays 404 (RFC 9110 §15.5.6).
+    @Test func undeclaredMethodIs405WithAllowOnAKnownPath() async throws {
+        for method in ["QUERY", "BREW", "get"] {
+            let (wrong, wrongClosed) = try await exchange("\(method) /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(wrong.status == 405, "\(method)")
+            #expect(wrong.header("Allow") == "GET, HEAD, OPTIONS", "\(method)")
+            #expect(wrong.text == #"{"error":{"code":"method_not_allowed","message":"method not allowed"}}"#, "\(method)")
+            #expect(!wrongClosed)
+            let (missing, missingClosed) = try await exchange("\(method) /nope HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(missing.status == 404, "\(method)")
+            #expect(!missingClosed)
+        }
+    }
+
     @Test func maxConnectionsAnswers503() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.maxConnections = 2
