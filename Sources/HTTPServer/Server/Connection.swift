@@ -19,6 +19,8 @@ final class Connection: @unchecked Sendable {
     let deadline = Atomic<UInt64>(0)
     let token: UInt64
     let fd: Int32
+    /// The client's address, for the per-address connection limit.
+    let peer: PeerAddress?
     private let server: ServerCore
     private let remoteAddress: String?
 
@@ -47,10 +49,11 @@ final class Connection: @unchecked Sendable {
     /// Writers suspended until buffered output drains: a handler may write from several tasks.
     private var drainWaiters: [CheckedContinuation<Void, any Error>] = []
 
-    init(token: UInt64, fd: Int32, remoteAddress: String?, server: ServerCore, transport: Transport) {
+    init(token: UInt64, fd: Int32, remoteAddress: String?, peer: PeerAddress?, server: ServerCore, transport: Transport) {
         self.token = token
         self.fd = fd
         self.remoteAddress = remoteAddress
+        self.peer = peer
         self.server = server
         self.transport = transport
         queue = DispatchQueue(label: "popi.http.connection", target: server.connectionTargetQueue)

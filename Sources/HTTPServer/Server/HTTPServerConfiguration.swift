@@ -8,6 +8,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var limits: HTTPRequestParser.Limits
     /// Connections beyond this are answered 503 and closed at once.
     public var maxConnections: Int
+    /// Connections from one IP address beyond this are answered 503 (`too_many_connections`) and
+    /// closed at once, so one client cannot take every connection. Behind a proxy every client
+    /// shares the proxy's address: raise it to `maxConnections` there.
+    public var maxConnectionsPerAddress: Int
     /// From a connection's first byte of a request head (or from accept) to the end of the head.
     public var headerTimeout: Duration
     /// Longest pause while reading a request body.
@@ -22,7 +26,7 @@ public struct HTTPServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 1024,
                 limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
-                maxConnections: Int = 4096,
+                maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 64,
                 headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),
                 keepAliveTimeout: Duration = .seconds(60), writeTimeout: Duration = .seconds(30),
                 maxBufferedOutput: Int = 256 * 1024, tls: TLSConfiguration? = nil) {
@@ -31,6 +35,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.backlog = backlog
         self.limits = limits
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.headerTimeout = headerTimeout
         self.bodyIdleTimeout = bodyIdleTimeout
         self.keepAliveTimeout = keepAliveTimeout

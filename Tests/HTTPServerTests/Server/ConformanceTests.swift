@@ -324,6 +324,43 @@ import Testing
         await server.stop()
     }
 
+    /// One address cannot take every connection: beyond its own limit it gets 503, while other
+    /// addresses are served, and a connection it closes frees its place.
+    @Test func maxConnectionsPerAddressAnswers503ToThatAddressOnly() async throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.maxConnectionsPerAddress = 2
+        let server = try TestServer(configuration)
+        let first = try server.client(), second = try server.client()
+        for client in [first, second] {
+            try client.send("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+        }
+        let third = try server.client()
+        let refused = try third.readResponse()
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "1")
+        #expect(refused.header("Connection") == "close")
+        #expect(refused.text == #"{"error":{"code":"too_many_connections","message":"too many connections from this address"}}"#)
+        #expect(try third.isClosedByServer())
+
+        let other = try RawClient(port: server.port, source: "127.0.0.2")
+        try other.send("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try other.readResponse().status == 200, "another address is served")
+
+        first.hangUp()
+        var servedAgain = false
+        for _ in 0..<100 where !servedAgain {
+            let next = try server.client()
+            try next.send("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+            servedAgain = try next.readResponse().status == 200
+            if !servedAgain { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(servedAgain, "a closed connection frees its address's place")
+        #expect(server.server.statistics.refusedAddressFull >= 1)
+        #expect(server.server.statistics.refusedServerFull == 0)
+        await server.stop()
+    }
+
     @Test func handlerStatusAndReasonCannotCorruptTheResponse() async throws {
         let router = TestRoutes.router { router in
             router.get("/odd") { _ in Response(status: HTTPStatus(42, "x\r\nX-Injected: 1"), body: .bytes(Array("odd".utf8))) }
