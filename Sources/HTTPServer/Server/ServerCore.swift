@@ -30,6 +30,8 @@ final class ServerCore: Sendable {
     private let open = Mutex(Open())
     private let refusedServerFull = Atomic<Int>(0)
     private let refusedAddressFull = Atomic<Int>(0)
+    private let bufferedBodyBytes = Atomic<Int>(0)
+    private let reservedBodyBytes = Atomic<Int>(0)
     private let nextToken = Atomic<UInt64>(1 << 32)
     /// Set once by `HTTPServer.start()` before any connection exists.
     nonisolated(unsafe) var poller: Poller?
@@ -94,11 +96,19 @@ final class ServerCore: Sendable {
 
     // MARK: - Statistics
 
+    /// A connection's body buffer changed by `bytes` held and `capacity` reserved (negative when released).
+    func bodyBufferChanged(bytes: Int, capacity: Int) {
+        if bytes != 0 { bufferedBodyBytes.add(bytes, ordering: .relaxed) }
+        if capacity != 0 { reservedBodyBytes.add(capacity, ordering: .relaxed) }
+    }
+
     var statistics: HTTPServerStatistics {
         var statistics = HTTPServerStatistics()
         statistics.openConnections = connectionCount
         statistics.refusedServerFull = refusedServerFull.load(ordering: .relaxed)
         statistics.refusedAddressFull = refusedAddressFull.load(ordering: .relaxed)
+        statistics.bufferedBodyBytes = bufferedBodyBytes.load(ordering: .relaxed)
+        statistics.reservedBodyBytes = reservedBodyBytes.load(ordering: .relaxed)
         return statistics
     }
 

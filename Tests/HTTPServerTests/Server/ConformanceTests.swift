@@ -173,6 +173,50 @@ import Testing
         await server.stop()
     }
 
+    /// Routing and the handler's own checks (authentication, say) run on the head: a request
+    /// refused there is answered at once, without its body being read (here it never comes).
+    @Test func aRequestRefusedOnItsHeadIsAnsweredWithoutWaitingForItsBody() async throws {
+        var configuration = HTTPServerConfiguration()
+        // Far beyond the client's read timeout: a server waiting for the body cannot answer in time.
+        configuration.bodyIdleTimeout = .seconds(120)
+        let router = TestRoutes.router { router in
+            router.post("/guarded") { request in
+                guard request.headers["Authorization"] == "Bearer good" else {
+                    throw HTTPError(.unauthorized, code: "unauthorized", message: "bad key")
+                }
+                return .text("\(try await request.body.collect().count)")
+            }
+        }
+        let server = try TestServer(configuration, router: router)
+        let client = try server.client(readTimeout: 30)
+        try client.send("POST /guarded HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer bad\r\nContent-Length: 1000000\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 401)
+        #expect(response.header("Connection") == "close", "the body may still come: the connection is not kept for it")
+        #expect(try client.isClosedByServer())
+        #expect(server.server.statistics.bufferedBodyBytes == 0)
+        // The same route reads the body once the request passes.
+        let accepted = try server.client()
+        try accepted.send("POST /guarded HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer good\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(try accepted.readResponse().text == "3")
+        await server.stop()
+    }
+
+    /// A body the handler did not read but that is already here is skipped: the connection stays.
+    @Test func anUnreadBodyReceivedInFullKeepsTheConnection() async throws {
+        let server = try TestServer()
+        let client = try server.client()
+        try client.send("POST /ignore HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+        let response = try client.readResponse()
+        #expect(response.text == "ignored")
+        #expect(response.header("Connection") == nil)
+        #expect(try stillServes(client))
+        try client.send("POST /ignore HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        #expect(try client.readResponse().header("Connection") == nil)
+        #expect(try stillServes(client))
+        await server.stop()
+    }
+
     @Test func otherExpectations417() async throws {
         try await expectRejected("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: something\r\n\r\nx", 417)
     }
