@@ -241,8 +241,11 @@ final class Connection: @unchecked Sendable {
         switch failure {
         case .tooLarge(let limit):
             error = HTTPError.payloadTooLarge(limit: limit)
-        case .timedOut:
-            error = HTTPError(.requestTimeout, code: "request_timeout", message: "request body timed out")
+        case .timedOut(let timeout):
+            server.logger?.debug("request body timeout", metadata: ["timeout": "\(timeout)"])
+            server.countBodyTimeout(total: timeout == .total)
+            error = HTTPError(.requestTimeout, code: "request_timeout",
+                              message: timeout == .total ? "request body not received in time" : "request body timed out")
         }
         _ = takeBody()
         deferredWaiter.take()?.resume(throwing: error)

@@ -15,6 +15,9 @@ struct ConnectionTimeouts: Equatable {
     var header: UInt64
     /// Longest pause while reading a request body.
     var bodyIdle: UInt64
+    /// Longest time to read a whole request body, from when the handler asks for it: a client
+    /// trickling a byte now and then never trips `bodyIdle`.
+    var bodyTotal: UInt64
     /// Longest wait for the next request on an idle keep-alive connection.
     var keepAlive: UInt64
     /// Longest time buffered output may wait for the client to read.
@@ -58,10 +61,18 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case done
     }
 
+    /// Which body timeout expired.
+    enum BodyTimeout: Equatable {
+        /// A pause longer than `bodyIdle`.
+        case idle
+        /// The whole body took longer than `bodyTotal`.
+        case total
+    }
+
     /// Why a deferred body is not delivered.
     enum DeferredBodyFailure: Equatable {
         case tooLarge(limit: Int)
-        case timedOut
+        case timedOut(BodyTimeout)
     }
 
     enum HeadAction: Equatable {
@@ -128,7 +139,7 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case close(TimeoutReason)
         /// A request head is half received: answer 408 and close.
         case answerRequestTimeout
-        /// The handler's body stalled: fail it; the handler answers (408).
+        /// The handler's body stalled or took too long: fail it; the handler answers (408).
         case failDeferred(DeferredBodyFailure)
     }
 
@@ -153,6 +164,8 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
     private var idleSince: UInt64 = 0
     /// The current request's client sent `Expect: 100-continue`.
     private var expectsContinue = false
+    /// When the handler asked for the body, for `bodyTotal`.
+    private var bodyStartedAt: UInt64 = 0
     private var lastBodyProgress: UInt64 = 0
     /// Since when (or since the last progress) output has waited for the client; 0 when it is not
     /// waiting.
@@ -238,7 +251,8 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         guard deferred == .notAsked else { return .alreadyRead }
         if let contentLength, contentLength > limit { return .tooLarge(limit: limit) }
         deferred = .reading(limit: limit)
-        lastBodyProgress = clock.now()
+        bodyStartedAt = clock.now()
+        lastBodyProgress = bodyStartedAt
         return .read(sendContinue: expectsContinue)
     }
 
@@ -331,7 +345,7 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case .awaitingEnd:
             return 0
         case .handler:
-            if case .reading = deferred { return lastBodyProgress + timeouts.bodyIdle }
+            if case .reading = deferred { return min(lastBodyProgress + timeouts.bodyIdle, bodyStartedAt + timeouts.bodyTotal) }
             return 0
         case .lingering:
             return lingerStartedAt + timeouts.linger
@@ -355,7 +369,7 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case .handler:
             deferred = .done
             closeAfterResponse = true
-            return .failDeferred(.timedOut)
+            return .failDeferred(.timedOut(clock.now() >= bodyStartedAt + timeouts.bodyTotal ? .total : .idle))
         case .lingering:
             return .close(.linger)
         case .awaitingEnd, .closing, .closed:

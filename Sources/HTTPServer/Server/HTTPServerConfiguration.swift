@@ -16,6 +16,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var headerTimeout: Duration
     /// Longest pause while reading a request body.
     public var bodyIdleTimeout: Duration
+    /// Longest time to read a whole request body, from when its handler asks for it, however
+    /// steadily its bytes come (408 and close).
+    public var bodyTotalTimeout: Duration
     /// Longest wait for the next request on an idle keep-alive connection.
     public var keepAliveTimeout: Duration
     /// Longest time a response may wait for the client to read before the connection is dropped.
@@ -28,6 +31,7 @@ public struct HTTPServerConfiguration: Sendable {
                 limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
                 maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 64,
                 headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),
+                bodyTotalTimeout: Duration = .seconds(60),
                 keepAliveTimeout: Duration = .seconds(60), writeTimeout: Duration = .seconds(30),
                 maxBufferedOutput: Int = 256 * 1024, tls: TLSConfiguration? = nil) {
         self.host = host
@@ -38,6 +42,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.headerTimeout = headerTimeout
         self.bodyIdleTimeout = bodyIdleTimeout
+        self.bodyTotalTimeout = bodyTotalTimeout
         self.keepAliveTimeout = keepAliveTimeout
         self.writeTimeout = writeTimeout
         self.maxBufferedOutput = maxBufferedOutput

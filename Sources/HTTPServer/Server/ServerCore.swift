@@ -30,6 +30,8 @@ final class ServerCore: Sendable {
     private let open = Mutex(Open())
     private let refusedServerFull = Atomic<Int>(0)
     private let refusedAddressFull = Atomic<Int>(0)
+    private let bodyIdleTimeouts = Atomic<Int>(0)
+    private let bodyTotalTimeouts = Atomic<Int>(0)
     private let bufferedBodyBytes = Atomic<Int>(0)
     private let reservedBodyBytes = Atomic<Int>(0)
     private let nextToken = Atomic<UInt64>(1 << 32)
@@ -45,6 +47,7 @@ final class ServerCore: Sendable {
         self.tls = tls
         timeouts = ConnectionTimeouts(header: configuration.headerTimeout.nanoseconds,
                                       bodyIdle: configuration.bodyIdleTimeout.nanoseconds,
+                                      bodyTotal: configuration.bodyTotalTimeout.nanoseconds,
                                       keepAlive: configuration.keepAliveTimeout.nanoseconds,
                                       write: configuration.writeTimeout.nanoseconds)
     }
@@ -96,6 +99,14 @@ final class ServerCore: Sendable {
 
     // MARK: - Statistics
 
+    func countBodyTimeout(total: Bool) {
+        if total {
+            bodyTotalTimeouts.add(1, ordering: .relaxed)
+        } else {
+            bodyIdleTimeouts.add(1, ordering: .relaxed)
+        }
+    }
+
     /// A connection's body buffer changed by `bytes` held and `capacity` reserved (negative when released).
     func bodyBufferChanged(bytes: Int, capacity: Int) {
         if bytes != 0 { bufferedBodyBytes.add(bytes, ordering: .relaxed) }
@@ -107,6 +118,8 @@ final class ServerCore: Sendable {
         statistics.openConnections = connectionCount
         statistics.refusedServerFull = refusedServerFull.load(ordering: .relaxed)
         statistics.refusedAddressFull = refusedAddressFull.load(ordering: .relaxed)
+        statistics.bodyIdleTimeouts = bodyIdleTimeouts.load(ordering: .relaxed)
+        statistics.bodyTotalTimeouts = bodyTotalTimeouts.load(ordering: .relaxed)
         statistics.bufferedBodyBytes = bufferedBodyBytes.load(ordering: .relaxed)
         statistics.reservedBodyBytes = reservedBodyBytes.load(ordering: .relaxed)
         return statistics

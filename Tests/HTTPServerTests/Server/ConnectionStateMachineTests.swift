@@ -13,7 +13,7 @@ import Testing
 
     typealias Machine = ConnectionStateMachine<ManualClock>
 
-    static let timeouts = ConnectionTimeouts(header: 10, bodyIdle: 30, keepAlive: 60, write: 20, linger: 5)
+    static let timeouts = ConnectionTimeouts(header: 10, bodyIdle: 30, bodyTotal: 50, keepAlive: 60, write: 20, linger: 5)
 
     /// A machine whose connection was accepted at the clock's current time.
     private func accepted(_ clock: ManualClock) -> Machine {
@@ -140,10 +140,36 @@ import Testing
         #expect(action3 == .rearm(1_045))
         clock.advance(1)
         let action4 = machine.timerFired(parserIdle: false)
-        #expect(action4 == .failDeferred(.timedOut))
+        #expect(action4 == .failDeferred(.timedOut(.idle)))
         #expect(machine.closeAfterResponse)
         let action5 = machine.handlerFinished()
         #expect(action5 == .closeWhenFlushed)
+    }
+
+    /// A client sending a byte just inside every pause would hold the connection forever: the
+    /// whole body has its own deadline, counted from when the handler asked.
+    @Test func aTricklingBodyIsCutOffAtTheTotalBodyTimeout() {
+        let clock = ManualClock()
+        var machine = accepted(clock)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: false, draining: false)
+        clock.advance(5)
+        _ = machine.deferredBodyRequested(limit: 64, contentLength: 60)
+        for total in 1...2 {
+            clock.advance(20)
+            let action = machine.receivedBody(total: total)
+            #expect(action == .append)
+        }
+        #expect(machine.deadline(parserIdle: false) == 1_055, "the total deadline comes before the next pause's")
+        clock.advance(9)
+        let action = machine.timerFired(parserIdle: false)
+        #expect(action == .rearm(1_055))
+        clock.advance(1)
+        let action2 = machine.timerFired(parserIdle: false)
+        #expect(action2 == .failDeferred(.timedOut(.total)))
+        #expect(machine.deferred == .done)
+        #expect(machine.closeAfterResponse)
+        let action3 = machine.handlerFinished()
+        #expect(action3 == .closeWhenFlushed)
     }
 
     @Test func aRequestWithoutBodyStartsTheHandlerAtItsEndAndTheHandlerHasNoTimeout() {
@@ -178,7 +204,7 @@ import Testing
         #expect(machine.deadline(parserIdle: false) == 1_130)
         clock.advance(30)
         let action3 = machine.timerFired(parserIdle: false)
-        #expect(action3 == .failDeferred(.timedOut))
+        #expect(action3 == .failDeferred(.timedOut(.idle)))
         #expect(machine.closeAfterResponse)
         let action4 = machine.handlerFinished()
         #expect(action4 == .closeWhenFlushed)

@@ -160,6 +160,13 @@ final class RawClient: @unchecked Sendable {
         try readResponse(head: true)
     }
 
+    /// True when the server has sent something (or closed) that is not read yet; never waits.
+    func hasInput() -> Bool {
+        if !buffer.isEmpty { return true }
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&ready, 1, 0) > 0
+    }
+
     /// Closes both directions now (the descriptor itself closes with the client).
     func hangUp() {
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
