@@ -17,6 +17,15 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_http_request_duration_seconds", .histogram,
                           help: "Time until the response head was ready, by route pattern.", labels: ["route"], buckets: Self.latencyBuckets)
         registry.register("popi_http_requests_in_flight", .gauge, help: "Requests being handled now.")
+        registry.register("popi_http_connections", .gauge, help: "Open HTTP connections.")
+        registry.register("popi_http_connections_refused_total", .counter,
+                          help: "Connections answered 503 and closed at accept, by the limit reached (max_connections, per_address).",
+                          labels: ["limit"])
+        registry.register("popi_http_request_body_timeouts_total", .counter,
+                          help: "Request bodies answered 408, by the timeout that expired (idle, total).", labels: ["timeout"])
+        registry.register("popi_http_request_body_bytes", .gauge,
+                          help: "Request body bytes held for handlers now, by state (buffered: received; reserved: memory).",
+                          labels: ["state"])
         registry.register("popi_prompt_tokens_total", .counter, help: "Prompt tokens read by generations, by generator.", labels: ["generator"])
         registry.register("popi_generated_tokens_total", .counter, help: "Tokens generated, by generator.", labels: ["generator"])
         registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations, from the first token to the last.",
@@ -48,6 +57,20 @@ final class ServiceMetrics: Sendable {
             registry.set("popi_db_pool_connections", ["open"], to: Double(stats.open))
             registry.set("popi_db_pool_connections", ["max"], to: Double(stats.size))
             registry.set("popi_db_pool_waiting", to: Double(stats.waiting))
+        }
+    }
+
+    /// Publishes the HTTP server's connection and body counters at every scrape.
+    func watch(server: HTTPServer) {
+        registry.addCollector { [registry] in
+            let stats = server.statistics
+            registry.set("popi_http_connections", to: Double(stats.openConnections))
+            registry.set("popi_http_connections_refused_total", ["max_connections"], to: Double(stats.refusedServerFull))
+            registry.set("popi_http_connections_refused_total", ["per_address"], to: Double(stats.refusedAddressFull))
+            registry.set("popi_http_request_body_timeouts_total", ["idle"], to: Double(stats.bodyIdleTimeouts))
+            registry.set("popi_http_request_body_timeouts_total", ["total"], to: Double(stats.bodyTotalTimeouts))
+            registry.set("popi_http_request_body_bytes", ["buffered"], to: Double(stats.bufferedBodyBytes))
+            registry.set("popi_http_request_body_bytes", ["reserved"], to: Double(stats.reservedBodyBytes))
         }
     }
 

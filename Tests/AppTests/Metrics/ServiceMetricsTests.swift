@@ -53,4 +53,18 @@ import Testing
         #expect(metrics.registry.value("popi_http_requests_total", ["/x", "other", "405"]) == 3)
         #expect(metrics.registry.value("popi_http_requests_total", ["/x", "GET", "200"]) == 1)
     }
+
+    @Test func theHTTPServersConnectionAndBodyCountersAreExported() throws {
+        let metrics = ServiceMetrics()
+        let server = HTTPServer(configuration: HTTPServerConfiguration(port: 0), router: Router())
+        metrics.watch(server: server)
+        let text = metrics.registry.render()
+        for line in ["popi_http_connections 0", #"popi_http_connections_refused_total{limit="max_connections"} 0"#,
+                     #"popi_http_connections_refused_total{limit="per_address"} 0"#,
+                     #"popi_http_request_body_timeouts_total{timeout="idle"} 0"#,
+                     #"popi_http_request_body_timeouts_total{timeout="total"} 0"#,
+                     #"popi_http_request_body_bytes{state="buffered"} 0"#, #"popi_http_request_body_bytes{state="reserved"} 0"#] {
+            #expect(text.contains("\n\(line)\n"), "\(line) missing")
+        }
+    }
 }
