@@ -52,7 +52,10 @@ for port in "$POPI_PORT" "$PEER_PORT"; do
   # Another process on the port would be measured instead of ours.
   if ss -Hltn "sport = :$port" | grep -q .; then echo "bench/http.sh: port $port is in use; set POPI_PORT / PEER_PORT" >&2; exit 1; fi
 done
-"$POPI" serve --host 127.0.0.1 --port "$POPI_PORT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
+# wrk opens up to 256 connections from one address: lift the per-address cap (a variable, which
+# an older POPI_BIN simply ignores).
+POPI_MAX_CONNECTIONS_PER_ADDRESS=4096 \
+  "$POPI" serve --host 127.0.0.1 --port "$POPI_PORT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
 popi_pid=$!; pids+=("$popi_pid")
 "$PEER" "$PEER_PORT" >"$work/peer.log" 2>&1 &
 peer_pid=$!; pids+=("$peer_pid")

@@ -28,7 +28,10 @@ work=$(mktemp -d /tmp/popi-slowloris.XXXXXX)
 swift build -c release --product popi >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 ulimit -n 4096
 if ss -Hltn "sport = :$POPI_PORT" | grep -q .; then echo "bench/slowloris.sh: port $POPI_PORT is in use; set POPI_PORT" >&2; exit 1; fi
-.build/release/popi serve --port "$POPI_PORT" --header-timeout "$HEADER_TIMEOUT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
+# The attack and the probe share 127.0.0.1: lift the per-address cap, which would refuse both
+# beyond 64 connections, so that this checks what the header timeout alone does.
+POPI_MAX_CONNECTIONS_PER_ADDRESS=4096 \
+  .build/release/popi serve --port "$POPI_PORT" --header-timeout "$HEADER_TIMEOUT" --data-dir "$work/data" >"$work/popi.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$POPI_PORT/healthz" >/dev/null && break; sleep 0.1; done

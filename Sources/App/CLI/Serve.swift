@@ -76,6 +76,9 @@ struct Serve: ParsableCommand {
     var logLevel: String?
     @Option(name: .customLong("max-connections"), help: .init(Setting.maxConnections.help("Open connections before new ones get 503.")))
     var maxConnections: Int?
+    @Option(name: .customLong("max-connections-per-address"),
+            help: .init(Setting.maxConnectionsPerAddress.help("Open connections from one IP address before its new ones get 503.")))
+    var maxConnectionsPerAddress: Int?
     @Option(name: .customLong("max-body-bytes"), help: .init(Setting.maxBodyBytes.help("Largest request body, else 413.")))
     var maxBodyBytes: Int?
     @Option(name: .customLong("max-header-bytes"), help: .init(Setting.maxHeaderBytes.help("Largest header section, else 431.")))
@@ -84,6 +87,8 @@ struct Serve: ParsableCommand {
     var headerTimeout: Double?
     @Option(name: .customLong("body-timeout"), help: .init(Setting.bodyTimeout.help("Seconds a request body may pause.")))
     var bodyTimeout: Double?
+    @Option(name: .customLong("body-total-timeout"), help: .init(Setting.bodyTotalTimeout.help("Seconds a whole request body may take.")))
+    var bodyTotalTimeout: Double?
     @Option(name: .customLong("keep-alive-timeout"), help: .init(Setting.keepAliveTimeout.help("Seconds an idle connection stays open.")))
     var keepAliveTimeout: Double?
     @Option(name: .customLong("write-timeout"), help: .init(Setting.writeTimeout.help("Seconds a client may stall reading a response.")))
@@ -138,12 +143,15 @@ struct Serve: ParsableCommand {
         try check((1...65535).contains(http.port), "--port must be between 1 and 65535")
         http.maxConnections = try required(maxConnections, Setting.maxConnections)
         try check((1...1_000_000).contains(http.maxConnections), "--max-connections must be between 1 and 1000000")
+        http.maxConnectionsPerAddress = try required(maxConnectionsPerAddress, Setting.maxConnectionsPerAddress)
+        try check((1...1_000_000).contains(http.maxConnectionsPerAddress), "--max-connections-per-address must be between 1 and 1000000")
         http.limits.maxBodyBytes = try required(maxBodyBytes, Setting.maxBodyBytes)
         http.limits.maxHeaderBytes = try required(maxHeaderBytes, Setting.maxHeaderBytes)
         try check(http.limits.maxBodyBytes >= 0 && http.limits.maxHeaderBytes >= 256,
                   "--max-body-bytes must be >= 0 and --max-header-bytes >= 256")
         http.headerTimeout = try seconds(headerTimeout, Setting.headerTimeout)
         http.bodyIdleTimeout = try seconds(bodyTimeout, Setting.bodyTimeout)
+        http.bodyTotalTimeout = try seconds(bodyTotalTimeout, Setting.bodyTotalTimeout)
         http.keepAliveTimeout = try seconds(keepAliveTimeout, Setting.keepAliveTimeout)
         http.writeTimeout = try seconds(writeTimeout, Setting.writeTimeout)
         switch (try value(tlsCertificate, Setting.tlsCertificate), try value(tlsKey, Setting.tlsKey)) {
@@ -281,10 +289,13 @@ extension Serve {
         static let upstream = ServeSetting<String>("--upstream", nil, default: nil)
         static let logLevel = ServeSetting("--log-level", "POPI_LOG_LEVEL", default: "info")
         static let maxConnections = ServeSetting("--max-connections", "POPI_MAX_CONNECTIONS", default: http.maxConnections)
+        static let maxConnectionsPerAddress = ServeSetting("--max-connections-per-address", "POPI_MAX_CONNECTIONS_PER_ADDRESS",
+                                                           default: http.maxConnectionsPerAddress)
         static let maxBodyBytes = ServeSetting("--max-body-bytes", "POPI_MAX_BODY_BYTES", default: http.limits.maxBodyBytes)
         static let maxHeaderBytes = ServeSetting("--max-header-bytes", "POPI_MAX_HEADER_BYTES", default: http.limits.maxHeaderBytes)
         static let headerTimeout = ServeSetting("--header-timeout", "POPI_HEADER_TIMEOUT", default: http.headerTimeout.seconds)
         static let bodyTimeout = ServeSetting("--body-timeout", "POPI_BODY_TIMEOUT", default: http.bodyIdleTimeout.seconds)
+        static let bodyTotalTimeout = ServeSetting("--body-total-timeout", "POPI_BODY_TOTAL_TIMEOUT", default: http.bodyTotalTimeout.seconds)
         static let keepAliveTimeout = ServeSetting("--keep-alive-timeout", "POPI_KEEP_ALIVE_TIMEOUT", default: http.keepAliveTimeout.seconds)
         static let writeTimeout = ServeSetting("--write-timeout", "POPI_WRITE_TIMEOUT", default: http.writeTimeout.seconds)
         static let shutdownGrace = ServeSetting("--shutdown-grace", "POPI_SHUTDOWN_GRACE", default: serve.shutdownGracePeriod.seconds)
@@ -303,8 +314,8 @@ extension Serve {
              authFailureBurst.row, maxConcurrentGenerations.row, generationQueue.row, maxUpstreamCalls.row, tenantShare.row,
              maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row,
              maxTenantEvents.row, maxTenantBytes.row, upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row,
-             maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row, bodyTimeout.row, keepAliveTimeout.row, writeTimeout.row,
-             shutdownGrace.row, tlsCertificate.row, tlsKey.row]
+             maxConnectionsPerAddress.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row, bodyTimeout.row,
+             bodyTotalTimeout.row, keepAliveTimeout.row, writeTimeout.row, shutdownGrace.row, tlsCertificate.row, tlsKey.row]
         }
     }
 }

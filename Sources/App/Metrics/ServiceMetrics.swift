@@ -22,6 +22,15 @@ final class ServiceMetrics: Sendable {
                           help: "Requests refused 401: no key, or a malformed, unknown, wrong or revoked one.")
         registry.register("popi_auth_limited_total", .counter,
                           help: "Requests refused 429 without a key lookup: their client address failed authentication too often.")
+        registry.register("popi_http_connections", .gauge, help: "Open HTTP connections.")
+        registry.register("popi_http_connections_refused_total", .counter,
+                          help: "Connections answered 503 and closed at accept, by the limit reached (max_connections, per_address).",
+                          labels: ["limit"])
+        registry.register("popi_http_request_body_timeouts_total", .counter,
+                          help: "Request bodies answered 408, by the timeout that expired (idle, total).", labels: ["timeout"])
+        registry.register("popi_http_request_body_bytes", .gauge,
+                          help: "Request body bytes held for handlers now, by state (buffered: received; reserved: memory).",
+                          labels: ["state"])
         registry.register("popi_prompt_tokens_total", .counter, help: "Prompt tokens read by generations, by generator.", labels: ["generator"])
         registry.register("popi_generated_tokens_total", .counter, help: "Tokens generated, by generator.", labels: ["generator"])
         registry.register("popi_generation_tokens_per_second", .histogram, help: "Decode speed of in-process generations, from the first token to the last.",
@@ -65,6 +74,20 @@ final class ServiceMetrics: Sendable {
         }
     }
 
+    /// Publishes the HTTP server's connection and body counters at every scrape.
+    func watch(server: HTTPServer) {
+        registry.addCollector { [registry] in
+            let stats = server.statistics
+            registry.set("popi_http_connections", to: Double(stats.openConnections))
+            registry.set("popi_http_connections_refused_total", ["max_connections"], to: Double(stats.refusedServerFull))
+            registry.set("popi_http_connections_refused_total", ["per_address"], to: Double(stats.refusedAddressFull))
+            registry.set("popi_http_request_body_timeouts_total", ["idle"], to: Double(stats.bodyIdleTimeouts))
+            registry.set("popi_http_request_body_timeouts_total", ["total"], to: Double(stats.bodyTotalTimeouts))
+            registry.set("popi_http_request_body_bytes", ["buffered"], to: Double(stats.bufferedBodyBytes))
+            registry.set("popi_http_request_body_bytes", ["reserved"], to: Double(stats.reservedBodyBytes))
+        }
+    }
+
     func record(queue: QueueStatistics) {
         registry.set("popi_refresh_queue_depth", to: Double(queue.pending))
         registry.set("popi_refresh_jobs_running", to: Double(queue.running))
@@ -82,7 +105,9 @@ final class ServiceMetrics: Sendable {
             registry.increment("popi_http_requests_in_flight", by: -1)
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             let route = request.route ?? "unmatched"
-            registry.increment("popi_http_requests_total", [route, request.method.rawValue, String(response.status.code)])
+            // Any token is a method: one a client made up must not grow a new series.
+            let method = request.method.isStandard ? request.method.rawValue : "other"
+            registry.increment("popi_http_requests_total", [route, method, String(response.status.code)])
             registry.observe("popi_http_request_duration_seconds", [route], seconds)
             logger.info("request", metadata: [
                 "request_id": "\(request.attributes[RequestID.self] ?? "-")", "method": "\(request.method)",

@@ -53,6 +53,7 @@ enum Service {
 
         let server = HTTPServer(configuration: configuration.http,
                                 router: api.router(), logger: logger)
+        metrics.watch(server: server)
         try server.start()
         logger.notice("popi \(PopiVersion.current) serving", metadata: [
             "addresses": "\(server.addresses.joined(separator: ", "))", "workers": "\(configuration.workers)",

@@ -1,32 +1,43 @@
-import Glibc
+/// A request method: any token (RFC 9110 §9.1), case-sensitive. The router answers a method it has
+/// no route for with 405 and `Allow` on a known path, 404 elsewhere; only `CONNECT` (a proxy's
+/// tunnel, whose target is not a path) and absurdly long tokens are refused by the parser, 501.
+public struct HTTPMethod: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    public let rawValue: String
 
-/// The request methods popi implements. Any other syntactically valid method is answered 501.
-public enum HTTPMethod: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT
+    /// Nil unless `rawValue` is a token: 1 or more of the characters RFC 9110 §5.6.2 allows.
+    public init?(rawValue: String) {
+        guard !rawValue.isEmpty, rawValue.utf8.allSatisfy(isTokenChar) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    private init(token: String) { rawValue = token }
 
     public var description: String { rawValue }
 
-    /// Matches the method token exactly (methods are case-sensitive, RFC 9110 §9.1).
-    init?(token: UnsafeRawBufferPointer) {
-        switch token.count {
-        case 3:
-            if Self.equals(token, "GET") { self = .GET } else if Self.equals(token, "PUT") { self = .PUT } else { return nil }
-        case 4:
-            if Self.equals(token, "POST") { self = .POST } else if Self.equals(token, "HEAD") { self = .HEAD } else { return nil }
-        case 5:
-            if Self.equals(token, "PATCH") { self = .PATCH } else if Self.equals(token, "TRACE") { self = .TRACE } else { return nil }
-        case 6:
-            if Self.equals(token, "DELETE") { self = .DELETE } else { return nil }
-        case 7:
-            if Self.equals(token, "OPTIONS") { self = .OPTIONS } else if Self.equals(token, "CONNECT") { self = .CONNECT } else { return nil }
-        default:
-            return nil
-        }
+    public static let GET = HTTPMethod(token: "GET")
+    public static let HEAD = HTTPMethod(token: "HEAD")
+    public static let POST = HTTPMethod(token: "POST")
+    public static let PUT = HTTPMethod(token: "PUT")
+    public static let DELETE = HTTPMethod(token: "DELETE")
+    public static let PATCH = HTTPMethod(token: "PATCH")
+    public static let OPTIONS = HTTPMethod(token: "OPTIONS")
+    public static let TRACE = HTTPMethod(token: "TRACE")
+    public static let CONNECT = HTTPMethod(token: "CONNECT")
+
+    /// The methods of RFC 9110 and PATCH, in the order `Allow` lists them.
+    public static let standard: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE, .CONNECT]
+
+    /// One of `standard`. Other tokens come from clients: keep them out of metric labels.
+    public var isStandard: Bool { Self.standard.contains(self) }
+
+    /// An `Allow` value: the standard methods in their order, then any others alphabetically.
+    static func allowList(_ methods: Set<HTTPMethod>) -> String {
+        let others = methods.filter { !$0.isStandard }.sorted { $0.rawValue < $1.rawValue }
+        return (standard.filter(methods.contains) + others).map(\.rawValue).joined(separator: ", ")
     }
 
-    private static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        let other = UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        return memcmp(bytes.baseAddress!, other.baseAddress!, bytes.count) == 0
+    /// The parser's method bytes, already checked to be token characters.
+    init(token: UnsafeRawBufferPointer) {
+        self.init(token: String(decoding: token, as: UTF8.self))
     }
 }

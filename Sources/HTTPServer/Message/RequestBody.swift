@@ -1,7 +1,9 @@
-/// A request body. The server reads a body before the handler runs, except when the client sent
-/// `Expect: 100-continue`: then `100 Continue` is sent and the body read only when the handler
-/// first calls `collect`. A handler that never asks gets its response sent and the connection
-/// closed, so a large upload it did not want is never read.
+/// A request body. The handler runs as soon as the request head is in, so routing and
+/// authentication never wait for a body: the server reads it only when the handler first calls
+/// `collect` (after sending `100 Continue` when the client sent `Expect: 100-continue`), and a
+/// body can be collected once. A handler that answers without asking gets its response sent; a
+/// body already received in full is skipped, one still arriving is not read and the connection
+/// closes, so an upload the handler did not want costs nothing to refuse.
 public struct RequestBody: Sendable {
     enum Storage: Sendable {
         case bytes([UInt8])

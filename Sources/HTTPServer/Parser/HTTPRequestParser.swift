@@ -56,7 +56,9 @@ public struct HTTPRequestParser: Sendable {
         case failed(HTTPParseError)
     }
 
-    private static let maxMethodBytes = 16
+    /// Longer than any registered method (the longest has 17 bytes): answered 501, since no route
+    /// can have it, and it bounds what a method may store.
+    private static let maxMethodBytes = 32
     private static let maxChunkLineBytes = 4096
 
     public let limits: Limits
@@ -265,7 +267,7 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func finishHead() -> Result<RequestHead, HTTPParseError> {
         let method = storage.withUnsafeBytes { HTTPMethod(token: UnsafeRawBufferPointer(rebasing: $0[0..<methodEnd])) }
-        guard let method else { return .failure(.methodNotImplemented) }
+        // CONNECT asks for a tunnel to an authority, not for a resource at a path: a proxy's job.
         guard method != .CONNECT else { return .failure(.methodNotImplemented) }
 
         var contentLength: Int?
@@ -384,6 +386,9 @@ public struct HTTPRequestParser: Sendable {
         var i = 0
         var size = 0
         let line = chunkLine
+        // BWS is allowed only before `;` and around `=` of an extension, so a valid line never
+        // ends in whitespace: `2 ` (a size and a space, no extension) is not a chunk line.
+        if let last = line.last, last == SP || last == HTAB { return .failure(.bad("whitespace at the end of a chunk line")) }
         while i < line.count, let digit = hexValue(line[i]) {
             guard size <= (Int.max >> 4) else { return .failure(.bodyTooLarge) }
             size = size << 4 | digit

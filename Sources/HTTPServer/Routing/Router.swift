@@ -93,7 +93,7 @@ final class CompiledRouter: Sendable {
         var methods = Set(router.routes.map(\.method))
         if methods.contains(.GET) { methods.insert(.HEAD) }
         methods.insert(.OPTIONS)
-        allMethods = HTTPMethod.allCases.filter(methods.contains).map(\.rawValue).joined(separator: ", ")
+        allMethods = HTTPMethod.allowList(methods)
         notFound = wrap { _ in HTTPError.notFound().response }
     }
 
@@ -172,7 +172,7 @@ final class CompiledRouter: Sendable {
         var methods = Set(node.handlers.keys)
         if methods.contains(.GET) { methods.insert(.HEAD) }
         methods.insert(.OPTIONS)
-        let allow = HTTPMethod.allCases.filter(methods.contains).map(\.rawValue).joined(separator: ", ")
+        let allow = HTTPMethod.allowList(methods)
         request.route = node.handlers.values.first?.pattern
         if request.method == .OPTIONS {
             return await wrap { _ in Response(status: .noContent, headers: ["Allow": allow]) }(request)

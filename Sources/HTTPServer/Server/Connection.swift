@@ -19,6 +19,8 @@ final class Connection: @unchecked Sendable {
     let deadline = Atomic<UInt64>(0)
     let token: UInt64
     let fd: Int32
+    /// The client's address, for the per-address connection limit.
+    let peer: PeerAddress?
     private let server: ServerCore
     private let remoteAddress: String?
 
@@ -39,18 +41,20 @@ final class Connection: @unchecked Sendable {
     private var date = HTTPDate()
 
     private var head: RequestHead?
-    private var body: [UInt8] = []
-    /// The handler waiting for its deferred (`Expect: 100-continue`) body.
+    /// The body being read for the handler that asked for it.
+    private var body = BodyBuffer(ceiling: 0)
+    /// The handler waiting for its body.
     private var deferredWaiter: CheckedContinuation<[UInt8], any Error>?
     private var task: Task<Void, Never>?
     private var processing = false
     /// Writers suspended until buffered output drains: a handler may write from several tasks.
     private var drainWaiters: [CheckedContinuation<Void, any Error>] = []
 
-    init(token: UInt64, fd: Int32, remoteAddress: String?, server: ServerCore, transport: Transport) {
+    init(token: UInt64, fd: Int32, remoteAddress: String?, peer: PeerAddress?, server: ServerCore, transport: Transport) {
         self.token = token
         self.fd = fd
         self.remoteAddress = remoteAddress
+        self.peer = peer
         self.server = server
         self.transport = transport
         queue = DispatchQueue(label: "popi.http.connection", target: server.connectionTargetQueue)
@@ -179,18 +183,20 @@ final class Connection: @unchecked Sendable {
 
     private func receivedHead(_ head: RequestHead) {
         self.head = head
-        switch state.receivedHead(expectsContinue: head.expectsContinue, draining: server.isDraining) {
+        switch state.receivedHead(hasBody: head.framing != .none, expectsContinue: head.expectsContinue,
+                                  draining: server.isDraining) {
         case .startHandlerWithDeferredBody:
             startHandler(head, body: RequestBody(deferred: DeferredBodyReader(connection: self)))
-        case .readBody:
-            if case .length(let length) = head.framing { body.reserveCapacity(length) }
+        case .awaitEnd:
+            break
         }
     }
 
     private func receivedBody(_ bytes: UnsafeRawBufferPointer) {
         switch state.receivedBody(total: body.count + bytes.count) {
         case .append:
-            body.append(contentsOf: bytes)
+            let grown = body.append(bytes)
+            server.bodyBufferChanged(bytes: bytes.count, capacity: grown)
         case .failDeferred(let failure):
             parserAbandoned()
             failDeferredBody(failure)
@@ -201,16 +207,19 @@ final class Connection: @unchecked Sendable {
         guard let head else { return }
         switch state.receivedEnd() {
         case .startHandler:
-            let bytes = body
-            body = []
-            startHandler(head, body: RequestBody(bytes: bytes))
+            startHandler(head, body: .empty)
         case .deliverDeferred:
-            let bytes = body
-            body = []
+            let bytes = takeBody()
             deferredWaiter.take()?.resume(returning: bytes)
         case .none:
             break
         }
+    }
+
+    /// The body read so far, no longer counted as the server's.
+    private func takeBody() -> [UInt8] {
+        server.bodyBufferChanged(bytes: -body.count, capacity: -body.capacity)
+        return body.take()
     }
 
     private func receivedError(_ error: HTTPParseError) {
@@ -219,7 +228,8 @@ final class Connection: @unchecked Sendable {
         case .answerAndClose:
             ResponseHead.appendClosing(HTTPError(error), date: &date, to: &outbound)
         case .failDeferred:
-            // The handler asked for a deferred body that turned out malformed or too large.
+            // The handler asked for a body that turned out malformed or too large.
+            _ = takeBody()
             deferredWaiter.take()?.resume(throwing: HTTPError(error))
         case .none:
             break
@@ -229,9 +239,15 @@ final class Connection: @unchecked Sendable {
     private func failDeferredBody(_ failure: ConnectionStateMachine<SystemClock>.DeferredBodyFailure) {
         let error: any Error
         switch failure {
-        case .tooLarge(let limit): error = HTTPError.payloadTooLarge(limit: limit)
-        case .timedOut: error = HTTPError(.requestTimeout, code: "request_timeout", message: "request body timed out")
+        case .tooLarge(let limit):
+            error = HTTPError.payloadTooLarge(limit: limit)
+        case .timedOut(let timeout):
+            server.logger?.debug("request body timeout", metadata: ["timeout": "\(timeout)"])
+            server.countBodyTimeout(total: timeout == .total)
+            error = HTTPError(.requestTimeout, code: "request_timeout",
+                              message: timeout == .total ? "request body not received in time" : "request body timed out")
         }
+        _ = takeBody()
         deferredWaiter.take()?.resume(throwing: error)
     }
 
@@ -259,6 +275,8 @@ final class Connection: @unchecked Sendable {
     /// Runs on `queue` (the task's executor).
     private func send(_ response: Response, for head: RequestHead) async {
         guard state.phase == .handler else { return }
+        // A streamed body may still read the request body while it writes.
+        if case .bytes = response.body, state.deferred == .notAsked, !state.closeAfterResponse { discardUnreadBody() }
         let noBody = head.method == .HEAD || !response.status.allowsBody
         let asksClose = response.headers.containsToken("close", in: "Connection")
         switch response.body {
@@ -300,7 +318,30 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    // MARK: - Deferred bodies (Expect: 100-continue)
+    /// The handler answers without reading its body. A body already received in full is skipped
+    /// so that the connection can serve the next request; one still arriving is not waited for
+    /// (the connection closes after the response instead).
+    private func discardUnreadBody() {
+        skipping: while true {
+            let (consumed, event) = parser.parse(UnsafeRawBufferPointer(rebasing: inbound[0..<inEnd]), from: inStart)
+            inStart += consumed
+            switch event {
+            case .body?:
+                continue
+            case .end?:
+                state.unreadBodyDiscarded()
+                break skipping
+            case .head?, .error?, nil:
+                break skipping
+            }
+        }
+        if inStart == inEnd {
+            inStart = 0
+            inEnd = 0
+        }
+    }
+
+    // MARK: - Deferred bodies
 
     func collectDeferredBody(upTo limit: Int) async throws -> [UInt8] {
         if !isOnQueue {
@@ -319,14 +360,17 @@ final class Connection: @unchecked Sendable {
             throw HTTPError(.internalServerError, code: "internal", message: "request body already read")
         case .tooLarge(let limit):
             throw HTTPError.payloadTooLarge(limit: limit)
-        case .sendContinue:
+        case .read(let sendContinue):
+            body = BodyBuffer(ceiling: min(limit, head?.contentLength ?? server.configuration.limits.maxBodyBytes))
             return try await withCheckedThrowingContinuation { continuation in
                 deferredWaiter = continuation
-                outbound.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                if sendContinue { outbound.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8) }
                 if processing {
                     flush()
                 } else {
                     processInput()
+                    // Input may have stopped at a full buffer while the handler ran.
+                    if readBlocked { readable() }
                 }
             }
         }
@@ -443,6 +487,7 @@ final class Connection: @unchecked Sendable {
         deadline.store(0, ordering: .relaxed)
         task?.cancel()
         task = nil
+        _ = takeBody()
         deferredWaiter.take()?.resume(throwing: CancellationError())
         resumeDrainWaiters(throwing: CancellationError())
         server.poller?.deregister(fd)

@@ -15,6 +15,9 @@ struct ConnectionTimeouts: Equatable {
     var header: UInt64
     /// Longest pause while reading a request body.
     var bodyIdle: UInt64
+    /// Longest time to read a whole request body, from when the handler asks for it: a client
+    /// trickling a byte now and then never trips `bodyIdle`.
+    var bodyTotal: UInt64
     /// Longest wait for the next request on an idle keep-alive connection.
     var keepAlive: UInt64
     /// Longest time buffered output may wait for the client to read.
@@ -28,14 +31,15 @@ struct ConnectionTimeouts: Equatable {
 /// end, a blocked or drained write, a timer) and carries out the actions it returns (start a
 /// handler, answer an error, close, linger) with the socket; nothing here touches one.
 ///
-/// Requests are answered strictly in order; a request with `Expect: 100-continue` starts its
-/// handler at once and its body is read only when the handler asks (`deferredBody...`).
+/// Requests are answered strictly in order. Every request starts its handler once its head is in
+/// (routing and authentication never wait for a body); a body is read only when the handler asks
+/// (`deferredBody...`), after `100 Continue` when the client expects one.
 struct ConnectionStateMachine<Clock: MonotonicClock> {
     enum Phase: Equatable {
         /// Waiting for, or reading, a request head.
         case head
-        /// Reading a body before running the handler.
-        case body
+        /// The head of a request without a body is in; the parser reports its end at once.
+        case awaitingEnd
         /// A handler (and its streamed response) is running.
         case handler
         /// Sending what is buffered, then closing.
@@ -45,29 +49,37 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case closed
     }
 
-    /// The body of an `Expect: 100-continue` request.
+    /// The body of the current request, read only when its handler asks.
     enum DeferredBody: Equatable {
-        /// The request has no deferred body.
+        /// The request has no body.
         case none
-        /// The handler has not asked for it (the client waits for `100 Continue`).
+        /// The handler has not asked for it (with `Expect: 100-continue` the client waits).
         case notAsked
         /// Being read for the handler, up to `limit` bytes.
         case reading(limit: Int)
-        /// Read, refused or failed.
+        /// Read, discarded, refused or failed.
         case done
+    }
+
+    /// Which body timeout expired.
+    enum BodyTimeout: Equatable {
+        /// A pause longer than `bodyIdle`.
+        case idle
+        /// The whole body took longer than `bodyTotal`.
+        case total
     }
 
     /// Why a deferred body is not delivered.
     enum DeferredBodyFailure: Equatable {
         case tooLarge(limit: Int)
-        case timedOut
+        case timedOut(BodyTimeout)
     }
 
     enum HeadAction: Equatable {
         /// Run the handler now; its body arrives only if it asks.
         case startHandlerWithDeferredBody
-        /// Read the body, then run the handler.
-        case readBody
+        /// No body: run the handler at the request's end, which follows at once.
+        case awaitEnd
     }
 
     enum BodyAction: Equatable {
@@ -91,8 +103,8 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
     }
 
     enum DeferredRequestAction: Equatable {
-        /// Send `100 Continue` and read the body.
-        case sendContinue
+        /// Read the body, after sending `100 Continue` when the client waits for it.
+        case read(sendContinue: Bool)
         case tooLarge(limit: Int)
         case alreadyRead
         /// The exchange is over (the connection closed).
@@ -125,9 +137,9 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case rearm(UInt64)
         /// Close without an answer (an idle connection, a stalled write, a finished linger).
         case close(TimeoutReason)
-        /// A request is half received: answer 408 and close.
+        /// A request head is half received: answer 408 and close.
         case answerRequestTimeout
-        /// The handler's deferred body stalled: fail it; the handler answers.
+        /// The handler's body stalled or took too long: fail it; the handler answers (408).
         case failDeferred(DeferredBodyFailure)
     }
 
@@ -150,6 +162,10 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
     private var headStartedAt: UInt64
     /// When the previous response ended, for the keep-alive timeout.
     private var idleSince: UInt64 = 0
+    /// The current request's client sent `Expect: 100-continue`.
+    private var expectsContinue = false
+    /// When the handler asked for the body, for `bodyTotal`.
+    private var bodyStartedAt: UInt64 = 0
     private var lastBodyProgress: UInt64 = 0
     /// Since when (or since the last progress) output has waited for the client; 0 when it is not
     /// waiting.
@@ -165,7 +181,7 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
     /// Whether input is parsed now (as opposed to waiting behind a running handler).
     var isParsing: Bool {
         switch phase {
-        case .head, .body: return true
+        case .head, .awaitingEnd: return true
         case .handler: if case .reading = deferred { return true } else { return false }
         case .closing, .lingering, .closed: return false
         }
@@ -178,17 +194,17 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         if phase == .head, !parserIdle, headStartedAt == 0 { headStartedAt = clock.now() }
     }
 
-    mutating func receivedHead(expectsContinue: Bool, draining: Bool) -> HeadAction {
+    mutating func receivedHead(hasBody: Bool, expectsContinue: Bool, draining: Bool) -> HeadAction {
         headStartedAt = 0
         if draining { closeAfterResponse = true }
-        if expectsContinue {
-            deferred = .notAsked
-            phase = .handler
-            return .startHandlerWithDeferredBody
+        guard hasBody else {
+            phase = .awaitingEnd
+            return .awaitEnd
         }
-        phase = .body
-        lastBodyProgress = clock.now()
-        return .readBody
+        self.expectsContinue = expectsContinue
+        deferred = .notAsked
+        phase = .handler
+        return .startHandlerWithDeferredBody
     }
 
     /// Body bytes arrived, making `total` so far.
@@ -204,7 +220,7 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
 
     mutating func receivedEnd() -> EndAction {
         switch phase {
-        case .body:
+        case .awaitingEnd:
             phase = .handler
             return .startHandler
         case .handler:
@@ -235,13 +251,21 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         guard deferred == .notAsked else { return .alreadyRead }
         if let contentLength, contentLength > limit { return .tooLarge(limit: limit) }
         deferred = .reading(limit: limit)
-        lastBodyProgress = clock.now()
-        return .sendContinue
+        bodyStartedAt = clock.now()
+        lastBodyProgress = bodyStartedAt
+        return .read(sendContinue: expectsContinue)
+    }
+
+    /// The handler answers without asking for its body, and the whole body was already received
+    /// and skipped: the connection can stay open for the next request.
+    mutating func unreadBodyDiscarded() {
+        if deferred == .notAsked { deferred = .done }
     }
 
     /// The handler's response starts. Returns whether the connection closes after it (and says so
     /// in `Connection: close`): when the response or request asks for it, an HTTP/1.0 client did
-    /// not ask to keep alive, a deferred body was never read (its bytes may still come), or a
+    /// not ask to keep alive, a body was not read (its bytes may still come: reading them just to
+    /// keep the connection would let a refused request cost what an accepted one does), or a
     /// streamed body cannot be chunked and so ends at the close.
     mutating func responseStarts(responseAsksClose: Bool, requestKeepAlive: Bool, endsAtClose: Bool) -> Bool {
         if responseAsksClose || deferred == .notAsked || !requestKeepAlive || endsAtClose {
@@ -255,6 +279,7 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         guard phase == .handler else { return .none }
         if case .reading = deferred { closeAfterResponse = true }
         deferred = .none
+        expectsContinue = false
         if closeAfterResponse {
             phase = .closing
             return .closeWhenFlushed
@@ -317,10 +342,10 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         case .head:
             if parserIdle && headStartedAt == 0 { return idleSince + timeouts.keepAlive }
             return (headStartedAt == 0 ? clock.now() : headStartedAt) + timeouts.header
-        case .body:
-            return lastBodyProgress + timeouts.bodyIdle
+        case .awaitingEnd:
+            return 0
         case .handler:
-            if case .reading = deferred { return lastBodyProgress + timeouts.bodyIdle }
+            if case .reading = deferred { return min(lastBodyProgress + timeouts.bodyIdle, bodyStartedAt + timeouts.bodyTotal) }
             return 0
         case .lingering:
             return lingerStartedAt + timeouts.linger
@@ -337,17 +362,17 @@ struct ConnectionStateMachine<Clock: MonotonicClock> {
         switch phase {
         case .head where parserIdle:
             return .close(headStartedAt == 0 ? .idle : .header)
-        case .head, .body:
+        case .head:
             closeAfterResponse = true
             phase = .closing
             return .answerRequestTimeout
         case .handler:
             deferred = .done
             closeAfterResponse = true
-            return .failDeferred(.timedOut)
+            return .failDeferred(.timedOut(clock.now() >= bodyStartedAt + timeouts.bodyTotal ? .total : .idle))
         case .lingering:
             return .close(.linger)
-        case .closing, .closed:
+        case .awaitingEnd, .closing, .closed:
             return .rearm(0)
         }
     }

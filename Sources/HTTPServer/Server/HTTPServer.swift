@@ -46,6 +46,9 @@ public final class HTTPServer: Sendable {
     /// The bound addresses, e.g. `["127.0.0.1:8080"]`.
     public var addresses: [String] { running.withLock { $0?.addresses ?? [] } }
 
+    /// Connections, refusals, body timeouts and body memory; all zero before `start()`.
+    public var statistics: HTTPServerStatistics { core.withLock { $0 }?.statistics ?? HTTPServerStatistics() }
+
     /// Binds and starts accepting. Throws `SocketError` or `TLSError`.
     public func start() throws {
         let tls = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(configuration) }
@@ -148,8 +151,18 @@ public final class HTTPServer: Sendable {
                     return
                 }
             }
-            guard core.hasRoom else {
-                refuse(fd, tls: core.tls != nil)
+            let peer = PeerAddress(&address)
+            switch core.admission(for: peer) {
+            case .admitted:
+                break
+            case .serverFull:
+                refuse(fd, tls: core.tls != nil, HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections",
+                                                           headers: ["Retry-After": "1"]))
+                continue
+            case .addressFull:
+                refuse(fd, tls: core.tls != nil, HTTPError(.serviceUnavailable, code: "too_many_connections",
+                                                           message: "too many connections from this address",
+                                                           headers: ["Retry-After": "1"]))
                 continue
             }
             try? Syscall.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
@@ -164,7 +177,7 @@ public final class HTTPServer: Sendable {
                 transport = .plain(fd)
             }
             let connection = Connection(token: core.makeToken(), fd: fd, remoteAddress: SocketAddress.describe(&address),
-                                        server: core, transport: transport)
+                                        peer: peer, server: core, transport: transport)
             core.add(connection)
             do {
                 try core.poller?.register(fd, token: connection.token)
@@ -175,13 +188,13 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Over the connection limit (or shutting down): a best-effort 503 on plain connections, then close.
-    private static func refuse(_ fd: Int32, tls: Bool) {
+    /// Over a connection limit: a best-effort answer on plain connections (a TLS client would
+    /// need a handshake first), then close.
+    private static func refuse(_ fd: Int32, tls: Bool, _ error: HTTPError) {
         if !tls {
             var date = HTTPDate()
             var out: [UInt8] = []
-            ResponseHead.appendClosing(HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections",
-                                                 headers: ["Retry-After": "1"]), date: &date, to: &out)
+            ResponseHead.appendClosing(error, date: &date, to: &out)
             _ = out.withUnsafeBytes { try? Syscall.write(fd, $0) }
         }
         Syscall.close(fd)

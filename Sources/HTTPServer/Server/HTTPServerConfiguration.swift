@@ -8,10 +8,17 @@ public struct HTTPServerConfiguration: Sendable {
     public var limits: HTTPRequestParser.Limits
     /// Connections beyond this are answered 503 and closed at once.
     public var maxConnections: Int
+    /// Connections from one IP address beyond this are answered 503 (`too_many_connections`) and
+    /// closed at once, so one client cannot take every connection. Behind a proxy every client
+    /// shares the proxy's address: raise it to `maxConnections` there.
+    public var maxConnectionsPerAddress: Int
     /// From a connection's first byte of a request head (or from accept) to the end of the head.
     public var headerTimeout: Duration
     /// Longest pause while reading a request body.
     public var bodyIdleTimeout: Duration
+    /// Longest time to read a whole request body, from when its handler asks for it, however
+    /// steadily its bytes come (408 and close).
+    public var bodyTotalTimeout: Duration
     /// Longest wait for the next request on an idle keep-alive connection.
     public var keepAliveTimeout: Duration
     /// Longest time a response may wait for the client to read before the connection is dropped.
@@ -22,8 +29,9 @@ public struct HTTPServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 1024,
                 limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
-                maxConnections: Int = 4096,
+                maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 64,
                 headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),
+                bodyTotalTimeout: Duration = .seconds(60),
                 keepAliveTimeout: Duration = .seconds(60), writeTimeout: Duration = .seconds(30),
                 maxBufferedOutput: Int = 256 * 1024, tls: TLSConfiguration? = nil) {
         self.host = host
@@ -31,8 +39,10 @@ public struct HTTPServerConfiguration: Sendable {
         self.backlog = backlog
         self.limits = limits
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.headerTimeout = headerTimeout
         self.bodyIdleTimeout = bodyIdleTimeout
+        self.bodyTotalTimeout = bodyTotalTimeout
         self.keepAliveTimeout = keepAliveTimeout
         self.writeTimeout = writeTimeout
         self.maxBufferedOutput = maxBufferedOutput

@@ -3,16 +3,37 @@ import Dispatch
 import Logging
 import Synchronization
 
-/// What every connection of one server shares: configuration, router, TLS context and the set of
-/// open connections (for the timeout sweeper, the connection limit and shutdown).
+/// What every connection of one server shares: configuration, router, TLS context, the set of
+/// open connections (for the timeout sweeper, the connection limits and shutdown) and the counters
+/// behind `HTTPServerStatistics`.
 final class ServerCore: Sendable {
+    /// Whether a new connection may stay, decided at accept.
+    enum Admission {
+        case admitted
+        /// `maxConnections` are open.
+        case serverFull
+        /// `maxConnectionsPerAddress` are open from the connection's address.
+        case addressFull
+    }
+
+    private struct Open {
+        var connections: [UInt64: Connection] = [:]
+        var perAddress: [PeerAddress: Int] = [:]
+    }
+
     let configuration: HTTPServerConfiguration
     let router: CompiledRouter
     let logger: Logger?
     let tls: TLSContext?
     let connectionTargetQueue = DispatchQueue.global()
     let timeouts: ConnectionTimeouts
-    private let connections = Mutex<[UInt64: Connection]>([:])
+    private let open = Mutex(Open())
+    private let refusedServerFull = Atomic<Int>(0)
+    private let refusedAddressFull = Atomic<Int>(0)
+    private let bodyIdleTimeouts = Atomic<Int>(0)
+    private let bodyTotalTimeouts = Atomic<Int>(0)
+    private let bufferedBodyBytes = Atomic<Int>(0)
+    private let reservedBodyBytes = Atomic<Int>(0)
     private let nextToken = Atomic<UInt64>(1 << 32)
     /// Set once by `HTTPServer.start()` before any connection exists.
     nonisolated(unsafe) var poller: Poller?
@@ -26,13 +47,14 @@ final class ServerCore: Sendable {
         self.tls = tls
         timeouts = ConnectionTimeouts(header: configuration.headerTimeout.nanoseconds,
                                       bodyIdle: configuration.bodyIdleTimeout.nanoseconds,
+                                      bodyTotal: configuration.bodyTotalTimeout.nanoseconds,
                                       keepAlive: configuration.keepAliveTimeout.nanoseconds,
                                       write: configuration.writeTimeout.nanoseconds)
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    var connectionCount: Int { connections.withLock { $0.count } }
+    var connectionCount: Int { open.withLock { $0.connections.count } }
 
     /// Connection tokens start above the listeners' and are never reused, so a stale epoll event
     /// can never reach a newer connection on the same descriptor number.
@@ -40,30 +62,81 @@ final class ServerCore: Sendable {
         nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
-    var hasRoom: Bool { connections.withLock { $0.count < configuration.maxConnections } }
+    /// Whether a connection just accepted from `peer` may stay; a refusal is counted. Only the
+    /// poller thread accepts and adds, so room found here is still there at `add`.
+    func admission(for peer: PeerAddress?) -> Admission {
+        let admission = open.withLock { open -> Admission in
+            if open.connections.count >= configuration.maxConnections { return .serverFull }
+            if let peer, open.perAddress[peer, default: 0] >= configuration.maxConnectionsPerAddress { return .addressFull }
+            return .admitted
+        }
+        switch admission {
+        case .admitted: break
+        case .serverFull: refusedServerFull.add(1, ordering: .relaxed)
+        case .addressFull: refusedAddressFull.add(1, ordering: .relaxed)
+        }
+        return admission
+    }
 
     func add(_ connection: Connection) {
-        connections.withLock { $0[connection.token] = connection }
+        open.withLock { open in
+            open.connections[connection.token] = connection
+            if let peer = connection.peer { open.perAddress[peer, default: 0] += 1 }
+        }
     }
 
     func remove(_ connection: Connection) {
-        let empty = connections.withLock { all -> Bool in
-            all[connection.token] = nil
-            return all.isEmpty
+        let empty = open.withLock { open -> Bool in
+            guard open.connections.removeValue(forKey: connection.token) != nil else { return open.connections.isEmpty }
+            if let peer = connection.peer {
+                let left = open.perAddress[peer, default: 1] - 1
+                open.perAddress[peer] = left > 0 ? left : nil
+            }
+            return open.connections.isEmpty
         }
         if empty { wakeEmptyWaiters() }
     }
 
+    // MARK: - Statistics
+
+    func countBodyTimeout(total: Bool) {
+        if total {
+            bodyTotalTimeouts.add(1, ordering: .relaxed)
+        } else {
+            bodyIdleTimeouts.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// A connection's body buffer changed by `bytes` held and `capacity` reserved (negative when released).
+    func bodyBufferChanged(bytes: Int, capacity: Int) {
+        if bytes != 0 { bufferedBodyBytes.add(bytes, ordering: .relaxed) }
+        if capacity != 0 { reservedBodyBytes.add(capacity, ordering: .relaxed) }
+    }
+
+    var statistics: HTTPServerStatistics {
+        var statistics = HTTPServerStatistics()
+        statistics.openConnections = connectionCount
+        statistics.refusedServerFull = refusedServerFull.load(ordering: .relaxed)
+        statistics.refusedAddressFull = refusedAddressFull.load(ordering: .relaxed)
+        statistics.bodyIdleTimeouts = bodyIdleTimeouts.load(ordering: .relaxed)
+        statistics.bodyTotalTimeouts = bodyTotalTimeouts.load(ordering: .relaxed)
+        statistics.bufferedBodyBytes = bufferedBodyBytes.load(ordering: .relaxed)
+        statistics.reservedBodyBytes = reservedBodyBytes.load(ordering: .relaxed)
+        return statistics
+    }
+
+    // MARK: - Events
+
     /// Hands an epoll event to its connection's queue. Runs on the poller thread.
     func deliver(token: UInt64, events: UInt32) {
-        guard let connection = connections.withLock({ $0[token] }) else { return }
+        guard let connection = open.withLock({ $0.connections[token] }) else { return }
         connection.queue.async { connection.handle(events: events) }
     }
 
     /// Asks each connection whose deadline passed to check it on its own queue.
     func sweep(now: UInt64) {
-        let due = connections.withLock { all in
-            all.values.filter { connection in
+        let due = open.withLock { open in
+            open.connections.values.filter { connection in
                 let deadline = connection.deadline.load(ordering: .relaxed)
                 return deadline != 0 && deadline <= now
             }
@@ -75,14 +148,14 @@ final class ServerCore: Sendable {
 
     func beginDraining() {
         draining.store(true, ordering: .relaxed)
-        let all = connections.withLock { Array($0.values) }
+        let all = open.withLock { Array($0.connections.values) }
         for connection in all {
             connection.queue.async { connection.beginDraining() }
         }
     }
 
     func closeAll() {
-        let all = connections.withLock { Array($0.values) }
+        let all = open.withLock { Array($0.connections.values) }
         for connection in all {
             connection.queue.async { connection.close() }
         }
@@ -92,8 +165,8 @@ final class ServerCore: Sendable {
     func waitUntilEmpty(timeout: Duration?) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let waiter = EmptyWaiter(continuation)
-            let empty = connections.withLock { all -> Bool in
-                if all.isEmpty { return true }
+            let empty = open.withLock { open -> Bool in
+                if open.connections.isEmpty { return true }
                 emptied.withLock { $0.append(waiter) }
                 return false
             }

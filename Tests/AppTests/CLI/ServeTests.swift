@@ -51,12 +51,21 @@ import Testing
         #expect(fromFlags.http.port == 9100 && fromFlags.api.summary.candidates == 4)
     }
 
+    @Test func theConnectionAndBodyLimitsAreSettings() throws {
+        let (defaults, _) = try Serve.parse([]).resolved(environment: [:])
+        #expect(defaults.http.maxConnectionsPerAddress == 64 && defaults.http.bodyTotalTimeout == .seconds(60))
+        let (set, _) = try Serve.parse(["--body-total-timeout", "5"])
+            .resolved(environment: ["POPI_MAX_CONNECTIONS_PER_ADDRESS": "512", "POPI_BODY_TOTAL_TIMEOUT": "9"])
+        #expect(set.http.maxConnectionsPerAddress == 512 && set.http.bodyTotalTimeout == .seconds(5))
+    }
+
     @Test func badValuesNameTheSetting() throws {
         for (arguments, environment, message) in [
             ([String](), ["POPI_PORT": "80a"], "POPI_PORT must be an integer"),
             ([], ["POPI_RATE_LIMIT": "fast"], "POPI_RATE_LIMIT must be a number"),
             (["--tls-cert", "c.pem"], [:], "--tls-cert and --tls-key go together"),
             (["--header-timeout", "0"], [:], "--header-timeout must be between 0 and 86400 seconds"),
+            (["--max-connections-per-address", "0"], [:], "--max-connections-per-address must be positive"),
             (["--log-level", "loud"], [:], "--log-level must be"),
             (["--rate-limit", "1e-300"], [:], "--rate-limit must be between 0.001 and 1000000000 requests per second"),
             (["--rate-limit", "inf"], [:], "--rate-limit must be between"),

@@ -1,3 +1,6 @@
+import Foundation
+import HTTPServer
+import Logging
 import Testing
 @testable import App
 
@@ -30,6 +33,38 @@ import Testing
             }
             #expect((kind == "counter") == name.hasSuffix("_total"), "\(name) (\(kind)): only counters end in _total")
             #expect(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }, "\(name)")
+        }
+    }
+
+    /// Any token is a method; the ones clients make up share one label, so they cannot grow the
+    /// series without bound.
+    @Test func requestsWithAMadeUpMethodShareOneLabel() async throws {
+        let metrics = ServiceMetrics()
+        var logger = Logger(label: "popi-metrics-test")
+        logger.logLevel = .critical
+        var router = Router()
+        router.use(metrics.middleware(logger: logger))
+        router.get("/x") { _ in .text("x") }
+        let client = InProcessClient(router: router)
+        for token in ["QUERY", "BREW", "X-\(UUID().uuidString)"] {
+            _ = await client.send(try #require(HTTPMethod(rawValue: token)), "/x")
+        }
+        _ = await client.send(.GET, "/x")
+        #expect(metrics.registry.value("popi_http_requests_total", ["/x", "other", "405"]) == 3)
+        #expect(metrics.registry.value("popi_http_requests_total", ["/x", "GET", "200"]) == 1)
+    }
+
+    @Test func theHTTPServersConnectionAndBodyCountersAreExported() throws {
+        let metrics = ServiceMetrics()
+        let server = HTTPServer(configuration: HTTPServerConfiguration(port: 0), router: Router())
+        metrics.watch(server: server)
+        let text = metrics.registry.render()
+        for line in ["popi_http_connections 0", #"popi_http_connections_refused_total{limit="max_connections"} 0"#,
+                     #"popi_http_connections_refused_total{limit="per_address"} 0"#,
+                     #"popi_http_request_body_timeouts_total{timeout="idle"} 0"#,
+                     #"popi_http_request_body_timeouts_total{timeout="total"} 0"#,
+                     #"popi_http_request_body_bytes{state="buffered"} 0"#, #"popi_http_request_body_bytes{state="reserved"} 0"#] {
+            #expect(text.contains("\n\(line)\n"), "\(line) missing")
         }
     }
 }

@@ -141,8 +141,19 @@ func errorStatus(_ text: String, limits: HTTPRequestParser.Limits = .init()) -> 
         #expect(errorStatus(prefix + "3;a=\"unterminated\r\nabc\r\n") == 400)
         #expect(errorStatus(prefix + "3\nabc\r\n") == 400)
         #expect(errorStatus(prefix + "3 ; a = b\r\nabc\r\n0\r\n\r\n") == nil)
+        #expect(errorStatus(prefix + "3;a=\"b \"\r\nabc\r\n0\r\n\r\n") == nil)
         #expect(errorStatus(prefix + "FFFFFFFFFFFFFFFFFFFF\r\n") == 413)
         #expect(errorStatus(prefix + "0\r\nBad Trailer: x\r\n\r\n") == 400)
+    }
+
+    /// chunk-size = 1*HEXDIG; whitespace may only precede an extension's `;` or surround its `=`.
+    @Test func whitespaceAfterAChunkSizeWithoutAnExtensionIsRejected() {
+        let prefix = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        #expect(errorStatus(prefix + "2 \r\nab\r\n0\r\n\r\n") == 400)
+        #expect(errorStatus(prefix + "2\t\r\nab\r\n0\r\n\r\n") == 400)
+        #expect(errorStatus(prefix + "2\r\nab\r\n0 \r\n\r\n") == 400, "the last chunk too")
+        #expect(errorStatus(prefix + "2;a \r\nab\r\n0\r\n\r\n") == 400, "after an extension name")
+        #expect(errorStatus(prefix + "2;a=b\t\r\nab\r\n0\r\n\r\n") == 400, "after an extension value")
     }
 
     @Test func noObsFoldNoBareLFNoControls() {
@@ -167,9 +178,25 @@ func errorStatus(_ text: String, limits: HTTPRequestParser.Limits = .init()) -> 
         #expect(errorStatus("GET  / HTTP/1.1\r\nHost: h\r\n\r\n") == 400)
         #expect(errorStatus("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n") == 400)
         #expect(errorStatus("GET /\u{7F} HTTP/1.1\r\nHost: h\r\n\r\n") == 400)
-        #expect(errorStatus("BREW / HTTP/1.1\r\nHost: h\r\n\r\n") == 501)
-        #expect(errorStatus("get / HTTP/1.1\r\nHost: h\r\n\r\n") == 501)
         #expect(errorStatus("CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n") == 501)
+    }
+
+    /// Any token is a method (the router answers 405 or 404); case matters.
+    @Test func anyTokenIsAMethod() {
+        for method in ["QUERY", "BREW", "get", "M-SEARCH", "UPDATEREDIRECTREF", "X!#$%&'*+-.^_`|~1"] {
+            if case .head(let head)? = parseEverySplit("\(method) / HTTP/1.1\r\nHost: h\r\n\r\n").first {
+                #expect(head.method.rawValue == method)
+                #expect(head.method == HTTPMethod(rawValue: method))
+            } else { Issue.record("\(method) rejected") }
+        }
+        if case .head(let head)? = parseEverySplit("GET / HTTP/1.1\r\nHost: h\r\n\r\n").first {
+            #expect(head.method == .GET)
+            #expect(head.method.isStandard)
+        } else { Issue.record("GET rejected") }
+        #expect(errorStatus("\(String(repeating: "Q", count: 32)) / HTTP/1.1\r\nHost: h\r\n\r\n") == nil)
+        #expect(errorStatus("\(String(repeating: "Q", count: 33)) / HTTP/1.1\r\nHost: h\r\n\r\n") == 501)
+        #expect(HTTPMethod(rawValue: "") == nil)
+        #expect(HTTPMethod(rawValue: "GE T") == nil)
     }
 
     @Test func hostRules() {

@@ -54,6 +54,23 @@ import Testing
         #expect(await client.send(.GET, "/v1/users/%zz/feedback").status == .badRequest)
     }
 
+    @Test func anyOtherMethodIs405WithAllowOnAKnownPathAnd404Elsewhere() async throws {
+        var router = router()
+        let report = try #require(HTTPMethod(rawValue: "REPORT"))
+        router.on(report, "/v1/users/{user_id}") { _ in .text("report") }
+        let client = InProcessClient(router: router)
+        let query = try #require(HTTPMethod(rawValue: "QUERY"))
+        let wrong = await client.send(query, "/v1/users/x/feedback")
+        #expect(wrong.status == .methodNotAllowed)
+        #expect(wrong.headers["Allow"] == "GET, HEAD, POST, OPTIONS")
+        #expect(wrong.text == #"{"error":{"code":"method_not_allowed","message":"method not allowed"}}"#)
+        #expect(await client.send(query, "/v1/users").status == .notFound)
+        // Methods outside RFC 9110 are listed after the standard ones.
+        let other = await client.send(.GET, "/v1/users/x")
+        #expect(other.headers["Allow"] == "DELETE, OPTIONS, REPORT")
+        #expect(await client.send(report, "/v1/users/x").text == "report")
+    }
+
     @Test func errorsBecomeJSON() async {
         let client = InProcessClient(router: router())
         let limited = await client.send(.GET, "/fail")

@@ -59,6 +59,10 @@ import Testing
         await server.stop()
     }
 
+    @Test func chunkSizeFollowedByWhitespaceRejected() async throws {
+        try await expectRejected("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\nab\r\n0\r\n\r\n", 400)
+    }
+
     @Test func contentLengthWithTransferEncodingRejected() async throws {
         try await expectRejected("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400)
     }
@@ -166,6 +170,50 @@ import Testing
         #expect(response.text == "ignored")
         #expect(response.header("Connection") == "close")
         #expect(try client.isClosedByServer())
+        await server.stop()
+    }
+
+    /// Routing and the handler's own checks (authentication, say) run on the head: a request
+    /// refused there is answered at once, without its body being read (here it never comes).
+    @Test func aRequestRefusedOnItsHeadIsAnsweredWithoutWaitingForItsBody() async throws {
+        var configuration = HTTPServerConfiguration()
+        // Far beyond the client's read timeout: a server waiting for the body cannot answer in time.
+        configuration.bodyIdleTimeout = .seconds(120)
+        let router = TestRoutes.router { router in
+            router.post("/guarded") { request in
+                guard request.headers["Authorization"] == "Bearer good" else {
+                    throw HTTPError(.unauthorized, code: "unauthorized", message: "bad key")
+                }
+                return .text("\(try await request.body.collect().count)")
+            }
+        }
+        let server = try TestServer(configuration, router: router)
+        let client = try server.client(readTimeout: 30)
+        try client.send("POST /guarded HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer bad\r\nContent-Length: 1000000\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 401)
+        #expect(response.header("Connection") == "close", "the body may still come: the connection is not kept for it")
+        #expect(try client.isClosedByServer())
+        #expect(server.server.statistics.bufferedBodyBytes == 0)
+        // The same route reads the body once the request passes.
+        let accepted = try server.client()
+        try accepted.send("POST /guarded HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer good\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(try accepted.readResponse().text == "3")
+        await server.stop()
+    }
+
+    /// A body the handler did not read but that is already here is skipped: the connection stays.
+    @Test func anUnreadBodyReceivedInFullKeepsTheConnection() async throws {
+        let server = try TestServer()
+        let client = try server.client()
+        try client.send("POST /ignore HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+        let response = try client.readResponse()
+        #expect(response.text == "ignored")
+        #expect(response.header("Connection") == nil)
+        #expect(try stillServes(client))
+        try client.send("POST /ignore HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        #expect(try client.readResponse().header("Connection") == nil)
+        #expect(try stillServes(client))
         await server.stop()
     }
 
@@ -288,6 +336,21 @@ import Testing
         #expect(!wrongClosed)
     }
 
+    /// Any method token parses; one the path does not serve is 405 with `Allow`, and an unknown
+    /// path stays 404 (RFC 9110 §15.5.6).
+    @Test func undeclaredMethodIs405WithAllowOnAKnownPath() async throws {
+        for method in ["QUERY", "BREW", "get"] {
+            let (wrong, wrongClosed) = try await exchange("\(method) /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(wrong.status == 405, "\(method)")
+            #expect(wrong.header("Allow") == "GET, HEAD, OPTIONS", "\(method)")
+            #expect(wrong.text == #"{"error":{"code":"method_not_allowed","message":"method not allowed"}}"#, "\(method)")
+            #expect(!wrongClosed)
+            let (missing, missingClosed) = try await exchange("\(method) /nope HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(missing.status == 404, "\(method)")
+            #expect(!missingClosed)
+        }
+    }
+
     @Test func maxConnectionsAnswers503() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.maxConnections = 2
@@ -302,6 +365,43 @@ import Testing
         #expect(refused.status == 503)
         #expect(refused.header("Retry-After") == "1")
         #expect(try third.isClosedByServer())
+        await server.stop()
+    }
+
+    /// One address cannot take every connection: beyond its own limit it gets 503, while other
+    /// addresses are served, and a connection it closes frees its place.
+    @Test func maxConnectionsPerAddressAnswers503ToThatAddressOnly() async throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.maxConnectionsPerAddress = 2
+        let server = try TestServer(configuration)
+        let first = try server.client(), second = try server.client()
+        for client in [first, second] {
+            try client.send("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+        }
+        let third = try server.client()
+        let refused = try third.readResponse()
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "1")
+        #expect(refused.header("Connection") == "close")
+        #expect(refused.text == #"{"error":{"code":"too_many_connections","message":"too many connections from this address"}}"#)
+        #expect(try third.isClosedByServer())
+
+        let other = try RawClient(port: server.port, source: "127.0.0.2")
+        try other.send("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try other.readResponse().status == 200, "another address is served")
+
+        first.hangUp()
+        var servedAgain = false
+        for _ in 0..<100 where !servedAgain {
+            let next = try server.client()
+            try next.send("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+            servedAgain = try next.readResponse().status == 200
+            if !servedAgain { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(servedAgain, "a closed connection frees its address's place")
+        #expect(server.server.statistics.refusedAddressFull >= 1)
+        #expect(server.server.statistics.refusedServerFull == 0)
         await server.stop()
     }
 

@@ -13,7 +13,7 @@ import Testing
 
     typealias Machine = ConnectionStateMachine<ManualClock>
 
-    static let timeouts = ConnectionTimeouts(header: 10, bodyIdle: 30, keepAlive: 60, write: 20, linger: 5)
+    static let timeouts = ConnectionTimeouts(header: 10, bodyIdle: 30, bodyTotal: 50, keepAlive: 60, write: 20, linger: 5)
 
     /// A machine whose connection was accepted at the clock's current time.
     private func accepted(_ clock: ManualClock) -> Machine {
@@ -23,7 +23,7 @@ import Testing
     /// A machine that has served one keep-alive request and is idle again.
     private func idleAfterOneRequest(_ clock: ManualClock) -> Machine {
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: false, draining: false)
+        _ = machine.receivedHead(hasBody: false, expectsContinue: false, draining: false)
         _ = machine.receivedEnd()
         _ = machine.responseStarts(responseAsksClose: false, requestKeepAlive: true, endsAtClose: false)
         _ = machine.handlerFinished()
@@ -88,29 +88,95 @@ import Testing
 
     // MARK: Bodies
 
+    /// Routing and authentication run on the head: a body is read only when its handler asks,
+    /// so a request refused on its head never gets its body buffered.
+    @Test func theHandlerStartsOnTheHeadAndItsBodyIsReadOnlyWhenItAsks() {
+        let clock = ManualClock()
+        var machine = accepted(clock)
+        let action = machine.receivedHead(hasBody: true, expectsContinue: false, draining: false)
+        #expect(action == .startHandlerWithDeferredBody)
+        #expect(machine.phase == .handler)
+        #expect(machine.deferred == .notAsked)
+        #expect(!machine.isParsing, "no body byte is parsed before the handler asks")
+        #expect(machine.deadline(parserIdle: false) == 0, "no body timeout before the handler asks")
+        clock.advance(100)
+        let action2 = machine.deferredBodyRequested(limit: 64, contentLength: 10)
+        #expect(action2 == .read(sendContinue: false), "no 100 Continue for a client that did not ask for one")
+        #expect(machine.isParsing)
+        #expect(machine.deadline(parserIdle: false) == 1_130)
+    }
+
+    @Test func aHandlerThatAnswersWithoutItsBodyClosesUnlessTheWholeBodyWasSkipped() {
+        let clock = ManualClock()
+        var unread = accepted(clock)
+        _ = unread.receivedHead(hasBody: true, expectsContinue: false, draining: false)
+        let action = unread.responseStarts(responseAsksClose: false, requestKeepAlive: true, endsAtClose: false)
+        #expect(action, "the rest of the body may still come: close rather than read it")
+        let action2 = unread.handlerFinished()
+        #expect(action2 == .closeWhenFlushed)
+
+        var skipped = accepted(clock)
+        _ = skipped.receivedHead(hasBody: true, expectsContinue: false, draining: false)
+        skipped.unreadBodyDiscarded()
+        #expect(skipped.deferred == .done)
+        let action3 = skipped.responseStarts(responseAsksClose: false, requestKeepAlive: true, endsAtClose: false)
+        #expect(!action3)
+        let action4 = skipped.handlerFinished()
+        #expect(action4 == .readNext)
+    }
+
     @Test func aBodyTimesOutOnlyAfterAPauseLongerThanTheBodyIdleTimeout() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        let action = machine.receivedHead(expectsContinue: false, draining: false)
-        #expect(action == .readBody)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: false, draining: false)
+        _ = machine.deferredBodyRequested(limit: 64, contentLength: 20)
         #expect(machine.deadline(parserIdle: false) == 1_030)
-        clock.advance(25)
+        clock.advance(15)
         let action2 = machine.receivedBody(total: 10)
         #expect(action2 == .append)
-        #expect(machine.deadline(parserIdle: false) == 1_055, "each byte restarts the pause")
+        #expect(machine.deadline(parserIdle: false) == 1_045, "each byte restarts the pause")
         clock.advance(29)
         let action3 = machine.timerFired(parserIdle: false)
-        #expect(action3 == .rearm(1_055))
+        #expect(action3 == .rearm(1_045))
         clock.advance(1)
         let action4 = machine.timerFired(parserIdle: false)
-        #expect(action4 == .answerRequestTimeout)
-        #expect(machine.phase == .closing)
+        #expect(action4 == .failDeferred(.timedOut(.idle)))
+        #expect(machine.closeAfterResponse)
+        let action5 = machine.handlerFinished()
+        #expect(action5 == .closeWhenFlushed)
     }
 
-    @Test func aCompleteBodyStartsTheHandlerWhichHasNoTimeout() {
+    /// A client sending a byte just inside every pause would hold the connection forever: the
+    /// whole body has its own deadline, counted from when the handler asked.
+    @Test func aTricklingBodyIsCutOffAtTheTotalBodyTimeout() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: false, draining: false)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: false, draining: false)
+        clock.advance(5)
+        _ = machine.deferredBodyRequested(limit: 64, contentLength: 60)
+        for total in 1...2 {
+            clock.advance(20)
+            let action = machine.receivedBody(total: total)
+            #expect(action == .append)
+        }
+        #expect(machine.deadline(parserIdle: false) == 1_055, "the total deadline comes before the next pause's")
+        clock.advance(9)
+        let action = machine.timerFired(parserIdle: false)
+        #expect(action == .rearm(1_055))
+        clock.advance(1)
+        let action2 = machine.timerFired(parserIdle: false)
+        #expect(action2 == .failDeferred(.timedOut(.total)))
+        #expect(machine.deferred == .done)
+        #expect(machine.closeAfterResponse)
+        let action3 = machine.handlerFinished()
+        #expect(action3 == .closeWhenFlushed)
+    }
+
+    @Test func aRequestWithoutBodyStartsTheHandlerAtItsEndAndTheHandlerHasNoTimeout() {
+        let clock = ManualClock()
+        var machine = accepted(clock)
+        let head = machine.receivedHead(hasBody: false, expectsContinue: false, draining: false)
+        #expect(head == .awaitEnd)
         let action = machine.receivedEnd()
         #expect(action == .startHandler)
         #expect(machine.phase == .handler)
@@ -126,19 +192,19 @@ import Testing
     @Test func aDeferredBodyIsReadOnlyWhenTheHandlerAsksAndThenHasTheBodyIdleTimeout() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        let action = machine.receivedHead(expectsContinue: true, draining: false)
+        let action = machine.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         #expect(action == .startHandlerWithDeferredBody)
         #expect(machine.deferred == .notAsked)
         #expect(!machine.isParsing)
         #expect(machine.deadline(parserIdle: true) == 0, "no body timeout before the 100 Continue")
         clock.advance(100)
         let action2 = machine.deferredBodyRequested(limit: 64, contentLength: 10)
-        #expect(action2 == .sendContinue)
+        #expect(action2 == .read(sendContinue: true))
         #expect(machine.isParsing)
         #expect(machine.deadline(parserIdle: false) == 1_130)
         clock.advance(30)
         let action3 = machine.timerFired(parserIdle: false)
-        #expect(action3 == .failDeferred(.timedOut))
+        #expect(action3 == .failDeferred(.timedOut(.idle)))
         #expect(machine.closeAfterResponse)
         let action4 = machine.handlerFinished()
         #expect(action4 == .closeWhenFlushed)
@@ -147,7 +213,7 @@ import Testing
     @Test func aDeferredBodyIsDeliveredAndTheConnectionStaysOpen() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: true, draining: false)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         _ = machine.deferredBodyRequested(limit: 64, contentLength: 3)
         let action = machine.receivedBody(total: 3)
         #expect(action == .append)
@@ -163,7 +229,7 @@ import Testing
     @Test func aDeferredBodyOverTheLimitIsRefusedByLengthOrByBytes() {
         let clock = ManualClock()
         var byLength = accepted(clock)
-        _ = byLength.receivedHead(expectsContinue: true, draining: false)
+        _ = byLength.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         let action = byLength.deferredBodyRequested(limit: 8, contentLength: 9)
         #expect(action == .tooLarge(limit: 8))
         #expect(byLength.deferred == .notAsked, "the body was never requested")
@@ -171,7 +237,7 @@ import Testing
         #expect(action2, "its bytes may still come, so the connection closes")
 
         var byBytes = accepted(clock)
-        _ = byBytes.receivedHead(expectsContinue: true, draining: false)
+        _ = byBytes.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         _ = byBytes.deferredBodyRequested(limit: 8, contentLength: nil)
         let action3 = byBytes.receivedBody(total: 8)
         #expect(action3 == .append)
@@ -184,7 +250,7 @@ import Testing
     @Test func aDeferredBodyIsReadOnceAndNotAfterTheExchange() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: true, draining: false)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         _ = machine.deferredBodyRequested(limit: 8, contentLength: 1)
         let action = machine.deferredBodyRequested(limit: 8, contentLength: 1)
         #expect(action == .alreadyRead)
@@ -196,7 +262,7 @@ import Testing
     @Test func aMalformedDeferredBodyFailsTheHandlersReadNotTheConnection() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: true, draining: false)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         _ = machine.deferredBodyRequested(limit: 8, contentLength: nil)
         let action = machine.receivedParseError()
         #expect(action == .failDeferred)
@@ -207,7 +273,7 @@ import Testing
     @Test func anUnfinishedDeferredBodyClosesTheConnectionAfterTheResponse() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: true, draining: false)
+        _ = machine.receivedHead(hasBody: true, expectsContinue: true, draining: false)
         _ = machine.deferredBodyRequested(limit: 8, contentLength: nil)
         let action = machine.handlerFinished()
         #expect(action == .closeWhenFlushed)
@@ -225,7 +291,7 @@ import Testing
         ]
         for rule in cases {
             var machine = accepted(clock)
-            _ = machine.receivedHead(expectsContinue: false, draining: false)
+            _ = machine.receivedHead(hasBody: false, expectsContinue: false, draining: false)
             _ = machine.receivedEnd()
             let action = machine.responseStarts(responseAsksClose: rule.asksClose, requestKeepAlive: rule.keepAlive, endsAtClose: rule.endsAtClose)
             #expect(action == rule.closes, "\(rule)")
@@ -237,7 +303,7 @@ import Testing
     @Test func aRequestHeadArrivingWhileDrainingIsAnsweredThenClosed() {
         let clock = ManualClock()
         var machine = accepted(clock)
-        _ = machine.receivedHead(expectsContinue: false, draining: true)
+        _ = machine.receivedHead(hasBody: false, expectsContinue: false, draining: true)
         _ = machine.receivedEnd()
         let action = machine.responseStarts(responseAsksClose: false, requestKeepAlive: true, endsAtClose: false)
         #expect(action)
@@ -306,7 +372,7 @@ import Testing
     @Test func aClientThatHalfClosesStillGetsAResponseThatIsBeingSent() {
         let clock = ManualClock()
         var busy = accepted(clock)
-        _ = busy.receivedHead(expectsContinue: false, draining: false)
+        _ = busy.receivedHead(hasBody: false, expectsContinue: false, draining: false)
         _ = busy.receivedEnd()
         let action = busy.peerClosed()
         #expect(action, "a running handler is cancelled")
@@ -334,7 +400,7 @@ import Testing
         #expect(halfHead.closeAfterResponse)
 
         var busy = accepted(clock)
-        _ = busy.receivedHead(expectsContinue: false, draining: false)
+        _ = busy.receivedHead(hasBody: false, expectsContinue: false, draining: false)
         _ = busy.receivedEnd()
         let action4 = busy.beginDraining(parserIdle: true, outputPending: false)
         #expect(!action4)

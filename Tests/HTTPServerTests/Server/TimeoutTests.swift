@@ -58,6 +58,36 @@ import Testing
         await server.stop()
     }
 
+    /// A byte now and then, each well inside the idle timeout, used to hold a connection forever:
+    /// the whole body has its own deadline.
+    @Test func tricklingBodyGets408AtTheTotalBodyTimeout() async throws {
+        var configuration = self.configuration
+        configuration.bodyIdleTimeout = .seconds(10)
+        configuration.bodyTotalTimeout = .seconds(1)
+        let server = try TestServer(configuration)
+        let client = try server.client(readTimeout: 10)
+        try client.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n")
+        // One byte every 100 ms (the body would take 100 s), until the server answers.
+        var answeredWhileSending = false
+        for _ in 0..<100 {
+            if client.hasInput() {
+                answeredWhileSending = true
+                break
+            }
+            try? client.send("x")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(answeredWhileSending, "the server answered while the body was still trickling in")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(response.text == #"{"error":{"code":"request_timeout","message":"request body not received in time"}}"#)
+        #expect(response.header("Connection") == "close")
+        #expect(try client.isClosedByServer())
+        #expect(server.server.statistics.bodyTotalTimeouts == 1)
+        #expect(server.server.statistics.bodyIdleTimeouts == 0)
+        await server.stop()
+    }
+
     @Test func clientThatStopsReadingIsDropped() async throws {
         let outcome = StreamOutcome()
         let router = TestRoutes.router { router in

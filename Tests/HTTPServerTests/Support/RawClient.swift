@@ -23,12 +23,23 @@ final class RawClient: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, host: String = "127.0.0.1", readTimeout: Double = 5) throws {
+    /// `source`: an IPv4 address to connect from (any of 127.0.0.0/8 works on Linux loopback).
+    init(port: Int, host: String = "127.0.0.1", source: String? = nil, readTimeout: Double = 5) throws {
         let v6 = host.contains(":")
         fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
         var timeout = timeval(tv_sec: Int(readTimeout), tv_usec: Int((readTimeout - Double(Int(readTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard bound == 0 else {
+                Glibc.close(fd)
+                throw Failure(description: "bind \(source) failed: errno \(errno)")
+            }
+        }
         let rc: Int32
         if v6 {
             var address = sockaddr_in6()
@@ -147,6 +158,18 @@ final class RawClient: @unchecked Sendable {
     /// Reads a response head only (for streamed bodies read chunk by chunk).
     func readHeadOnly() throws -> Response {
         try readResponse(head: true)
+    }
+
+    /// True when the server has sent something (or closed) that is not read yet; never waits.
+    func hasInput() -> Bool {
+        if !buffer.isEmpty { return true }
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&ready, 1, 0) > 0
+    }
+
+    /// Closes both directions now (the descriptor itself closes with the client).
+    func hangUp() {
+        Glibc.shutdown(fd, Int32(SHUT_RDWR))
     }
 
     /// True when the server closed the connection (end of stream or reset) with nothing more to read.
