@@ -105,7 +105,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label) }
         let (configuration, level) = try resolved()
         var logger = Logger(label: "popi")
         logger.logLevel = level

@@ -21,6 +21,14 @@ final class MetricsRegistry: Sendable {
         var bucketCounts: [UInt64] = []
         var sum: Double = 0
         var count: UInt64 = 0
+
+        mutating func observe(_ value: Double, _ buckets: [Double]) {
+            for (index, bound) in buckets.enumerated() where value <= bound {
+                bucketCounts[index] += 1
+            }
+            sum += value
+            count += 1
+        }
     }
 
     private struct State {
@@ -56,25 +64,21 @@ final class MetricsRegistry: Sendable {
 
     func observe(_ name: String, _ labels: [String] = [], _ value: Double) {
         state.withLock { state in
-            guard var family = state.families[name], family.kind == .histogram, labels.count == family.labelNames.count else { return }
-            var series = family.series[labels] ?? Series(bucketCounts: Array(repeating: 0, count: family.buckets.count))
-            for (index, bound) in family.buckets.enumerated() where value <= bound {
-                series.bucketCounts[index] += 1
-            }
-            series.sum += value
-            series.count += 1
-            family.series[labels] = series
-            state.families[name] = family
+            guard let index = state.families.index(forKey: name), state.families.values[index].kind == .histogram,
+                  state.families.values[index].labelNames.count == labels.count else { return }
+            let buckets = state.families.values[index].buckets
+            state.families.values[index].series[labels, default: Series(bucketCounts: Array(repeating: 0, count: buckets.count))]
+                .observe(value, buckets)
         }
     }
 
     private func update(_ name: String, _ labels: [String], _ change: (inout Series) -> Void) {
+        // The series changes in place (through the family's index): a copy of the family would
+        // copy all of its series on every update.
         state.withLock { state in
-            guard var family = state.families[name], family.kind != .histogram, labels.count == family.labelNames.count else { return }
-            var series = family.series[labels] ?? Series()
-            change(&series)
-            family.series[labels] = series
-            state.families[name] = family
+            guard let index = state.families.index(forKey: name), state.families.values[index].kind != .histogram,
+                  state.families.values[index].labelNames.count == labels.count else { return }
+            change(&state.families.values[index].series[labels, default: Series()])
         }
     }
 

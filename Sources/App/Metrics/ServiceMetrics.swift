@@ -2,11 +2,14 @@ import HTTPServer
 import Logging
 import Foundation
 import Store
+import Synchronization
 
 /// popi's metric families and the middleware that records requests. Labels are bounded: route
 /// patterns (not paths), methods, statuses, configured upstream names, outcomes.
 final class ServiceMetrics: Sendable {
     let registry: MetricsRegistry
+    /// Requests being handled now: an atomic the middleware changes, published at each scrape.
+    private let requestsInFlight = Atomic<Int>(0)
 
     static let latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -17,6 +20,10 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_http_request_duration_seconds", .histogram,
                           help: "Time until the response head was ready, by route pattern.", labels: ["route"], buckets: Self.latencyBuckets)
         registry.register("popi_http_requests_in_flight", .gauge, help: "Requests being handled now.")
+        registry.addCollector { [weak self, registry] in
+            guard let self else { return }
+            registry.set("popi_http_requests_in_flight", to: Double(requestsInFlight.load(ordering: .relaxed)))
+        }
         registry.register("popi_http_json_too_deep_total", .counter, help: "Request bodies refused for nesting deeper than the JSON depth limit.")
         registry.register("popi_auth_failures_total", .counter,
                           help: "Requests refused 401: no key, or a malformed, unknown, wrong or revoked one.")
@@ -95,26 +102,35 @@ final class ServiceMetrics: Sendable {
     }
 
     /// Counts and times every request, and writes the access log line (method, route, status,
-    /// duration, request id: never the query, headers or body).
+    /// duration, request id: never the query, headers or body). Per request: an atomic for the
+    /// in-flight gauge, two short registry updates, and the log line only when `info` is enabled.
     func middleware(logger: Logger) -> Middleware {
         let registry = self.registry
-        return Middleware { request, next in
-            registry.increment("popi_http_requests_in_flight")
+        return Middleware { [self] request, next in
+            requestsInFlight.add(1, ordering: .relaxed)
             let start = ContinuousClock.now
             let response = await next(request)
-            registry.increment("popi_http_requests_in_flight", by: -1)
-            let seconds = (ContinuousClock.now - start) / .seconds(1)
+            let elapsed = ContinuousClock.now - start
+            requestsInFlight.subtract(1, ordering: .relaxed)
             let route = request.route ?? "unmatched"
             // Any token is a method: one a client made up must not grow a new series.
             let method = request.method.isStandard ? request.method.rawValue : "other"
-            registry.increment("popi_http_requests_total", [route, method, String(response.status.code)])
-            registry.observe("popi_http_request_duration_seconds", [route], seconds)
+            let status = String(response.status.code)
+            registry.increment("popi_http_requests_total", [route, method, status])
+            registry.observe("popi_http_request_duration_seconds", [route], elapsed / .seconds(1))
             logger.info("request", metadata: [
-                "request_id": "\(request.attributes[RequestID.self] ?? "-")", "method": "\(request.method)",
-                "route": "\(route)", "status": "\(response.status.code)",
-                "duration_ms": "\(String(format: "%.1f", seconds * 1000))",
+                "request_id": .string(request.attributes[RequestID.self] ?? "-"), "method": .string(request.method.rawValue),
+                "route": .string(route), "status": .string(status),
+                "duration_ms": .string(Self.milliseconds(elapsed)),
             ])
             return response
         }
+    }
+
+    /// Milliseconds with one decimal, rounded half up (`12.3`), for the access log.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let tenths = max(0, seconds) * 10_000 + (max(0, attoseconds) + 50_000_000_000_000) / 100_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 }

@@ -54,6 +54,34 @@ import Testing
         #expect(metrics.registry.value("popi_http_requests_total", ["/x", "GET", "200"]) == 1)
     }
 
+    /// The access log's duration: milliseconds, one decimal, rounded half up, without Foundation's
+    /// formatter.
+    @Test func accessLogDurationsHaveOneDecimal() {
+        #expect(ServiceMetrics.milliseconds(.zero) == "0.0")
+        #expect(ServiceMetrics.milliseconds(.nanoseconds(49_999)) == "0.0")
+        #expect(ServiceMetrics.milliseconds(.nanoseconds(50_000)) == "0.1")
+        #expect(ServiceMetrics.milliseconds(.nanoseconds(1_234_567)) == "1.2")
+        #expect(ServiceMetrics.milliseconds(.nanoseconds(1_250_000)) == "1.3")
+        #expect(ServiceMetrics.milliseconds(.seconds(2) + .nanoseconds(960_000)) == "2001.0")
+        #expect(ServiceMetrics.milliseconds(.seconds(86_400)) == "86400000.0")
+    }
+
+    /// The in-flight gauge is an atomic published at each scrape: present from the start, one
+    /// while a request runs, zero after.
+    @Test func theInFlightGaugeIsPublishedAtEachScrape() async {
+        let metrics = ServiceMetrics()
+        #expect(metrics.registry.render().contains("\npopi_http_requests_in_flight 0\n"))
+        var logger = Logger(label: "popi-metrics-test")
+        logger.logLevel = .critical
+        var router = Router()
+        router.use(metrics.middleware(logger: logger))
+        router.get("/x") { _ in .text(metrics.registry.render().contains("\npopi_http_requests_in_flight 1\n") ? "one" : "not one") }
+        let response = await InProcessClient(router: router).send(.GET, "/x")
+        #expect(response.text == "one")
+        #expect(metrics.registry.render().contains("\npopi_http_requests_in_flight 0\n"))
+        #expect(metrics.registry.value("popi_http_requests_total", ["/x", "GET", "200"]) == 1)
+    }
+
     @Test func theHTTPServersConnectionAndBodyCountersAreExported() throws {
         let metrics = ServiceMetrics()
         let server = HTTPServer(configuration: HTTPServerConfiguration(port: 0), router: Router())
