@@ -19,7 +19,7 @@ final class KeyAuthenticator: Sendable {
 
     private let store: DataStore
     private let cacheSeconds: Double
-    private let failures: RateLimiter
+    private let failures: RateLimiter<String>
     private let metrics: ServiceMetrics
     private struct Cache {
         var found = LRUCache<String, (key: Store.APIKey, expires: Double)>(capacity: KeyAuthenticator.cacheCapacity)
@@ -45,14 +45,13 @@ final class KeyAuthenticator: Sendable {
     }
 
     func authenticate(_ request: Request, scope: Scope) async throws -> Caller {
-        // Nil without a peer (the in-process client): nothing to count against.
-        let client = request.remoteAddress.flatMap(ClientAddress.limitKey)
+        // Nil without a peer (the in-process client): nothing to count against. Worked out only
+        // where a failure may be counted: a request with a cached key never needs it.
+        var client: String? { request.remoteAddress.flatMap(ClientAddress.limitKey) }
         guard let header = request.headers["Authorization"] else {
             throw try failure("missing Authorization: Bearer <key>", client: client)
         }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-              let presented = APIKeySecret(parsing: parts[1].trimmingCharacters(in: .whitespaces)) else {
+        guard let token = Self.bearerToken(header), let presented = APIKeySecret(parsing: token) else {
             throw try failure("malformed API key", client: client)
         }
         let hash = presented.hash
@@ -78,12 +77,32 @@ final class KeyAuthenticator: Sendable {
             throw try failure("invalid or revoked API key", client: client, spent: spent)
         }
         if spent, let client { failures.refund(client) }
-        let scopes = Set(key.scopes.compactMap(Scope.init(rawValue:)))
-        guard scopes.contains(scope) else {
+        guard key.scopes.contains(scope.rawValue) else {
             throw HTTPError.forbidden(missing: scope)
         }
         await noteUse(key.id)
         return Caller(keyID: key.id, tenantID: key.tenantID)
+    }
+
+    /// The credentials of `Bearer <token>`: the scheme in any case, then the token without the
+    /// whitespace around it (tab and Unicode spaces, as Foundation's `.whitespaces`); nil for
+    /// another scheme or no token. Works on the header's scalars, without Foundation.
+    static func bearerToken(_ header: String) -> String? {
+        let scalars = header.unicodeScalars
+        var start = scalars.startIndex
+        while start < scalars.endIndex, scalars[start] == " " { start = scalars.index(after: start) }
+        guard let space = scalars[start...].firstIndex(of: " "),
+              scalars[start..<space].elementsEqual("bearer".unicodeScalars, by: { $0.value | 0x20 == $1.value })
+        else { return nil }
+        start = space
+        var end = scalars.endIndex
+        while start < end, isWhitespace(scalars[start]) { start = scalars.index(after: start) }
+        while end > start, isWhitespace(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+        return start < end ? String(scalars[start..<end]) : nil
+    }
+
+    private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
     }
 
     /// Forgets a key at once (revocation on this replica).

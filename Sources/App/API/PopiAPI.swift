@@ -12,7 +12,7 @@ struct PopiAPI: Sendable {
     let metrics: ServiceMetrics
     let logger: Logger
     let authenticator: KeyAuthenticator
-    let rateLimiter: RateLimiter
+    let rateLimiter: RateLimiter<APIKeyID>
     let generations: ConcurrencyGate<TenantID>
     let upstreamCalls: ConcurrencyGate<TenantID>
     /// Readiness beyond the database: false while starting or shutting down.

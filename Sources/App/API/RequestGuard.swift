@@ -6,7 +6,7 @@ import Store
 /// body, integer query parameters) with the API's error messages.
 struct RequestGuard: Sendable {
     let authenticator: KeyAuthenticator
-    let rateLimiter: RateLimiter
+    let rateLimiter: RateLimiter<APIKeyID>
     let maxBodyBytes: Int
     let maxJSONDepth: Int
     let metrics: ServiceMetrics
@@ -16,7 +16,7 @@ struct RequestGuard: Sendable {
         { [authenticator, rateLimiter] request in
             do {
                 let caller = try await authenticator.authenticate(request, scope: scope)
-                if let wait = rateLimiter.acquire(caller.keyID.description) {
+                if let wait = rateLimiter.acquire(caller.keyID) {
                     throw HTTPError.rateLimited(retryAfter: wait)
                 }
                 return try await handler(request, caller)

@@ -19,13 +19,26 @@ struct APIKeySecret: Sendable, Equatable {
         return APIKeySecret(prefix: prefix, full: "popi_\(prefix)_\(secret)")
     }
 
-    /// Parses a presented key; nil when it does not have popi's shape.
+    /// Parses a presented key; nil when it does not have popi's shape. Checked byte by byte: it
+    /// runs on every authenticated request.
     init?(parsing text: String) {
-        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "popi",
-              parts[1].utf8.count == Self.prefixLength, parts[2].utf8.count == Self.secretLength,
-              (Array(parts[1].utf8) + Array(parts[2].utf8)).allSatisfy(Self.alphabet.contains) else { return nil }
-        self.init(prefix: String(parts[1]), full: text)
+        let bytes = text.utf8
+        let head = "popi_".utf8
+        let prefixStart = head.count, prefixEnd = prefixStart + Self.prefixLength
+        guard bytes.count == prefixEnd + 1 + Self.secretLength, bytes.starts(with: head) else { return nil }
+        for (offset, byte) in bytes.enumerated().dropFirst(prefixStart) {
+            guard offset == prefixEnd ? byte == UInt8(ascii: "_") : Self.isAlphanumeric(byte) else { return nil }
+        }
+        let start = bytes.index(bytes.startIndex, offsetBy: prefixStart)
+        self.init(prefix: String(text[start..<bytes.index(start, offsetBy: Self.prefixLength)]), full: text)
+    }
+
+    /// The alphabet's bytes: ASCII letters and digits.
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: false
+        }
     }
 
     private init(prefix: String, full: String) {

@@ -4,19 +4,24 @@ import Synchronization
 /// Per-key token buckets: each key may make `burst` requests at once and `ratePerSecond`
 /// sustained. Idle buckets are forgotten so memory stays bounded by active keys; with a
 /// `capacity`, by that many keys too: once full, new keys share one bucket until a sweep frees room.
-final class RateLimiter: Sendable {
+/// Keys are API key ids or client addresses: generic so that an id is hashed as it is, not
+/// formatted as text on every request.
+final class RateLimiter<Key: Hashable & Sendable>: Sendable {
     let ratePerSecond: Double
     let burst: Double
     let capacity: Int?
     private let now: @Sendable () -> Double
+    /// A caller's own bucket, or the one keys share while the table is full (so no caller's own
+    /// bucket is ever shared).
+    private enum Slot: Hashable {
+        case key(Key)
+        case overflow
+    }
     private struct State {
-        var buckets: [String: (tokens: Double, updated: Double)] = [:]
+        var buckets: [Slot: (tokens: Double, updated: Double)] = [:]
         var lastSweep: Double
     }
     private let state: Mutex<State>
-    /// The bucket keys share while the table is full. Not a valid key of any caller (they are
-    /// key ids and addresses), so no caller's own bucket is ever shared.
-    private static let overflow = ""
 
     init(ratePerSecond: Double, burst: Int, capacity: Int? = nil,
          now: @escaping @Sendable () -> Double = { Date().timeIntervalSinceReferenceDate }) {
@@ -31,7 +36,7 @@ final class RateLimiter: Sendable {
     var count: Int { state.withLock { $0.buckets.count } }
 
     /// Takes one token for `key`: nil when allowed, otherwise the seconds until one is available.
-    func acquire(_ key: String) -> Double? {
+    func acquire(_ key: Key) -> Double? {
         state.withLock { state in
             let t = now()
             sweep(&state, at: t)
@@ -47,10 +52,10 @@ final class RateLimiter: Sendable {
     }
 
     /// Gives back a token taken by `acquire` for work that turned out not to count against the key.
-    func refund(_ key: String) {
+    func refund(_ key: Key) {
         state.withLock { state in
             let t = now()
-            let key = state.buckets[key] == nil ? Self.overflow : key
+            let key = state.buckets[.key(key)] == nil ? Slot.overflow : .key(key)
             guard state.buckets[key] != nil else { return }
             var bucket = refilled(state.buckets[key], at: t)
             bucket.tokens = min(burst, bucket.tokens + 1)
@@ -65,13 +70,13 @@ final class RateLimiter: Sendable {
 
     /// `key` itself, or the shared overflow bucket when the table is full (after a sweep, at most
     /// once a second, so a flood of new keys cannot make every call scan the table).
-    private func room(for key: String, in state: inout State, at t: Double) -> String {
-        guard let capacity, state.buckets[key] == nil, state.buckets.count >= capacity else { return key }
+    private func room(for key: Key, in state: inout State, at t: Double) -> Slot {
+        guard let capacity, state.buckets[.key(key)] == nil, state.buckets.count >= capacity else { return .key(key) }
         if t - state.lastSweep >= 1 {
             state.lastSweep = t
             state.buckets = state.buckets.filter { t - $0.value.updated < burst / ratePerSecond }
         }
-        return state.buckets.count >= capacity ? Self.overflow : key
+        return state.buckets.count >= capacity ? .overflow : .key(key)
     }
 
     /// Drops buckets that have refilled completely: they hold no state worth keeping.

@@ -45,6 +45,20 @@ import Testing
         }
     }
 
+    /// `Authorization: Bearer <key>` as the key check reads it: the scheme in any case, the key
+    /// without the whitespace around it (Foundation's `.whitespaces`: tab and Unicode spaces).
+    @Test func theBearerTokenOfAnAuthorizationHeader() {
+        let key = "popi_abcdefghijkl_abcdefghijklmnopqrstuvwxyz012345"
+        for header in ["Bearer \(key)", "bearer \(key)", "BEARER    \(key)", "Bearer \t\(key)\t ", "  Bearer \(key)",
+                       "Bearer \(key)\u{00A0}", "Bearer \u{3000}\(key)"] {
+            #expect(KeyAuthenticator.bearerToken(header) == key, "\(header.debugDescription)")
+        }
+        for header in ["Bearer", "Bearer ", "Bearer \t", "Bearer\t\(key)", "Basic \(key)", "Bearerx \(key)", "Beare \(key)", key, ""] {
+            #expect(KeyAuthenticator.bearerToken(header) == nil, "\(header.debugDescription)")
+        }
+        #expect(KeyAuthenticator.bearerToken("Bearer a b") == "a b", "what follows the scheme is the key's to refuse")
+    }
+
     @Test func aKeyWithoutTheRouteScopeIs403() async throws {
         try await withService { service in
             let tenant = try await service.tenant(scopes: [.read])

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 @testable import App
 
@@ -12,7 +13,7 @@ private final class Clock: @unchecked Sendable {
 @Suite struct RateLimiterTests {
     @Test func burstThenSustainedRatePerKey() {
         let clock = Clock()
-        let limiter = RateLimiter(ratePerSecond: 2, burst: 3, now: { clock.now })
+        let limiter = RateLimiter<String>(ratePerSecond: 2, burst: 3, now: { clock.now })
         for _ in 0..<3 { #expect(limiter.acquire("k") == nil) }
         let wait = limiter.acquire("k")
         #expect(wait != nil && abs(wait! - 0.5) < 1e-9)
@@ -27,7 +28,7 @@ private final class Clock: @unchecked Sendable {
 
     @Test func aRefundGivesBackATokenUpToTheBurst() {
         let clock = Clock()
-        let limiter = RateLimiter(ratePerSecond: 0.001, burst: 2, now: { clock.now })
+        let limiter = RateLimiter<String>(ratePerSecond: 0.001, burst: 2, now: { clock.now })
         #expect(limiter.acquire("k") == nil && limiter.acquire("k") == nil && limiter.acquire("k") != nil)
         limiter.refund("k")
         #expect(limiter.acquire("k") == nil && limiter.acquire("k") != nil)
@@ -37,11 +38,20 @@ private final class Clock: @unchecked Sendable {
         #expect(limiter.acquire("k") == nil && limiter.acquire("k") == nil && limiter.acquire("k") != nil, "never above the burst")
     }
 
+    /// API key ids are keys as they are (hashed, never formatted as text).
+    @Test func keyIDsHaveTheirOwnBuckets() {
+        let clock = Clock()
+        let limiter = RateLimiter<APIKeyID>(ratePerSecond: 0.001, burst: 1, now: { clock.now })
+        let a = APIKeyID(rawValue: UUID()), b = APIKeyID(rawValue: UUID())
+        #expect(limiter.acquire(a) == nil && limiter.acquire(a) != nil)
+        #expect(limiter.acquire(b) == nil)
+    }
+
     /// Memory is bounded: past `capacity` keys, new ones share one bucket until a sweep (at most
     /// once a second) finds refilled buckets to drop.
     @Test func pastItsCapacityNewKeysShareOneBucket() {
         let clock = Clock()
-        let limiter = RateLimiter(ratePerSecond: 1, burst: 2, capacity: 100, now: { clock.now })
+        let limiter = RateLimiter<String>(ratePerSecond: 1, burst: 2, capacity: 100, now: { clock.now })
         for i in 0..<100 { #expect(limiter.acquire("k\(i)") == nil) }
         #expect(limiter.count == 100)
         #expect(limiter.acquire("new1") == nil && limiter.acquire("new2") == nil)
