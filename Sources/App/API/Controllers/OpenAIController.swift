@@ -8,7 +8,7 @@ import Store
 struct OpenAIController: Sendable {
     /// The model name of the in-process runtime.
     static let localModel = "popi-local"
-    /// The `created` time of the models: when they were first listed.
+    /// The `created` time of the models: when the service first built its list.
     private static let created = Date()
 
     let requests: RequestGuard
@@ -21,15 +21,21 @@ struct OpenAIController: Sendable {
 
     func register(in router: inout Router) {
         router.post("/v1/chat/completions", requests.authorized(.generate, chatCompletions))
-        router.get("/v1/models", requests.authorized(.read) { [self] _, _ in
-            let created = Int(Self.created.timeIntervalSince1970)
-            // Beside OpenAI's fields, the local model says which adapters it runs with.
-            let local = API.Model(id: Self.localModel, created: created, ownedBy: "popi", adapters: API.LoadedAdapters(models))
-            let upstreamModels = upstreams.routes.sorted(by: { $0.key < $1.key }).map { name, upstream in
-                API.Model(id: name, created: created, ownedBy: upstream)
-            }
-            return try Response.json(API.ModelList(data: [local] + upstreamModels))
+        // Encoded once: the models and adapters are fixed for the life of the process.
+        let modelList = Result { try JSONBody.encode(listModels()) }
+        router.get("/v1/models", requests.authorized(.read) { _, _ in
+            .json(try modelList.get())
         })
+    }
+
+    private func listModels() -> API.ModelList {
+        let created = Int(Self.created.timeIntervalSince1970)
+        // Beside OpenAI's fields, the local model says which adapters it runs with.
+        let local = API.Model(id: Self.localModel, created: created, ownedBy: "popi", adapters: API.LoadedAdapters(models))
+        let upstreamModels = upstreams.routes.sorted(by: { $0.key < $1.key }).map { name, upstream in
+            API.Model(id: name, created: created, ownedBy: upstream)
+        }
+        return API.ModelList(data: [local] + upstreamModels)
     }
 
     /// OpenAI's chat completions, personalized with the summary of the user named by `user` (or
