@@ -73,13 +73,23 @@ private let requestIDPrefix: UInt64 = {
 }()
 private let requestIDCounter = Atomic<UInt64>(0)
 
+/// `<12 hex digits of the prefix>-<12 hex digits of the counter>`, written straight into the
+/// string's storage.
 func newRequestID() -> String {
     let count = requestIDCounter.wrappingAdd(1, ordering: .relaxed).newValue
-    let hex = Array("0123456789abcdef".utf8)
-    var bytes = [UInt8](repeating: 0x2D, count: 25)
-    for i in 0..<12 { bytes[i] = hex[Int((requestIDPrefix >> (60 - 4 * UInt64(i))) & 15)] }
-    for i in 0..<12 { bytes[13 + i] = hex[Int((count >> (44 - 4 * UInt64(i))) & 15)] }
-    return String(decoding: bytes, as: UTF8.self)
+    return String(unsafeUninitializedCapacity: 25) { bytes in
+        for i in 0..<12 {
+            bytes[i] = hexDigit(requestIDPrefix >> (60 - 4 * UInt64(i)))
+            bytes[13 + i] = hexDigit(count >> (44 - 4 * UInt64(i)))
+        }
+        bytes[12] = 0x2D
+        return 25
+    }
+}
+
+@inline(__always) private func hexDigit(_ value: UInt64) -> UInt8 {
+    let nibble = UInt8(truncatingIfNeeded: value & 15)
+    return nibble < 10 ? 0x30 + nibble : 0x57 + nibble
 }
 
 func monotonicNanoseconds() -> UInt64 {

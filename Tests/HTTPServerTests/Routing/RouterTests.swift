@@ -117,6 +117,18 @@ import Testing
         #expect(entries[2].route == nil)
     }
 
+    /// Made request ids: 12 hex digits of a per-process prefix, `-`, 12 of a counter.
+    @Test func madeRequestIDsArePrefixAndCounter() {
+        let ids = (0..<3).map { _ in newRequestID() }
+        for id in ids {
+            #expect(id.utf8.count == 25 && id.utf8[id.utf8.index(id.utf8.startIndex, offsetBy: 12)] == 0x2D, "\(id)")
+            #expect(id.utf8.enumerated().allSatisfy { $0.offset == 12 || (0x30...0x39).contains($0.element) || (0x61...0x66).contains($0.element) }, "\(id)")
+        }
+        #expect(Set(ids.map { $0.prefix(12) }).count == 1)
+        let counters = ids.map { UInt64($0.suffix(12), radix: 16)! }
+        #expect(counters[0] < counters[1] && counters[1] < counters[2])
+    }
+
     @Test func streamedBodiesInProcess() async {
         var router = Router()
         router.get("/events") { _ in
