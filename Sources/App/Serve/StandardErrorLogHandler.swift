@@ -77,14 +77,14 @@ struct StandardErrorLogHandler: LogHandler {
     }
 }
 
-/// Where `StandardErrorLogHandler` writes, and the clock of its timestamps. Lines are written
-/// whole and in order under one lock, as stdio's stream lock kept them.
+/// Where `StandardErrorLogHandler` writes, and the clock of its timestamps. Each line goes out in
+/// one write(2), which the kernel keeps whole (a regular file's offset is locked per write, a pipe
+/// writes up to PIPE_BUF bytes at once), so concurrent loggers need no lock of their own.
 final class LogOutput: Sendable {
     static let standardError = LogOutput(fd: 2, clock: LogClock())
 
     let clock: LogClock
     private let fd: Int32
-    private let lock = Mutex(())
 
     init(fd: Int32, clock: LogClock) {
         self.fd = fd
@@ -92,16 +92,14 @@ final class LogOutput: Sendable {
     }
 
     func write(_ line: [UInt8]) {
-        lock.withLock { _ in
-            line.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    if n < 0 && errno == EINTR { continue }
-                    // A log line that cannot be written is dropped, as stdio would.
-                    if n <= 0 { return }
-                    offset += n
-                }
+        line.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                // A log line that cannot be written is dropped, as stdio would.
+                if n <= 0 { return }
+                offset += n
             }
         }
     }
