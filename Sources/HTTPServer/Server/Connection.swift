@@ -1,19 +1,17 @@
-import Dispatch
 import CEpoll
 import Synchronization
 import Glibc
 
-/// One client connection. Every mutable field is owned by `queue`: readiness events from the
-/// poller are delivered there, and handler tasks run there through `executor`, so the state
-/// machine needs no locks.
+/// One client connection. Every mutable field is owned by `queue`: readiness events run there
+/// (on the event thread that saw them when the connection is idle), and handler tasks run there
+/// through `executor`, so the state machine needs no locks.
 ///
 /// Requests are answered strictly in order: while a handler runs, later pipelined bytes wait in
 /// the input buffer (reading continues only to notice a disconnect, up to the buffer's size).
 final class Connection: @unchecked Sendable {
-    static let queueKey = DispatchSpecificKey<ObjectIdentifier>()
     private static let readBufferSize = 16 * 1024
 
-    let queue: DispatchQueue
+    let queue = ConnectionQueue()
     let executor: ConnectionExecutor
     /// Monotonic nanoseconds after which `checkTimeout` acts; 0 for none. Read by the sweeper.
     let deadline = Atomic<UInt64>(0)
@@ -57,12 +55,10 @@ final class Connection: @unchecked Sendable {
         self.peer = peer
         self.server = server
         self.transport = transport
-        queue = DispatchQueue(label: "popi.http.connection", target: server.connectionTargetQueue)
         executor = ConnectionExecutor(queue: queue)
         parser = HTTPRequestParser(limits: server.configuration.limits)
         inbound = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
         state = ConnectionStateMachine(clock: SystemClock(), timeouts: server.timeouts)
-        queue.setSpecific(key: Self.queueKey, value: ObjectIdentifier(self))
         deadline.store(state.deadline(parserIdle: true), ordering: .relaxed)
     }
 
@@ -70,7 +66,7 @@ final class Connection: @unchecked Sendable {
         inbound.deallocate()
     }
 
-    var isOnQueue: Bool { DispatchQueue.getSpecific(key: Self.queueKey) == ObjectIdentifier(self) }
+    var isOnQueue: Bool { queue.isCurrent }
 
     private var isClosed: Bool { state.phase == .closed }
     private var outputPending: Bool { outStart < outbound.count }

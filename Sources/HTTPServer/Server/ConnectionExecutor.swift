@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// Runs a connection's handler tasks on that connection's serial queue. When the connection starts
@@ -12,10 +11,10 @@ final class ConnectionExecutor: TaskExecutor, @unchecked Sendable {
         var active = false
     }
 
-    private let queue: DispatchQueue
+    private let queue: ConnectionQueue
     private let state = Mutex(State())
 
-    init(queue: DispatchQueue) {
+    init(queue: ConnectionQueue) {
         self.queue = queue
     }
 

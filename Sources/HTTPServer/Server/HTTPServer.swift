@@ -4,9 +4,10 @@ public import Logging
 import Synchronization
 import Glibc
 
-/// popi's HTTP/1.1 server: POSIX sockets, readiness from epoll on one poller thread, one serial
-/// Dispatch queue per connection owning its state machine, handlers run inline on that queue
-/// until they suspend. See `Router` for routing and `HTTPServerConfiguration` for limits and timeouts.
+/// popi's HTTP/1.1 server: POSIX sockets, readiness from one epoll instance waited on by a few
+/// event threads, one serial `ConnectionQueue` per connection owning its state machine. The event
+/// thread that sees a request on an idle connection reads it, runs its handler until the handler
+/// first suspends, and writes the response, with no thread hop in between. See `Router` for routing and `HTTPServerConfiguration` for limits and timeouts.
 ///
 ///     var router = Router()
 ///     router.get("/healthz") { _ in .json(#"{"status":"ok"}"#) }
@@ -62,9 +63,13 @@ public final class HTTPServer: Sendable {
         let logger = logger
         let poller: Poller
         do {
-            poller = try Poller { token, events in
+            poller = try Poller(threads: configuration.eventThreads) { token, events in
                 if token < UInt64(descriptors.count) {
-                    Self.acceptAll(descriptors[Int(token)], core: core, logger: logger)
+                    let listener = descriptors[Int(token)]
+                    core.accepting {
+                        Self.acceptAll(listener, core: core, logger: logger)
+                        if !core.isDraining { core.poller?.rearmListener(listener, token: token) }
+                    }
                 } else {
                     core.deliver(token: token, events: events)
                 }
@@ -99,13 +104,14 @@ public final class HTTPServer: Sendable {
             return state
         }
         guard let state, let core = core.withLock({ $0 }) else { return }
-        // Stop accepting first: drain mode makes the poller ignore listener events, then the
-        // listening sockets leave epoll and close (new clients get a connection refusal).
+        // Stop accepting first: drain mode makes event threads ignore listener events, then the
+        // listening sockets leave epoll and, once no thread is still accepting from them, close
+        // (new clients get a connection refusal).
         core.beginDraining()
         for fd in state.listeners {
             state.poller.deregister(fd)
         }
-        state.poller.synchronize()
+        core.waitForAcceptors()
         state.listeners.forEach(Syscall.close)
         let finished = await core.waitUntilEmpty(timeout: gracePeriod)
         if !finished {
@@ -123,7 +129,7 @@ public final class HTTPServer: Sendable {
         await shutdown(gracePeriod: .zero)
     }
 
-    /// Accepts until the backlog is empty. Runs on the poller thread.
+    /// Accepts until the backlog is empty. Runs on the event thread the listener reported to.
     private static func acceptAll(_ listenFD: Int32, core: ServerCore, logger: Logger?) {
         while !core.isDraining {
             var address = sockaddr_storage()
@@ -169,6 +175,7 @@ public final class HTTPServer: Sendable {
             let transport: Transport
             if let tls = core.tls {
                 guard let session = TLSSession(context: tls, fd: fd) else {
+                    core.cancelAdmission(for: peer)
                     Syscall.close(fd)
                     continue
                 }

@@ -1,4 +1,5 @@
 public import Crypto
+import Glibc
 
 /// Listening address, limits and timeouts. Defaults suit a service behind nothing at all.
 public struct HTTPServerConfiguration: Sendable {
@@ -26,6 +27,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// Bytes of a streamed response queued for a slow client before `write` suspends.
     public var maxBufferedOutput: Int
     public var tls: TLSConfiguration?
+    /// Threads that wait for socket readiness and run connection work (reading, the synchronous
+    /// part of handlers, writing). One per core, and at least two, so that a handler computing for
+    /// a while on one never stops the server from reading other connections.
+    public var eventThreads: Int
 
     public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 1024,
                 limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
@@ -33,7 +38,8 @@ public struct HTTPServerConfiguration: Sendable {
                 headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),
                 bodyTotalTimeout: Duration = .seconds(60),
                 keepAliveTimeout: Duration = .seconds(60), writeTimeout: Duration = .seconds(30),
-                maxBufferedOutput: Int = 256 * 1024, tls: TLSConfiguration? = nil) {
+                maxBufferedOutput: Int = 256 * 1024, tls: TLSConfiguration? = nil,
+                eventThreads: Int = HTTPServerConfiguration.defaultEventThreads) {
         self.host = host
         self.port = port
         self.backlog = backlog
@@ -47,6 +53,12 @@ public struct HTTPServerConfiguration: Sendable {
         self.writeTimeout = writeTimeout
         self.maxBufferedOutput = maxBufferedOutput
         self.tls = tls
+        self.eventThreads = eventThreads
+    }
+
+    /// The online cores, at least two.
+    public static var defaultEventThreads: Int {
+        max(2, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 }
 

@@ -2,6 +2,7 @@ import Crypto
 import Dispatch
 import Logging
 import Synchronization
+import Glibc
 
 /// What every connection of one server shares: configuration, router, TLS context, the set of
 /// open connections (for the timeout sweeper, the connection limits and shutdown) and the counters
@@ -18,14 +19,21 @@ final class ServerCore: Sendable {
 
     private struct Open {
         var connections: [UInt64: Connection] = [:]
+        /// Connections admitted and not yet added (see `admission`).
+        var admitted = 0
+        /// Added and admitted connections by address.
         var perAddress: [PeerAddress: Int] = [:]
+    }
+
+    private static func release(_ peer: PeerAddress, in open: inout Open) {
+        let left = open.perAddress[peer, default: 1] - 1
+        open.perAddress[peer] = left > 0 ? left : nil
     }
 
     let configuration: HTTPServerConfiguration
     let router: CompiledRouter
     let logger: Logger?
     let tls: TLSContext?
-    let connectionTargetQueue = DispatchQueue.global()
     let timeouts: ConnectionTimeouts
     private let open = Mutex(Open())
     private let refusedServerFull = Atomic<Int>(0)
@@ -38,6 +46,8 @@ final class ServerCore: Sendable {
     /// Set once by `HTTPServer.start()` before any connection exists.
     nonisolated(unsafe) var poller: Poller?
     private let draining = Atomic<Bool>(false)
+    /// Event threads accepting from a listener now.
+    private let acceptors = Atomic<Int>(0)
     private let emptied = Mutex<[EmptyWaiter]>([])
 
     init(configuration: HTTPServerConfiguration, router: CompiledRouter, logger: Logger?, tls: TLSContext?) {
@@ -52,7 +62,22 @@ final class ServerCore: Sendable {
                                       write: configuration.writeTimeout.nanoseconds)
     }
 
-    var isDraining: Bool { draining.load(ordering: .relaxed) }
+    var isDraining: Bool { draining.load(ordering: .sequentiallyConsistent) }
+
+    /// Runs `accept` (an event thread's work on a listener) counted in `acceptors`.
+    func accepting(_ accept: () -> Void) {
+        acceptors.add(1, ordering: .sequentiallyConsistent)
+        defer { acceptors.subtract(1, ordering: .sequentiallyConsistent) }
+        accept()
+    }
+
+    /// Once draining, returns when no event thread accepts any more, so listeners can close: a
+    /// thread that starts accepting later sees the drain and leaves them alone.
+    func waitForAcceptors() {
+        while acceptors.load(ordering: .sequentiallyConsistent) > 0 {
+            usleep(1000)
+        }
+    }
 
     var connectionCount: Int { open.withLock { $0.connections.count } }
 
@@ -62,12 +87,15 @@ final class ServerCore: Sendable {
         nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
-    /// Whether a connection just accepted from `peer` may stay; a refusal is counted. Only the
-    /// poller thread accepts and adds, so room found here is still there at `add`.
+    /// Whether a connection just accepted from `peer` may stay; a refusal is counted. An admitted
+    /// connection holds its place (in the total and for its address) from here on, since other
+    /// event threads accept too: `add` it, or give the place back with `cancelAdmission`.
     func admission(for peer: PeerAddress?) -> Admission {
         let admission = open.withLock { open -> Admission in
-            if open.connections.count >= configuration.maxConnections { return .serverFull }
+            if open.connections.count + open.admitted >= configuration.maxConnections { return .serverFull }
             if let peer, open.perAddress[peer, default: 0] >= configuration.maxConnectionsPerAddress { return .addressFull }
+            open.admitted += 1
+            if let peer { open.perAddress[peer, default: 0] += 1 }
             return .admitted
         }
         switch admission {
@@ -78,20 +106,25 @@ final class ServerCore: Sendable {
         return admission
     }
 
+    /// An admitted connection that will not be added after all.
+    func cancelAdmission(for peer: PeerAddress?) {
+        open.withLock { open in
+            open.admitted -= 1
+            if let peer { Self.release(peer, in: &open) }
+        }
+    }
+
     func add(_ connection: Connection) {
         open.withLock { open in
+            open.admitted -= 1
             open.connections[connection.token] = connection
-            if let peer = connection.peer { open.perAddress[peer, default: 0] += 1 }
         }
     }
 
     func remove(_ connection: Connection) {
         let empty = open.withLock { open -> Bool in
             guard open.connections.removeValue(forKey: connection.token) != nil else { return open.connections.isEmpty }
-            if let peer = connection.peer {
-                let left = open.perAddress[peer, default: 1] - 1
-                open.perAddress[peer] = left > 0 ? left : nil
-            }
+            if let peer = connection.peer { Self.release(peer, in: &open) }
             return open.connections.isEmpty
         }
         if empty { wakeEmptyWaiters() }
@@ -127,10 +160,11 @@ final class ServerCore: Sendable {
 
     // MARK: - Events
 
-    /// Hands an epoll event to its connection's queue. Runs on the poller thread.
+    /// Hands an epoll event to its connection: run now on this event thread when the connection is
+    /// idle, else after its running work.
     func deliver(token: UInt64, events: UInt32) {
         guard let connection = open.withLock({ $0.connections[token] }) else { return }
-        connection.queue.async { connection.handle(events: events) }
+        connection.queue.run { connection.handle(events: events) }
     }
 
     /// Asks each connection whose deadline passed to check it on its own queue.
@@ -147,7 +181,7 @@ final class ServerCore: Sendable {
     }
 
     func beginDraining() {
-        draining.store(true, ordering: .relaxed)
+        draining.store(true, ordering: .sequentiallyConsistent)
         let all = open.withLock { Array($0.connections.values) }
         for connection in all {
             connection.queue.async { connection.beginDraining() }
