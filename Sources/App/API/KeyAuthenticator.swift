@@ -102,7 +102,7 @@ final class KeyAuthenticator: Sendable {
     }
 
     private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
+        scalar.isASCII ? scalar == " " || scalar == "\t" : scalar.properties.generalCategory == .spaceSeparator
     }
 
     /// Forgets a key at once (revocation on this replica).
