@@ -7,7 +7,8 @@ import Glibc
 /// popi's HTTP/1.1 server: POSIX sockets, readiness from one epoll instance waited on by a few
 /// event threads, one serial `ConnectionQueue` per connection owning its state machine. The event
 /// thread that sees a request on an idle connection reads it, runs its handler until the handler
-/// first suspends, and writes the response, with no thread hop in between. See `Router` for routing and `HTTPServerConfiguration` for limits and timeouts.
+/// first suspends, and writes the response, with no thread hop in between. See `Router` for
+/// routing and `HTTPServerConfiguration` for limits, timeouts and event threads.
 ///
 ///     var router = Router()
 ///     router.get("/healthz") { _ in .json(#"{"status":"ok"}"#) }
