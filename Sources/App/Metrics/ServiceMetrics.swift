@@ -36,6 +36,7 @@ final class ServiceMetrics: Sendable {
                           buckets: [0, 0.25, 0.5, 0.75, 1])
         registry.register("popi_db_pool_connections", .gauge, help: "Database connections, by state.", labels: ["state"])
         registry.register("popi_db_pool_waiting", .gauge, help: "Callers waiting for a database connection.")
+        registry.register("popi_db_rows_fetched_total", .counter, help: "Rows read from the database.")
         registry.register("popi_upstream_requests_total", .counter, help: "Calls to upstream APIs, by upstream and outcome.",
                           labels: ["upstream", "outcome"])
     }
@@ -48,6 +49,7 @@ final class ServiceMetrics: Sendable {
             registry.set("popi_db_pool_connections", ["open"], to: Double(stats.open))
             registry.set("popi_db_pool_connections", ["max"], to: Double(stats.size))
             registry.set("popi_db_pool_waiting", to: Double(stats.waiting))
+            registry.set("popi_db_rows_fetched_total", to: Double(stats.rowsFetched))
         }
     }
 

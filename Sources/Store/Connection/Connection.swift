@@ -11,6 +11,8 @@ public final class Connection {
     /// Largest result copied out of libpq: `QueryResult` addresses its bytes with Int32 offsets.
     /// Settable so tests can reach it without a 2 GiB result.
     var maxResultBytes = Int(Int32.max)
+    /// Rows copied out of results so far: the pool sums them (`PoolStatistics.rowsFetched`).
+    private(set) var rowsFetched: UInt64 = 0
 
     private init(handle: OpaquePointer) {
         self.handle = handle
@@ -168,7 +170,9 @@ public final class Connection {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return try Self.copy(result, maxBytes: maxResultBytes)
+            let copied = try Self.copy(result, maxBytes: maxResultBytes)
+            rowsFetched += UInt64(copied.count)
+            return copied
         default:
             if PQstatus(handle) != CONNECTION_OK {
                 throw StoreError.connectionLost(Self.cleanMessage(PQresultErrorMessage(result)))

@@ -31,6 +31,7 @@ public final class ConnectionPool: Sendable {
         var timeouts: UInt64 = 0
         var connectFailures: UInt64 = 0
         var connectionsLost: UInt64 = 0
+        var rowsFetched: UInt64 = 0
     }
 
     struct Breaker {
@@ -126,7 +127,8 @@ public final class ConnectionPool: Sendable {
             PoolStatistics(size: slots.count, inUse: slots.count - state.idle.count,
                            open: state.openConnections, waiting: state.waiters.count,
                            acquisitions: state.acquisitions, timeouts: state.timeouts,
-                           connectFailures: state.connectFailures, connectionsLost: state.connectionsLost)
+                           connectFailures: state.connectFailures, connectionsLost: state.connectionsLost,
+                           rowsFetched: state.rowsFetched)
         }
     }
 
@@ -192,6 +194,11 @@ public final class ConnectionPool: Sendable {
     /// On the slot's thread: a usable connection, the body, and the connection left clean.
     private func perform<T>(_ body: (Connection) throws -> T, on slot: Slot) throws -> T {
         let connection = try usableConnection(slot)
+        let fetchedBefore = connection.rowsFetched
+        defer {
+            let fetched = connection.rowsFetched - fetchedBefore
+            state.withLock { $0.rowsFetched += fetched }
+        }
         do {
             let value = try body(connection)
             if !connection.isIdle {
@@ -279,4 +286,6 @@ public struct PoolStatistics: Sendable, Equatable {
     public let timeouts: UInt64
     public let connectFailures: UInt64
     public let connectionsLost: UInt64
+    /// Rows read from the database, in total: what queries cost the process in memory.
+    public let rowsFetched: UInt64
 }
