@@ -80,7 +80,9 @@ final class RefreshWorkers: Sendable {
             metrics.registry.observe("popi_refresh_job_duration_seconds", [outcome], (ContinuousClock.now - started) / .seconds(1))
         }
         do {
-            guard let userID = job.userID, let snapshot = try await store.feedback.snapshot(user: userID) else {
+            let limit = options.limits.maxPairs
+            guard let userID = job.userID, let snapshot = try await store.feedback.newestSignals(
+                user: userID, pairs: Self.pairsConsidered, statements: limit, contents: limit) else {
                 _ = try await store.jobs.complete(job.id, owner: owner)  // the user was erased meanwhile
                 return finish("skipped")
             }
@@ -88,7 +90,7 @@ final class RefreshWorkers: Sendable {
                 _ = try await store.jobs.complete(job.id, owner: owner)
                 return finish("skipped")
             }
-            let (signals, sources) = Self.signals(from: snapshot.events, limit: options.limits.maxPairs)
+            let (signals, sources) = Self.signals(from: snapshot.events, limit: limit)
             let result = try await SummaryOptimizer(model: models.base, summarizer: models.summarizer, options: options)
                 .infer(from: signals)
             // Store only while still holding the job: a worker that lost its lease stays quiet.

@@ -152,5 +152,12 @@ ALTER TABLE summary_versions
     ADD COLUMN adapter_sha256 text CHECK (adapter_sha256 ~ '^[0-9a-f]{64}$');
 
 """#),
+        Migration(version: 3, name: "feedback_by_kind", sql: #"""
+-- A summary uses only the newest few events of each kind (pairs, statements, contents): this
+-- index lets each kind's LIMITed read walk just those rows, however many events of the other
+-- kinds the user has.
+CREATE INDEX feedback_events_by_user_kind ON feedback_events (user_id, kind, id);
+
+"""#),
     ]
 }

@@ -144,6 +144,34 @@ public struct FeedbackRepository: Sendable {
         }
     }
 
+    /// The user and, of their events, only the newest `pairs` pairs, `statements` statements and
+    /// `contents` content items (oldest first), from one snapshot so the feedback revision matches
+    /// them: what a summary is built or scored on, without reading the rest of the history.
+    /// `distinctPairs` skips pairs whose chosen and rejected responses are the same (they say nothing).
+    /// Nil when there is no such user.
+    public func newestSignals(user: UserID, pairs: Int, statements: Int, contents: Int,
+                              distinctPairs: Bool = false) async throws -> FeedbackSnapshot? {
+        try await pool.snapshot { connection in
+            guard let user = try connection.query("SELECT \(User.columns) FROM users WHERE id = \(user)")
+                .first.map(User.init(row:)) else { return nil }
+            // One LIMITed index walk per kind (feedback_events_by_user_kind), newest first.
+            let events = try connection.query("""
+                SELECT \(FeedbackEvent.columns) FROM (
+                    (SELECT \(FeedbackEvent.columns) FROM feedback_events
+                     WHERE user_id = \(user.id) AND kind = 'pair' AND (NOT \(distinctPairs) OR chosen <> rejected)
+                     ORDER BY id DESC LIMIT \(max(0, pairs)))
+                    UNION ALL
+                    (SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user.id) AND kind = 'statement'
+                     ORDER BY id DESC LIMIT \(max(0, statements)))
+                    UNION ALL
+                    (SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user.id) AND kind = 'content'
+                     ORDER BY id DESC LIMIT \(max(0, contents)))
+                ) newest ORDER BY id
+                """).map(FeedbackEvent.init(row:))
+            return FeedbackSnapshot(user: user, events: events)
+        }
+    }
+
     public func get(user: UserID, id: EventID) async throws -> FeedbackEvent? {
         try await pool.query("""
             SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user) AND id = \(id)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import App
+import Store
 
 /// Summaries on a real socket: refresh with `?wait=` through the real refresh worker and model,
 /// ETag / 304, edited and pinned versions, versions list / get / restore.
@@ -125,6 +126,28 @@ import Testing
                 let refused = try await client.put("\(user)/summary", body)
                 #expect(refused.status == 400 && refused.errorCode == "invalid_request", "\(body.text.prefix(40)): \(refused)")
             }
+        }
+    }
+
+    /// An edit is scored on the user's newest pairs and reads only those: a user with 1,000 pairs
+    /// (and a few statements and contents) costs the request a few dozen rows, not the history.
+    @Test func anEditReadsOnlyThePairsItIsScoredOn() async throws {
+        let store = try await AppTestEnvironment.ownStore()
+        defer { store.pool.shutdown() }
+        try await withService(store: store) { service in
+            let tenant = try await service.tenant()
+            let pairs = (1...1000).map { n in
+                NewFeedbackEvent(content: .pair(prompt: "Question \(n)?", chosen: "Short \(n).", rejected: "A long answer, case \(n)."))
+            }
+            let others = [NewFeedbackEvent(content: .statement(text: "I like short answers.")),
+                          NewFeedbackEvent(content: .content(text: "My essay.", prompt: nil))]
+            _ = try await service.store.feedback.ingest(tenant: tenant.id, externalUserID: "ivy", events: pairs + others)
+            let before = store.pool.statistics.rowsFetched
+            let edited = try await tenant.client.put("/v1/users/ivy/summary", ["text": "Likes short answers."])
+            let fetched = store.pool.statistics.rowsFetched - before
+            #expect(edited.status == 200, "\(edited)")
+            #expect(edited.json["held_out_count"]?.int == 4, "scored on the newest editedSummaryScoringPairs pairs")
+            #expect(fetched < 50, "rows read for the edit: \(fetched)")
         }
     }
 }

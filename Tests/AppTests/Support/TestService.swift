@@ -78,6 +78,13 @@ enum AppTestEnvironment {
 
     static func store() async throws -> DataStore { try await sharedStore.value }
 
+    /// A store on the shared test database with a pool of its own (close it with `pool.shutdown()`).
+    static func ownStore(poolSize: Int = 4) async throws -> DataStore {
+        var configuration = try await store().pool.configuration
+        configuration.poolSize = poolSize
+        return DataStore(pool: ConnectionPool(configuration: configuration))
+    }
+
     /// The refresh workers run only while some test needs them, so no inference is left running
     /// in the background when the test process exits.
     static let workers = WorkerLease()
@@ -134,16 +141,22 @@ final class TestService: Sendable {
         return configuration
     }
 
-    /// `models` picks the served models from the shared base model (default: the base alone).
+    /// `models` picks the served models from the shared base model (default: the base alone);
+    /// `store` replaces the shared store (e.g. a pool of its own, whose statistics only this
+    /// service moves).
     init(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
-         models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) }) async throws {
-        store = try await AppTestEnvironment.store()
+         models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) }, store: DataStore? = nil) async throws {
+        if let store {
+            self.store = store
+        } else {
+            self.store = try await AppTestEnvironment.store()
+        }
         model = try await AppTestEnvironment.model()
         var configuration = Self.baseConfiguration
         configure(&configuration)
         metrics = ServiceMetrics()
-        metrics.watch(pool: store.pool)
-        api = PopiAPI(store: store, models: try models(model), upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
+        metrics.watch(pool: self.store.pool)
+        api = PopiAPI(store: self.store, models: try models(model), upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
                       metrics: metrics, logger: AppTestEnvironment.logger)
         server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0),
                             router: api.router(), logger: AppTestEnvironment.logger)
@@ -188,8 +201,9 @@ struct TestTenant: Sendable {
 @discardableResult
 func withService<T: Sendable>(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
                               models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) },
-                              workers: Bool = false, _ body: (TestService) async throws -> T) async throws -> T {
-    let service = try await TestService(configure: configure, upstreams: upstreams, models: models)
+                              store: DataStore? = nil, workers: Bool = false,
+                              _ body: (TestService) async throws -> T) async throws -> T {
+    let service = try await TestService(configure: configure, upstreams: upstreams, models: models, store: store)
     if workers {
         do {
             try await AppTestEnvironment.workers.acquire()

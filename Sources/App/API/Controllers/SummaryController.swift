@@ -106,11 +106,12 @@ struct SummaryController: Sendable {
         let edit = try API.SummaryEdit(try await requests.jsonBody(request))
         try checkUsable(summary: edit.text)
         let found = try await state(caller, user).user
-        let snapshot = try await feedback.snapshot(user: found.id)
+        let snapshot = try await feedback.newestSignals(user: found.id, pairs: configuration.editedSummaryScoringPairs,
+                                                        statements: 0, contents: 0, distinctPairs: true)
         let pairs = (snapshot?.events ?? []).compactMap { event -> PreferencePair? in
-            guard case let .pair(prompt, chosen, rejected) = event.content, chosen != rejected else { return nil }
+            guard case let .pair(prompt, chosen, rejected) = event.content else { return nil }
             return PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected)
-        }.suffix(configuration.editedSummaryScoringPairs).filter { fitsContext($0, summary: edit.text) }
+        }.filter { fitsContext($0, summary: edit.text) }
         var scores = SummaryScores(summaryTokens: model.tokenCount(edit.text))
         if !pairs.isEmpty {
             let optimizer = SummaryOptimizer(model: model, options: configuration.summary)
