@@ -25,6 +25,25 @@ import Testing
         #expect(try await !store.jobs.complete(job.id, owner: "w1"))
     }
 
+    /// A summary is stored only by the job's holder, together with the job's completion.
+    @Test func completingWithASummaryStoresItOnlyForTheHolder() async throws {
+        let store = try await TestDatabase.store()
+        let kind = Self.uniqueKind()
+        let tenant = try await TestDatabase.tenant(store)
+        let user = try await store.users.findOrCreate(tenant: tenant.id, externalID: "holder")
+        let job = try await store.jobs.enqueue(NewJob(kind: kind, userID: user.id)).job
+        _ = try await store.jobs.claim(owner: "w1", kinds: [kind])
+        let summary = NewSummaryVersion(text: "likes tea", modelID: "m", promptVersion: "v1")
+        #expect(try await store.jobs.complete(job.id, owner: "w2", storing: summary, for: user.id) == nil)
+        #expect(try await store.summaries.list(user: user.id).isEmpty)
+        #expect(try await store.jobs.get(job.id)?.state == .running)
+        let stored = try #require(try await store.jobs.complete(job.id, owner: "w1", storing: summary, for: user.id))
+        #expect(stored.version == 1 && stored.text == "likes tea")
+        #expect(try await store.jobs.get(job.id)?.state == .done)
+        #expect(try await store.jobs.complete(job.id, owner: "w1", storing: summary, for: user.id) == nil, "done: nothing more")
+        #expect(try await store.summaries.list(user: user.id).count == 1)
+    }
+
     @Test func delayedJobsWaitForTheirTime() async throws {
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()

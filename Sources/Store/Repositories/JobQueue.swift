@@ -84,6 +84,27 @@ public struct JobQueue: Sendable {
             """).affectedRows == 1
     }
 
+    /// Stores the summary a job produced as the user's new version and marks the job done, in one
+    /// transaction: both or neither, so a crash or error between them cannot leave a stored
+    /// version whose job then runs again (and stores another). Nil, with nothing stored, when
+    /// `owner` no longer holds the job. Throws `notFound` when the user was erased meanwhile.
+    public func complete(_ id: JobID, owner: String, storing summary: NewSummaryVersion,
+                         for user: UserID) async throws -> SummaryVersion? {
+        try await pool.transaction { connection in
+            // Locked first: a claimer skips the row (SKIP LOCKED) until this commits it as done.
+            guard try connection.query("""
+                SELECT 1 FROM jobs WHERE id = \(id) AND state = 'running' AND lease_owner = \(owner) FOR UPDATE
+                """).first != nil else { return nil }
+            let version = try SummaryRepository.add(user: user, summary, restoredFrom: nil, connection)
+            try connection.execute("""
+                UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL,
+                    finished_at = now(), updated_at = now()
+                WHERE id = \(id)
+                """)
+            return version
+        }
+    }
+
     /// Records a failure. The job runs again after the policy's backoff while attempts remain
     /// (`retry: false` fails it for good); with a newer pending job of the same dedup key it is
     /// `superseded` instead. Nil when `owner` no longer holds the job.

@@ -78,6 +78,32 @@ enum AppTestEnvironment {
 
     static func store() async throws -> DataStore { try await sharedStore.value }
 
+    /// Runs `body` with a store on a database of its own (created, migrated, dropped afterwards):
+    /// for tests whose workers or claims must meet no other test's jobs.
+    static func withScratchStore<T: Sendable>(_ body: (DataStore) async throws -> T) async throws -> T {
+        let shared = try await store()
+        let name = "\(databasePrefix)\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        // Database names cannot be parameters; this one is made here from hex digits only.
+        try await shared.pool.query(SQL(unsafeRaw: "CREATE DATABASE \(name)"))
+        var configuration = shared.pool.configuration.database(named: name)
+        configuration.poolSize = 4
+        let result: Result<T, Error>
+        do {
+            _ = try await TestHTTPClient.onOwnThread { [configuration] in try Migrator().migrate(configuration) }
+            let scratch = DataStore(pool: ConnectionPool(configuration: configuration))
+            do {
+                result = .success(try await body(scratch))
+            } catch {
+                result = .failure(error)
+            }
+            scratch.pool.shutdown()
+        } catch {
+            result = .failure(error)
+        }
+        _ = try? await shared.pool.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+        return try result.get()
+    }
+
     /// A store on the shared test database with a pool of its own (close it with `pool.shutdown()`).
     static func ownStore(poolSize: Int = 4) async throws -> DataStore {
         var configuration = try await store().pool.configuration
