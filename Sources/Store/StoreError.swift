@@ -25,6 +25,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case conflict(String)
     /// The row an operation needs does not exist (e.g. the user was erased meanwhile).
     case notFound(String)
+    /// The tenant already has `limit` jobs of the kind queued (`NewJob.maxQueuedPerTenant`).
+    case queueFull(limit: Int)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return message
         case .notFound(let message):
             return message
+        case .queueFull(let limit):
+            return "the tenant already has \(limit) jobs of this kind queued"
         }
     }
 

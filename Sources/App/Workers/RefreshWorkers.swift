@@ -199,6 +199,7 @@ final class RefreshWorkers: Sendable {
         var nextPurge = ContinuousClock.now
         while !Task.isCancelled {
             if let statistics = try? await store.jobs.statistics() { metrics.record(queue: statistics) }
+            metrics.record(droppedRefreshes: store.queueCounters.droppedOverTenantCap)
             if ContinuousClock.now >= nextPurge {
                 nextPurge = .now + Self.purgeInterval
                 await purgeFinishedJobs()

@@ -73,6 +73,23 @@ public final class Connection {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    // MARK: Notifications (for `NotificationListener`, which owns its connection)
+
+    /// The socket to poll for input (-1 when there is none).
+    var socket: Int32 { PQsocket(handle) }
+
+    /// Reads what the server sent; false when the connection broke.
+    func consumeInput() -> Bool {
+        PQconsumeInput(handle) != 0 && PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The next notification read by `consumeInput`, if any.
+    func nextNotification() -> (channel: String, payload: String)? {
+        guard let notification = PQnotifies(handle) else { return nil }
+        defer { PQfreemem(notification) }
+        return (String(cString: notification.pointee.relname), String(cString: notification.pointee.extra))
+    }
+
     /// True outside a transaction block (so the connection can go back to the pool as is).
     var isIdle: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
 

@@ -12,6 +12,8 @@ import Synchronization
 /// `StoreError.unavailable` instead of queueing.
 public final class ConnectionPool: Sendable {
     public let configuration: DatabaseConfiguration
+    /// LISTEN for the pool's users, on a connection of its own outside the slots (opened on first use).
+    public let notifications: NotificationListener
     private let slots: [Slot]
     private let state: Mutex<State>
     private let breaker: Mutex<Breaker>
@@ -42,6 +44,7 @@ public final class ConnectionPool: Sendable {
 
     public init(configuration: DatabaseConfiguration) {
         self.configuration = configuration
+        self.notifications = NotificationListener(configuration: configuration)
         self.slots = (0..<configuration.poolSize).map { _ in Slot() }
         self.state = Mutex(State(idle: Array((0..<configuration.poolSize).reversed())))
         self.breaker = Mutex(Breaker())
@@ -101,8 +104,10 @@ public final class ConnectionPool: Sendable {
         }
     }
 
-    /// Closes every connection and stops the slot threads; later calls fail with `poolClosed`.
+    /// Closes every connection (the listener's too) and stops the slot threads; later calls fail
+    /// with `poolClosed`.
     public func shutdown() {
+        notifications.stop()
         let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
             defer { state.waiters.removeAll() }

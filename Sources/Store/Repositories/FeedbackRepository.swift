@@ -3,6 +3,7 @@ import Foundation
 /// Users' feedback events: idempotent batch ingest, keyset pagination, deletion.
 public struct FeedbackRepository: Sendable {
     let pool: ConnectionPool
+    let counters: QueueCounters
 
     /// Which refresh job to queue, in the same transaction, when a batch inserts anything.
     public typealias RefreshJob = @Sendable (UserID) -> NewJob
@@ -13,7 +14,9 @@ public struct FeedbackRepository: Sendable {
     /// key (also earlier in the same batch). Writers of one user take turns on the user's row
     /// lock, so overlapping concurrent batches neither duplicate nor deadlock. When something
     /// was inserted, the user's feedback revision goes up and `refresh` (if given) is enqueued
-    /// with de-duplication, all in the one transaction: acknowledged feedback always has its refresh.
+    /// with de-duplication, all in the one transaction: acknowledged feedback has its refresh,
+    /// unless the tenant's queue is full (`NewJob.maxQueuedPerTenant`): then the feedback is
+    /// stored without one (`refreshJob` nil, counted in `QueueCounters`).
     public func ingest(tenant: TenantID, externalUserID: String, events: [NewFeedbackEvent],
                        refresh: RefreshJob? = nil) async throws -> IngestResult {
         try await pool.transaction { connection in
@@ -54,7 +57,7 @@ public struct FeedbackRepository: Sendable {
                 return IngestResult(user: user, items: statuses, refreshJob: nil)
             }
             user = try Self.bumpRevision(user.id, connection)
-            let job = try refresh.map { try JobQueue.enqueue($0(user.id), connection).job }
+            let job = try refresh.flatMap { try JobQueue.enqueue($0(user.id), connection, counters: counters)?.job }
             return IngestResult(user: user, items: statuses, refreshJob: job)
         }
     }
@@ -196,7 +199,7 @@ public struct FeedbackRepository: Sendable {
                   try connection.execute("DELETE FROM feedback_events WHERE user_id = \(user) AND id = \(id)") == 1
             else { return false }
             _ = try Self.bumpRevision(user, connection)
-            if let refresh { _ = try JobQueue.enqueue(refresh(user), connection) }
+            if let refresh { _ = try JobQueue.enqueue(refresh(user), connection, counters: counters) }
             return true
         }
     }

@@ -11,6 +11,12 @@ public struct UserDataRepository: Sendable {
                 SELECT id FROM users WHERE tenant_id = \(tenant) AND external_id = \(externalUserID) FOR UPDATE
                 """).first else { return nil }
             let user: UserID = try row.decode(0)
+            // Whoever waits for one of the user's unfinished jobs learns at once that it is gone.
+            for job in try connection.query("""
+                SELECT id FROM jobs WHERE user_id = \(user) AND state IN ('pending', 'running')
+                """) {
+                try JobQueue.announceFinished(try job.decode(0, as: JobID.self), connection)
+            }
             // Explicit deletes (rather than relying on ON DELETE CASCADE) to count rows per table.
             let events = try connection.execute("DELETE FROM feedback_events WHERE user_id = \(user)")
             let summaries = try connection.execute("DELETE FROM summary_versions WHERE user_id = \(user)")

@@ -249,6 +249,16 @@ func withService<T: Sendable>(configure: (inout APIConfiguration) -> Void = { _ 
     return try result.get()
 }
 
+/// Checks `condition` every 50 ms until it holds; gives up (throws) after `seconds`. Nothing is
+/// measured against the time: it only keeps a broken test from hanging.
+func waitUntil(_ what: String, seconds: Int = 120, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestHTTPClient.Failure(description: "gave up waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
 // MARK: feedback fixtures
 
 /// Small, distinct preference pairs (a user who likes short answers).

@@ -48,14 +48,6 @@ import Store
         return (result.user.id, try #require(result.refreshJob).id)
     }
 
-    static func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TestHTTPClient.Failure(description: "gave up waiting until \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     /// A refresh that outlasts its lease keeps its job: the worker renews the lease while the
     /// inference runs, so another worker claiming after the first lease ran out finds nothing.
     @Test func aRefreshLongerThanItsLeaseKeepsItsJob() async throws {
@@ -70,7 +62,7 @@ import Store
             workers.start()
             do {
                 // The inference has started and waits at the gate: the work takes as long as the test wants.
-                try await Self.waitUntil("the inference starts") { gate.waiting > 0 }
+                try await waitUntil("the inference starts") { gate.waiting > 0 }
                 let owner = try #require(try await store.jobs.get(jobID)?.leaseOwner)
                 // Twice the lease: the claim's own lease has run out by now.
                 try await Task.sleep(for: .seconds(2))
@@ -80,7 +72,7 @@ import Store
                 #expect(held.state == .running && held.leaseOwner == owner && held.attempts == 1)
 
                 gate.open()
-                try await Self.waitUntil("the job is done") { try await store.jobs.get(jobID)?.state == .done }
+                try await waitUntil("the job is done") { try await store.jobs.get(jobID)?.state == .done }
                 #expect(try await store.summaries.list(user: user).count == 1, "one version, written once")
             } catch {
                 gate.open()
