@@ -32,17 +32,17 @@ extension API {
             var pending = Array(#"{"feedback":"#.utf8)
             try await list(&pending, writer) { [export, userData, pageRows] after in
                 let page = try await userData.events(of: export, after: after, limit: pageRows)
-                return (try page.map { try JSONBody.encode(FeedbackEvent($0)) }, page.last?.id)
+                return (try JSONBody.encode(page.map(FeedbackEvent.init)), page.count, page.last?.id)
             }
             pending += Array(#","jobs":"#.utf8)
             try await list(&pending, writer) { [export, userData, pageRows] after in
                 let page = try await userData.jobs(of: export, after: after, limit: pageRows)
-                return (try page.map { try JSONBody.encode(Job($0)) }, page.last?.id)
+                return (try JSONBody.encode(page.map(Job.init)), page.count, page.last?.id)
             }
             pending += Array(#","summaries":"#.utf8)
             try await list(&pending, writer) { [export, userData, pageRows] after in
                 let page = try await userData.summaries(of: export, after: after, limit: pageRows)
-                return (try page.map { try JSONBody.encode(SummaryVersion($0)) }, page.last?.version)
+                return (try JSONBody.encode(page.map(SummaryVersion.init)), page.count, page.last?.version)
             }
             let user = export.user
             pending += Array(#","usage":"#.utf8)
@@ -54,24 +54,24 @@ extension API {
             try await writer.write(pending)
         }
 
-        /// One JSON array, page after page until one comes back short. Each page is written at
-        /// once (with the punctuation before it), so a chunk holds at most one page of rows.
+        /// One JSON array, page after page until one comes back short. `page` gives a page encoded
+        /// as an array (one encoder per page: a JSONEncoder per row made exports 3 times slower),
+        /// its row count and its last key; the pages' elements are joined into one array. Each
+        /// page is written at once, so a chunk holds at most one page of rows.
         private func list<Cursor: Sendable>(_ pending: inout [UInt8], _ writer: any ResponseBodyWriter,
-                                            page: @Sendable (Cursor?) async throws -> ([[UInt8]], Cursor?)) async throws {
+                                            page: @Sendable (Cursor?) async throws -> ([UInt8], Int, Cursor?)) async throws {
             pending.append(UInt8(ascii: "["))
             var cursor: Cursor?
             var first = true
             while true {
-                let (items, last) = try await page(cursor)
-                guard !items.isEmpty else { break }
-                for item in items {
-                    if !first { pending.append(UInt8(ascii: ",")) }
-                    first = false
-                    pending += item
-                }
+                let (array, count, last) = try await page(cursor)
+                guard count > 0 else { break }
+                if !first { pending.append(UInt8(ascii: ",")) }
+                first = false
+                pending += array.dropFirst().dropLast()   // the elements, without the page's brackets
                 try await writer.write(pending)
                 pending = []
-                if items.count < pageRows { break }
+                if count < pageRows { break }
                 cursor = last
             }
             pending.append(UInt8(ascii: "]"))
