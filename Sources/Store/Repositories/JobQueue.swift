@@ -122,6 +122,7 @@ public struct JobQueue: Sendable {
                 """)
             let tenants = try Set(claimed.compactMap { try $0.decode("tenant_id", as: TenantID?.self) })
             if !tenants.isEmpty {
+                // In one order, so claimers updating the same tenants' rows cannot deadlock.
                 try connection.execute("""
                     INSERT INTO job_tenant_turns (tenant_id, last_claimed_at)
                     SELECT unnest(\(tenants.map(\.rawValue).sorted { $0.uuidString < $1.uuidString })), now()

@@ -8,7 +8,7 @@ struct UserDataController: Sendable {
     let requests: RequestGuard
     let userData: UserDataRepository
     /// Rows an export reads per query (and writes per chunk).
-    var exportPageRows = 500
+    static let exportPageRows = 500
 
     func register(in router: inout Router) {
         router.delete("/v1/users/{user_id}", requests.authorized(.write) { [self] request, caller in
@@ -23,7 +23,7 @@ struct UserDataController: Sendable {
             guard let export = try await userData.export(tenant: caller.tenantID, externalUserID: user) else {
                 throw HTTPError.userNotFound
             }
-            let document = API.UserExport(export: export, userData: userData, pageRows: exportPageRows)
+            let document = API.UserExport(export: export, userData: userData, pageRows: Self.exportPageRows)
             return Response(headers: ["Content-Type": "application/json",
                                       "Content-Disposition": "attachment; filename=\"popi-user-export.json\""],
                             body: .stream { writer in try await document.write(to: writer) })

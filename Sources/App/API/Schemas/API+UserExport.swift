@@ -55,7 +55,7 @@ extension API {
         }
 
         /// One JSON array, page after page until one comes back short. `page` gives a page encoded
-        /// as an array (one encoder per page: a JSONEncoder per row made exports 3 times slower),
+        /// as an array (one encoder per page: a JSONEncoder per row made exports 5 times slower),
         /// its row count and its last key; the pages' elements are joined into one array. Each
         /// page is written at once, so a chunk holds at most one page of rows.
         private func list<Cursor: Sendable>(_ pending: inout [UInt8], _ writer: any ResponseBodyWriter,
