@@ -4,6 +4,8 @@ public import Crypto
 public struct HTTPServerConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// Connections the kernel queues before `accept` (capped by `net.core.somaxconn`): deep
+    /// enough that a burst of connections refused at accept does not push out a client's SYN.
     public var backlog: Int
     public var limits: HTTPRequestParser.Limits
     /// Connections beyond this are answered 503 and closed at once.
@@ -27,7 +29,7 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxBufferedOutput: Int
     public var tls: TLSConfiguration?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 1024,
+    public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 4096,
                 limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
                 maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 64,
                 headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),
