@@ -5,6 +5,7 @@
 ///                                                  refresh: { .summaryRefresh(for: $0) })
 public final class DataStore: Sendable {
     public let pool: ConnectionPool
+    public let queueCounters = QueueCounters()
 
     public init(pool: ConnectionPool) {
         self.pool = pool
@@ -13,9 +14,9 @@ public final class DataStore: Sendable {
     public var tenants: TenantRepository { TenantRepository(pool: pool) }
     public var apiKeys: APIKeyRepository { APIKeyRepository(pool: pool) }
     public var users: UserRepository { UserRepository(pool: pool) }
-    public var feedback: FeedbackRepository { FeedbackRepository(pool: pool) }
+    public var feedback: FeedbackRepository { FeedbackRepository(pool: pool, counters: queueCounters) }
     public var summaries: SummaryRepository { SummaryRepository(pool: pool) }
-    public var jobs: JobQueue { JobQueue(pool: pool) }
+    public var jobs: JobQueue { JobQueue(pool: pool, counters: queueCounters) }
     public var usage: UsageRepository { UsageRepository(pool: pool) }
     public var userData: UserDataRepository { UserDataRepository(pool: pool) }
 

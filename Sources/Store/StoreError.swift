@@ -27,6 +27,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case notFound(String)
     /// A write would pass a storage quota; nothing was written.
     case quotaExceeded(StorageQuota.Exceeded)
+    /// The tenant already has `limit` jobs of the kind queued (`NewJob.maxQueuedPerTenant`).
+    case queueFull(limit: Int)
 
     public var description: String {
         switch self {
@@ -56,6 +58,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return message
         case .quotaExceeded(let exceeded):
             return exceeded.description
+        case .queueFull(let limit):
+            return "the tenant already has \(limit) jobs of this kind queued"
         }
     }
 

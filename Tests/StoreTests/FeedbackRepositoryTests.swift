@@ -171,6 +171,43 @@ import Testing
         #expect(try await store.feedback.snapshot(user: UserID(rawValue: -5)) == nil)
     }
 
+    /// What a summary uses (the newest pairs, statements and contents) is exactly what the query
+    /// returns: with 1,000 pairs and a few of the other kinds, the rows the refresh picked from the
+    /// newest 1,000 events before, and no others.
+    @Test func newestSignalsReadOnlyTheRowsASummaryUses() async throws {
+        let store = try await TestDatabase.store()
+        let tenant = try await TestDatabase.tenant(store)
+        let old = (0..<3).map { NewFeedbackEvent(content: .statement(text: "old statement \($0)")) }
+        let pairs = (0..<1000).map { n in
+            NewFeedbackEvent(content: .pair(prompt: "q\(n)", chosen: n % 10 == 9 ? "same" : "yes \(n)", rejected: n % 10 == 9 ? "same" : "no"))
+        }
+        let recent = (0..<10).map { NewFeedbackEvent(content: .statement(text: "statement \($0)")) }
+            + (0..<3).map { NewFeedbackEvent(content: .content(text: "content \($0)", prompt: $0 == 0 ? "why?" : nil)) }
+        _ = try await store.feedback.ingest(tenant: tenant.id, externalUserID: "many", events: old)
+        let ingested = try await store.feedback.ingest(tenant: tenant.id, externalUserID: "many", events: pairs + recent)
+        let user = ingested.user
+
+        // What the refresh chose before: per kind, the newest among the user's newest 1,000 events.
+        let window = try #require(try await store.feedback.snapshot(user: user.id, limit: 1000)).events
+        func newest(_ kind: FeedbackKind, _ count: Int, from events: [FeedbackEvent]) -> [EventID] {
+            events.filter { $0.content.kind == kind }.suffix(count).map(\.id)
+        }
+        let chosen = try #require(try await store.feedback.newestSignals(user: user.id, pairs: 16, statements: 8, contents: 8))
+        #expect(chosen.user.feedbackRevision == user.feedbackRevision)
+        #expect(chosen.events.map(\.id) == (newest(.pair, 16, from: window) + newest(.statement, 8, from: window)
+                                             + newest(.content, 8, from: window)).sorted(), "oldest first, the same rows")
+        #expect(chosen.events.count == 16 + 8 + 3, "no row the summary does not use")
+
+        // An edit scores the newest pairs whose responses differ.
+        let distinct = try #require(try await store.feedback.newestSignals(user: user.id, pairs: 16, statements: 0, contents: 0,
+                                                                           distinctPairs: true))
+        let expected = window.filter {
+            if case let .pair(_, chosen, rejected) = $0.content { return chosen != rejected } else { return false }
+        }.suffix(16).map(\.id)
+        #expect(distinct.events.map(\.id) == expected)
+        #expect(try await store.feedback.newestSignals(user: UserID(rawValue: -5), pairs: 1, statements: 1, contents: 1) == nil)
+    }
+
     @Test func deletingAnEventMarksTheSummaryStale() async throws {
         let store = try await TestDatabase.store()
         let tenant = try await TestDatabase.tenant(store)

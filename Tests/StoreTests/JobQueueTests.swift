@@ -25,6 +25,25 @@ import Testing
         #expect(try await !store.jobs.complete(job.id, owner: "w1"))
     }
 
+    /// A summary is stored only by the job's holder, together with the job's completion.
+    @Test func completingWithASummaryStoresItOnlyForTheHolder() async throws {
+        let store = try await TestDatabase.store()
+        let kind = Self.uniqueKind()
+        let tenant = try await TestDatabase.tenant(store)
+        let user = try await store.users.findOrCreate(tenant: tenant.id, externalID: "holder")
+        let job = try await store.jobs.enqueue(NewJob(kind: kind, userID: user.id)).job
+        _ = try await store.jobs.claim(owner: "w1", kinds: [kind])
+        let summary = NewSummaryVersion(text: "likes tea", modelID: "m", promptVersion: "v1")
+        #expect(try await store.jobs.complete(job.id, owner: "w2", storing: summary, for: user.id) == nil)
+        #expect(try await store.summaries.list(user: user.id).isEmpty)
+        #expect(try await store.jobs.get(job.id)?.state == .running)
+        let stored = try #require(try await store.jobs.complete(job.id, owner: "w1", storing: summary, for: user.id))
+        #expect(stored.version == 1 && stored.text == "likes tea")
+        #expect(try await store.jobs.get(job.id)?.state == .done)
+        #expect(try await store.jobs.complete(job.id, owner: "w1", storing: summary, for: user.id) == nil, "done: nothing more")
+        #expect(try await store.summaries.list(user: user.id).count == 1)
+    }
+
     @Test func delayedJobsWaitForTheirTime() async throws {
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()
@@ -168,6 +187,92 @@ import Testing
             SELECT state, attempts, count(*) FROM jobs WHERE kind = \(kind) GROUP BY state, attempts
             """).map { try $0.decode(String.self, Int.self, Int.self) }
         #expect(states.count == 1 && states[0] == ("done", 1, 800))
+    }
+
+    /// Users of fresh tenants, one per name.
+    static func users(_ store: DataStore, _ tenant: TenantID, _ names: [String]) async throws -> [UserID] {
+        var users: [UserID] = []
+        for name in names { users.append(try await store.users.findOrCreate(tenant: tenant, externalID: name).id) }
+        return users
+    }
+
+    /// A tenant with a backlog gets one turn per round: another tenant's single job, queued
+    /// after the whole backlog, is the second job claimed, not the fifth.
+    @Test func claimsGoRoundRobinByTenant() async throws {
+        let store = try await TestDatabase.store()
+        let kind = Self.uniqueKind()
+        let busy = try await Self.users(store, try await TestDatabase.tenant(store).id, ["a1", "a2", "a3", "a4"])
+        let quiet = try await Self.users(store, try await TestDatabase.tenant(store).id, ["b1"])
+        var ids: [UserID: JobID] = [:]
+        for user in busy + quiet { ids[user] = try await store.jobs.enqueue(NewJob(kind: kind, userID: user)).job.id }
+
+        var order: [JobID] = []
+        for _ in 0..<3 { order += try await store.jobs.claim(owner: "w", kinds: [kind]).map(\.id) }
+        #expect(order == [ids[busy[0]]!, ids[quiet[0]]!, ids[busy[1]]!], "oldest first, then the tenant not served yet")
+        // Several at once: still one per tenant per round, in the order of the round.
+        let more = try await store.jobs.claim(owner: "w", kinds: [kind], limit: 5).map(\.id)
+        #expect(more == [ids[busy[2]]!, ids[busy[3]]!])
+    }
+
+    /// Past its cap, a tenant's new jobs are not queued (and counted); a job merging into its
+    /// pending twin still is, and other tenants are not affected. Feedback is stored anyway.
+    @Test func aTenantsQueueHoldsAtMostItsCap() async throws {
+        let store = try await TestDatabase.store()
+        let kind = Self.uniqueKind()
+        let tenant = try await TestDatabase.tenant(store)
+        let users = try await Self.users(store, tenant.id, ["c1", "c2", "c3"])
+        let other = try await Self.users(store, try await TestDatabase.tenant(store).id, ["d1"])[0]
+        func job(_ user: UserID) -> NewJob { NewJob(kind: kind, userID: user, dedupKey: "u\(user.rawValue)", maxQueuedPerTenant: 2) }
+
+        let dropped = store.queueCounters.droppedOverTenantCap
+        _ = try await store.jobs.enqueue(job(users[0]))
+        _ = try await store.jobs.enqueue(job(users[1]))
+        await #expect(throws: StoreError.queueFull(limit: 2)) { try await store.jobs.enqueue(job(users[2])) }
+        #expect(store.queueCounters.droppedOverTenantCap == dropped + 1)
+        #expect(try await store.jobs.enqueue(job(users[0])).merged, "a merge takes no new place")
+        #expect(try await !store.jobs.enqueue(job(other)).merged, "another tenant has room")
+
+        // Feedback past the cap is stored, without a refresh.
+        let refresh: FeedbackRepository.RefreshJob = { user in NewJob(kind: kind, userID: user, dedupKey: "u\(user.rawValue)",
+                                                                      maxQueuedPerTenant: 2) }
+        let ingested = try await store.feedback.ingest(tenant: tenant.id, externalUserID: "c3",
+                                                       events: [NewFeedbackEvent(content: .statement(text: "hi"))], refresh: refresh)
+        #expect(ingested.insertedCount == 1 && ingested.refreshJob == nil)
+        #expect(store.queueCounters.droppedOverTenantCap == dropped + 2)
+        // Once a job ran, there is room again.
+        _ = try await store.jobs.claim(owner: "w", kinds: [kind], limit: 3)
+        #expect(try await store.jobs.enqueue(job(users[2])).job.state == .pending)
+    }
+
+    /// A waiter reads the job, then reads nothing until the job's completion is announced (by
+    /// another connection's NOTIFY): no polling, and it returns as soon as the job is done.
+    @Test func waitingForAJobReadsItOnlyWhenWoken() async throws {
+        let store = try await TestDatabase.store()
+        let own = DataStore(pool: ConnectionPool(configuration: try TestDatabase.configuration(poolSize: 2)))
+        defer { own.pool.shutdown() }
+        let kind = Self.uniqueKind()
+        let job = try await store.jobs.enqueue(NewJob(kind: kind)).job
+        let waiter = Task { try await own.jobs.waitUntilFinished(job.id, until: .now + .seconds(600)) }
+        while own.pool.notifications.registrations == 0 || !own.pool.notifications.isListening(on: JobQueue.finishedChannel) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Woken once by the LISTEN itself, the waiter reads the job again, then sleeps.
+        var settled = own.pool.statistics.acquisitions
+        for _ in 0..<50 {
+            try await Task.sleep(for: .milliseconds(300))
+            let now = own.pool.statistics.acquisitions
+            if now == settled { break }
+            settled = now
+        }
+        // Claiming announces nothing: the waiter stays asleep, reading nothing.
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).map(\.id) == [job.id])
+        let reads = own.pool.statistics.acquisitions
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(own.pool.statistics.acquisitions == reads, "no query while waiting")
+        #expect(try await store.jobs.complete(job.id, owner: "w"))
+        let finished = try await waiter.value
+        #expect(finished?.state == .done)
+        #expect(own.pool.notifications.registrations == 0)
     }
 
     @Test func statisticsAndPurge() async throws {

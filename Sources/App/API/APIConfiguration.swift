@@ -34,6 +34,9 @@ struct APIConfiguration: Sendable {
     /// longer than `refreshMaxDelaySeconds` after the first.
     var refreshDebounceSeconds = 2.0
     var refreshMaxDelaySeconds = 30.0
+    /// Most summary refreshes one tenant may have queued: beyond, new feedback is stored without
+    /// one and an explicit refresh is refused (429), so one tenant cannot flood the queue.
+    var maxQueuedRefreshesPerTenant = 1000
     /// Longest `?wait=` on a refresh.
     var maxRefreshWaitSeconds = 120.0
     /// How long an API key lookup is cached; a key revoked on another replica stops working
@@ -47,9 +50,9 @@ struct APIConfiguration: Sendable {
 
     init() {}
 
-    /// The refresh job new feedback queues: one pending per user, debounced.
+    /// The refresh job new feedback queues: one pending per user, debounced, within the tenant's cap.
     var refreshJob: FeedbackRepository.RefreshJob {
-        let debounce = refreshDebounceSeconds, maxDelay = refreshMaxDelaySeconds
-        return { user in NewJob.summaryRefresh(for: user, delay: debounce, maxDelay: maxDelay) }
+        let debounce = refreshDebounceSeconds, maxDelay = refreshMaxDelaySeconds, cap = maxQueuedRefreshesPerTenant
+        return { user in NewJob.summaryRefresh(for: user, delay: debounce, maxDelay: maxDelay, maxQueuedPerTenant: cap) }
     }
 }

@@ -49,6 +49,13 @@ extension HTTPError {
         HTTPError(.forbidden, code: "forbidden", message: "this key lacks the \(scope.rawValue) scope")
     }
 
+    /// The tenant's refresh queue is full (`--refresh-queue-per-tenant`); it drains as workers run.
+    static func refreshQueueFull(limit: Int) -> HTTPError {
+        HTTPError(.tooManyRequests, code: "refresh_queue_full",
+                  message: "this tenant already has \(limit) summary refreshes queued; retry once some have run",
+                  headers: ["Retry-After": "60"])
+    }
+
     static func rateLimited(retryAfter seconds: Double) -> HTTPError {
         HTTPError(.tooManyRequests, code: "rate_limited", message: "too many requests for this key",
                   headers: ["Retry-After": retryAfter(seconds)])

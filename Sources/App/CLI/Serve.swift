@@ -36,6 +36,8 @@ struct Serve: ParsableCommand {
     var generatorAdapter: String?
     @Option(name: .customLong("refresh-debounce"), help: .init(Setting.refreshDebounce.help("Seconds new feedback waits for more before a refresh.")))
     var refreshDebounce: Double?
+    @Option(name: .customLong("refresh-queue-per-tenant"), help: .init(Setting.refreshQueuePerTenant.help("Most summary refreshes one tenant may have queued; beyond, feedback is stored without one and a refresh gets 429.")))
+    var refreshQueuePerTenant: Int?
     @Option(name: .customLong("rate-limit"), help: .init(Setting.rateLimit.help("Requests per second per API key, sustained.")))
     var rateLimit: Double?
     @Option(name: .customLong("rate-burst"), help: .init(Setting.rateBurst.help("Requests per API key at once.")))
@@ -239,6 +241,8 @@ struct Serve: ParsableCommand {
         api.refreshDebounceSeconds = try required(refreshDebounce, Setting.refreshDebounce)
         try check(api.refreshDebounceSeconds >= 0 && api.refreshDebounceSeconds <= api.refreshMaxDelaySeconds,
                   "--refresh-debounce must be 0-\(Int(api.refreshMaxDelaySeconds)) seconds")
+        api.maxQueuedRefreshesPerTenant = try required(refreshQueuePerTenant, Setting.refreshQueuePerTenant)
+        try check((1...10_000_000).contains(api.maxQueuedRefreshesPerTenant), "--refresh-queue-per-tenant must be 1-10000000")
         configuration.api = api
 
         guard let level = Logger.Level(rawValue: try required(logLevel, Setting.logLevel)) else {
@@ -267,6 +271,8 @@ extension Serve {
         static let summarizerAdapter = ServeSetting<String>("--summarizer-adapter", "POPI_SUMMARIZER_ADAPTER", default: nil)
         static let generatorAdapter = ServeSetting<String>("--generator-adapter", "POPI_GENERATOR_ADAPTER", default: nil)
         static let refreshDebounce = ServeSetting("--refresh-debounce", "POPI_REFRESH_DEBOUNCE", default: api.refreshDebounceSeconds)
+        static let refreshQueuePerTenant = ServeSetting("--refresh-queue-per-tenant", "POPI_REFRESH_QUEUE_PER_TENANT",
+                                                        default: api.maxQueuedRefreshesPerTenant)
         static let rateLimit = ServeSetting("--rate-limit", "POPI_RATE_LIMIT", default: api.rateLimitPerSecond)
         static let rateBurst = ServeSetting("--rate-burst", "POPI_RATE_BURST", default: api.rateLimitBurst)
         static let authFailureRate = ServeSetting("--auth-failure-rate", "POPI_AUTH_FAILURE_RATE", default: api.authFailureRatePerSecond)
@@ -310,7 +316,7 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row,
-             summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, rateLimit.row, rateBurst.row, authFailureRate.row,
+             summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, refreshQueuePerTenant.row, rateLimit.row, rateBurst.row, authFailureRate.row,
              authFailureBurst.row, maxConcurrentGenerations.row, generationQueue.row, maxUpstreamCalls.row, tenantShare.row,
              maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row,
              maxTenantEvents.row, maxTenantBytes.row, upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row,

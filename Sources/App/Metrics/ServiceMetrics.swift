@@ -60,12 +60,15 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_refresh_job_duration_seconds", .histogram, help: "Summary refresh job time, by outcome.",
                           labels: ["outcome"], buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160])
         registry.register("popi_refresh_job_failures_total", .counter, help: "Summary refresh attempts that failed.")
+        registry.register("popi_refresh_jobs_dropped_total", .counter,
+                          help: "Summary refreshes not queued by this replica because their tenant's queue was full.")
         registry.register("popi_refresh_reward", .histogram, help: "Mean POPI reward r(s) of the summaries refreshes stored.",
                           buckets: [-100, -80, -70, -69.3, -69, -68, -65, -60, -50, -25, 0])
         registry.register("popi_refresh_accuracy", .histogram, help: "POPI accuracy (share of held-out pairs with h > 0) of the summaries refreshes stored.",
                           buckets: [0, 0.25, 0.5, 0.75, 1])
         registry.register("popi_db_pool_connections", .gauge, help: "Database connections, by state.", labels: ["state"])
         registry.register("popi_db_pool_waiting", .gauge, help: "Callers waiting for a database connection.")
+        registry.register("popi_db_rows_fetched_total", .counter, help: "Rows read from the database.")
         registry.register("popi_upstream_requests_total", .counter, help: "Calls to upstream APIs, by upstream and outcome.",
                           labels: ["upstream", "outcome"])
     }
@@ -78,6 +81,7 @@ final class ServiceMetrics: Sendable {
             registry.set("popi_db_pool_connections", ["open"], to: Double(stats.open))
             registry.set("popi_db_pool_connections", ["max"], to: Double(stats.size))
             registry.set("popi_db_pool_waiting", to: Double(stats.waiting))
+            registry.set("popi_db_rows_fetched_total", to: Double(stats.rowsFetched))
         }
     }
 
@@ -93,6 +97,10 @@ final class ServiceMetrics: Sendable {
             registry.set("popi_http_request_body_bytes", ["buffered"], to: Double(stats.bufferedBodyBytes))
             registry.set("popi_http_request_body_bytes", ["reserved"], to: Double(stats.reservedBodyBytes))
         }
+    }
+
+    func record(droppedRefreshes: UInt64) {
+        registry.set("popi_refresh_jobs_dropped_total", to: Double(droppedRefreshes))
     }
 
     func record(queue: QueueStatistics) {

@@ -9,6 +9,10 @@ import Synchronization
 /// with its adapter if one is served, writes the candidates; the base model scores them), store
 /// it as a new version that records the adapter. A pinned summary is left alone. Failures go
 /// back to the queue with backoff.
+///
+/// A job's lease is renewed every third of it while the inference runs, so a long refresh is
+/// not taken by another worker, while a crashed worker's job is free again within one lease. The
+/// new version and the job's completion commit in one transaction.
 final class RefreshWorkers: Sendable {
     /// Pairs given to the summarizer: the newest, enough for the held-out split and the prompt.
     static let pairsConsidered = 16
@@ -24,10 +28,12 @@ final class RefreshWorkers: Sendable {
     private let count: Int
     private let owner: String
     private let pollInterval: Duration
+    /// How long a claim holds a job without renewal: how soon a crashed worker's job runs again.
+    private let lease: Duration
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(store: DataStore, models: ServedModels, options: SummaryOptions, metrics: ServiceMetrics,
-                logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500)) {
+         logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500), lease: Duration = .seconds(60)) {
         self.store = store
         self.models = models
         self.options = options
@@ -35,6 +41,7 @@ final class RefreshWorkers: Sendable {
         self.logger = logger
         self.count = count
         self.pollInterval = pollInterval
+        self.lease = lease
         owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))"
     }
 
@@ -59,7 +66,8 @@ final class RefreshWorkers: Sendable {
     private func loop(name: String) async {
         while !Task.isCancelled {
             do {
-                let claimed = try await store.jobs.claim(owner: name, kinds: [NewJob.summaryRefreshKind], limit: 1, lease: 300)
+                let claimed = try await store.jobs.claim(owner: name, kinds: [NewJob.summaryRefreshKind], limit: 1,
+                                                         lease: lease.seconds)
                 guard let job = claimed.first else {
                     try await Task.sleep(for: pollInterval)
                     continue
@@ -80,7 +88,9 @@ final class RefreshWorkers: Sendable {
             metrics.registry.observe("popi_refresh_job_duration_seconds", [outcome], (ContinuousClock.now - started) / .seconds(1))
         }
         do {
-            guard let userID = job.userID, let snapshot = try await store.feedback.snapshot(user: userID) else {
+            let limit = options.limits.maxPairs
+            guard let userID = job.userID, let snapshot = try await store.feedback.newestSignals(
+                user: userID, pairs: Self.pairsConsidered, statements: limit, contents: limit) else {
                 _ = try await store.jobs.complete(job.id, owner: owner)  // the user was erased meanwhile
                 return finish("skipped")
             }
@@ -88,19 +98,20 @@ final class RefreshWorkers: Sendable {
                 _ = try await store.jobs.complete(job.id, owner: owner)
                 return finish("skipped")
             }
-            let (signals, sources) = Self.signals(from: snapshot.events, limit: options.limits.maxPairs)
-            let result = try await SummaryOptimizer(model: models.base, summarizer: models.summarizer, options: options)
-                .infer(from: signals)
-            // Store only while still holding the job: a worker that lost its lease stays quiet.
-            guard try await store.jobs.extendLease(job.id, owner: owner, by: 60) else { return finish("lost") }
+            let (signals, sources) = Self.signals(from: snapshot.events, limit: limit)
+            let optimizer = SummaryOptimizer(model: models.base, summarizer: models.summarizer, options: options)
+            let result = try await renewingLease(of: job, owner: owner) { try await optimizer.infer(from: signals) }
             let scores = SummaryScores(reward: result.reward, accuracy: result.accuracy, heldOutCount: result.heldOutCount,
                                        candidateCount: result.candidatesTried, summaryTokens: result.summaryTokens,
                                        rawSignalTokens: result.rawSignalTokens)
-            _ = try await store.summaries.add(user: userID, NewSummaryVersion(
+            // Stored only while still holding the job, and together with its completion.
+            let version = NewSummaryVersion(
                 text: result.text, sourceEventIDs: sources, feedbackRevision: snapshot.user.feedbackRevision,
                 modelID: result.modelID, promptVersion: result.promptVersion, adapterSHA256: models.summarizerAdapter?.sha256,
-                scores: scores, origin: .inferred, pinned: false))
-            _ = try await store.jobs.complete(job.id, owner: owner)
+                scores: scores, origin: .inferred, pinned: false)
+            guard try await store.jobs.complete(job.id, owner: owner, storing: version, for: userID) != nil else {
+                return finish("lost")
+            }
             if let reward = result.reward { metrics.registry.observe("popi_refresh_reward", [], reward) }
             if let accuracy = result.accuracy { metrics.registry.observe("popi_refresh_accuracy", [], accuracy) }
             logger.info("summary refreshed", metadata: [
@@ -111,6 +122,10 @@ final class RefreshWorkers: Sendable {
         } catch PersonalizationError.noSignals {
             _ = try? await store.jobs.complete(job.id, owner: owner)
             finish("skipped")
+        } catch is LeaseLost {
+            // Another worker holds the job now (this one stalled past its lease): it does the work.
+            logger.warning("refresh job lost its lease", metadata: ["job_id": "\(job.id)"])
+            finish("lost")
         } catch where Task.isCancelled {
             // Stopping cancels this task, and a cancelled task cannot take a pooled connection: the
             // hand-back runs in a task of its own, so the job is claimable at once, not after its lease.
@@ -125,6 +140,33 @@ final class RefreshWorkers: Sendable {
             logger.error("summary refresh failed", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
             _ = try? await store.jobs.fail(job.id, owner: owner, error: "\(error)")
             finish("failed")
+        }
+    }
+
+    /// Runs `work` while renewing the job's lease every third of it. Throws `LeaseLost` (and
+    /// cancels the work) when a renewal finds the job taken; a renewal the database refuses is
+    /// logged and tried again at the next tick, while the lease still runs.
+    private func renewingLease<T: Sendable>(of job: Job, owner: String,
+                                            _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let store = self.store, lease = self.lease, logger = self.logger
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: lease / 3)
+                    do {
+                        guard try await store.jobs.extendLease(job.id, owner: owner, by: lease.seconds) else { throw LeaseLost() }
+                    } catch let error as StoreError {
+                        logger.warning("cannot renew a refresh job's lease", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            // The renewal child never returns (it only throws), so the first result is the work's.
+            for try await result in group {
+                if let value = result { return value }
+            }
+            throw CancellationError()
         }
     }
 
@@ -157,6 +199,7 @@ final class RefreshWorkers: Sendable {
         var nextPurge = ContinuousClock.now
         while !Task.isCancelled {
             if let statistics = try? await store.jobs.statistics() { metrics.record(queue: statistics) }
+            metrics.record(droppedRefreshes: store.queueCounters.droppedOverTenantCap)
             if ContinuousClock.now >= nextPurge {
                 nextPurge = .now + Self.purgeInterval
                 await purgeFinishedJobs()
@@ -175,4 +218,12 @@ final class RefreshWorkers: Sendable {
             logger.warning("cannot purge finished jobs", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// A renewal found the job held by another worker.
+private struct LeaseLost: Error {}
+
+extension Duration {
+    /// In seconds, as the job queue takes leases.
+    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

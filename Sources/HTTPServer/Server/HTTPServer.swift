@@ -132,6 +132,9 @@ public final class HTTPServer: Sendable {
 
     /// Accepts until the backlog is empty. Runs on the event thread the listener reported to.
     private static func acceptAll(_ listenFD: Int32, core: ServerCore, logger: Logger?) {
+        // A burst of refused connections shares one date and one encoding of each refusal.
+        var date = HTTPDate()
+        var refusals: [ServerCore.Admission: [UInt8]] = [:]
         while !core.isDraining {
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -159,17 +162,15 @@ public final class HTTPServer: Sendable {
                 }
             }
             let peer = PeerAddress(&address)
-            switch core.admission(for: peer) {
-            case .admitted:
-                break
-            case .serverFull:
-                refuse(fd, tls: core.tls != nil, HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections",
-                                                           headers: ["Retry-After": "1"]))
-                continue
-            case .addressFull:
-                refuse(fd, tls: core.tls != nil, HTTPError(.serviceUnavailable, code: "too_many_connections",
-                                                           message: "too many connections from this address",
-                                                           headers: ["Retry-After": "1"]))
+            let admission = core.admission(for: peer)
+            guard admission == .admitted else {
+                // Plain connections get a best-effort answer; a TLS client would need a handshake first.
+                if core.tls == nil {
+                    let answer = refusals[admission] ?? refusal(admission, date: &date)
+                    refusals[admission] = answer
+                    _ = answer.withUnsafeBytes { try? Syscall.write(fd, $0) }
+                }
+                Syscall.close(fd)
                 continue
             }
             try? Syscall.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
@@ -196,16 +197,15 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Over a connection limit: a best-effort answer on plain connections (a TLS client would
-    /// need a handshake first), then close.
-    private static func refuse(_ fd: Int32, tls: Bool, _ error: HTTPError) {
-        if !tls {
-            var date = HTTPDate()
-            var out: [UInt8] = []
-            ResponseHead.appendClosing(error, date: &date, to: &out)
-            _ = out.withUnsafeBytes { try? Syscall.write(fd, $0) }
-        }
-        Syscall.close(fd)
+    /// The answer to a connection over a limit.
+    private static func refusal(_ admission: ServerCore.Admission, date: inout HTTPDate) -> [UInt8] {
+        let error = admission == .serverFull
+            ? HTTPError(.serviceUnavailable, code: "overloaded", message: "too many connections", headers: ["Retry-After": "1"])
+            : HTTPError(.serviceUnavailable, code: "too_many_connections", message: "too many connections from this address",
+                        headers: ["Retry-After": "1"])
+        var out: [UInt8] = []
+        ResponseHead.appendClosing(error, date: &date, to: &out)
+        return out
     }
 
     private func raiseDescriptorLimit(to wanted: Int) {

@@ -5,6 +5,8 @@ import Glibc
 public struct HTTPServerConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// Connections the kernel queues before `accept` (capped by `net.core.somaxconn`): deep
+    /// enough that a burst of connections refused at accept does not push out a client's SYN.
     public var backlog: Int
     public var limits: HTTPRequestParser.Limits
     /// Connections beyond this are answered 503 and closed at once.
@@ -32,7 +34,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// a while on one never stops the server from reading other connections.
     public var eventThreads: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 1024,
+    public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int = 4096,
                 limits: HTTPRequestParser.Limits = HTTPRequestParser.Limits(),
                 maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 64,
                 headerTimeout: Duration = .seconds(10), bodyIdleTimeout: Duration = .seconds(30),

@@ -11,6 +11,8 @@ public final class Connection {
     /// Largest result copied out of libpq: `QueryResult` addresses its bytes with Int32 offsets.
     /// Settable so tests can reach it without a 2 GiB result.
     var maxResultBytes = Int(Int32.max)
+    /// Rows copied out of results so far: the pool sums them (`PoolStatistics.rowsFetched`).
+    private(set) var rowsFetched: UInt64 = 0
 
     private init(handle: OpaquePointer) {
         self.handle = handle
@@ -69,6 +71,23 @@ public final class Connection {
         if PQconsumeInput(handle) == 0 { return false }
         while let notification = PQnotifies(handle) { PQfreemem(notification) }
         return PQstatus(handle) == CONNECTION_OK
+    }
+
+    // MARK: Notifications (for `NotificationListener`, which owns its connection)
+
+    /// The socket to poll for input (-1 when there is none).
+    var socket: Int32 { PQsocket(handle) }
+
+    /// Reads what the server sent; false when the connection broke.
+    func consumeInput() -> Bool {
+        PQconsumeInput(handle) != 0 && PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The next notification read by `consumeInput`, if any.
+    func nextNotification() -> (channel: String, payload: String)? {
+        guard let notification = PQnotifies(handle) else { return nil }
+        defer { PQfreemem(notification) }
+        return (String(cString: notification.pointee.relname), String(cString: notification.pointee.extra))
     }
 
     /// True outside a transaction block (so the connection can go back to the pool as is).
@@ -168,7 +187,9 @@ public final class Connection {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return try Self.copy(result, maxBytes: maxResultBytes)
+            let copied = try Self.copy(result, maxBytes: maxResultBytes)
+            rowsFetched += UInt64(copied.count)
+            return copied
         default:
             if PQstatus(handle) != CONNECTION_OK {
                 throw StoreError.connectionLost(Self.cleanMessage(PQresultErrorMessage(result)))

@@ -12,6 +12,8 @@ import Synchronization
 /// `StoreError.unavailable` instead of queueing.
 public final class ConnectionPool: Sendable {
     public let configuration: DatabaseConfiguration
+    /// LISTEN for the pool's users, on a connection of its own outside the slots (opened on first use).
+    public let notifications: NotificationListener
     private let slots: [Slot]
     private let state: Mutex<State>
     private let breaker: Mutex<Breaker>
@@ -31,6 +33,7 @@ public final class ConnectionPool: Sendable {
         var timeouts: UInt64 = 0
         var connectFailures: UInt64 = 0
         var connectionsLost: UInt64 = 0
+        var rowsFetched: UInt64 = 0
     }
 
     struct Breaker {
@@ -41,6 +44,7 @@ public final class ConnectionPool: Sendable {
 
     public init(configuration: DatabaseConfiguration) {
         self.configuration = configuration
+        self.notifications = NotificationListener(configuration: configuration)
         self.slots = (0..<configuration.poolSize).map { _ in Slot() }
         self.state = Mutex(State(idle: Array((0..<configuration.poolSize).reversed())))
         self.breaker = Mutex(Breaker())
@@ -100,8 +104,10 @@ public final class ConnectionPool: Sendable {
         }
     }
 
-    /// Closes every connection and stops the slot threads; later calls fail with `poolClosed`.
+    /// Closes every connection (the listener's too) and stops the slot threads; later calls fail
+    /// with `poolClosed`.
     public func shutdown() {
+        notifications.stop()
         let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
             defer { state.waiters.removeAll() }
@@ -126,7 +132,8 @@ public final class ConnectionPool: Sendable {
             PoolStatistics(size: slots.count, inUse: slots.count - state.idle.count,
                            open: state.openConnections, waiting: state.waiters.count,
                            acquisitions: state.acquisitions, timeouts: state.timeouts,
-                           connectFailures: state.connectFailures, connectionsLost: state.connectionsLost)
+                           connectFailures: state.connectFailures, connectionsLost: state.connectionsLost,
+                           rowsFetched: state.rowsFetched)
         }
     }
 
@@ -192,6 +199,11 @@ public final class ConnectionPool: Sendable {
     /// On the slot's thread: a usable connection, the body, and the connection left clean.
     private func perform<T>(_ body: (Connection) throws -> T, on slot: Slot) throws -> T {
         let connection = try usableConnection(slot)
+        let fetchedBefore = connection.rowsFetched
+        defer {
+            let fetched = connection.rowsFetched - fetchedBefore
+            state.withLock { $0.rowsFetched += fetched }
+        }
         do {
             let value = try body(connection)
             if !connection.isIdle {
@@ -279,4 +291,6 @@ public struct PoolStatistics: Sendable, Equatable {
     public let timeouts: UInt64
     public let connectFailures: UInt64
     public let connectionsLost: UInt64
+    /// Rows read from the database, in total: what queries cost the process in memory.
+    public let rowsFetched: UInt64
 }

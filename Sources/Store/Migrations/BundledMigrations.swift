@@ -152,7 +152,30 @@ ALTER TABLE summary_versions
     ADD COLUMN adapter_sha256 text CHECK (adapter_sha256 ~ '^[0-9a-f]{64}$');
 
 """#),
-        Migration(version: 3, name: "storage_usage", sql: #"""
+        Migration(version: 3, name: "feedback_by_kind", sql: #"""
+-- A summary uses only the newest few events of each kind (pairs, statements, contents): this
+-- index lets each kind's LIMITed read walk just those rows, however many events of the other
+-- kinds the user has.
+CREATE INDEX feedback_events_by_user_kind ON feedback_events (user_id, kind, id);
+
+"""#),
+        Migration(version: 4, name: "fair_job_queue", sql: #"""
+-- A fair job queue. Each job records its tenant (its user's), so a tenant's queued jobs can be
+-- counted against a cap, and each tenant records when a worker last claimed one of its jobs, so
+-- claims go round-robin by tenant: the tenant served longest ago goes first, and a tenant with a
+-- thousand queued jobs no longer delays another tenant's one behind all of them.
+ALTER TABLE jobs ADD COLUMN tenant_id uuid REFERENCES tenants (id) ON DELETE CASCADE;
+UPDATE jobs SET tenant_id = users.tenant_id FROM users WHERE jobs.user_id = users.id;
+-- Counting a tenant's queued jobs of a kind (the cap).
+CREATE INDEX jobs_pending_by_tenant ON jobs (tenant_id, kind) WHERE state = 'pending';
+
+CREATE TABLE job_tenant_turns (
+    tenant_id        uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    last_claimed_at  timestamptz NOT NULL
+);
+
+"""#),
+        Migration(version: 5, name: "storage_usage", sql: #"""
 -- What each user and tenant stores, kept exact by triggers on every insert and delete of
 -- feedback, so quotas are checked without counting: events, and their bytes as stored (texts,
 -- metadata as text, idempotency key).

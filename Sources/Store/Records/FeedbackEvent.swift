@@ -95,7 +95,8 @@ public enum IngestStatus: Sendable, Equatable {
 public struct IngestResult: Sendable {
     public let user: User
     public let items: [IngestStatus]
-    /// The refresh job queued (or merged into a pending one) when anything was inserted.
+    /// The refresh job queued (or merged into a pending one) when anything was inserted; nil
+    /// also when the tenant's queue was full.
     public let refreshJob: Job?
 
     public var insertedCount: Int { items.filter { if case .inserted = $0 { return true } else { return false } }.count }

@@ -53,9 +53,13 @@ public struct NewJob: Sendable, Equatable {
     /// start moves to now + delay (trailing debounce) but never past `created + maxDelay`.
     public var delay: Double
     public var maxDelay: Double
+    /// The most pending jobs of this kind the user's tenant may have (nil: no cap). A job that
+    /// would go past it is not queued (`JobQueue.enqueue` throws `queueFull`); one that merges
+    /// into a pending job always is.
+    public var maxQueuedPerTenant: Int?
 
     public init(kind: String, userID: UserID? = nil, dedupKey: String? = nil, payload: JSONB = .emptyObject,
-                maxAttempts: Int = 5, delay: Double = 0, maxDelay: Double = 60) {
+                maxAttempts: Int = 5, delay: Double = 0, maxDelay: Double = 60, maxQueuedPerTenant: Int? = nil) {
         self.kind = kind
         self.userID = userID
         self.dedupKey = dedupKey
@@ -63,6 +67,7 @@ public struct NewJob: Sendable, Equatable {
         self.maxAttempts = maxAttempts
         self.delay = delay
         self.maxDelay = maxDelay
+        self.maxQueuedPerTenant = maxQueuedPerTenant
     }
 
     /// The job kind that refreshes a user's summary.
@@ -70,9 +75,10 @@ public struct NewJob: Sendable, Equatable {
 
     /// A summary refresh for one user: one pending per user, debounced by `delay` seconds.
     public static func summaryRefresh(for user: UserID, delay: Double = 2, maxDelay: Double = 30,
-                                      maxAttempts: Int = 5, payload: JSONB = .emptyObject) -> NewJob {
+                                      maxAttempts: Int = 5, payload: JSONB = .emptyObject,
+                                      maxQueuedPerTenant: Int? = nil) -> NewJob {
         NewJob(kind: summaryRefreshKind, userID: user, dedupKey: "user:\(user.rawValue)", payload: payload,
-               maxAttempts: maxAttempts, delay: delay, maxDelay: maxDelay)
+               maxAttempts: maxAttempts, delay: delay, maxDelay: maxDelay, maxQueuedPerTenant: maxQueuedPerTenant)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 /// Users' feedback events: idempotent batch ingest, keyset pagination, deletion.
 public struct FeedbackRepository: Sendable {
     let pool: ConnectionPool
+    let counters: QueueCounters
 
     /// Which refresh job to queue, in the same transaction, when a batch inserts anything.
     public typealias RefreshJob = @Sendable (UserID) -> NewJob
@@ -13,7 +14,9 @@ public struct FeedbackRepository: Sendable {
     /// key (also earlier in the same batch). Writers of one user take turns on the user's row
     /// lock, so overlapping concurrent batches neither duplicate nor deadlock. When something
     /// was inserted, the user's feedback revision goes up and `refresh` (if given) is enqueued
-    /// with de-duplication, all in the one transaction: acknowledged feedback always has its refresh.
+    /// with de-duplication, all in the one transaction: acknowledged feedback has its refresh,
+    /// unless the tenant's queue is full (`NewJob.maxQueuedPerTenant`): then the feedback is
+    /// stored without one (`refreshJob` nil, counted in `QueueCounters`).
     /// A batch that would take the user or its tenant past `quota` stores nothing and throws
     /// `StoreError.quotaExceeded` (duplicates add nothing, so a retried batch never trips it).
     public func ingest(tenant: TenantID, externalUserID: String, events: [NewFeedbackEvent],
@@ -57,7 +60,7 @@ public struct FeedbackRepository: Sendable {
             }
             try quota?.check(user: user.id, connection)
             user = try Self.bumpRevision(user.id, connection)
-            let job = try refresh.map { try JobQueue.enqueue($0(user.id), connection).job }
+            let job = try refresh.flatMap { try JobQueue.enqueue($0(user.id), connection, counters: counters)?.job }
             return IngestResult(user: user, items: statuses, refreshJob: job)
         }
     }
@@ -147,6 +150,34 @@ public struct FeedbackRepository: Sendable {
         }
     }
 
+    /// The user and, of their events, only the newest `pairs` pairs, `statements` statements and
+    /// `contents` content items (oldest first), from one snapshot so the feedback revision matches
+    /// them: what a summary is built or scored on, without reading the rest of the history.
+    /// `distinctPairs` skips pairs whose chosen and rejected responses are the same (they say nothing).
+    /// Nil when there is no such user.
+    public func newestSignals(user: UserID, pairs: Int, statements: Int, contents: Int,
+                              distinctPairs: Bool = false) async throws -> FeedbackSnapshot? {
+        try await pool.snapshot { connection in
+            guard let user = try connection.query("SELECT \(User.columns) FROM users WHERE id = \(user)")
+                .first.map(User.init(row:)) else { return nil }
+            // One LIMITed index walk per kind (feedback_events_by_user_kind), newest first.
+            let events = try connection.query("""
+                SELECT \(FeedbackEvent.columns) FROM (
+                    (SELECT \(FeedbackEvent.columns) FROM feedback_events
+                     WHERE user_id = \(user.id) AND kind = 'pair' AND (NOT \(distinctPairs) OR chosen <> rejected)
+                     ORDER BY id DESC LIMIT \(max(0, pairs)))
+                    UNION ALL
+                    (SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user.id) AND kind = 'statement'
+                     ORDER BY id DESC LIMIT \(max(0, statements)))
+                    UNION ALL
+                    (SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user.id) AND kind = 'content'
+                     ORDER BY id DESC LIMIT \(max(0, contents)))
+                ) newest ORDER BY id
+                """).map(FeedbackEvent.init(row:))
+            return FeedbackSnapshot(user: user, events: events)
+        }
+    }
+
     public func get(user: UserID, id: EventID) async throws -> FeedbackEvent? {
         try await pool.query("""
             SELECT \(FeedbackEvent.columns) FROM feedback_events WHERE user_id = \(user) AND id = \(id)
@@ -171,7 +202,7 @@ public struct FeedbackRepository: Sendable {
                   try connection.execute("DELETE FROM feedback_events WHERE user_id = \(user) AND id = \(id)") == 1
             else { return false }
             _ = try Self.bumpRevision(user, connection)
-            if let refresh { _ = try JobQueue.enqueue(refresh(user), connection) }
+            if let refresh { _ = try JobQueue.enqueue(refresh(user), connection, counters: counters) }
             return true
         }
     }

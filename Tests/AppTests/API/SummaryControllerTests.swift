@@ -161,4 +161,73 @@ import Store
             }
         }
     }
+
+    /// An edit is scored on the user's newest pairs and reads only those: a user with 1,000 pairs
+    /// (and a few statements and contents) costs the request a few dozen rows, not the history.
+    @Test func anEditReadsOnlyThePairsItIsScoredOn() async throws {
+        let store = try await AppTestEnvironment.ownStore()
+        defer { store.pool.shutdown() }
+        try await withService(store: store) { service in
+            let tenant = try await service.tenant()
+            let pairs = (1...1000).map { n in
+                NewFeedbackEvent(content: .pair(prompt: "Question \(n)?", chosen: "Short \(n).", rejected: "A long answer, case \(n)."))
+            }
+            let others = [NewFeedbackEvent(content: .statement(text: "I like short answers.")),
+                          NewFeedbackEvent(content: .content(text: "My essay.", prompt: nil))]
+            _ = try await service.store.feedback.ingest(tenant: tenant.id, externalUserID: "ivy", events: pairs + others)
+            let before = store.pool.statistics.rowsFetched
+            let edited = try await tenant.client.put("/v1/users/ivy/summary", ["text": "Likes short answers."])
+            let fetched = store.pool.statistics.rowsFetched - before
+            #expect(edited.status == 200, "\(edited)")
+            #expect(edited.json["held_out_count"]?.int == 4, "scored on the newest editedSummaryScoringPairs pairs")
+            #expect(fetched < 50, "rows read for the edit: \(fetched)")
+        }
+    }
+
+    /// `?wait=` sleeps until the job's completion is announced (NOTIFY): while it waits, the
+    /// service reads nothing from the database (it used to poll every 200 ms), and it answers
+    /// with the new version once a worker, here the test on another connection, finishes the job.
+    @Test func aRefreshWaitIsWokenByTheJobsCompletionNotByPolling() async throws {
+        try await AppTestEnvironment.withScratchStore { store in
+            try await withService(store: store) { service in
+                let tenant = try await service.tenant()
+                #expect(try await tenant.client.post("/v1/users/hal/feedback", Fixtures.pairs(2)).status == 200)
+                let user = try #require(try await service.userID(tenant, "hal"))
+                let request = Task { try await tenant.client.post("/v1/users/hal/summary/refresh?wait=110") }
+                // Queued and made due: the request is waiting for it now.
+                try await waitUntil("the refresh is due") {
+                    guard let job = try await store.jobs.list(user: user).first else { return false }
+                    return job.state == .pending && job.runAfter <= Date()
+                }
+                try await waitUntil("the waiting request reads nothing", seconds: 15) {
+                    let reads = store.pool.statistics.acquisitions
+                    try await Task.sleep(for: .seconds(1))
+                    return store.pool.statistics.acquisitions == reads
+                }
+                let job = try #require(try await store.jobs.claim(owner: "test", kinds: [NewJob.summaryRefreshKind]).first)
+                let summary = NewSummaryVersion(text: "Likes short answers.", modelID: "m", promptVersion: "v")
+                #expect(try await store.jobs.complete(job.id, owner: "test", storing: summary, for: user) != nil)
+                let answered = try await request.value
+                #expect(answered.status == 200, "\(answered)")
+                #expect(answered.json["version"]?.int == 1 && answered.json["text"]?.string == "Likes short answers.")
+            }
+        }
+    }
+
+    /// Past the tenant's cap, feedback is stored without a refresh and an explicit refresh is
+    /// refused with 429 `refresh_queue_full`; a refresh merging into a queued one still goes.
+    @Test func aFullRefreshQueueStoresFeedbackWithoutARefreshAndRefusesOne() async throws {
+        try await withService(configure: { $0.maxQueuedRefreshesPerTenant = 1 }) { service in
+            let client = try await service.tenant().client
+            let first = try await client.post("/v1/users/ida/feedback", Fixtures.pairs(1))
+            #expect(first.status == 200 && first.json["refresh_job_id"]?.int != nil, "\(first)")
+            let second = try await client.post("/v1/users/jon/feedback", Fixtures.pairs(1))
+            #expect(second.status == 200 && second.json["inserted"]?.int == 1, "\(second)")
+            #expect(second.json["refresh_job_id"]?.isNull == true, "stored, without a refresh")
+            let refused = try await client.post("/v1/users/jon/summary/refresh")
+            #expect(refused.status == 429 && refused.errorCode == "refresh_queue_full", "\(refused)")
+            #expect(refused.header("Retry-After") == "60")
+            #expect(try await client.post("/v1/users/ida/summary/refresh").status == 202, "merged into the queued refresh")
+        }
+    }
 }

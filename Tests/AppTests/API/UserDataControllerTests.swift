@@ -119,4 +119,58 @@ import Testing
             #expect(!export.text.contains("pia"))
         }
     }
+
+    /// The whole export as one document, the way it was encoded before it was streamed: the
+    /// streamed bytes must be exactly these.
+    struct WholeExport: Encodable {
+        let user: API.UserExport.User
+        let feedback: [API.FeedbackEvent]
+        let summaries: [API.SummaryVersion]
+        let jobs: [API.Job]
+        @Nullable var usage: API.UsageCounters?
+    }
+
+    static func wholeExport(_ store: DataStore, _ user: User) async throws -> [UInt8] {
+        var events: [FeedbackEvent] = []
+        var cursor: EventID?
+        repeat {
+            let page = try await store.feedback.list(user: user.id, after: cursor, limit: 1000)
+            events += page.events
+            cursor = page.nextCursor
+        } while cursor != nil
+        return try JSONBody.encode(WholeExport(
+            user: API.UserExport.User(userID: user.externalID, createdAt: user.createdAt, lastFeedbackAt: user.lastFeedbackAt,
+                                      feedbackRevision: user.feedbackRevision),
+            feedback: events.map(API.FeedbackEvent.init),
+            summaries: try await store.summaries.list(user: user.id, limit: 1000).reversed().map(API.SummaryVersion.init),
+            jobs: try await store.jobs.list(user: user.id, limit: 1000).reversed().map(API.Job.init),
+            usage: try await store.usage.get(user: user.id).map(API.UsageCounters.init)))
+    }
+
+    /// A large export is streamed (chunked) page by page, so the server holds one page of rows at
+    /// a time (500 per query and per chunk), yet its bytes are those of the whole document.
+    @Test func aLargeExportIsStreamedInPagesWithTheSameBytes() async throws {
+        try await withService { service in
+            let tenant = try await service.tenant()
+            try await Self.populate(tenant.client, "quinn")
+            let events = (0..<1201).map { n in
+                NewFeedbackEvent(idempotencyKey: "bulk-\(n)", content: n % 3 == 0
+                    ? .pair(prompt: "Prompt \(n) \"quoted\" / slashed", chosen: "Yes \(n)", rejected: "No \(n)")
+                    : .statement(text: "Fact \(n): ünïcödé \u{1F600}"), metadata: JSONB(text: #"{"n": \#(n), "tag": "x"}"#))
+            }
+            _ = try await service.store.feedback.ingest(tenant: tenant.id, externalUserID: "quinn", events: events)
+            let user = try #require(try await service.store.users.find(tenant: tenant.id, externalID: "quinn"))
+
+            let export = try await tenant.client.get("/v1/users/quinn/export")
+            #expect(export.status == 200, "\(export)")
+            #expect(export.header("Content-Type") == "application/json")
+            #expect(export.header("Content-Disposition")?.contains("attachment") == true)
+            #expect(export.chunked, "streamed, not one buffered body")
+            let eventsPerChunk = export.chunks.map { String(decoding: $0, as: UTF8.self).components(separatedBy: #""event_id":"#).count - 1 }
+            #expect(eventsPerChunk.reduce(0, +) == 1203)
+            #expect(eventsPerChunk.filter { $0 > 0 }.count >= 3 && eventsPerChunk.allSatisfy { $0 <= 500 }, "\(eventsPerChunk)")
+            let expected = try await Self.wholeExport(service.store, user)
+            #expect(export.body == expected, "byte for byte the document JSONBody encodes")
+        }
+    }
 }

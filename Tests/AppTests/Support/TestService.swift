@@ -78,6 +78,39 @@ enum AppTestEnvironment {
 
     static func store() async throws -> DataStore { try await sharedStore.value }
 
+    /// Runs `body` with a store on a database of its own (created, migrated, dropped afterwards):
+    /// for tests whose workers or claims must meet no other test's jobs.
+    static func withScratchStore<T: Sendable>(_ body: (DataStore) async throws -> T) async throws -> T {
+        let shared = try await store()
+        let name = "\(databasePrefix)\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        // Database names cannot be parameters; this one is made here from hex digits only.
+        try await shared.pool.query(SQL(unsafeRaw: "CREATE DATABASE \(name)"))
+        var configuration = shared.pool.configuration.database(named: name)
+        configuration.poolSize = 4
+        let result: Result<T, Error>
+        do {
+            _ = try await TestHTTPClient.onOwnThread { [configuration] in try Migrator().migrate(configuration) }
+            let scratch = DataStore(pool: ConnectionPool(configuration: configuration))
+            do {
+                result = .success(try await body(scratch))
+            } catch {
+                result = .failure(error)
+            }
+            scratch.pool.shutdown()
+        } catch {
+            result = .failure(error)
+        }
+        _ = try? await shared.pool.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+        return try result.get()
+    }
+
+    /// A store on the shared test database with a pool of its own (close it with `pool.shutdown()`).
+    static func ownStore(poolSize: Int = 4) async throws -> DataStore {
+        var configuration = try await store().pool.configuration
+        configuration.poolSize = poolSize
+        return DataStore(pool: ConnectionPool(configuration: configuration))
+    }
+
     /// The refresh workers run only while some test needs them, so no inference is left running
     /// in the background when the test process exits.
     static let workers = WorkerLease()
@@ -134,16 +167,22 @@ final class TestService: Sendable {
         return configuration
     }
 
-    /// `models` picks the served models from the shared base model (default: the base alone).
+    /// `models` picks the served models from the shared base model (default: the base alone);
+    /// `store` replaces the shared store (e.g. a pool of its own, whose statistics only this
+    /// service moves).
     init(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
-         models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) }) async throws {
-        store = try await AppTestEnvironment.store()
+         models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) }, store: DataStore? = nil) async throws {
+        if let store {
+            self.store = store
+        } else {
+            self.store = try await AppTestEnvironment.store()
+        }
         model = try await AppTestEnvironment.model()
         var configuration = Self.baseConfiguration
         configure(&configuration)
         metrics = ServiceMetrics()
-        metrics.watch(pool: store.pool)
-        api = PopiAPI(store: store, models: try models(model), upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
+        metrics.watch(pool: self.store.pool)
+        api = PopiAPI(store: self.store, models: try models(model), upstreams: try UpstreamRegistry(upstreams), configuration: configuration,
                       metrics: metrics, logger: AppTestEnvironment.logger)
         server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0),
                             router: api.router(), logger: AppTestEnvironment.logger)
@@ -188,8 +227,9 @@ struct TestTenant: Sendable {
 @discardableResult
 func withService<T: Sendable>(configure: (inout APIConfiguration) -> Void = { _ in }, upstreams: [UpstreamConfiguration] = [],
                               models: (RuntimeModel) throws -> ServedModels = { ServedModels(base: $0) },
-                              workers: Bool = false, _ body: (TestService) async throws -> T) async throws -> T {
-    let service = try await TestService(configure: configure, upstreams: upstreams, models: models)
+                              store: DataStore? = nil, workers: Bool = false,
+                              _ body: (TestService) async throws -> T) async throws -> T {
+    let service = try await TestService(configure: configure, upstreams: upstreams, models: models, store: store)
     if workers {
         do {
             try await AppTestEnvironment.workers.acquire()
@@ -207,6 +247,16 @@ func withService<T: Sendable>(configure: (inout APIConfiguration) -> Void = { _ 
     if workers { await AppTestEnvironment.workers.release() }
     await service.stop()
     return try result.get()
+}
+
+/// Checks `condition` every 50 ms until it holds; gives up (throws) after `seconds`. Nothing is
+/// measured against the time: it only keeps a broken test from hanging.
+func waitUntil(_ what: String, seconds: Int = 120, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestHTTPClient.Failure(description: "gave up waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
 }
 
 // MARK: feedback fixtures

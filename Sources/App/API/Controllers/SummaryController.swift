@@ -67,7 +67,8 @@ struct SummaryController: Sendable {
     }
 
     /// Queues a refresh now (no debounce); with `?wait=SECONDS` answers once it finished or the
-    /// time is up (202 with the job then).
+    /// time is up (202 with the job then). The wait is woken by the job's completion (NOTIFY,
+    /// from whichever replica ran it), not by polling. 429 when the tenant's queue is full.
     private func refreshSummary(_ request: Request, _ caller: Caller) async throws -> Response {
         let user = try RequestGuard.userID(request)
         let wait = try request.queryValue("wait").map { text -> Double in
@@ -80,17 +81,23 @@ struct SummaryController: Sendable {
         if current.current?.pinned == true {
             throw HTTPError.summaryPinned
         }
-        var job = try await RequestGuard.writeForUser { try await jobs.enqueue(NewJob.summaryRefresh(for: current.user.id, delay: 0)).job }
+        var job: Job
+        do {
+            job = try await RequestGuard.writeForUser {
+                try await jobs.enqueue(NewJob.summaryRefresh(for: current.user.id, delay: 0,
+                                                             maxQueuedPerTenant: configuration.maxQueuedRefreshesPerTenant)).job
+            }
+        } catch StoreError.queueFull(let limit) {
+            throw HTTPError.refreshQueueFull(limit: limit)
+        }
         // Merged into a debounced job from new feedback: the merge keeps its later start; start now.
         if job.state == .pending, job.runAfter > Date() {
             job = try await jobs.runNow(job.id) ?? job
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
         var latest = job
-        while ContinuousClock.now < deadline, latest.state == .pending || latest.state == .running {
-            try await Task.sleep(for: .milliseconds(200))
-            guard let fresh = try await jobs.get(job.id) else { break }
-            latest = fresh
+        if wait > 0, latest.state == .pending || latest.state == .running {
+            let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
+            latest = try await jobs.waitUntilFinished(job.id, until: deadline) ?? latest
         }
         if latest.state == .done || latest.state == .superseded {
             return try await summaryResponse(caller, user)
@@ -107,11 +114,12 @@ struct SummaryController: Sendable {
         let edit = try API.SummaryEdit(try await requests.jsonBody(request))
         try checkUsable(summary: edit.text)
         let found = try await state(caller, user).user
-        let snapshot = try await feedback.snapshot(user: found.id)
+        let snapshot = try await feedback.newestSignals(user: found.id, pairs: configuration.editedSummaryScoringPairs,
+                                                        statements: 0, contents: 0, distinctPairs: true)
         let pairs = (snapshot?.events ?? []).compactMap { event -> PreferencePair? in
-            guard case let .pair(prompt, chosen, rejected) = event.content, chosen != rejected else { return nil }
+            guard case let .pair(prompt, chosen, rejected) = event.content else { return nil }
             return PreferencePair(prompt: prompt, chosen: chosen, rejected: rejected)
-        }.suffix(configuration.editedSummaryScoringPairs).filter { fitsContext($0, summary: edit.text) }
+        }.filter { fitsContext($0, summary: edit.text) }
         var scores = SummaryScores(summaryTokens: model.tokenCount(edit.text))
         if !pairs.isEmpty {
             let optimizer = SummaryOptimizer(model: model, options: configuration.summary)
@@ -155,9 +163,12 @@ struct SummaryController: Sendable {
         let user = try RequestGuard.userID(request)
         let found = try await state(caller, user)
         _ = try await summaries.unpin(user: found.user.id)
-        // Feedback may have moved on while the summary was pinned: catch up.
+        // Feedback may have moved on while the summary was pinned: catch up (unless the tenant's
+        // queue is full: the summary then stays stale, as after feedback that found it full).
         if let current = found.current, current.feedbackRevision < found.user.feedbackRevision {
-            _ = try await RequestGuard.writeForUser { try await jobs.enqueue(configuration.refreshJob(found.user.id)) }
+            do {
+                _ = try await RequestGuard.writeForUser { try await jobs.enqueue(configuration.refreshJob(found.user.id)) }
+            } catch StoreError.queueFull {}
         }
         return try await summaryResponse(caller, user)
     }
