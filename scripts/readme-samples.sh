@@ -107,6 +107,9 @@ for command in sys.argv[1].replace("\\\n", " ").splitlines():
         continue
     assert command.startswith("popi "), command
     extra = next(flags for verb, flags in shorter.items() if command.startswith("popi " + verb))
+    # The last value of a repeated option counts: 2 set-aside users instead of the sample's 16.
+    if "--validation-users" in command:
+        extra += " --validation-users 2"
     print(f"{sys.argv[2]}{command[4:]} {extra}")
 EOF
 cat "$work/training.sh"
