@@ -68,6 +68,9 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(name: .customLong("validate-every"), help: "Steps between validations (also after step 1 and the last).")
     var validateEvery = GRPOSettings().validateEvery
 
+    @Option(help: "Weight of the contrast term (0...1): a summary's advantage comes from r(s) on its user's pairs minus this times r(s) on the next user's pairs of the step, so generic summaries earn nothing. 0 is POPI's reward.")
+    var contrast = GRPOSettings().contrast
+
     @OptionGroup var runtimeOptions: RuntimeOptions
 
     func run() async throws {
@@ -77,7 +80,8 @@ struct TrainSummarizer: AsyncParsableCommand {
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
                 klCoefficient: klCoefficient, temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed,
-                checkpointEvery: checkpointEvery, validationUsers: validationUsers, validateEvery: validateEvery)
+                checkpointEvery: checkpointEvery, validationUsers: validationUsers, validateEvery: validateEvery,
+                contrast: contrast)
             let model = try runtimeOptions.preferenceModel()
             let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: Train.hex(digest),
                                                 output: out, resume: resume)
@@ -94,6 +98,7 @@ struct TrainSummarizer: AsyncParsableCommand {
                r.step, r.meanReward, r.rewardSpread, r.accuracy, r.kl, r.meanSummaryTokens, 100 * r.truncatedShare,
                r.learningRate, r.gradientNorm, r.seconds, r.samplingSeconds, r.scoringSeconds, r.trainingSeconds,
                r.trainingTokensPerSecond)
+            + (r.otherUserReward.map { String(format: "; on the next user's pairs %.2f", $0) } ?? "")
             + (r.validation.map { String(format: "; set-aside users: reward %.2f, accuracy %.2f, %.0f tokens/summary (%.0f s)",
                                          $0.meanReward, $0.accuracy, $0.meanSummaryTokens, $0.seconds) } ?? "")
             + (r.skipped.map { " — step skipped: \($0)" } ?? "")

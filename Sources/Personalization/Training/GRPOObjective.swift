@@ -21,6 +21,17 @@ public enum GRPOObjective {
         return adjusted.map { $0 - mean }
     }
 
+    /// The rewards that advantages are taken from, with a contrast: r(s) on the own user's pairs
+    /// minus `weight` times r(s) on another user's. A sample missing either reward has none.
+    public static func contrasted(own: [Double?], other: [Double?], weight: Double) -> [Double?] {
+        precondition(own.count == other.count)
+        guard weight != 0 else { return own }
+        return zip(own, other).map { own, other in
+            guard let own, let other else { return nil }
+            return own - weight * other
+        }
+    }
+
     /// k3 estimate of KL(π ‖ π_ref) at one token: never negative, 0 where the two agree.
     public static func k3(logprob: Float, reference: Float) -> Double {
         let d = Double(reference) - Double(logprob)

@@ -27,11 +27,16 @@ public struct GRPOSettings: AdapterRunSettings {
     /// run keeps the adapter that scored best beside the last one.
     public var validationUsers: Int
     public var validateEvery: Int
+    /// Weight w of the contrast term: a summary's reward for its advantage is r(s) on its user's
+    /// held-out pairs minus w · r(s) on the held-out pairs of the step's next user. A summary that
+    /// widens any user's margins (a generic one) then earns nothing for it; only what fits its own
+    /// user counts. 0 (the default) is POPI's reward as the paper has it.
+    public var contrast: Double
 
     public init(steps: Int = 100, usersPerStep: Int = 2, groupSize: Int = 8, learningRate: Double = 1e-4,
                 warmupSteps: Int = 5, rank: Int = 16, alpha: Double = 32, klCoefficient: Double = 2e-3,
                 temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5,
-                validationUsers: Int = 0, validateEvery: Int = 10) {
+                validationUsers: Int = 0, validateEvery: Int = 10, contrast: Double = 0) {
         self.steps = steps
         self.usersPerStep = usersPerStep
         self.groupSize = groupSize
@@ -46,6 +51,50 @@ public struct GRPOSettings: AdapterRunSettings {
         self.checkpointEvery = checkpointEvery
         self.validationUsers = validationUsers
         self.validateEvery = validateEvery
+        self.contrast = contrast
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case steps, usersPerStep, groupSize, learningRate, warmupSteps, rank, alpha, klCoefficient, temperature
+        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(steps: try c.decode(Int.self, forKey: .steps), usersPerStep: try c.decode(Int.self, forKey: .usersPerStep),
+                  groupSize: try c.decode(Int.self, forKey: .groupSize),
+                  learningRate: try c.decode(Double.self, forKey: .learningRate),
+                  warmupSteps: try c.decode(Int.self, forKey: .warmupSteps), rank: try c.decode(Int.self, forKey: .rank),
+                  alpha: try c.decode(Double.self, forKey: .alpha),
+                  klCoefficient: try c.decode(Double.self, forKey: .klCoefficient),
+                  temperature: try c.decode(Double.self, forKey: .temperature),
+                  maxSummaryTokens: try c.decode(Int.self, forKey: .maxSummaryTokens),
+                  seed: try c.decode(UInt64.self, forKey: .seed),
+                  checkpointEvery: try c.decode(Int.self, forKey: .checkpointEvery),
+                  validationUsers: try c.decode(Int.self, forKey: .validationUsers),
+                  validateEvery: try c.decode(Int.self, forKey: .validateEvery),
+                  contrast: try c.decodeIfPresent(Double.self, forKey: .contrast) ?? 0)
+    }
+
+    /// `contrast` is written only when set, so the settings of runs from before it existed (which
+    /// a resume compares as text) are unchanged.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(usersPerStep, forKey: .usersPerStep)
+        try c.encode(groupSize, forKey: .groupSize)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encode(rank, forKey: .rank)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(klCoefficient, forKey: .klCoefficient)
+        try c.encode(temperature, forKey: .temperature)
+        try c.encode(maxSummaryTokens, forKey: .maxSummaryTokens)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encode(validationUsers, forKey: .validationUsers)
+        try c.encode(validateEvery, forKey: .validateEvery)
+        if contrast != 0 { try c.encode(contrast, forKey: .contrast) }
     }
 
     func validate() throws(PersonalizationError) {
@@ -65,5 +114,7 @@ public struct GRPOSettings: AdapterRunSettings {
         try check((1...100_000).contains(checkpointEvery), "checkpoint interval must be 1...100000")
         try check((0...10_000).contains(validationUsers), "validation users must be 0...10000")
         try check((1...100_000).contains(validateEvery), "validation interval must be 1...100000")
+        try check(contrast.isFinite && (0...1).contains(contrast), "contrast must be in [0, 1]")
+        try check(contrast == 0 || usersPerStep >= 2, "a contrast needs at least 2 users per step (each is contrasted with the next)")
     }
 }

@@ -26,6 +26,9 @@ public struct GRPOStepRecord: TrainingRecord {
     public var trainingTokensPerSecond: Double
     /// The set-aside users' score after this step, on the steps that were validated.
     public var validation: ValidationScore?
+    /// With a contrast (`GRPOSettings.contrast`): the samples' mean r(s) on the contrast users'
+    /// pairs. Above `meanReward`, the summaries fit other users better than their own.
+    public var otherUserReward: Double?
 
     enum CodingKeys: String, CodingKey {
         case step, users, loss, kl, accuracy, skipped, validation
@@ -39,6 +42,7 @@ public struct GRPOStepRecord: TrainingRecord {
         case scoringSeconds = "scoring_seconds"
         case trainingSeconds = "training_seconds"
         case trainingTokensPerSecond = "training_tokens_per_second"
+        case otherUserReward = "other_user_reward"
     }
 
     public var seconds: Double { samplingSeconds + scoringSeconds + trainingSeconds + (validation?.seconds ?? 0) }

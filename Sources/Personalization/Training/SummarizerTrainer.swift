@@ -117,16 +117,25 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 rewards[index] = summary.meanReward
                 accuracies[index] = summary.accuracy
             }
+            var otherRewards = [Double?](repeating: nil, count: texts.count)
+            if settings.contrast > 0 {
+                let other = batchUsers[(index + 1) % batchUsers.count]
+                let otherScores = try await scorer.scores(summaries: scoredIndices.map { texts[$0] }, pairs: other.heldOut)
+                for (index, pairScores) in zip(scoredIndices, otherScores) {
+                    otherRewards[index] = Reward.summarize(pairScores).meanReward
+                }
+            }
             scoringSeconds += (ContinuousClock.now - sampled).seconds
 
-            let valid = generations.indices.map { generations[$0].finishReason != .length && rewards[$0] != nil }
+            let learned = GRPOObjective.contrasted(own: rewards, other: otherRewards, weight: settings.contrast)
+            let valid = generations.indices.map { generations[$0].finishReason != .length && learned[$0] != nil }
             let continuations = generations.map { generation in
                 generation.finishReason == .length ? generation.tokens : generation.tokens + endOfTurn
             }
             groups.append(SampledGroup(prompt: promptTokens, continuations: continuations, rewards: rewards,
-                                       accuracies: accuracies, valid: valid,
+                                       otherRewards: otherRewards, accuracies: accuracies, valid: valid,
                                        capped: generations.map { $0.finishReason == .length },
-                                       advantages: GRPOObjective.advantages(rewards: rewards, valid: valid)))
+                                       advantages: GRPOObjective.advantages(rewards: learned, valid: valid)))
         }
 
         let trainingStarted = ContinuousClock.now
@@ -175,6 +184,8 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             scoringSeconds: scoringSeconds, trainingSeconds: trainingSeconds,
             trainingTokensPerSecond: Double(passTokens) / max(trainingSeconds, 1e-9))
         record.note(outcome)
+        let others = groups.flatMap { $0.otherRewards.compactMap { $0 } }
+        if !others.isEmpty { record.otherUserReward = others.reduce(0, +) / Double(others.count) }
         if validates { record.validation = try await validate() }
         return record
     }
@@ -235,6 +246,8 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var prompt: [Int32]
         var continuations: [[Int32]]
         var rewards: [Double?]
+        /// r(s) on the contrast user's pairs (nil without a contrast).
+        var otherRewards: [Double?]
         var accuracies: [Double?]
         var valid: [Bool]
         var capped: [Bool]

@@ -14,6 +14,18 @@ struct GRPOObjectiveTests {
         #expect(GRPOObjective.advantages(rewards: [0, 10], valid: [true, true]) == [-5, 5])
     }
 
+    @Test func aContrastSubtractsTheOtherUsersRewardAndWeightZeroIsPOPIsReward() {
+        let own: [Double?] = [-69.0, -68.0, nil, -70.0], other: [Double?] = [-69.5, -67.0, -69.0, nil]
+        // -69 + 69.5, -68 + 67 (a summary fitting the other user better loses), nothing without both.
+        #expect(GRPOObjective.contrasted(own: own, other: other, weight: 1) == [0.5, -1.0, nil, nil])
+        #expect(GRPOObjective.contrasted(own: own, other: other, weight: 0.5) == [-34.25, -34.5, nil, nil])
+        #expect(GRPOObjective.contrasted(own: own, other: [nil, nil, nil, nil], weight: 0) == own)
+        // A generic summary (the same shift on both users' pairs) has the same advantage as any other.
+        let generic = GRPOObjective.advantages(rewards: GRPOObjective.contrasted(own: [-68, -69], other: [-68, -69], weight: 1),
+                                               valid: [true, true])
+        #expect(generic == [0, 0])
+    }
+
     @Test func k3IsZeroWhereThePoliciesAgreeAndPositiveElsewhere() {
         #expect(GRPOObjective.k3(logprob: -1, reference: -1) == 0)
         #expect(abs(GRPOObjective.k3(logprob: -2, reference: -1) - (M_E - 2)) < 1e-12)

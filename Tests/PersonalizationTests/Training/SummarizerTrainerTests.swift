@@ -108,6 +108,28 @@ import Testing
         #expect(after > before, "mean reward of 16 fixed-seed summaries: \(before) before, \(after) after")
     }
 
+    /// Each user's summaries are also scored on the next user's pairs; without a contrast they are not.
+    @Test func aContrastedStepScoresTheSummariesOnTheNextUsersPairsToo() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var settings = Self.small
+        settings.steps = 1
+        settings.usersPerStep = 2
+        settings.groupSize = 2
+        settings.maxSummaryTokens = 16  // capped summaries are scored too: short ones keep the test quick
+        settings.contrast = 1
+        let run = try SummarizerTrainer.run(model: model, users: Array(users.prefix(2)), settings: settings, dataDigest: "two",
+                                            output: "\(folder)/c.gguf", resume: false)
+        let record = try await run.trainer.step()
+        let other = try #require(record.otherUserReward)
+        #expect(other.isFinite && other < 0 && other != record.meanReward)
+
+        settings.contrast = 0
+        let plain = try SummarizerTrainer.run(model: model, users: Array(users.prefix(2)), settings: settings, dataDigest: "two",
+                                              output: "\(folder)/p.gguf", resume: false)
+        #expect(try await plain.trainer.step().otherUserReward == nil)
+    }
+
     @Test func anExistingRunIsRefusedUnlessResumedAndOtherSettingsAreRefusedOnResume() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

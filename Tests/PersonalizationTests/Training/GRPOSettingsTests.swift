@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+@testable import Personalization
+
+struct GRPOSettingsTests {
+    /// A resume compares the settings as sorted JSON, so a run begun before the contrast existed
+    /// must encode exactly as it did.
+    @Test func settingsWithoutAContrastEncodeAsBeforeAndOldSettingsDecodeWithNone() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let plain = try encoder.encode(GRPOSettings(steps: 80, usersPerStep: 4, groupSize: 4, validationUsers: 16))
+        let text = String(decoding: plain, as: UTF8.self)
+        #expect(!text.contains("contrast"))
+        #expect(text == #"{"alpha":32,"checkpointEvery":5,"groupSize":4,"klCoefficient":0.002,"learningRate":0.0001,"maxSummaryTokens":128,"rank":16,"seed":1,"steps":80,"temperature":0.6,"usersPerStep":4,"validateEvery":10,"validationUsers":16,"warmupSteps":5}"#)
+        #expect(try JSONDecoder().decode(GRPOSettings.self, from: plain).contrast == 0)
+
+        let contrasted = GRPOSettings(usersPerStep: 4, contrast: 1)
+        let round = try JSONDecoder().decode(GRPOSettings.self, from: encoder.encode(contrasted))
+        #expect(round == contrasted)
+    }
+
+    @Test func aContrastNeedsTwoUsersPerStepAndAWeightInZeroToOne() {
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(usersPerStep: 1, contrast: 1).validate() }
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(usersPerStep: 2, contrast: 1.5).validate() }
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(usersPerStep: 2, contrast: .nan).validate() }
+        #expect(throws: Never.self) { try GRPOSettings(usersPerStep: 2, contrast: 1).validate() }
+        #expect(throws: Never.self) { try GRPOSettings(usersPerStep: 1).validate() }
+    }
+}
