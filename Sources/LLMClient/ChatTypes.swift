@@ -60,20 +60,36 @@ public struct ChatCompletionRequest: Codable, Sendable {
 }
 
 public struct Usage: Codable, Sendable, Equatable {
+    public struct PromptTokensDetails: Codable, Sendable, Equatable {
+        /// Prompt tokens the server did not compute again.
+        public var cachedTokens: Int?
+
+        public init(cachedTokens: Int?) {
+            self.cachedTokens = cachedTokens
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case cachedTokens = "cached_tokens"
+        }
+    }
+
     public var promptTokens: Int
     public var completionTokens: Int
     public var totalTokens: Int
+    public var promptTokensDetails: PromptTokensDetails?
 
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int) {
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int, promptTokensDetails: PromptTokensDetails? = nil) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.totalTokens = totalTokens
+        self.promptTokensDetails = promptTokensDetails
     }
 
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens"
         case totalTokens = "total_tokens"
+        case promptTokensDetails = "prompt_tokens_details"
     }
 }
 

@@ -5,13 +5,16 @@ struct GenerationOutput: Sendable {
     var text: String
     var promptTokens: Int
     var completionTokens: Int
+    /// Prompt tokens the local model reused from the user's previous prompt (nil upstream).
+    var cachedPromptTokens: Int?
     /// `stop` or `length` (OpenAI's names).
     var finishReason: String
 
-    init(text: String, promptTokens: Int, completionTokens: Int, finishReason: String) {
+    init(text: String, promptTokens: Int, completionTokens: Int, cachedPromptTokens: Int? = nil, finishReason: String) {
         self.text = text
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
+        self.cachedPromptTokens = cachedPromptTokens
         self.finishReason = finishReason
     }
 
@@ -22,7 +25,7 @@ struct GenerationOutput: Sendable {
         case .length: "length"
         case .cancelled: "cancelled"
         }
-        self.init(text: generation.text, promptTokens: generation.promptTokenCount,
-                  completionTokens: generation.tokens.count, finishReason: reason)
+        self.init(text: generation.text, promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count,
+                  cachedPromptTokens: generation.cachedPromptTokenCount, finishReason: reason)
     }
 }

@@ -1,3 +1,4 @@
+import InferenceRuntime
 import Store
 
 /// What a generation reads and writes about its user: the summary that personalizes it and the
@@ -14,6 +15,12 @@ struct GenerationRecords: Sendable {
         let userID: UserID?
         /// The summary that personalizes requests for the user, if any.
         let summary: SummaryVersion?
+
+        /// The local model keeps the user's last prompt under this key, so their next request
+        /// reads only what differs; a new summary version starts afresh.
+        var prefixCacheKey: PrefixCacheKey? {
+            userID.map { PrefixCacheKey(owner: "\($0.rawValue)", version: summary.map { "\($0.version)" } ?? "none") }
+        }
     }
 
     func find(_ caller: Caller, _ user: String) async throws -> Found {

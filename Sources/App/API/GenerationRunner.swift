@@ -70,12 +70,14 @@ struct GenerationRunner: Sendable {
     }
 
     /// One generation, streamed to `onDelta` as it is produced (pass nil to get it whole). A
-    /// throwing `onDelta` (the client went away) cancels the generation.
+    /// throwing `onDelta` (the client went away) cancels the generation. The local model keeps
+    /// the prompt under `prefixCache` for the user's next request.
     func generate(_ prompt: CheckedPrompt, settings: SamplingParameters, on target: GenerationTarget, for tenant: TenantID,
-                  upstreamUser: String?, onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
+                  upstreamUser: String?, prefixCache: PrefixCacheKey?,
+                  onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
         switch target {
         case .local:
-            return try await generateLocally(prompt.tokens, settings: settings, for: tenant, onDelta: onDelta)
+            return try await generateLocally(prompt.tokens, settings: settings, for: tenant, prefixCache: prefixCache, onDelta: onDelta)
         case let .upstream(client, upstreamModel):
             let request = ChatCompletionRequest(
                 model: upstreamModel, messages: prompt.messages.map(ChatCompletionMessage.init),
@@ -106,13 +108,13 @@ struct GenerationRunner: Sendable {
     }
 
     private func generateLocally(_ tokens: [Int32], settings: SamplingParameters, for tenant: TenantID,
-                                 onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
+                                 prefixCache: PrefixCacheKey?, onDelta: (@Sendable (String) async throws -> Void)?) async throws -> GenerationOutput {
         // Decode speed is timed from the first token, so queueing and reading the prompt are left out.
         let firstToken = Mutex<ContinuousClock.Instant?>(nil)
         let markFirst = { @Sendable in firstToken.withLock { if $0 == nil { $0 = .now } } }
         let generate = { @Sendable (onText: @escaping @Sendable (String) -> Void) async throws -> Generation in
             try await withSlot(for: tenant) {
-                try await models.generator.generate(.tokens(tokens), settings: settings, onText: { markFirst(); onText($0) })
+                try await models.generator.generate(.tokens(tokens), settings: settings, prefixCache: prefixCache, onText: { markFirst(); onText($0) })
             }
         }
         let generation: Generation

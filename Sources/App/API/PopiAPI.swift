@@ -39,10 +39,20 @@ struct PopiAPI: Sendable {
         accepting = Readiness()
         ops = OpsController(databaseHealth: { [store] in await store.health() }, models: models, accepting: accepting,
                             metrics: metrics, logger: logger)
-        metrics.registry.addCollector { [generations, upstreamCalls] in
+        metrics.registry.addCollector { [generations, upstreamCalls, prefixCache = models.prefixCache] in
             metrics.registry.set("popi_generations_in_flight", to: Double(generations.inFlight))
             metrics.registry.set("popi_generations_queued", to: Double(generations.queued))
             metrics.registry.set("popi_upstream_calls_in_flight", to: Double(upstreamCalls.inFlight))
+            if let prefixCache {
+                metrics.registry.set("popi_prefix_cache_lookups_total", ["hit"], to: Double(prefixCache.hits))
+                metrics.registry.set("popi_prefix_cache_lookups_total", ["miss"], to: Double(prefixCache.misses))
+                metrics.registry.set("popi_prefix_cache_dropped_total", ["evicted"], to: Double(prefixCache.evictions))
+                metrics.registry.set("popi_prefix_cache_dropped_total", ["invalidated"], to: Double(prefixCache.invalidations))
+                metrics.registry.set("popi_prefix_cache_reused_tokens_total", to: Double(prefixCache.reusedTokens))
+                metrics.registry.set("popi_prefix_cache_entries", to: Double(prefixCache.entries))
+                metrics.registry.set("popi_prefix_cache_bytes", to: Double(prefixCache.bytes))
+                metrics.registry.set("popi_prefix_cache_budget_bytes", to: Double(prefixCache.budgetBytes))
+            }
         }
     }
 

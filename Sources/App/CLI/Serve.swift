@@ -20,6 +20,8 @@ struct Serve: ParsableCommand {
     var model: String?
     @Option(help: .init(Setting.threads.help("Engine threads.")))
     var threads: Int?
+    @Option(name: .customLong("prefix-cache-mib"), help: .init(Setting.prefixCacheMiB.help("MiB of KV memory for each user's last prompt, which their next request reuses (0: off).")))
+    var prefixCacheMiB: Int?
     @Option(name: .customLong("chat-template"), help: .init(Setting.chatTemplate.help("chatml or llama3, for a model whose template popi does not recognise.")))
     var chatTemplate: String?
     @Flag(help: "Create tenant dev and print a key (read, write, generate) at start, revoking earlier ones (loopback --host, local database).")
@@ -170,6 +172,8 @@ struct Serve: ParsableCommand {
         configuration.shutdownGracePeriod = try seconds(shutdownGrace, Setting.shutdownGrace)
         configuration.threads = try value(threads, Setting.threads)
         if let threads = configuration.threads { try check((1...256).contains(threads), "--threads must be between 1 and 256") }
+        configuration.prefixCacheMiB = try required(prefixCacheMiB, Setting.prefixCacheMiB)
+        try check((0...1_048_576).contains(configuration.prefixCacheMiB), "--prefix-cache-mib must be between 0 and 1048576")
         configuration.chatTemplate = try value(chatTemplate, Setting.chatTemplate)
         configuration.workers = try required(workers, Setting.workers)
         try check((0...64).contains(configuration.workers), "--workers must be between 0 and 64")
@@ -261,6 +265,7 @@ extension Serve {
         static let port = ServeSetting("--port", "POPI_PORT", default: http.port)
         static let dataDirectory = ServeSetting("--data-dir", "POPI_DATA_DIR", default: serve.dataDirectory.relativePath)
         static let model = ServeSetting("--model", "POPI_MODEL", default: RuntimeOptions.defaultModelPath)
+        static let prefixCacheMiB = ServeSetting("--prefix-cache-mib", "POPI_PREFIX_CACHE_MIB", default: serve.prefixCacheMiB)
         static let threads = ServeSetting<Int>("--threads", "POPI_THREADS", default: nil, shown: "cores")
         static let chatTemplate = ServeSetting<String>("--chat-template", "POPI_CHAT_TEMPLATE", default: nil, shown: "from the file")
         static let dev = ServeSetting("--dev", nil, default: false, shown: "off (`make run`: on)")
@@ -315,7 +320,7 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`DATABASE_URL`", shownDefault: "unset"),
              ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
-             model.row, threads.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row,
+             model.row, threads.row, prefixCacheMiB.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row,
              summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, refreshQueuePerTenant.row, rateLimit.row, rateBurst.row, authFailureRate.row,
              authFailureBurst.row, maxConcurrentGenerations.row, generationQueue.row, maxUpstreamCalls.row, tenantShare.row,
              maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row,

@@ -44,6 +44,16 @@ final class ServiceMetrics: Sendable {
                           buckets: [5, 10, 25, 50, 100, 200, 400, 800])
         registry.register("popi_generations_in_flight", .gauge, help: "In-process generations running now.")
         registry.register("popi_generations_queued", .gauge, help: "In-process generations waiting for a slot.")
+        registry.register("popi_prefix_cache_lookups_total", .counter,
+                          help: "In-process generations for a known user, by whether their last prompt's KV was reused (hit) or not (miss).",
+                          labels: ["result"])
+        registry.register("popi_prefix_cache_dropped_total", .counter,
+                          help: "Users' kept prompts dropped, to fit the budget (evicted) or after a new summary version (invalidated).",
+                          labels: ["reason"])
+        registry.register("popi_prefix_cache_reused_tokens_total", .counter, help: "Prompt tokens whose KV came from the prefix cache.")
+        registry.register("popi_prefix_cache_entries", .gauge, help: "Users whose last prompt is kept.")
+        registry.register("popi_prefix_cache_bytes", .gauge, help: "KV memory the kept prompts hold.")
+        registry.register("popi_prefix_cache_budget_bytes", .gauge, help: "The prefix cache's memory budget (--prefix-cache-mib).")
         registry.register("popi_generations_rejected_total", .counter,
                           help: "Generations refused: the wait queue was full (queue_full) or the tenant had its share (tenant_share).",
                           labels: ["reason"])

@@ -17,6 +17,8 @@ struct ServeConfiguration: Sendable {
     var api = APIConfiguration()
     /// Engine threads (nil: one per core).
     var threads: Int?
+    /// KV memory for each user's last prompt, reused by their next request (0: off).
+    var prefixCacheMiB = 256
     /// LoRA adapters from `popi train`: the refresh worker's summarizer and the generator.
     var summarizerAdapterPath: String?
     var generatorAdapterPath: String?

@@ -1,3 +1,4 @@
+import InferenceRuntime
 import Personalization
 
 /// The models the service runs, all on one engine: the base model scores summaries (POPI's
@@ -9,6 +10,8 @@ struct ServedModels: Sendable {
     let generator: any PreferenceModel
     let summarizerAdapter: ServedAdapter?
     let generatorAdapter: ServedAdapter?
+    /// The engine's cache of users' last prompts, for the metrics (nil for a model without one).
+    let prefixCache: PrefixCacheStatistics?
 
     /// The base model in every role.
     init(base: any PreferenceModel) {
@@ -17,6 +20,7 @@ struct ServedModels: Sendable {
         generator = base
         summarizerAdapter = nil
         generatorAdapter = nil
+        prefixCache = (base as? RuntimeModel)?.engine.prefixCacheStatistics
     }
 
     init(base: RuntimeModel, summarizerAdapter: ServedAdapter?, generatorAdapter: ServedAdapter?) {
@@ -25,5 +29,6 @@ struct ServedModels: Sendable {
         generator = base.with(adapter: generatorAdapter?.adapter)
         self.summarizerAdapter = summarizerAdapter
         self.generatorAdapter = generatorAdapter
+        prefixCache = base.engine.prefixCacheStatistics
     }
 }

@@ -16,7 +16,8 @@ enum Service {
         let upstreams = try UpstreamRegistry(configuration.upstreams)
         let loadStarted = ContinuousClock.now
         let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
-                                          chatTemplate: configuration.chatTemplate)
+                                          chatTemplate: configuration.chatTemplate,
+                                          prefixCacheBytes: configuration.prefixCacheMiB << 20)
         defer { model.engine.shutdown() }
         let models = ServedModels(
             base: model,

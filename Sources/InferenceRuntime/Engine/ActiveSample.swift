@@ -9,6 +9,7 @@ struct ActiveSample {
     var stops: StopMatcher
     let seed: UInt64
     let promptCount: Int
+    let cachedPromptCount: Int
     var tokens: [Int32] = []
     var text = ""
     /// The last sampled token, fed at `position` in the next decode step.

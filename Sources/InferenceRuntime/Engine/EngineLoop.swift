@@ -1,8 +1,10 @@
 import Foundation
 import Glibc
 
-/// The engine thread: takes queued jobs, and between forward passes batches one decode step of
-/// every active generation. Everything below `queue` is touched only on this thread.
+/// The engine thread: takes queued jobs, and between them runs steps that batch one decode token
+/// of every running generation with a chunk of the prompts waiting to be read, so requests join
+/// and leave the batch at token granularity. Everything below `queue` is touched only on this
+/// thread.
 final class EngineLoop: @unchecked Sendable {
     enum Job {
         case generate(GenerationJob)
@@ -26,14 +28,22 @@ final class EngineLoop: @unchecked Sendable {
 
     /// Samples being decoded.
     var active: [ActiveSample] = []
+    /// Generations whose prompts are being read, oldest first.
+    var prompts: [PendingPrompt] = []
+    let prefixCache: PrefixCache
+    /// Most prompt tokens in a pass that also decodes running samples.
+    let prefillChunk: Int
     var batch = TokenBatch()
 
-    init(file: GGUFFile, model: LlamaModel, cache: KVCache, tokenizer: Tokenizer, template: ChatTemplate) {
+    init(file: GGUFFile, model: LlamaModel, cache: KVCache, tokenizer: Tokenizer, template: ChatTemplate,
+         prefixCache: PrefixCache, prefillChunk: Int) {
         self.file = file
         self.model = model
         self.cache = cache
         self.tokenizer = tokenizer
         self.template = template
+        self.prefixCache = prefixCache
+        self.prefillChunk = prefillChunk
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         let context = Unmanaged.passRetained(self).toOpaque()
@@ -98,7 +108,7 @@ final class EngineLoop: @unchecked Sendable {
         }
     }
 
-    /// Stops after the queued work; the thread exits once no generation is active.
+    /// Stops after the queued work; the thread exits once no generation is left.
     func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
@@ -109,10 +119,10 @@ final class EngineLoop: @unchecked Sendable {
     private func run() {
         while true {
             pthread_mutex_lock(mutex)
-            while queue.isEmpty, active.isEmpty, !stopping { pthread_cond_wait(wake, mutex) }
+            while queue.isEmpty, active.isEmpty, prompts.isEmpty, !stopping { pthread_cond_wait(wake, mutex) }
             let jobs = queue
             queue.removeAll()
-            let exit = stopping && jobs.isEmpty && active.isEmpty
+            let exit = stopping && jobs.isEmpty && active.isEmpty && prompts.isEmpty
             pthread_mutex_unlock(mutex)
             if exit { return }
             for job in jobs {
@@ -122,7 +132,7 @@ final class EngineLoop: @unchecked Sendable {
                 case .exclusive(let body): body(model, cache)
                 }
             }
-            if !active.isEmpty { decodeStep() }
+            if !active.isEmpty || !prompts.isEmpty { step() }
         }
     }
 

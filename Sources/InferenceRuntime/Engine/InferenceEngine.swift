@@ -3,9 +3,10 @@ import Foundation
 /// The runtime's façade: one model, its KV cache and scratch memory, owned by one engine thread.
 ///
 /// Any number of threads or tasks may call it at once. Requests queue for the engine thread, which
-/// never interleaves work inside a forward pass; between passes it runs the decode steps of all
-/// active generations as one batch (weights are read once per step for all of them), so
-/// concurrent requests and best-of-N samples share the work. Streaming callbacks run on the
+/// never interleaves work inside a forward pass; each pass batches one decode token of every
+/// running generation with a chunk of the prompts waiting to be read (weights are read once per
+/// pass for all of them), so concurrent requests and best-of-N samples share the work, and a
+/// request naming a `PrefixCacheKey` reuses the KV of its owner's previous prompt. Streaming callbacks run on the
 /// engine thread: they should return quickly and must not call the engine's blocking methods.
 public final class InferenceEngine: Sendable {
     public let modelConfig: LlamaConfig
@@ -13,6 +14,8 @@ public final class InferenceEngine: Sendable {
     public let chatTemplate: ChatTemplate
     public let kernels: KernelSet
     public let threads: Int
+    /// Hits, misses, evictions and memory of the prompts kept for their owners' next requests.
+    public let prefixCacheStatistics: PrefixCacheStatistics
     let loop: EngineLoop
 
     /// Loads the model (validating the file) and starts the engine thread.
@@ -26,13 +29,20 @@ public final class InferenceEngine: Sendable {
         let pool = WorkerPool(threads: configuration.threads)
         let model = LlamaModel(config: config, weights: weights, kernels: configuration.kernels, pool: pool,
                                maxBatch: configuration.maxBatchTokens)
-        let cache = KVCache(config: config, maxCachedPositions: configuration.maxCachedTokens)
+        let pagePositions = KVCache.defaultPagePositions
+        let pageBytes = KVCache.pageBytes(config: config, pagePositions: pagePositions)
+        let prefixPages = configuration.prefixCacheBytes / pageBytes
+        let cache = KVCache(config: config, pagePositions: pagePositions,
+                            maxCachedPositions: (configuration.maxCachedTokens ?? 4 * config.contextLength) + prefixPages * pagePositions)
+        let prefixCache = PrefixCache(cache: cache, budgetPages: prefixPages)
+        prefixCacheStatistics = prefixCache.statistics
         modelConfig = config
         self.tokenizer = tokenizer
         chatTemplate = template
         kernels = configuration.kernels
         threads = configuration.threads
-        loop = EngineLoop(file: file, model: model, cache: cache, tokenizer: tokenizer, template: template)
+        loop = EngineLoop(file: file, model: model, cache: cache, tokenizer: tokenizer, template: template,
+                          prefixCache: prefixCache, prefillChunk: configuration.prefillChunkTokens)
     }
 
     /// Stops the engine thread after the queued work; later requests fail.

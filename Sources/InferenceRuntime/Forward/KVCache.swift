@@ -36,7 +36,13 @@ final class KVCache {
     private var referenceCounts: [Int] = []
     private var freeSlots: [Int] = []
 
-    init(config: LlamaConfig, pagePositions: Int = 64, maxCachedPositions: Int? = nil) {
+    static let defaultPagePositions = 64
+
+    static func pageBytes(config: LlamaConfig, pagePositions: Int) -> Int {
+        config.blockCount * config.headCountKV * 2 * pagePositions * config.headDimension * 2
+    }
+
+    init(config: LlamaConfig, pagePositions: Int = defaultPagePositions, maxCachedPositions: Int? = nil) {
         precondition(pagePositions % 16 == 0)
         layerCount = config.blockCount
         kvHeadCount = config.headCountKV
@@ -45,7 +51,7 @@ final class KVCache {
         maxPositions = config.contextLength
         let limit = maxCachedPositions ?? 4 * config.contextLength
         pageLimit = max(1, (limit + pagePositions - 1) / pagePositions)
-        pageBytes = layerCount * kvHeadCount * 2 * pagePositions * headDimension * 2
+        pageBytes = Self.pageBytes(config: config, pagePositions: pagePositions)
     }
 
     deinit {

@@ -30,8 +30,9 @@ public protocol PreferenceModel: Sendable {
     func sample(after turns: [ChatMessage], count: Int, settings: SamplingParameters) async throws -> SampleBatch
 
     /// One generation, its text streamed to `onText` in UTF-8-safe pieces. Stops early when the
-    /// calling task is cancelled.
-    func generate(_ prompt: Prompt, settings: SamplingParameters,
+    /// calling task is cancelled. With a `prefixCache` key, a model that can keeps the prompt for
+    /// the key's owner and reuses what their previous prompt shares with this one.
+    func generate(_ prompt: Prompt, settings: SamplingParameters, prefixCache: PrefixCacheKey?,
                   onText: @escaping @Sendable (String) -> Void) async throws -> Generation
 }
 
@@ -47,6 +48,11 @@ public struct ScoringItem: Sendable, Equatable {
 }
 
 extension PreferenceModel {
+    public func generate(_ prompt: Prompt, settings: SamplingParameters,
+                         onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
+        try await generate(prompt, settings: settings, prefixCache: nil, onText: onText)
+    }
+
     /// One prompt at a time, for models that gain nothing from batching.
     public func logProbabilities(batch: [ScoringItem]) async throws -> [[Double]] {
         var results: [[Double]] = []

@@ -25,9 +25,11 @@ public final class RuntimeModel: PreferenceModel {
     }
 
     /// Loads a GGUF model (any Llama-family file) and starts its engine.
-    public static func load(path: String, threads: Int? = nil, chatTemplate: String? = nil) throws -> RuntimeModel {
+    public static func load(path: String, threads: Int? = nil, chatTemplate: String? = nil,
+                            prefixCacheBytes: Int? = nil) throws -> RuntimeModel {
         var configuration = EngineConfiguration(modelPath: path)
         if let threads { configuration.threads = threads }
+        if let prefixCacheBytes { configuration.prefixCacheBytes = prefixCacheBytes }
         if let chatTemplate { configuration.chatTemplate = try ChatTemplate.Kind(argument: chatTemplate) }
         let engine = try InferenceEngine(configuration: configuration)
         return RuntimeModel(engine: engine, modelID: URL(fileURLWithPath: path).lastPathComponent)
@@ -75,10 +77,10 @@ public final class RuntimeModel: PreferenceModel {
                            decodeSeconds: (finished - started - prefill).seconds)
     }
 
-    public func generate(_ prompt: Prompt, settings: SamplingParameters,
+    public func generate(_ prompt: Prompt, settings: SamplingParameters, prefixCache: PrefixCacheKey?,
                          onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
         let generations = try await engine.generate(
-            GenerationRequest(prompt: prompt, sampling: settings, count: 1, adapter: adapter),
+            GenerationRequest(prompt: prompt, sampling: settings, count: 1, adapter: adapter, prefixCache: prefixCache),
             onText: { _, text in onText(text) })
         return generations[0]
     }

@@ -90,6 +90,38 @@ import Personalization
         }
     }
 
+    /// A user's next request reads only what its prompt does not share with their previous one,
+    /// with the same answer; a new summary version starts afresh.
+    @Test func aUsersNextGenerationReusesTheirPromptPrefixUntilTheSummaryChanges() async throws {
+        try await withService { service in
+            let client = try await service.tenant().client
+            _ = try await client.post("/v1/users/kai/feedback", ["kind": "statement", "text": "I like maps."])
+            #expect(try await client.put("/v1/users/kai/summary", ["text": "Likes answers that mention places."]).status == 200)
+            let first = try await client.post("/v1/users/kai/generate", Self.request)
+            #expect(first.status == 200 && first.json["usage"]?["cached_prompt_tokens"]?.int == 0, "\(first)")
+            let second = try await client.post("/v1/users/kai/generate", Self.request)
+            let usage = try #require(second.json["usage"])
+            let cached = try #require(usage["cached_prompt_tokens"]?.int)
+            let prompt = try #require(usage["prompt_tokens"]?.int)
+            #expect(cached > 0 && cached < prompt, "\(second)")
+            #expect(second.json["text"] == first.json["text"])
+
+            let chat: JSONValue = ["model": "popi-local", "user": "kai", "max_tokens": 4, "temperature": 0,
+                                   "messages": [["role": "user", "content": "Name a colour."]]]
+            _ = try await client.post("/v1/chat/completions", chat)
+            let again = try await client.post("/v1/chat/completions", chat)
+            #expect((again.json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int ?? 0) > 0, "\(again)")
+
+            #expect(try await client.put("/v1/users/kai/summary", ["text": "Likes answers about rivers."]).status == 200)
+            let renewed = try await client.post("/v1/users/kai/generate", Self.request)
+            #expect(renewed.json["summary_version"]?.int == 2)
+            #expect(renewed.json["usage"]?["cached_prompt_tokens"]?.int == 0, "\(renewed)")
+            let metrics = try await service.client(nil).get("/metrics")
+            #expect(metrics.text.contains("popi_prefix_cache_lookups_total{result=\"hit\"}"), "\(metrics.text)")
+            #expect(metrics.text.contains("popi_prefix_cache_dropped_total{reason=\"invalidated\"}"))
+        }
+    }
+
     @Test func generationInputsAreValidated() async throws {
         try await withService(configure: { $0.maxPromptTokens = 16; $0.maxGenerationTokens = 32 }) { service in
             let client = try await service.tenant().client

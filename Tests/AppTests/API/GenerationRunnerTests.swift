@@ -255,7 +255,7 @@ extension GenerationRunnerTests {
             let reader = StuckReader()
             let generation = Task {
                 try await runner.generate(prompt, settings: SamplingParameters(maxTokens: 8, temperature: 0), on: .local,
-                                          for: tenant.id, upstreamUser: nil) { _ in await reader.wait() }
+                                          for: tenant.id, upstreamUser: nil, prefixCache: nil) { _ in await reader.wait() }
             }
             // The reader is stuck on the first piece while the model writes the rest (a debug
             // build on a loaded machine can take minutes for it: the wait ends as soon as it is free).

@@ -167,8 +167,8 @@ struct GatedModel: PreferenceModel {
         return try await base.sample(after: turns, count: count, settings: settings)
     }
 
-    func generate(_ prompt: Prompt, settings: SamplingParameters,
+    func generate(_ prompt: Prompt, settings: SamplingParameters, prefixCache: PrefixCacheKey?,
                   onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
-        try await base.generate(prompt, settings: settings, onText: onText)
+        try await base.generate(prompt, settings: settings, prefixCache: prefixCache, onText: onText)
     }
 }

@@ -35,13 +35,14 @@ import Testing
         let answered = DispatchSemaphore(value: 0)
         let router = TestRoutes.router { router in
             router.get("/hold") { _ in
-                // Bounded: a server that cannot answer /hello fails the test instead of hanging it.
-                let released = answered.wait(timeout: .now() + 10) == .success
+                // Bounded: a server that cannot answer /hello fails the test instead of hanging it
+                // (generously: a debug build beside the other suites on 2 busy cores once took 10 s).
+                let released = answered.wait(timeout: .now() + 60) == .success
                 return .text(released ? "released" : "timed out")
             }
         }
         let server = try TestServer(router: router)
-        let holding = try server.client(readTimeout: 15)
+        let holding = try server.client(readTimeout: 65)
         try holding.send("GET /hold HTTP/1.1\r\nHost: h\r\n\r\n")
         let other = try server.client()
         let hello = try await offPool {

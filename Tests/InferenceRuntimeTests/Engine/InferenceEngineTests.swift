@@ -73,6 +73,120 @@ import Testing
         #expect(together == alone)
     }
 
+    @Test func runningStreamsKeepDecodingWhileALongPromptIsReadInChunks() async throws {
+        let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128,
+                                                                           prefillChunkTokens: 16))
+        defer { engine.shutdown() }
+        let short = GenerationRequest(prompt: .user("Count from one to fifty in words."),
+                                      sampling: SamplingParameters(maxTokens: 60, temperature: 0))
+        let long = GenerationRequest(prompt: .user(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 60)),
+                                     sampling: SamplingParameters(maxTokens: 4, temperature: 0))
+        let shortAlone = try await engine.generate(short)[0].tokens
+        let longAlone = try await engine.generate(long)[0].tokens
+        let longPrompt = try engine.promptTokens(long.prompt).count
+
+        // Pieces the short stream has received, and that count when the long one's first piece arrives.
+        let pieces = Mutex(0)
+        let piecesBeforeLong = Mutex<Int?>(nil)
+        let started = AsyncStream<Void>.makeStream()
+        async let shortRun = engine.generate(short) { _, _ in
+            if pieces.withLock({ $0 += 1; return $0 }) == 1 { started.continuation.yield() }
+        }
+        for await _ in started.stream { break }
+        let atSubmit = pieces.withLock { $0 }
+        let longRun = try await engine.generate(long) { _, _ in
+            piecesBeforeLong.withLock { if $0 == nil { $0 = pieces.withLock { $0 } } }
+        }
+        let shortTogether = try await shortRun
+        #expect(shortTogether[0].tokens == shortAlone)
+        #expect(longRun[0].tokens == longAlone)
+        // The long prompt takes one 16-token chunk per step; the short stream decodes a token in each.
+        #expect(longPrompt > 500)
+        let during = try #require(piecesBeforeLong.withLock { $0 }) - atSubmit
+        #expect(during >= 20, "the short stream got \(during) pieces while \(longPrompt) prompt tokens were read")
+    }
+
+    // MARK: Prefix cache
+
+    static func personalized(_ question: String) -> Prompt {
+        .messages([.system(String(repeating: "The user prefers answers that start with the conclusion. ", count: 10)),
+                   .user(question)])
+    }
+
+    @Test func aUsersSecondRequestReusesItsPromptPrefixWithTheSameTokens() async throws {
+        let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128))
+        defer { engine.shutdown() }
+        let sampling = SamplingParameters(maxTokens: 8, temperature: 0.8, seed: 21)
+        let key = PrefixCacheKey(owner: "tenant-a/user-1", version: "summary-1")
+        let second = Self.personalized("How do tides work?")
+        let uncached = try await engine.generate(GenerationRequest(prompt: second, sampling: sampling, count: 2))
+        _ = try await engine.generate(GenerationRequest(prompt: Self.personalized("Why is the sky blue?"), sampling: sampling,
+                                                        prefixCache: key))
+        let statistics = engine.prefixCacheStatistics
+        #expect((statistics.hits, statistics.misses, statistics.entries) == (0, 1, 1))
+        let cached = try await engine.generate(GenerationRequest(prompt: second, sampling: sampling, count: 2, prefixCache: key))
+        #expect(cached.map(\.tokens) == uncached.map(\.tokens))
+        #expect(cached.map(\.text) == uncached.map(\.text))
+        #expect(uncached.map(\.cachedPromptTokenCount) == [0, 0])
+        #expect(cached.map(\.cachedPromptTokenCount) == [statistics.reusedTokens, statistics.reusedTokens])
+        #expect(statistics.hits == 1)
+        // The whole system turn and the template around it came from the cache.
+        let ids = try engine.promptTokens(second)
+        let question = try engine.promptTokens(.user("How do tides work?"))
+        #expect(statistics.reusedTokens > ids.count - question.count)
+        #expect(statistics.reusedTokens < ids.count)
+    }
+
+    @Test func theCacheNeverServesAnotherOwnerOrAnOutdatedVersion() async throws {
+        let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128))
+        defer { engine.shutdown() }
+        let sampling = SamplingParameters(maxTokens: 4, temperature: 0)
+        let prompt = Self.personalized("Name a river.")
+        func run(_ owner: String, _ version: String) async throws -> [Int32] {
+            try await engine.generate(GenerationRequest(prompt: prompt, sampling: sampling,
+                                                        prefixCache: PrefixCacheKey(owner: owner, version: version)))[0].tokens
+        }
+        let statistics = engine.prefixCacheStatistics
+        let first = try await run("t/alice", "v1")
+        #expect(try await run("t/bob", "v1") == first)
+        #expect((statistics.hits, statistics.misses) == (0, 2))
+        #expect(try await run("t/alice", "v2") == first)
+        #expect((statistics.hits, statistics.misses, statistics.invalidations) == (0, 3, 1))
+        #expect(try await run("t/alice", "v2") == first)
+        #expect(statistics.hits == 1)
+        // The same owner and version under an adapter reuses nothing computed without it.
+        let adapter = try Self.trained(seed: 14)
+        _ = try await engine.generate(GenerationRequest(prompt: prompt, sampling: sampling, adapter: adapter,
+                                                        prefixCache: PrefixCacheKey(owner: "t/alice", version: "v2")))
+        #expect((statistics.hits, statistics.invalidations) == (1, 2))
+    }
+
+    @Test func keptPromptsStayInsideTheMemoryBudget() async throws {
+        let probe = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, prefixCacheBytes: 0))
+        let config = probe.modelConfig
+        probe.shutdown()
+        let pageBytes = KVCache.pageBytes(config: config, pagePositions: KVCache.defaultPagePositions)
+        let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128,
+                                                                           prefixCacheBytes: 5 * pageBytes))
+        defer { engine.shutdown() }
+        let statistics = engine.prefixCacheStatistics
+        #expect(statistics.budgetBytes == 5 * pageBytes)
+        #expect((65...128).contains(try engine.promptTokens(Self.personalized("Name a lake.")).count))
+        let sampling = SamplingParameters(maxTokens: 2, temperature: 0)
+        for user in 0..<4 {
+            _ = try await engine.generate(GenerationRequest(prompt: Self.personalized("Name a lake."), sampling: sampling,
+                                                            prefixCache: PrefixCacheKey(owner: "t/\(user)", version: "v")))
+            #expect(statistics.bytes <= statistics.budgetBytes)
+        }
+        // Each prompt spans two pages: two fit, the older ones were evicted, least recently used first.
+        #expect((statistics.entries, statistics.evictions) == (2, 2))
+        _ = try await engine.generate(GenerationRequest(prompt: Self.personalized("Name a lake."), sampling: sampling,
+                                                        prefixCache: PrefixCacheKey(owner: "t/0", version: "v")))
+        _ = try await engine.generate(GenerationRequest(prompt: Self.personalized("Name a lake."), sampling: sampling,
+                                                        prefixCache: PrefixCacheKey(owner: "t/3", version: "v")))
+        #expect((statistics.hits, statistics.misses) == (1, 5))
+    }
+
     @Test func stopStringsEndGenerationBeforeTheString() async throws {
         let sampling = SamplingParameters(maxTokens: 40, temperature: 0, stop: [" process"])
         let result = try await Self.engine.generate(GenerationRequest(prompt: .user("What is photosynthesis?"), sampling: sampling))

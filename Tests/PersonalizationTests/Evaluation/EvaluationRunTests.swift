@@ -19,8 +19,9 @@ private struct FailingModel: PreferenceModel {
     func sample(after turns: [ChatMessage], count: Int, settings: SamplingParameters) async throws -> SampleBatch {
         try await inner.sample(after: turns, count: count, settings: settings)
     }
-    func generate(_ prompt: Prompt, settings: SamplingParameters, onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
-        try await inner.generate(prompt, settings: settings, onText: onText)
+    func generate(_ prompt: Prompt, settings: SamplingParameters, prefixCache: PrefixCacheKey?,
+                  onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
+        try await inner.generate(prompt, settings: settings, prefixCache: prefixCache, onText: onText)
     }
 }
 

@@ -45,7 +45,7 @@ struct WordModel: PreferenceModel {
         return SampleBatch(generations: generations, prefillSeconds: 0, decodeSeconds: 0)
     }
 
-    func generate(_ prompt: Prompt, settings: SamplingParameters,
+    func generate(_ prompt: Prompt, settings: SamplingParameters, prefixCache: PrefixCacheKey?,
                   onText: @escaping @Sendable (String) -> Void) async throws -> Generation {
         onText("ok")
         return Generation(text: "ok", tokens: [0], finishReason: .endOfTurn, promptTokenCount: 1, seed: settings.seed ?? 0)

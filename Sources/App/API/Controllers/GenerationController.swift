@@ -42,10 +42,11 @@ struct GenerationController: Sendable {
 
         let usage = { @Sendable (output: GenerationOutput) in
             API.GenerationUsage(promptTokens: output.promptTokens, completionTokens: output.completionTokens,
-                                summaryTokens: summary?.scores.summaryTokens, rawSignalTokens: summary?.scores.rawSignalTokens)
+                                cachedPromptTokens: output.cachedPromptTokens, summaryTokens: summary?.scores.summaryTokens, rawSignalTokens: summary?.scores.rawSignalTokens)
         }
         guard body.stream else {
-            let output = try await generations.generate(prompt, settings: body.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser, onDelta: nil)
+            let output = try await generations.generate(prompt, settings: body.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser,
+                                                        prefixCache: found.prefixCacheKey, onDelta: nil)
             await records.recordUsage(found, output)
             return try Response.json(API.GenerateResponse(personalized: summary != nil, summaryVersion: summary?.version,
                                                           generator: target.name, text: output.text,
@@ -53,7 +54,8 @@ struct GenerationController: Sendable {
         }
         return Response.eventStream { [self] events in
             do {
-                let output = try await generations.generate(prompt, settings: body.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(prompt, settings: body.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser,
+                                                            prefixCache: found.prefixCacheKey) { piece in
                     try await events.send(data: try JSONBody.text(API.GenerateDelta(text: piece)), event: "delta")
                 }
                 await records.recordUsage(found, output)

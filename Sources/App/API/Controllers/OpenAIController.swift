@@ -64,11 +64,13 @@ struct OpenAIController: Sendable {
         let upstreamUser = GenerationRunner.upstreamUser(caller, chat.user)
         let usage = { @Sendable (output: GenerationOutput) in
             Usage(promptTokens: output.promptTokens, completionTokens: output.completionTokens,
-                  totalTokens: output.promptTokens + output.completionTokens)
+                  totalTokens: output.promptTokens + output.completionTokens,
+                  promptTokensDetails: output.cachedPromptTokens.map { Usage.PromptTokensDetails(cachedTokens: $0) })
         }
 
         guard chat.stream else {
-            let output = try await generations.generate(prompt, settings: chat.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser, onDelta: nil)
+            let output = try await generations.generate(prompt, settings: chat.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser,
+                                                        prefixCache: found.prefixCacheKey, onDelta: nil)
             await records.recordUsage(found, output)
             let choice = API.ChatCompletion.Choice(index: 0, message: ChatCompletionMessage(role: "assistant", content: output.text),
                                                    finishReason: output.finishReason)
@@ -83,7 +85,8 @@ struct OpenAIController: Sendable {
         return Response.eventStream { [self] events in
             do {
                 try await events.send(data: chunk(ChatCompletionChunk.Delta(role: "assistant", content: ""), nil))
-                let output = try await generations.generate(prompt, settings: chat.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser) { piece in
+                let output = try await generations.generate(prompt, settings: chat.sampling, on: target, for: caller.tenantID, upstreamUser: upstreamUser,
+                                                            prefixCache: found.prefixCacheKey) { piece in
                     try await events.send(data: chunk(ChatCompletionChunk.Delta(content: piece), nil))
                 }
                 await records.recordUsage(found, output)
