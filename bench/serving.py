@@ -3,6 +3,8 @@
 
   serving.py load URL --clients C --duration S --text FILE --label NAME [--key K ...] >> results.jsonl
   serving.py report results.jsonl [--machine "date, CPU, load"]
+  serving.py conversation URL --users U --text FILE --label NAME [--key K] [--user-prefix P] >> conversation.jsonl
+  serving.py conversation-report conversation.jsonl [--machine "date, CPU, load"]
 
 `load`: C threads, each with one keep-alive connection (a new one when the server closed it),
 send streamed chat completions one after another. Request k of client i is the same on every server and run (seeded by --seed, i, k):
@@ -14,6 +16,13 @@ counts the tokens that arrived within those S seconds: each request's `usage.com
 TTFT is from sending the request to the first chunk with text; inter-token latency is the gap
 between consecutive chunks with text (one token each, barring a held-back partial character).
 `report`: the table per server and C, and the popi / llama-server ratios.
+`conversation`: one client, U users one after another; after a first request, each user's second
+request is timed twice: a new question, and turn 2 of the first chat (the first exchange, then a
+follow-up). TTFT "warm" is when the server may reuse the first request's KV (popi's per-user
+prefix cache, llama-server's slot prompt cache), "cold" the same request when it may not (popi:
+another user with the same summary who sent nothing before; llama-server: `cache_prompt: false`).
+popi's users get a summary of about 50 tokens first (the key needs the write scope), so prompts
+carry a summary section as in production. `conversation-report`: median TTFTs and cold / warm.
 """
 import argparse
 import http.client
@@ -84,8 +93,9 @@ def make_request(paragraphs, seed, client, index, model, user):
     return body
 
 
-def stream_one(conn, path, headers, body, sent):
-    """Sends one request; returns (ttft, chunk arrival times, usage, error)."""
+def stream_one(conn, path, headers, body, sent, collected=None):
+    """Sends one request; returns (ttft, chunk arrival times, usage, error), and appends the
+    answer's text to `collected` if given."""
     try:
         conn.request("POST", path, json.dumps(body), headers)
         response = conn.getresponse()
@@ -94,7 +104,7 @@ def stream_one(conn, path, headers, body, sent):
     if response.status != 200:
         detail = response.read()[:200].decode(errors="replace")
         return None, [], None, f"HTTP {response.status}: {detail}"
-    chunks, usage, done = [], None, False
+    chunks, usage, done, text = [], None, False, []
     while True:
         line = response.readline()
         if not line:
@@ -114,6 +124,9 @@ def stream_one(conn, path, headers, body, sent):
         for choice in event.get("choices", []):
             if (choice.get("delta") or {}).get("content"):
                 chunks.append(time.monotonic())
+                text.append(choice["delta"]["content"])
+    if collected is not None:
+        collected.append("".join(text))
     if not done:
         return None, chunks, usage, "stream ended without [DONE]"
     return (chunks[0] - sent if chunks else None), chunks, usage, None
@@ -298,6 +311,104 @@ def report(args):
               f" = {ratio(eight['tokens_per_second'], one['tokens_per_second'])} (goal >= 3x)")
 
 
+SUMMARY = ("Reads history and economics for work. Likes answers that open with the main claim, give one worked "
+           "example from everyday life, and close with a pointer to further reading. Dislikes filler, repeated "
+           "caveats and lists longer than five items.")
+
+
+def conversation(args):
+    paragraphs = prose_paragraphs(args.text)
+    url = urllib.parse.urlsplit(args.url)
+    path = url.path.rstrip("/") + "/v1/chat/completions"
+    headers = {"Content-Type": "application/json"}
+    if args.key:
+        headers["Authorization"] = f"Bearer {args.key[0]}"
+    popi = args.user_prefix is not None
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=args.timeout)
+
+    def call(method, route, body):
+        nonlocal conn
+        for _ in range(2):  # llama-server closes the connection after each stream
+            try:
+                if method == "STREAM":
+                    answer = []
+                    ttft, _, usage, error = stream_one(conn, path, headers, body, time.monotonic(), answer)
+                    if error:
+                        raise RuntimeError(error)
+                    return ttft, usage, answer[0]
+                conn.request(method, route, json.dumps(body), headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status not in (200, 201, 202):
+                    raise RuntimeError(f"{method} {route}: HTTP {response.status}")
+                return None
+            except (Unanswered, http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                conn = http.client.HTTPConnection(url.hostname, url.port, timeout=args.timeout)
+        raise RuntimeError("the server closed the connection twice")
+
+    def user(u, suffix=""):
+        return f"{args.user_prefix}{u}{suffix}" if popi else None
+
+    def cold(body, u):
+        out = dict(body)
+        if popi:
+            out["user"] = user(u, "-cold")
+        else:
+            out["cache_prompt"] = False
+        return out
+
+    def measure(warm_body, u):
+        warm_ttft, usage, _ = call("STREAM", None, warm_body)
+        cold_ttft, _, _ = call("STREAM", None, cold(warm_body, u))
+        cached = ((usage or {}).get("prompt_tokens_details") or {}).get("cached_tokens")
+        return {"warm": warm_ttft, "cold": cold_ttft, "prompt_tokens": (usage or {}).get("prompt_tokens"), "cached_tokens": cached}
+
+    if popi:
+        for u in range(args.users):
+            for name in (user(u), user(u, "-cold")):
+                call("POST", f"/v1/users/{name}/feedback", {"kind": "statement", "text": "I read a lot of history."})
+                call("PUT", f"/v1/users/{name}/summary", {"text": SUMMARY})
+    rows = []
+    for u in range(args.users):
+        first = make_request(paragraphs, args.seed, 1000 + u, 0, args.model, user(u))
+        first["max_tokens"] = 64
+        _, _, answer = call("STREAM", None, first)
+        # A new question of the same user: what it shares with the first is the template, the
+        # system message and popi's summary section.
+        question = make_request(paragraphs, args.seed, 1000 + u, 1, args.model, user(u))
+        question["max_tokens"] = 16
+        question_row = measure(question, u)
+        # Turn 2 of the first chat: the first exchange again, then a follow-up.
+        _, _, answer = call("STREAM", None, first)
+        chat = dict(first)
+        chat["max_tokens"] = 16
+        chat["messages"] = first["messages"] + [{"role": "assistant", "content": answer},
+                                                {"role": "user", "content": "Now say that in one sentence."}]
+        rows.append({"question": question_row, "chat": measure(chat, u)})
+    conn.close()
+    print(json.dumps({"label": args.label, "users": rows}))
+
+
+def conversation_report(args):
+    print(f"{args.machine}\n")
+    print("| server | second request | users | prompt tokens (mean) | reused (mean) | TTFT warm p50 ms | TTFT cold p50 ms | cold / warm |")
+    print("|---|---|---|---|---|---|---|---|")
+    for line in open(args.results):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        for kind, title in (("question", "new question"), ("chat", "turn 2 of a chat")):
+            rows = [u[kind] for u in r["users"]]
+            warm = percentile([x["warm"] for x in rows if x["warm"] is not None], 50)
+            cold = percentile([x["cold"] for x in rows if x["cold"] is not None], 50)
+            prompts = [x["prompt_tokens"] for x in rows if x["prompt_tokens"]]
+            cached = [x["cached_tokens"] for x in rows if x["cached_tokens"] is not None]
+            mean = lambda xs: "—" if not xs else f"{sum(xs) / len(xs):.0f}"
+            print(f"| {r['label']} | {title} | {len(rows)} | {mean(prompts)} | {mean(cached)} | {warm * 1000:.1f} "
+                  f"| {cold * 1000:.1f} | {cold / warm:.2f}x |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -315,8 +426,21 @@ def main():
     summary = commands.add_parser("report")
     summary.add_argument("results")
     summary.add_argument("--machine", default="", help="date, CPU and load, printed with every table")
+    chat = commands.add_parser("conversation")
+    chat.add_argument("url")
+    chat.add_argument("--users", type=int, default=8)
+    chat.add_argument("--text", required=True)
+    chat.add_argument("--label", required=True)
+    chat.add_argument("--model", default="popi-local")
+    chat.add_argument("--key", action="append")
+    chat.add_argument("--user-prefix", help="popi: the users (known to popi, with a summary) are prefix + number")
+    chat.add_argument("--seed", type=int, default=1)
+    chat.add_argument("--timeout", type=float, default=600)
+    chat_summary = commands.add_parser("conversation-report")
+    chat_summary.add_argument("results")
+    chat_summary.add_argument("--machine", default="")
     args = parser.parse_args()
-    load(args) if args.command == "load" else report(args)
+    {"load": load, "report": report, "conversation": conversation, "conversation-report": conversation_report}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,13 @@
 # weight repacking died with SIGILL (in the Python binding); `--no-repack` turns it off there. This
 # AMD EPYC has no AMX and runs with repacking.
 #
+# Then a user's second request (serving.py conversation, CONVERSATIONS users one after another, 0
+# to skip): a new question and turn 2 of a chat, TTFT when the server may reuse the first
+# request's KV (popi's per-user prefix cache, llama-server's slot prompt cache) against the same
+# request when it may not.
+#
 # Usage: bench/serving.sh   (env: CLIENTS="1 4 8 16" DURATION=30 (seconds per C per server)
+#                            CONVERSATIONS=8
 #                            MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf THREADS=<cores>
 #                            PEER_THREADS=$THREADS PEER_FLAGS= FLASH_ATTN=on SEED=1
 #                            POPI_BIN=<popi to measure>)
@@ -38,6 +44,7 @@ PEER_THREADS=${PEER_THREADS:-$THREADS}
 FLASH_ATTN=${FLASH_ATTN:-on}
 read -ra peer_flags <<<"${PEER_FLAGS:-}"
 SEED=${SEED:-1}
+CONVERSATIONS=${CONVERSATIONS:-8}
 
 llama_server=$(bench/llama-server.sh)
 text=$(bench/english-text.sh)
@@ -61,6 +68,7 @@ most=0
 for c in $CLIENTS; do [ "$c" -gt "$most" ] && most=$c; done
 keys=()
 for _ in $(seq "$most"); do keys+=(--key "$(popi_key generate)"); done
+chat_key=$(popi_key generate,write)
 
 peer_port=$(popi_free_port)
 peer_url="http://127.0.0.1:$peer_port"
@@ -96,6 +104,14 @@ for c in $CLIENTS; do
   done
 done
 
+if [ "$CONVERSATIONS" -gt 0 ]; then
+  echo "conversations: $CONVERSATIONS users, popi then llama-server" >&2
+  python3 bench/serving.py conversation "$POPI_URL" --key "$chat_key" --user-prefix chat-user- --users "$CONVERSATIONS" \
+    --text "$text" --label popi --seed "$SEED" >>"$work/conversation.jsonl"
+  python3 bench/serving.py conversation "$peer_url" --users "$CONVERSATIONS" --text "$text" --label llama-server \
+    --seed "$SEED" >>"$work/conversation.jsonl"
+fi
+
 machine="$started, $cpu, load $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
 echo
 echo "model: $MODEL  ${DURATION} s per C per server  seed: $SEED"
@@ -103,3 +119,8 @@ echo "popi: $POPI_BIN ($("$POPI_BIN" --version 2>/dev/null || echo unknown versi
 echo "llama-server: $("$llama_server" --version 2>&1 | head -1), -np 8 -c 8192 -t $PEER_THREADS -fa $FLASH_ATTN ${PEER_FLAGS:-}"
 echo
 python3 bench/serving.py report "$work/results.jsonl" --machine "$machine"
+if [ "$CONVERSATIONS" -gt 0 ]; then
+  echo
+  echo "A user's second request: TTFT with the server's prompt reuse (warm) and without (cold)"
+  python3 bench/serving.py conversation-report "$work/conversation.jsonl" --machine "$machine"
+fi

@@ -121,13 +121,15 @@ public struct PromptBuilder: Sendable {
         [ChatMessage.user(generatorText(section: rawSignalsText(signals), prompt: prompt))]
     }
 
-    /// Personalizes a conversation: the summary section and instruction go in front of the last
-    /// user turn, which is the prompt being answered. Other turns are kept as they are.
+    /// Personalizes a conversation: the summary section and instruction go in front of the first
+    /// user turn (for one turn, the prompt being answered: the generator prompt POPI scores).
+    /// Other turns are kept as they are, so each turn's prompt begins with the previous turn's,
+    /// and the next request reuses its KV (the engine's prefix cache, or an upstream's prompt cache).
     public func personalize(conversation: [ChatMessage], summary: String) -> [ChatMessage] {
-        guard let last = conversation.lastIndex(where: { $0.role == .user }) else { return conversation }
+        guard let first = conversation.firstIndex(where: { $0.role == .user }) else { return conversation }
         var turns = conversation
-        turns[last].content = generatorText(section: "About the user's preferences:\n\(summary)",
-                                            prompt: conversation[last].content)
+        turns[first].content = generatorText(section: "About the user's preferences:\n\(summary)",
+                                             prompt: conversation[first].content)
         return turns
     }
 

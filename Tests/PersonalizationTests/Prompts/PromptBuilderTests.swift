@@ -47,11 +47,17 @@ import Testing
         #expect(builder.rawSignalsTurns(signals: signals, prompt: "new question")[0].content.hasSuffix("Request: new question"))
     }
 
-    @Test func conversationIsPersonalizedInItsLastUserTurn() {
-        let conversation = [ChatMessage.system("Be kind."), ChatMessage.user("Hi"), ChatMessage.assistant("Hello"), ChatMessage.user("Explain DNS")]
+    @Test func conversationIsPersonalizedInItsFirstUserTurnSoTurnsExtendEachOther() {
+        let opening = [ChatMessage.system("Be kind."), ChatMessage.user("Hi")]
+        let conversation = opening + [ChatMessage.assistant("Hello"), ChatMessage.user("Explain DNS")]
         let turns = builder.personalize(conversation: conversation, summary: "Likes analogies.")
-        #expect(turns[0] == conversation[0] && turns[1] == conversation[1] && turns[2] == conversation[2])
-        #expect(turns[3].content.hasPrefix("About the user's preferences:\nLikes analogies."))
-        #expect(turns[3].content.hasSuffix("Request: Explain DNS"))
+        #expect(turns[0] == conversation[0] && turns[2] == conversation[2] && turns[3] == conversation[3])
+        #expect(turns[1].content.hasPrefix("About the user's preferences:\nLikes analogies."))
+        #expect(turns[1].content.hasSuffix("Request: Hi"))
+        // The second turn's prompt begins with the first turn's.
+        #expect(Array(turns.prefix(2)) == builder.personalize(conversation: opening, summary: "Likes analogies."))
+        // One turn: the generator prompt POPI's reward scores.
+        #expect(builder.personalize(conversation: [.user("Explain DNS")], summary: "Likes analogies.")
+                == builder.generatorTurns(summary: "Likes analogies.", prompt: "Explain DNS"))
     }
 }

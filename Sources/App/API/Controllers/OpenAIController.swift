@@ -39,7 +39,7 @@ struct OpenAIController: Sendable {
     }
 
     /// OpenAI's chat completions, personalized with the summary of the user named by `user` (or
-    /// the `X-Popi-User` header): the summary section goes in front of the last user message.
+    /// the `X-Popi-User` header): the summary section goes in front of the first user message.
     private func chatCompletions(_ request: Request, _ caller: Caller) async throws -> Response {
         let chat = try API.ChatCompletionRequest(try await requests.jsonBody(request), userHeader: request.headers["X-Popi-User"],
                                                  limits: configuration)
