@@ -130,118 +130,45 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q4(const uint8_t *w, const ck_q4_layout
     }
 }
 
-/// Lane sums of `vectors` (8 or 16) vectors, each in ck_hsum16's order, with the shuffles shared:
-/// the sum of v[j] is lane 4 * (j % 4) + j / 4 of the result.
-CK_AVX512_TARGET CK_INLINE __m512 hsum_many(const __m512 *v, int vectors) {
-    __m512 p[8], q[4], r[2];
-    // l + l+8 of two vectors at once, then + l+4 of four, + l+2 of eight, + l+1 of sixteen.
-    for (int i = 0; i < vectors / 2; i++) {
-        p[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44), _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
-    }
-    for (int i = 0; i < vectors / 4; i++) {
-        q[i] = _mm512_add_ps(_mm512_shuffle_f32x4(p[2 * i], p[2 * i + 1], 0x88), _mm512_shuffle_f32x4(p[2 * i], p[2 * i + 1], 0xDD));
-    }
-    for (int i = 0; i < vectors / 8; i++) {
-        r[i] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * i], q[2 * i + 1], 0x44), _mm512_shuffle_ps(q[2 * i], q[2 * i + 1], 0xEE));
-    }
-    if (vectors == 8) r[1] = r[0];
-    return _mm512_add_ps(_mm512_shuffle_ps(r[0], r[1], 0x88), _mm512_shuffle_ps(r[0], r[1], 0xDD));
-}
-
-/// Weight rows per pass of the small-batch kernels: their weights share each activation load.
-#define NR 2
-
-/// Activation rows per pass of the small-batch kernels: NR * TR integer and NR * TR float
-/// accumulators stay in registers.
-#define TR 4
-
-/// y[t * yStride + n] = (or += with `accumulate`) the lane sum of acc[n * TR + t], for n < NR and
-/// t < count: the small-batch kernels' results.
-CK_AVX512_TARGET CK_INLINE void store_sums(const __m512 *acc, int count, float *y, size_t yStride, int32_t accumulate) {
-    __m512 v[NR * TR];
-    for (int j = 0; j < NR * TR; j++) v[j] = j % TR < count ? acc[j] : _mm512_setzero_ps();
-    float r[16];
-    _mm512_storeu_ps(r, hsum_many(v, NR * TR));
-    for (int t = 0; t < count; t++) {
-        for (int n = 0; n < NR; n++) {
-            const int j = n * TR + t;
-            float *out = y + t * yStride + n;
-            *out = accumulate ? *out + r[4 * (j % 4) + j / 4] : r[4 * (j % 4) + j / 4];
-        }
-    }
-}
-
-/// NR weight rows (`wStride` apart) against `count` (<= TR) activation rows, unpacking in
-/// registers (batched decode): each activation slab is loaded once for all NR rows, and the
-/// lane sums are taken together.
-CK_AVX512_TARGET CK_INLINE void dot_rows_tile_q4(const uint8_t *w, size_t wStride, const ck_q4_layout *wl,
-                                                  const uint8_t *a, size_t aStride, const ck_act_layout *al, int count,
-                                                  float *y, size_t yStride, int32_t accumulate) {
-    __m512 acc[NR][TR];
-    for (int n = 0; n < NR; n++) for (int t = 0; t < count; t++) acc[n][t] = _mm512_setzero_ps();
+/// One weight row against `count` (<= MT) activation rows, unpacking in registers: for small
+/// batches (batched decode), where unpacking through scratch costs more than it saves.
+CK_AVX512_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a, size_t aStride,
+                                             const ck_act_layout *al, int count, float *y, size_t yStride,
+                                             int32_t accumulate) {
+    const uint16_t *dw = (const uint16_t *)(w + wl->scaleOffset);
+    const uint16_t *mw = (const uint16_t *)(w + wl->minOffset);
+    __m512 acc[MT];
+    for (int t = 0; t < count; t++) acc[t] = _mm512_setzero_ps();
     for (int32_t g = 0; g < wl->fullGroups + wl->tailPairs; g++) {
         const int full = g < wl->fullGroups;
-        __m512i isum[NR][TR];
-        for (int n = 0; n < NR; n++) for (int t = 0; t < count; t++) isum[n][t] = _mm512_setzero_si512();
-        __m512 dv[NR], mv[NR];
+        __m512i wv[8];
+        size_t aOffset;
+        __m512 dv, mv;
         if (full) {
-            for (int p = 0; p < 4; p++) {
-                __m512i lo[NR], hi[NR];
-                for (int n = 0; n < NR; n++) unpack_nibbles(_mm512_loadu_si512(w + n * wStride + g * 256 + p * 64), &lo[n], &hi[n]);
-                for (int t = 0; t < count; t++) {
-                    const uint8_t *at = a + t * aStride + (size_t)g * 512 + p * 64;
-                    const __m512i alo = _mm512_load_si512(at), ahi = _mm512_load_si512(at + 4 * 64);
-                    for (int n = 0; n < NR; n++) {
-                        isum[n][t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(isum[n][t], lo[n], alo), hi[n], ahi);
-                    }
-                }
-            }
-            for (int n = 0; n < NR; n++) {
-                const uint8_t *wn = w + n * wStride;
-                dv[n] = ck_load_f16x16((const uint16_t *)(wn + wl->scaleOffset) + g * 16);
-                mv[n] = ck_load_f16x16((const uint16_t *)(wn + wl->minOffset) + g * 16);
-            }
+            for (int p = 0; p < 4; p++) unpack_nibbles(_mm512_loadu_si512(w + g * 256 + p * 64), &wv[p], &wv[p + 4]);
+            aOffset = (size_t)g * 512;
+            dv = ck_load_f16x16(dw + g * 16);
+            mv = ck_load_f16x16(mw + g * 16);
         } else {
             const int32_t pair = g - wl->fullGroups;
-            __m512i wv[NR];
-            for (int n = 0; n < NR; n++) {
-                const uint8_t *wn = w + n * wStride;
-                wv[n] = unpack_tail_q4(wn + wl->fullGroups * 256 + pair * 32);
-                dv[n] = ck_load_f16_pair((const uint16_t *)(wn + wl->scaleOffset) + wl->fullGroups * 16 + 2 * pair);
-                mv[n] = ck_load_f16_pair((const uint16_t *)(wn + wl->minOffset) + wl->fullGroups * 16 + 2 * pair);
-            }
-            for (int t = 0; t < count; t++) {
-                const __m512i av = _mm512_load_si512(a + t * aStride + (size_t)wl->fullGroups * 512 + (size_t)pair * 64);
-                for (int n = 0; n < NR; n++) isum[n][t] = _mm512_dpbusd_epi32(isum[n][t], wv[n], av);
-            }
+            wv[0] = unpack_tail_q4(w + wl->fullGroups * 256 + pair * 32);
+            aOffset = (size_t)wl->fullGroups * 512 + (size_t)pair * 64;
+            dv = ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * pair);
+            mv = ck_load_f16_pair(mw + wl->fullGroups * 16 + 2 * pair);
         }
+        const int slabs = full ? 8 : 1;
         for (int t = 0; t < count; t++) {
             const uint8_t *at = a + t * aStride;
-            const __m512 da = _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16);
-            const __m512 sa = _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16);
-            for (int n = 0; n < NR; n++) {
-                acc[n][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[n][t]), _mm512_mul_ps(dv[n], da), acc[n][t]);
-                acc[n][t] = _mm512_fmadd_ps(mv[n], sa, acc[n][t]);
-            }
+            __m512i isum = _mm512_setzero_si512();
+            for (int j = 0; j < slabs; j++) isum = _mm512_dpbusd_epi32(isum, wv[j], _mm512_load_si512(at + aOffset + j * 64));
+            __m512 s = _mm512_mul_ps(dv, _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc[t]);
+            acc[t] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(at + al->sumOffset) + g * 16), acc[t]);
         }
     }
-    store_sums(&acc[0][0], count, y, yStride, accumulate);
-}
-
-/// dot_rows_tile_q4 over `count` (2...MT) activation rows, TR at a time, each tile's row count a
-/// constant so that its accumulators stay in registers.
-CK_AVX512_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, size_t wStride, const ck_q4_layout *wl, const uint8_t *a,
-                                             size_t aStride, const ck_act_layout *al, int count, float *y, size_t yStride,
-                                             int32_t accumulate) {
-    for (int t = 0; t < count; t += TR) {
-        const uint8_t *at = a + t * aStride;
-        float *yt = y + t * yStride;
-        switch (count - t) {
-        case 1: dot_rows_tile_q4(w, wStride, wl, at, aStride, al, 1, yt, yStride, accumulate); break;
-        case 2: dot_rows_tile_q4(w, wStride, wl, at, aStride, al, 2, yt, yStride, accumulate); break;
-        case 3: dot_rows_tile_q4(w, wStride, wl, at, aStride, al, 3, yt, yStride, accumulate); break;
-        default: dot_rows_tile_q4(w, wStride, wl, at, aStride, al, TR, yt, yStride, accumulate); break;
-        }
+    for (int t = 0; t < count; t++) {
+        const float r = ck_hsum16(acc[t]);
+        y[t * yStride] = accumulate ? y[t * yStride] + r : r;
     }
 }
 
@@ -297,76 +224,17 @@ CK_AVX512_TARGET CK_INLINE void dot_tile_q8(const uint8_t *w, const ck_q8_layout
     }
 }
 
-/// NR weight rows (`wStride` apart) against `count` (<= TR) activation rows (batched decode):
-/// dot_tile_q8's operations for each pair, each activation slab loaded once for all NR rows.
-CK_AVX512_TARGET CK_INLINE void dot_rows_q8(const uint8_t *w, size_t wStride, const ck_q8_layout *wl, const uint8_t *a,
-                                                  size_t aStride, const ck_act_layout *al, int count, float *y,
-                                                  size_t yStride, int32_t accumulate) {
-    __m512 acc[NR][TR];
-    for (int n = 0; n < NR; n++) for (int t = 0; t < count; t++) acc[n][t] = _mm512_setzero_ps();
-    for (int32_t g = 0; g < wl->fullGroups + wl->tailPairs; g++) {
-        const int full = g < wl->fullGroups;
-        const size_t offset = full ? (size_t)g * 512 : (size_t)wl->fullGroups * 512 + (size_t)(g - wl->fullGroups) * 64;
-        __m512i isum[NR][TR];
-        for (int n = 0; n < NR; n++) for (int t = 0; t < count; t++) isum[n][t] = _mm512_setzero_si512();
-        for (int j = 0; j < (full ? 8 : 1); j++) {
-            __m512i wv[NR];
-            for (int n = 0; n < NR; n++) wv[n] = _mm512_loadu_si512(w + n * wStride + offset + j * 64);
-            for (int t = 0; t < count; t++) {
-                const __m512i av = _mm512_load_si512(a + t * aStride + offset + j * 64);
-                for (int n = 0; n < NR; n++) isum[n][t] = _mm512_dpbusd_epi32(isum[n][t], wv[n], av);
-            }
-        }
-        __m512 dv[NR];
-        for (int n = 0; n < NR; n++) {
-            const uint16_t *dw = (const uint16_t *)(w + n * wStride + wl->scaleOffset);
-            dv[n] = full ? ck_load_f16x16(dw + g * 16) : ck_load_f16_pair(dw + wl->fullGroups * 16 + 2 * (g - wl->fullGroups));
-        }
-        for (int t = 0; t < count; t++) {
-            const uint8_t *at = a + t * aStride;
-            const __m512i bias = _mm512_load_si512((const int32_t *)(at + al->biasOffset) + g * 16);
-            const __m512 da = _mm512_loadu_ps((const float *)(at + al->scaleOffset) + g * 16);
-            for (int n = 0; n < NR; n++) {
-                acc[n][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum[n][t], bias)), _mm512_mul_ps(dv[n], da),
-                                            acc[n][t]);
-            }
-        }
-    }
-    store_sums(&acc[0][0], count, y, yStride, accumulate);
-}
-
 CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int32_t nRows,
                                           const uint8_t *a, size_t aStride, int32_t mRows, int32_t k,
                                           float *y, size_t yStride, int32_t accumulate) {
     const ck_q8_layout wl = ck_q8_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
-    if (mRows > 1 && mRows <= MT) {
-        int32_t n = 0;
-        for (; n + NR <= nRows; n += NR) {
-            const uint8_t *wn = w + (size_t)n * wStride;
-            prefetch_row(wn + PREFETCH_ROWS * wStride, NR * wStride);
-            for (int32_t t = 0; t < mRows; t += TR) {
-                const uint8_t *at = a + t * aStride;
-                float *yt = y + t * yStride + n;
-                switch (mRows - t) {
-                case 1: dot_rows_q8(wn, wStride, &wl, at, aStride, &al, 1, yt, yStride, accumulate); break;
-                case 2: dot_rows_q8(wn, wStride, &wl, at, aStride, &al, 2, yt, yStride, accumulate); break;
-                case 3: dot_rows_q8(wn, wStride, &wl, at, aStride, &al, 3, yt, yStride, accumulate); break;
-                default: dot_rows_q8(wn, wStride, &wl, at, aStride, &al, TR, yt, yStride, accumulate); break;
-                }
-            }
-        }
-        for (; n < nRows; n++) {
-            for (int32_t t = 0; t < mRows; t++) {
-                dot_tile_q8(w + (size_t)n * wStride, &wl, a + t * aStride, aStride, &al, 1, y + t * yStride + n, yStride, accumulate);
-            }
-        }
-        return;
-    }
     for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
         const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
         int32_t m = 0;
-        for (; m + MT <= mRows; m += MT) {
+        // A batch of at most MT rows (decode) takes the prefetching loop below, as it streams the
+        // weights once.
+        for (; mRows > MT && m + MT <= mRows; m += MT) {
             for (int32_t i = 0; i < rows; i++) {
                 dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, MT,
                             y + m * yStride + n0 + i, yStride, accumulate);
@@ -384,7 +252,8 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
                 case 4: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
                 case 5: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
                 case 6: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
-                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
+                case 7: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
+                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, MT, yi, yStride, accumulate); break;
                 }
             }
         }

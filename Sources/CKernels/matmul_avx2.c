@@ -79,7 +79,7 @@ CK_AVX2_TARGET CK_INLINE __m256 q4_accumulate(__m256 acc, __m256i isum16, __m256
 
 /// One weight row against `count` (<= MT) activation rows, unpacking in registers (decode and
 /// small batches, where unpacking through scratch costs more than it saves).
-CK_AVX2_TARGET CK_INLINE void dot_weight_row_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a, size_t aStride,
+CK_AVX2_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a, size_t aStride,
                                            const ck_act_layout *al, int count, float *y, size_t yStride,
                                            int32_t accumulate) {
     __m256 acc[2][MT];
@@ -125,28 +125,7 @@ CK_AVX2_TARGET CK_INLINE void dot_weight_row_q4(const uint8_t *w, const ck_q4_la
 /// One weight row against one activation row (decode).
 CK_AVX2_TARGET CK_INLINE void dot_row_q4(const uint8_t *w, const ck_q4_layout *wl, const uint8_t *a,
                                           const ck_act_layout *al, float *y, int32_t accumulate) {
-    dot_weight_row_q4(w, wl, a, 0, al, 1, y, 0, accumulate);
-}
-
-/// Weight rows per call of dot_rows_q4: one, as its unpacked row and accumulators fill the 16
-/// registers.
-#define NR 1
-
-/// dot_weight_row_q4 for `count` (2...MT) activation rows, the count a constant so that the
-/// accumulators stay in registers.
-CK_AVX2_TARGET CK_INLINE void dot_rows_q4(const uint8_t *w, size_t wStride, const ck_q4_layout *wl, const uint8_t *a,
-                                           size_t aStride, const ck_act_layout *al, int count, float *y, size_t yStride,
-                                           int32_t accumulate) {
-    (void)wStride;
-    switch (count) {
-    case 2: dot_weight_row_q4(w, wl, a, aStride, al, 2, y, yStride, accumulate); break;
-    case 3: dot_weight_row_q4(w, wl, a, aStride, al, 3, y, yStride, accumulate); break;
-    case 4: dot_weight_row_q4(w, wl, a, aStride, al, 4, y, yStride, accumulate); break;
-    case 5: dot_weight_row_q4(w, wl, a, aStride, al, 5, y, yStride, accumulate); break;
-    case 6: dot_weight_row_q4(w, wl, a, aStride, al, 6, y, yStride, accumulate); break;
-    case 7: dot_weight_row_q4(w, wl, a, aStride, al, 7, y, yStride, accumulate); break;
-    default: dot_weight_row_q4(w, wl, a, aStride, al, 8, y, yStride, accumulate); break;
-    }
+    dot_rows_q4(w, wl, a, 0, al, 1, y, 0, accumulate);
 }
 
 /// One unpacked weight row (in `u`) against `count` (<= MT) activation rows (prefill).

@@ -1,8 +1,7 @@
 // How the 4-bit product walks weight rows and activation tiles (internal header): matmul.c and
 // matmul_avx2.c each include it after their own kernels (dot_row_q4 for decode, dot_rows_q4 for
-// NR weight rows against a small batch, unpack_row_q4 and dot_tile_q4 for prefill) and MT, NR,
-// PREFETCH_ROWS, with CK_TARGET set to their target attribute. Only those kernels differ between
-// the sets.
+// small batches, unpack_row_q4 and dot_tile_q4 for prefill) and MT, PREFETCH_ROWS, with
+// CK_TARGET set to their target attribute. Only those kernels differ between the sets.
 
 /// Fetches a weight row ahead of use, across page boundaries where the hardware prefetcher stops.
 CK_INLINE void prefetch_row(const uint8_t *row, size_t bytes) {
@@ -25,16 +24,19 @@ CK_TARGET CK_INLINE void matmul_q4(const uint8_t *w, size_t wStride, int32_t nRo
         return;
     }
     if (mRows <= MT) {
-        int32_t n = 0;
-        for (; n + NR <= nRows; n += NR) {
+        for (int32_t n = 0; n < nRows; n++) {
             const uint8_t *wn = w + (size_t)n * wStride;
-            prefetch_row(wn + PREFETCH_ROWS * wStride, NR * wStride);
-            dot_rows_q4(wn, wStride, &wl, a, aStride, &al, mRows, y + n, yStride, accumulate);
-        }
-        // The last row of an odd slice, one activation row at a time.
-        for (; n < nRows; n++) {
-            for (int32_t t = 0; t < mRows; t++) {
-                dot_row_q4(w + (size_t)n * wStride, &wl, a + t * aStride, &al, y + t * yStride + n, accumulate);
+            // Small batches (batched decode) stream the weights once too.
+            prefetch_row(wn + PREFETCH_ROWS * wStride, wStride);
+            // A constant row count keeps the accumulators in registers.
+            switch (mRows) {
+            case 2: dot_rows_q4(wn, &wl, a, aStride, &al, 2, y + n, yStride, accumulate); break;
+            case 3: dot_rows_q4(wn, &wl, a, aStride, &al, 3, y + n, yStride, accumulate); break;
+            case 4: dot_rows_q4(wn, &wl, a, aStride, &al, 4, y + n, yStride, accumulate); break;
+            case 5: dot_rows_q4(wn, &wl, a, aStride, &al, 5, y + n, yStride, accumulate); break;
+            case 6: dot_rows_q4(wn, &wl, a, aStride, &al, 6, y + n, yStride, accumulate); break;
+            case 7: dot_rows_q4(wn, &wl, a, aStride, &al, 7, y + n, yStride, accumulate); break;
+            default: dot_rows_q4(wn, &wl, a, aStride, &al, 8, y + n, yStride, accumulate); break;
             }
         }
         return;
