@@ -12,8 +12,9 @@
 /// Row tile: activation rows processed per pass over a weight row.
 #define MT 8
 
-/// Weight rows fetched ahead of use when streaming one activation row (decode).
-#define PREFETCH_ROWS 8
+/// Weight rows fetched ahead of use when streaming the weights (decode): far enough ahead to
+/// cover memory latency at one activation row.
+#define PREFETCH_ROWS 32
 
 // --- 4-bit weights ---------------------------------------------------------------------------
 
@@ -243,7 +244,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
                 const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
-                prefetch_row(wi + PREFETCH_ROWS * wStride, wStride);
+                prefetch_ahead(w, wStride, n0 + i, nRows);
                 float *yi = y + m * yStride + n0 + i;
                 switch (mRows - m) {
                 case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
