@@ -12,8 +12,9 @@
 /// Row tile: activation rows processed per pass over a weight row.
 #define MT 8
 
-/// Weight rows fetched ahead of use when streaming one activation row (decode).
-#define PREFETCH_ROWS 8
+/// Weight rows fetched ahead of use when streaming the weights (decode): far enough ahead to
+/// cover memory latency at one activation row.
+#define PREFETCH_ROWS 32
 
 // --- 4-bit weights ---------------------------------------------------------------------------
 
@@ -232,7 +233,9 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
     for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
         const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
         int32_t m = 0;
-        for (; m + MT <= mRows; m += MT) {
+        // A batch of at most MT rows (decode) takes the prefetching loop below, as it streams the
+        // weights once.
+        for (; mRows > MT && m + MT <= mRows; m += MT) {
             for (int32_t i = 0; i < rows; i++) {
                 dot_tile_q8(w + (size_t)(n0 + i) * wStride, &wl, a + m * aStride, aStride, &al, MT,
                             y + m * yStride + n0 + i, yStride, accumulate);
@@ -241,7 +244,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
                 const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
-                prefetch_row(wi + PREFETCH_ROWS * wStride, wStride);
+                prefetch_ahead(w, wStride, n0 + i, nRows);
                 float *yi = y + m * yStride + n0 + i;
                 switch (mRows - m) {
                 case 1: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 1, yi, yStride, accumulate); break;
@@ -250,7 +253,8 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
                 case 4: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 4, yi, yStride, accumulate); break;
                 case 5: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 5, yi, yStride, accumulate); break;
                 case 6: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 6, yi, yStride, accumulate); break;
-                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
+                case 7: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, 7, yi, yStride, accumulate); break;
+                default: dot_tile_q8(wi, &wl, a + m * aStride, aStride, &al, MT, yi, yStride, accumulate); break;
                 }
             }
         }

@@ -19,8 +19,9 @@
 /// Float matmul row tile: 2 * MT_F32 accumulators and a weight vector fit 16 registers.
 #define MT_F32 6
 
-/// Weight rows fetched ahead of use when streaming one activation row (decode).
-#define PREFETCH_ROWS 8
+/// Weight rows fetched ahead of use when streaming the weights (decode): far enough ahead to
+/// cover memory latency at one activation row.
+#define PREFETCH_ROWS 32
 
 CK_AVX2_TARGET CK_INLINE void store_result(float *y, float r, int32_t accumulate) {
     *y = accumulate ? *y + r : r;
@@ -260,6 +261,15 @@ CK_AVX2_TARGET void ck_matmul_q8_avx2(const uint8_t *w, size_t wStride, int32_t 
     const ck_q8_layout wl = ck_q8_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
     const int exact = has_nonfinite_scale(a, aStride, mRows, &al);
+    if (mRows <= MT) {
+        // Decode and small batches stream the weights once: fetch a few rows ahead.
+        for (int32_t n = 0; n < nRows; n++) {
+            const uint8_t *wn = w + (size_t)n * wStride;
+            prefetch_ahead(w, wStride, n, nRows);
+            dot_tile_q8_n(wn, &wl, a, aStride, &al, mRows, exact, y + n, yStride, accumulate);
+        }
+        return;
+    }
     for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
         const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
         int32_t m = 0;
@@ -272,7 +282,7 @@ CK_AVX2_TARGET void ck_matmul_q8_avx2(const uint8_t *w, size_t wStride, int32_t 
         if (m < mRows) {
             for (int32_t i = 0; i < rows; i++) {
                 const uint8_t *wi = w + (size_t)(n0 + i) * wStride;
-                prefetch_row(wi + PREFETCH_ROWS * wStride, wStride);
+                prefetch_ahead(w, wStride, n0 + i, nRows);
                 dot_tile_q8_n(wi, &wl, a + m * aStride, aStride, &al, mRows - m, exact, y + m * yStride + n0 + i,
                               yStride, accumulate);
             }

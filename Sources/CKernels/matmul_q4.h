@@ -3,9 +3,13 @@
 // small batches, unpack_row_q4 and dot_tile_q4 for prefill) and MT, PREFETCH_ROWS, with
 // CK_TARGET set to their target attribute. Only those kernels differ between the sets.
 
-/// Fetches a weight row ahead of use, across page boundaries where the hardware prefetcher stops.
-CK_INLINE void prefetch_row(const uint8_t *row, size_t bytes) {
-    for (size_t line = 0; line < bytes; line += 64) _mm_prefetch((const char *)row + line, _MM_HINT_T0);
+/// Fetches weight row n + PREFETCH_ROWS of a slice of nRows into L2 while row n is used, across
+/// page boundaries where the hardware prefetcher stops; rows past the slice are left to the thread
+/// that owns them.
+CK_INLINE void prefetch_ahead(const uint8_t *w, size_t wStride, int32_t n, int32_t nRows) {
+    if (n + PREFETCH_ROWS >= nRows) return;
+    const char *row = (const char *)(w + (size_t)(n + PREFETCH_ROWS) * wStride);
+    for (size_t line = 0; line < wStride; line += 64) _mm_prefetch(row + line, _MM_HINT_T1);
 }
 
 /// ck_matmul_q4 (CKernels.h) with the including file's row and tile kernels.
@@ -16,9 +20,8 @@ CK_TARGET CK_INLINE void matmul_q4(const uint8_t *w, size_t wStride, int32_t nRo
     const ck_act_layout al = ck_act_layout_for(k);
     if (mRows == 1) {
         for (int32_t n = 0; n < nRows; n++) {
-            // Decode streams the weights once: fetch a few rows ahead, across page boundaries
-            // where the hardware prefetcher stops.
-            prefetch_row(w + (size_t)(n + PREFETCH_ROWS) * wStride, wStride);
+            // Decode streams the weights once.
+            prefetch_ahead(w, wStride, n, nRows);
             dot_row_q4(w + (size_t)n * wStride, &wl, a, &al, y + n, accumulate);
         }
         return;
@@ -26,6 +29,8 @@ CK_TARGET CK_INLINE void matmul_q4(const uint8_t *w, size_t wStride, int32_t nRo
     if (mRows <= MT) {
         for (int32_t n = 0; n < nRows; n++) {
             const uint8_t *wn = w + (size_t)n * wStride;
+            // Small batches (batched decode) stream the weights once too.
+            prefetch_ahead(w, wStride, n, nRows);
             // A constant row count keeps the accumulators in registers.
             switch (mRows) {
             case 2: dot_rows_q4(wn, &wl, a, aStride, &al, 2, y + n, yStride, accumulate); break;

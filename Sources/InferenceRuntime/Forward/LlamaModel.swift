@@ -19,6 +19,9 @@ final class LlamaModel: @unchecked Sendable {
     let maxBatch: Int
     /// Rows of logits computed together.
     let logitRows = 16
+    /// Row-wise steps (norms, quantization, rotation) on fewer tokens than this run on the calling
+    /// thread: for a decode batch, a pool job costs more than the work it would spread.
+    private static let inlineRows = 16
 
     private let dim: Int, qDim: Int, kvDim: Int, hidden: Int, headDim: Int, group: Int, vocabulary: Int
     private let ropeDim: Int
@@ -227,7 +230,7 @@ final class LlamaModel: @unchecked Sendable {
                     quantized.quantize(xb.floats(), xStride: dim, rows: rows.lowerBound, count: rows.count, kernels: kernels)
                 }
             }
-            if n < 4 {
+            if n < Self.inlineRows {
                 body(0..<n)
             } else {
                 let chunks = pool.chunks(for: n, minimum: 2)
@@ -247,7 +250,7 @@ final class LlamaModel: @unchecked Sendable {
     }
 
     private func quantize(_ source: UnsafeMutablePointer<Float>, stride: Int, rows n: Int, into quantized: QuantizedActivations) {
-        if n < 4 {
+        if n < Self.inlineRows {
             quantized.quantize(source, xStride: stride, rows: 0, count: n, kernels: kernels)
         } else {
             let chunks = pool.chunks(for: n, minimum: 2)
@@ -272,7 +275,7 @@ final class LlamaModel: @unchecked Sendable {
     /// Applies RoPE to the batch's queries and keys and writes keys and values (f16) to the cache
     /// (tokens split over the threads: each writes its own positions).
     private func storeKeysAndValues(_ batch: TokenBatch, layer: Int, cache: KVCache) {
-        if batch.count < 4 {
+        if batch.count < Self.inlineRows {
             storeKeysAndValues(batch, tokens: 0..<batch.count, layer: layer, cache: cache)
         } else {
             let chunks = pool.chunks(for: batch.count, minimum: 2)
