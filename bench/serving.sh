@@ -99,7 +99,7 @@ for c in $CLIENTS; do
     fi
     echo "$server, C = $c, ${DURATION} s" >&2
     python3 bench/serving.py load "${args[@]}" --clients "$c" --duration "$DURATION" --text "$text" \
-      --label "$server" --seed "$SEED" >>"$work/results.jsonl"
+      --label "$server" --seed "$SEED" | tee -a "$work/results.jsonl" >&2
     kill -0 "$pid" 2>/dev/null || { echo "$server exited during the run" >&2; exit 1; }
   done
 done
@@ -107,9 +107,9 @@ done
 if [ "$CONVERSATIONS" -gt 0 ]; then
   echo "conversations: $CONVERSATIONS users, popi then llama-server" >&2
   python3 bench/serving.py conversation "$POPI_URL" --key "$chat_key" --user-prefix chat-user- --users "$CONVERSATIONS" \
-    --text "$text" --label popi --seed "$SEED" >>"$work/conversation.jsonl"
+    --text "$text" --label popi --seed "$SEED" | tee -a "$work/conversation.jsonl" >&2
   python3 bench/serving.py conversation "$peer_url" --users "$CONVERSATIONS" --text "$text" --label llama-server \
-    --seed "$SEED" >>"$work/conversation.jsonl"
+    --seed "$SEED" | tee -a "$work/conversation.jsonl" >&2
 fi
 
 machine="$started, $cpu, load $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
