@@ -50,7 +50,7 @@ extension EngineLoop {
         // The last prompt token always runs: its logits score every response's first token.
         let reusable = previous.flatMap { $0.adapter === request.adapter ? $0 : nil }
         let shared = reusable.map { reusable in
-            min(zip(reusable.tokens, prompt).prefix { $0 == $1 }.count, prompt.count - 1)
+            PrefixCache.reusableLength(of: reusable.tokens, for: prompt)
         } ?? 0
         let root = reusable.map { cache.fork($0.sequence, length: shared) } ?? cache.create()
         var sequences: [KVCache.SequenceID] = []

@@ -32,8 +32,8 @@ public final class InferenceEngine: Sendable {
         let pagePositions = KVCache.defaultPagePositions
         let pageBytes = KVCache.pageBytes(config: config, pagePositions: pagePositions)
         let prefixPages = configuration.prefixCacheBytes / pageBytes
-        let cache = KVCache(config: config, pagePositions: pagePositions,
-                            maxCachedPositions: (configuration.maxCachedTokens ?? 4 * config.contextLength) + prefixPages * pagePositions)
+        let cache = KVCache(config: config, pagePositions: pagePositions, maxCachedPositions: configuration.maxCachedTokens,
+                            extraPositions: prefixPages * pagePositions)
         let prefixCache = PrefixCache(cache: cache, budgetPages: prefixPages)
         prefixCacheStatistics = prefixCache.statistics
         modelConfig = config

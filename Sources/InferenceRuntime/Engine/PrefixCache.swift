@@ -47,7 +47,7 @@ final class PrefixCache {
             statistics.miss()
             return nil
         }
-        let shared = min(zip(entry.tokens, ids).prefix { $0 == $1 }.count, ids.count - 1)
+        let shared = Self.reusableLength(of: entry.tokens, for: ids)
         guard shared > 0 else {
             statistics.miss()
             return nil
@@ -73,6 +73,12 @@ final class PrefixCache {
                                    sequence: cache.fork(sequence, length: ids.count), pages: pages, lastUse: clock)
         pagesHeld += pages
         publish()
+    }
+
+    /// How many leading tokens of `ids` a kept prompt `kept` supplies: those the two share, but
+    /// never all of `ids`, whose last token runs for its logits.
+    static func reusableLength(of kept: [Int32], for ids: [Int32]) -> Int {
+        min(zip(kept, ids).prefix { $0 == $1 }.count, ids.count - 1)
     }
 
     private func drop(_ owner: String) {

@@ -42,14 +42,15 @@ final class KVCache {
         config.blockCount * config.headCountKV * 2 * pagePositions * config.headDimension * 2
     }
 
-    init(config: LlamaConfig, pagePositions: Int = defaultPagePositions, maxCachedPositions: Int? = nil) {
+    /// `extraPositions` come on top of `maxCachedPositions` (the prefix cache's budget).
+    init(config: LlamaConfig, pagePositions: Int = defaultPagePositions, maxCachedPositions: Int? = nil, extraPositions: Int = 0) {
         precondition(pagePositions % 16 == 0)
         layerCount = config.blockCount
         kvHeadCount = config.headCountKV
         headDimension = config.headDimension
         self.pagePositions = pagePositions
         maxPositions = config.contextLength
-        let limit = maxCachedPositions ?? 4 * config.contextLength
+        let limit = (maxCachedPositions ?? 4 * config.contextLength) + extraPositions
         pageLimit = max(1, (limit + pagePositions - 1) / pagePositions)
         pageBytes = Self.pageBytes(config: config, pagePositions: pagePositions)
     }

@@ -70,6 +70,8 @@ import Testing
             (["--rate-limit", "1e-300"], [:], "--rate-limit must be between 0.001 and 1000000000 requests per second"),
             (["--rate-limit", "inf"], [:], "--rate-limit must be between"),
             (["--auth-failure-burst", "0"], [:], "--auth-failure-burst must be between 1 and 1000000000"),
+            (["--prefix-cache-mib", "2000000"], [:], "--prefix-cache-mib must be between 0 and 1048576"),
+            ([], ["POPI_PREFIX_CACHE_MIB": "lots"], "POPI_PREFIX_CACHE_MIB"),
             ([], ["POPI_AUTH_FAILURE_RATE": "0"], "--auth-failure-rate must be between"),
             (["--max-connections", "9223372036854775807"], [:], "--max-connections must be between 1 and 1000000"),
             (["--tenant-share", "0"], [:], "--tenant-share must be more than 0 and at most 1"),
