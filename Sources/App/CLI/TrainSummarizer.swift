@@ -6,11 +6,13 @@ import Personalization
 struct TrainSummarizer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarizer",
-        abstract: "Train a summarizer adapter with GRPO on POPI's reward.",
+        abstract: "Train a summarizer adapter on POPI's reward (GRPO, or best-of-N distillation).",
         discussion: """
             Each step samples --group-size summaries for each of --users-per-step users with the adapter, \
             rewards them with r(s) on the users' held-out pairs (scored by the base model), and takes one \
-            AdamW step on the group-centred advantages with a KL penalty to the base. Writes the adapter to \
+            AdamW step on the group-centred advantages with a KL penalty to the base. With --method distill, \
+            the step is instead a supervised one toward each user's best candidate by r(s) (the samples and \
+            the dataset's persona, if any), when it beats no summary. Writes the adapter to \
             --out, checkpoints to OUT.checkpoints/, a JSON-lines log to OUT.log.jsonl and the curve to \
             OUT.svg. With --validation-users, that many users are set aside and the adapter's zero-shot \
             summary is scored on them after step 1, every --validate-every steps and after the last; \
@@ -71,17 +73,23 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(help: "Weight of the contrast term (0...1): a summary's advantage comes from r(s) on its user's pairs minus this times r(s) on the next user's pairs of the step, so generic summaries earn nothing. 0 is POPI's reward.")
     var contrast = GRPOSettings().contrast
 
+    @Option(help: "grpo (the paper's) or distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona).")
+    var method = GRPOSettings().method.rawValue
+
     @OptionGroup var runtimeOptions: RuntimeOptions
 
     func run() async throws {
         do {
+            guard let method = SummarizerMethod(rawValue: method) else {
+                throw ValidationError("--method must be one of: " + SummarizerMethod.allCases.map(\.rawValue).joined(separator: ", "))
+            }
             let (users, digest) = try source.load(output: out, resume: resume)
             let settings = GRPOSettings(
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
                 klCoefficient: klCoefficient, temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed,
                 checkpointEvery: checkpointEvery, validationUsers: validationUsers, validateEvery: validateEvery,
-                contrast: contrast)
+                contrast: contrast, method: method)
             let model = try runtimeOptions.preferenceModel()
             let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: Train.hex(digest),
                                                 output: out, resume: resume)
@@ -99,6 +107,10 @@ struct TrainSummarizer: AsyncParsableCommand {
                r.learningRate, r.gradientNorm, r.seconds, r.samplingSeconds, r.scoringSeconds, r.trainingSeconds,
                r.trainingTokensPerSecond)
             + (r.otherUserReward.map { String(format: "; on the next user's pairs %.2f", $0) } ?? "")
+            + (r.distillation.map { d in
+                String(format: "; distilled %d users (%d from the persona)", d.targets, d.personaTargets)
+                    + (d.targetReward.map { String(format: ", target reward %.2f", $0) } ?? "")
+            } ?? "")
             + (r.validation.map { String(format: "; set-aside users: reward %.2f, accuracy %.2f, %.0f tokens/summary (%.0f s)",
                                          $0.meanReward, $0.accuracy, $0.meanSummaryTokens, $0.seconds) } ?? "")
             + (r.skipped.map { " — step skipped: \($0)" } ?? "")

@@ -1,4 +1,5 @@
-/// Hyperparameters of a GRPO run of the summarizer (`popi train summarizer`).
+/// Hyperparameters of a training run of the summarizer (`popi train summarizer`): GRPO by
+/// default, or best-of-N distillation (`method`).
 ///
 /// From the paper: 8 samples per user at temperature 0.6, KL coefficient 2e-3, advantages not
 /// scaled by the group's spread. For LoRA on a 135M model on 2 cores: a step of 2 users (16
@@ -32,11 +33,14 @@ public struct GRPOSettings: AdapterRunSettings {
     /// widens any user's margins (a generic one) then earns nothing for it; only what fits its own
     /// user counts. 0 (the default) is POPI's reward as the paper has it.
     public var contrast: Double
+    /// GRPO (the paper's, the default) or best-of-N distillation; see `SummarizerMethod`.
+    public var method: SummarizerMethod
 
     public init(steps: Int = 100, usersPerStep: Int = 2, groupSize: Int = 8, learningRate: Double = 1e-4,
                 warmupSteps: Int = 5, rank: Int = 16, alpha: Double = 32, klCoefficient: Double = 2e-3,
                 temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5,
-                validationUsers: Int = 0, validateEvery: Int = 10, contrast: Double = 0) {
+                validationUsers: Int = 0, validateEvery: Int = 10, contrast: Double = 0,
+                method: SummarizerMethod = .grpo) {
         self.steps = steps
         self.usersPerStep = usersPerStep
         self.groupSize = groupSize
@@ -52,11 +56,12 @@ public struct GRPOSettings: AdapterRunSettings {
         self.validationUsers = validationUsers
         self.validateEvery = validateEvery
         self.contrast = contrast
+        self.method = method
     }
 
     private enum CodingKeys: String, CodingKey {
         case steps, usersPerStep, groupSize, learningRate, warmupSteps, rank, alpha, klCoefficient, temperature
-        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast
+        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast, method
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,11 +78,12 @@ public struct GRPOSettings: AdapterRunSettings {
                   checkpointEvery: try c.decode(Int.self, forKey: .checkpointEvery),
                   validationUsers: try c.decode(Int.self, forKey: .validationUsers),
                   validateEvery: try c.decode(Int.self, forKey: .validateEvery),
-                  contrast: try c.decodeIfPresent(Double.self, forKey: .contrast) ?? 0)
+                  contrast: try c.decodeIfPresent(Double.self, forKey: .contrast) ?? 0,
+                  method: try c.decodeIfPresent(SummarizerMethod.self, forKey: .method) ?? .grpo)
     }
 
-    /// `contrast` is written only when set, so the settings of runs from before it existed (which
-    /// a resume compares as text) are unchanged.
+    /// `contrast` and `method` are written only when not their defaults, so the settings of runs
+    /// from before they existed (which a resume compares as text) are unchanged.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(steps, forKey: .steps)
@@ -95,6 +101,7 @@ public struct GRPOSettings: AdapterRunSettings {
         try c.encode(validationUsers, forKey: .validationUsers)
         try c.encode(validateEvery, forKey: .validateEvery)
         if contrast != 0 { try c.encode(contrast, forKey: .contrast) }
+        if method != .grpo { try c.encode(method, forKey: .method) }
     }
 
     func validate() throws(PersonalizationError) {
@@ -103,7 +110,11 @@ public struct GRPOSettings: AdapterRunSettings {
         }
         try check((1...100_000).contains(steps), "steps must be 1...100000")
         try check((1...64).contains(usersPerStep), "users per step must be 1...64")
-        try check((2...64).contains(groupSize), "group size must be 2...64 (GRPO compares samples within a group)")
+        if method == .grpo {
+            try check((2...64).contains(groupSize), "group size must be 2...64 (GRPO compares samples within a group)")
+        } else {
+            try check((1...64).contains(groupSize), "group size must be 1...64")
+        }
         try check(learningRate.isFinite && learningRate > 0 && learningRate < 1, "learning rate must be in (0, 1)")
         try check(warmupSteps >= 0 && warmupSteps <= steps, "warm-up steps must be 0...steps")
         try check((1...256).contains(rank), "rank must be 1...256")

@@ -1,4 +1,4 @@
-/// What one GRPO step did: one line of the training log.
+/// What one step of summarizer training (GRPO or distillation) did: one line of the training log.
 public struct GRPOStepRecord: TrainingRecord {
     /// 1 for the first step.
     public var step: Int
@@ -29,9 +29,27 @@ public struct GRPOStepRecord: TrainingRecord {
     /// With a contrast (`GRPOSettings.contrast`): the samples' mean r(s) on the contrast users'
     /// pairs. Above `meanReward`, the summaries fit other users better than their own.
     public var otherUserReward: Double?
+    /// With best-of-N distillation: what the step learnt.
+    public var distillation: Distilled?
+
+    /// The targets of a distillation step.
+    public struct Distilled: Codable, Sendable, Equatable {
+        /// Users whose best candidate beat no summary (the others taught nothing).
+        public var targets: Int
+        /// Of those, users whose best candidate was their persona rather than a sample.
+        public var personaTargets: Int
+        /// The targets' mean r(s) on their users' pairs.
+        public var targetReward: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case targets
+            case personaTargets = "persona_targets"
+            case targetReward = "target_reward"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case step, users, loss, kl, accuracy, skipped, validation
+        case step, users, loss, kl, accuracy, skipped, validation, distillation
         case meanReward = "mean_reward"
         case rewardSpread = "reward_spread"
         case meanSummaryTokens = "mean_summary_tokens"

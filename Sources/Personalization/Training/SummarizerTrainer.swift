@@ -10,7 +10,11 @@ public import InferenceRuntime
 /// 3. teacher-force the summaries through the f32 training pass, with and without the adapter
 ///    (the reference), and accumulate the gradient of GRPOObjective's loss.
 ///
-/// Then one AdamW step. Every random choice derives from the seed and the step number, so a run
+/// Then one AdamW step. With `SummarizerMethod.distill`, step 3 instead teacher-forces only each
+/// user's best candidate (the samples and the user's persona, if the dataset has one, ranked by
+/// r(s)) with advantage 1: a supervised step toward it, with the same KL penalty.
+///
+/// Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
 /// With `validationUsers`, that many users never enter a step; the adapter's zero-shot summary
 /// is scored on them after some steps (see `GRPOSettings`).
@@ -108,19 +112,22 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             samplingSeconds += (sampled - clock).seconds
 
             let texts = generations.map { SummaryOptimizer.clean($0.text, cutOff: $0.finishReason == .length) }
-            let scoredIndices = texts.indices.filter { !texts[$0].isEmpty }
-            let scores = try await scorer.scores(summaries: scoredIndices.map { texts[$0] }, pairs: user.heldOut)
-            var rewards = [Double?](repeating: nil, count: texts.count)
-            var accuracies = [Double?](repeating: nil, count: texts.count)
+            let persona = settings.method == .distill ? user.persona : nil
+            // The samples, then the persona when distilling from it: scored alike.
+            let candidates = texts + (persona.map { [$0] } ?? [])
+            let scoredIndices = candidates.indices.filter { !candidates[$0].isEmpty }
+            let scores = try await scorer.scores(summaries: scoredIndices.map { candidates[$0] }, pairs: user.heldOut)
+            var rewards = [Double?](repeating: nil, count: candidates.count)
+            var accuracies = [Double?](repeating: nil, count: candidates.count)
             for (index, pairScores) in zip(scoredIndices, scores) {
                 let summary = Reward.summarize(pairScores)
                 rewards[index] = summary.meanReward
                 accuracies[index] = summary.accuracy
             }
-            var otherRewards = [Double?](repeating: nil, count: texts.count)
+            var otherRewards = [Double?](repeating: nil, count: candidates.count)
             if settings.contrast > 0 {
                 let other = batchUsers[(index + 1) % batchUsers.count]
-                let otherScores = try await scorer.scores(summaries: scoredIndices.map { texts[$0] }, pairs: other.heldOut)
+                let otherScores = try await scorer.scores(summaries: scoredIndices.map { candidates[$0] }, pairs: other.heldOut)
                 for (index, pairScores) in zip(scoredIndices, otherScores) {
                     otherRewards[index] = Reward.summarize(pairScores).meanReward
                 }
@@ -128,23 +135,44 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             scoringSeconds += (ContinuousClock.now - sampled).seconds
 
             let learned = GRPOObjective.contrasted(own: rewards, other: otherRewards, weight: settings.contrast)
-            let valid = generations.indices.map { generations[$0].finishReason != .length && learned[$0] != nil }
-            let continuations = generations.map { generation in
+            let capped = generations.map { $0.finishReason == .length }
+            let valid = candidates.indices.map { candidate in
+                (candidate >= capped.count || !capped[candidate]) && learned[candidate] != nil
+            }
+            var continuations = generations.map { generation in
                 generation.finishReason == .length ? generation.tokens : generation.tokens + endOfTurn
             }
-            groups.append(SampledGroup(prompt: promptTokens, continuations: continuations, rewards: rewards,
-                                       otherRewards: otherRewards, accuracies: accuracies, valid: valid,
-                                       capped: generations.map { $0.finishReason == .length },
-                                       advantages: GRPOObjective.advantages(rewards: learned, valid: valid)))
+            if let persona {
+                continuations.append(try base.engine.chatTemplate.encodeResponse(persona, tokenizer: base.engine.tokenizer))
+            }
+            var group = SampledGroup(prompt: promptTokens, trained: [], advantages: [],
+                                     rewards: Array(rewards.prefix(texts.count)),
+                                     otherRewards: Array(otherRewards.prefix(texts.count)),
+                                     accuracies: Array(accuracies.prefix(texts.count)), capped: capped,
+                                     sampleTokens: continuations.prefix(texts.count).reduce(0) { $0 + $1.count })
+            switch settings.method {
+            case .grpo:
+                group.trained = continuations
+                group.advantages = GRPOObjective.advantages(rewards: learned, valid: valid)
+            case .distill:
+                let none = GRPOObjective.contrasted(own: [Reward.reward(margin: 0)], other: [Reward.reward(margin: 0)],
+                                                    weight: settings.contrast)[0]!
+                if let target = Distillation.target(rewards: learned, valid: valid, baseline: none) {
+                    group.trained = [continuations[target]]
+                    group.advantages = [1]
+                    group.target = (reward: rewards[target]!, persona: target >= texts.count)
+                }
+            }
+            groups.append(group)
         }
 
         let trainingStarted = ContinuousClock.now
-        let totalTokens = groups.reduce(0) { $0 + $1.continuations.reduce(0) { $0 + $1.count } }
+        let totalTokens = groups.reduce(0) { $0 + $1.trained.reduce(0) { $0 + $1.count } }
         var loss = 0.0, klSum = 0.0, passTokens = 0
         gradients.zero()
-        for group in groups {
+        for group in groups where !group.trained.isEmpty {
             for chunk in chunks(of: group) {
-                let batch = TrainingBatch(groups: [.init(prompt: group.prompt, continuations: chunk.map { group.continuations[$0] })])
+                let batch = TrainingBatch(groups: [.init(prompt: group.prompt, continuations: chunk.map { group.trained[$0] })])
                 passTokens += batch.tokenCount
                 let reference = try trainer.forward(batch, adapter: nil)
                 let logprobs = try trainer.forward(batch, adapter: adapter)
@@ -152,7 +180,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 weights.reserveCapacity(logprobs.count)
                 var offset = 0
                 for sample in chunk {
-                    let count = group.continuations[sample].count
+                    let count = group.trained[sample].count
                     let lp = Array(logprobs[offset..<(offset + count)]), ref = Array(reference[offset..<(offset + count)])
                     let advantage = group.advantages[sample]
                     weights += GRPOObjective.tokenWeights(advantage: advantage, logprobs: lp, reference: ref,
@@ -173,12 +201,12 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         let scored = groups.flatMap { group in group.rewards.indices.compactMap { i in group.rewards[i].map { ($0, group.accuracies[i]!) } } }
         let meanReward = scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.0 } / Double(scored.count)
         let spread = scored.isEmpty ? 0 : (scored.reduce(0) { $0 + ($1.0 - meanReward) * ($1.0 - meanReward) } / Double(scored.count)).squareRoot()
-        let samples = groups.reduce(0) { $0 + $1.continuations.count }
+        let samples = groups.reduce(0) { $0 + $1.capped.count }
         var record = GRPOStepRecord(
             step: step, users: batchUsers.map(\.id), meanReward: meanReward, rewardSpread: spread,
             accuracy: scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.1 } / Double(scored.count),
-            kl: klSum / Double(totalTokens), loss: loss,
-            meanSummaryTokens: Double(totalTokens) / Double(samples),
+            kl: klSum / Double(max(totalTokens, 1)), loss: loss,
+            meanSummaryTokens: Double(groups.reduce(0) { $0 + $1.sampleTokens }) / Double(samples),
             truncatedShare: Double(groups.reduce(0) { count, group in count + group.capped.filter { $0 }.count }) / Double(samples),
             learningRate: 0, gradientNorm: 0, skipped: nil, samplingSeconds: samplingSeconds,
             scoringSeconds: scoringSeconds, trainingSeconds: trainingSeconds,
@@ -186,6 +214,11 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         record.note(outcome)
         let others = groups.flatMap { $0.otherRewards.compactMap { $0 } }
         if !others.isEmpty { record.otherUserReward = others.reduce(0, +) / Double(others.count) }
+        if settings.method == .distill {
+            let targets = groups.compactMap(\.target)
+            record.distillation = .init(targets: targets.count, personaTargets: targets.filter(\.persona).count,
+                                        targetReward: targets.isEmpty ? nil : targets.reduce(0) { $0 + $1.reward } / Double(targets.count))
+        }
         if validates { record.validation = try await validate() }
         return record
     }
@@ -231,7 +264,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
     private func chunks(of group: SampledGroup) -> [[Int]] {
         var result: [[Int]] = [[]]
         var tokens = group.prompt.count
-        for (index, continuation) in group.continuations.enumerated() {
+        for (index, continuation) in group.trained.enumerated() {
             if !result[result.count - 1].isEmpty, tokens + continuation.count > maxPassTokens {
                 result.append([])
                 tokens = group.prompt.count
@@ -244,13 +277,18 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
 
     private struct SampledGroup {
         var prompt: [Int32]
-        var continuations: [[Int32]]
+        /// The continuations the step trains on, and the advantage of each: every sample with
+        /// GRPO; the target alone (advantage 1, a supervised step) when distilling.
+        var trained: [[Int32]]
+        var advantages: [Double]
+        /// Of the samples: r(s) on the user's pairs, on the contrast user's pairs (nil without a
+        /// contrast), accuracy, whether the cap cut them off, and their tokens.
         var rewards: [Double?]
-        /// r(s) on the contrast user's pairs (nil without a contrast).
         var otherRewards: [Double?]
         var accuracies: [Double?]
-        var valid: [Bool]
         var capped: [Bool]
-        var advantages: [Double]
+        var sampleTokens: Int
+        /// When distilling: the target's r(s) and whether it was the persona.
+        var target: (reward: Double, persona: Bool)?
     }
 }

@@ -55,6 +55,9 @@ public final class TrainingRun<Trainer: AdapterTrainer>: @unchecked Sendable {
         }
         self.state = state
         self.output = output
+        // The output's folder is made if missing; if it cannot be, writing the log says so.
+        let parent = (output as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try? fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         self.architecture = model.engine.modelConfig.architecture
         trainer = try makeTrainer(checkpoint)
         records = []

@@ -1,22 +1,30 @@
+import Foundation
+
 /// One user a summarizer is trained on: the signals its summary is inferred from, and the
 /// held-out pairs the summary is rewarded on (never shown to the summarizer).
 public struct TrainingUser: Sendable, Equatable {
     public var id: String
     public var signals: UserSignals
     public var heldOut: [PreferencePair]
+    /// A description of the user's preferences written by whoever built the dataset, if any:
+    /// one more candidate for best-of-N distillation, which r(s) accepts or rejects like a sample.
+    public var persona: String?
 
     /// Fewest context pairs a user needs: with one, any summary is a paraphrase of one example.
     public static let minimumContextPairs = 2
 
-    public init(id: String, signals: UserSignals, heldOut: [PreferencePair]) {
+    public init(id: String, signals: UserSignals, heldOut: [PreferencePair], persona: String? = nil) {
         self.id = id
         self.signals = signals
         self.heldOut = heldOut
+        self.persona = persona
     }
 
-    /// A dataset user: its `signals` and statements as context, its `held_out` pairs as reward.
+    /// A dataset user: its `signals` and statements as context, its `held_out` pairs as reward,
+    /// its `persona` if it has one.
     public init(_ user: PersonaDataset.User) {
-        self.init(id: user.id, signals: user.contextSignals, heldOut: user.heldOut)
+        let persona = user.persona.trimmingCharacters(in: .whitespacesAndNewlines)
+        self.init(id: user.id, signals: user.contextSignals, heldOut: user.heldOut, persona: persona.isEmpty ? nil : persona)
     }
 
     /// Users that can be trained on, or an error naming the first that cannot.

@@ -26,4 +26,17 @@ struct GRPOSettingsTests {
         #expect(throws: Never.self) { try GRPOSettings(usersPerStep: 2, contrast: 1).validate() }
         #expect(throws: Never.self) { try GRPOSettings(usersPerStep: 1).validate() }
     }
+
+    @Test func distillationEncodesItsMethodAndMayUseOneSamplePerUser() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(!String(decoding: try encoder.encode(GRPOSettings()), as: UTF8.self).contains("method"))
+        let distill = GRPOSettings(groupSize: 1, method: .distill)
+        let text = String(decoding: try encoder.encode(distill), as: UTF8.self)
+        #expect(text.contains(#""method":"distill""#))
+        #expect(try JSONDecoder().decode(GRPOSettings.self, from: Data(text.utf8)) == distill)
+        #expect(throws: Never.self) { try distill.validate() }
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(groupSize: 1).validate() }
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(groupSize: 0, method: .distill).validate() }
+    }
 }

@@ -130,6 +130,36 @@ import Testing
         #expect(try await plain.trainer.step().otherUserReward == nil)
     }
 
+    /// A distillation step trains on at most one candidate per user, the persona among them, and
+    /// the target it learns becomes more likely under the adapter.
+    @Test func aDistillationStepLearnsEachUsersBestCandidateThePersonaIncluded() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let user = users[0]
+        #expect(user.persona?.isEmpty == false)
+        var settings = Self.small
+        settings.steps = 3
+        settings.groupSize = 1
+        settings.maxSummaryTokens = 16  // the sample is cut off: the persona is the only valid candidate
+        settings.method = .distill
+        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
+                                            output: "\(folder)/d.gguf", resume: false)
+        let persona = try #require(user.persona)
+        let before = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter.copy())
+        var records: [GRPOStepRecord] = []
+        try await run.run { records.append($0) }
+        let after = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter)
+        let distilled = records.compactMap(\.distillation)
+        #expect(distilled.count == 3)
+        #expect(distilled.allSatisfy { $0.targets == $0.personaTargets && $0.targets <= 1 })
+        if distilled.contains(where: { $0.targets == 1 }) {
+            #expect(after > before, "log p(persona) \(before) before, \(after) after")
+        } else {
+            // The persona did not beat no summary on this user's pairs: nothing was learnt from it.
+            #expect(records.allSatisfy { $0.kl == 0 })
+        }
+    }
+
     @Test func anExistingRunIsRefusedUnlessResumedAndOtherSettingsAreRefusedOnResume() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -170,6 +200,18 @@ import Testing
         #expect(throws: PersonalizationError.self) {
             try SummarizerTrainer(model: model, users: [noHeldOut], settings: Self.small)
         }
+    }
+
+    /// log p(text | the user's inference prompt) under base + adapter, end of turn included.
+    private func logProbability(of text: String, for user: TrainingUser, adapter: LoRAAdapter) async throws -> Double {
+        let engine = model.engine
+        let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals.cleaned().signals)
+        let prompt = try engine.promptTokens(.messages(turns))
+        let continuation = try engine.chatTemplate.encodeResponse(text, tokenizer: engine.tokenizer)
+        let trainer = try LoRATrainer(engine: engine, maxTokens: 4096)
+        let logprobs = try trainer.forward(TrainingBatch(groups: [.init(prompt: prompt, continuations: [continuation])]),
+                                           adapter: adapter)
+        return logprobs.reduce(0) { $0 + Double($1) }
     }
 
     /// Mean reward on the user's held-out pairs of 16 summaries sampled with fixed seeds (fewer

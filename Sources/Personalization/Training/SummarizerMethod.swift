@@ -1,0 +1,11 @@
+/// How `popi train summarizer` turns POPI's reward into a gradient.
+public enum SummarizerMethod: String, Codable, Sendable, CaseIterable {
+    /// The paper's GRPO: every sample is pushed by its reward minus its group's mean.
+    case grpo
+    /// Best-of-N distillation (rejection-sampling fine-tuning): each user's candidates are the
+    /// group's samples and, when the dataset has one, the user's written persona; the candidate
+    /// with the highest r(s) on the user's held-out pairs is the target of a supervised step,
+    /// if it beats no summary at all. It teaches zero-shot sampling what best-of-N selection
+    /// finds, and the persona gives it a candidate the untrained model rarely samples.
+    case distill
+}
