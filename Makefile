@@ -8,7 +8,7 @@ DEV ?= --dev
 # private (0700): as root, its data lives where that user can reach it.
 DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/popi,data)
 
-.PHONY: setup build release run test conformance readme-samples lint clean
+.PHONY: setup build release run test conformance readme-samples lint clean cluster-up cluster-status cluster-down
 
 setup:
 	@scripts/setup.sh
@@ -36,6 +36,18 @@ readme-samples: setup
 
 lint: setup
 	scripts/lint.sh
+
+# A local cluster (scripts/cluster.sh): PostgreSQL, 3 replicas and nginx on 127.0.0.1:8080;
+# `make cluster-up ARGS="--replicas 2 --port 9080"`. It runs the release build, made first, unless
+# POPI_BIN names a binary.
+cluster-up: $(if $(POPI_BIN),setup,release)
+	POPI_MODEL=$(MODEL) scripts/cluster.sh up $(ARGS)
+
+cluster-status: setup
+	scripts/cluster.sh status
+
+cluster-down: setup
+	scripts/cluster.sh down
 
 clean:
 	rm -rf .build .build-*
