@@ -8,7 +8,7 @@ DEV ?= --dev
 # private (0700): as root, its data lives where that user can reach it.
 DATA_DIR ?= $(if $(filter 0,$(shell id -u)),/var/lib/popi,data)
 
-.PHONY: setup build release run test conformance readme-samples lint clean cluster-up cluster-status cluster-down
+.PHONY: setup build release run test conformance readme-samples lint clean cluster-up cluster-status cluster-down chaos
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +48,12 @@ cluster-status: setup
 
 cluster-down: setup
 	scripts/cluster.sh down
+
+# The fault campaign (scripts/chaos.sh) on a cluster of its own (.cluster-chaos, port 9180): kill -9,
+# PostgreSQL restarts, SIGTERM, upstream and disk failures, each checked by counting; exits 1 if a
+# check fails. `make chaos ARGS=--quick` is the CI subset. Release build unless POPI_BIN is set.
+chaos: $(if $(POPI_BIN),setup,release)
+	POPI_MODEL=$(MODEL) scripts/chaos.sh $(ARGS)
 
 clean:
 	rm -rf .build .build-*

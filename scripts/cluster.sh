@@ -7,6 +7,11 @@
 #   scripts/cluster.sh status                         each process, its port and its /readyz
 #   scripts/cluster.sh key TENANT [--scopes S] [--name L]   a new key of TENANT (created if new)
 #   scripts/cluster.sh down                           stops everything; deletes the database, keeps the logs
+#   scripts/cluster.sh replica-stop I [--signal S] [--no-wait]   signal S (TERM) to replica I; waits for it to exit
+#   scripts/cluster.sh replica-start I [--no-wait]    starts replica I again, as up did; waits for /readyz
+#   scripts/cluster.sh pg-stop [--mode fast|immediate]   stops PostgreSQL (fast by default), keeping its data
+#   scripts/cluster.sh pg-start                       starts PostgreSQL again
+#   scripts/cluster.sh psql [ARG...]                  psql on the cluster's database
 #
 # Environment: POPI_BIN (default .build/release/popi), POPI_MODEL (default
 # models/SmolLM2-135M-Instruct.Q4_1.gguf), POPI_CLUSTER_DIR (the state: default .cluster), and
@@ -27,7 +32,7 @@ model=${POPI_MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
 
 usage() {
   echo "usage:" >&2
-  sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -64,7 +69,25 @@ postgres_pid() {
 load_state() {
   [ -f "$state/cluster.env" ] || return 1
   # shellcheck source=/dev/null
-  source "$state/cluster.env"   # REPLICAS, PORT
+  source "$state/cluster.env"   # REPLICAS, PORT, BIN, MODEL
+}
+
+# Replica I in the background, with the settings `up` saw (replica.env), so that a replica
+# started again later (replica-start) runs as its peers do whatever the caller's environment.
+start_replica() {
+  local i=$1
+  (
+    # shellcheck source=/dev/null
+    source "$state/replica.env"
+    # setsid: the replicas outlive this script and ignore its terminal's signals.
+    DATABASE_URL=$(cat "$state/database-url") exec setsid "$BIN" serve --host 127.0.0.1 --port $((PORT + i)) \
+      --model "$MODEL" </dev/null >>"$state/logs/popi-$i.log" 2>&1 9>&-
+  ) &
+  echo $! >"$state/popi-$i.pid"
+}
+
+replica_index() {
+  if ! [[ ${1:-} =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > REPLICAS)); then fail "no replica \"${1:-}\" (1-$REPLICAS)"; fi
 }
 
 running_parts() {
@@ -117,7 +140,8 @@ http {
     fastcgi_temp_path "$state/nginx/fastcgi";
     uwsgi_temp_path "$state/nginx/uwsgi";
     scgi_temp_path "$state/nginx/scgi";
-    log_format popi '\$remote_addr [\$time_local] "\$request" \$status \$body_bytes_sent \$request_time '
+    # msec: when the request ended (epoch seconds, ms), to line up with events such as a kill.
+    log_format popi '\$remote_addr [\$time_local] msec=\$msec "\$request" \$status \$body_bytes_sent \$request_time '
                     'upstream=\$upstream_addr upstream_status=\$upstream_status request_id=\$upstream_http_x_request_id';
     access_log "$state/logs/nginx-access.log" popi;
     upstream popi {
@@ -165,7 +189,7 @@ stop_all() {
     echo "cluster: still running after SIGTERM: ${left[*]} (see: scripts/cluster.sh status; run down again)" >&2
     return 1
   fi
-  rm -rf "$state/pg" "$state/nginx" "$state"/popi-*.pid "$state/database-url" "$state/cluster.env"
+  rm -rf "$state/pg" "$state/nginx" "$state"/popi-*.pid "$state/database-url" "$state/cluster.env" "$state/replica.env"
 }
 
 cmd_up() {
@@ -208,7 +232,8 @@ cmd_up() {
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
   # What a stopped cluster left (its logs, a database a crash did not delete) goes.
-  rm -rf "$state/pg" "$state/nginx" "$state/logs" "$state"/popi-*.pid "$state/database-url" "$state/cluster.env"
+  rm -rf "$state/pg" "$state/nginx" "$state/logs" "$state"/popi-*.pid "$state/database-url" "$state/cluster.env" \
+    "$state/replica.env"
   mkdir -p "$state/pg" "$state/nginx" "$state/logs"
   chmod 755 "$state"
   pg_cluster_tools
@@ -219,7 +244,8 @@ cmd_up() {
   [[ $state =~ ^[A-Za-z0-9/._-]+$ ]] || fail "$state: POPI_CLUSTER_DIR may hold only letters, digits and / . _ -"
   local socket="$state/pg/.s.PGSQL.5432"
   ((${#socket} <= 107)) || fail "$socket is too long for a unix socket; set POPI_CLUSTER_DIR to a shorter path"
-  printf 'REPLICAS=%s\nPORT=%s\n' "$REPLICAS" "$PORT" >"$state/cluster.env"
+  printf 'REPLICAS=%s\nPORT=%s\nBIN=%q\nMODEL=%q\n' "$REPLICAS" "$PORT" "$bin" "$model" >"$state/cluster.env"
+  BIN=$bin MODEL=$model
 
   # From here on a failure stops whatever this run started.
   trap 'echo "cluster: up failed; stopping what it started" >&2; stop_all || true' EXIT
@@ -243,11 +269,13 @@ cmd_up() {
   local threads
   threads=$(($(nproc) / REPLICAS))
   export POPI_THREADS=${POPI_THREADS:-$((threads > 0 ? threads : 1))}
+  local name
+  # Every POPI_* setting but the address, as `declare -x` lines (quoted for bash).
+  for name in $(compgen -e | grep '^POPI_' | grep -vxE 'POPI_HOST|POPI_PORT' || true); do
+    declare -p "$name"
+  done >"$state/replica.env"
   for ((i = 1; i <= REPLICAS; i++)); do
-    # setsid: the replicas outlive this script and ignore its terminal's signals.
-    setsid "$bin" serve --host 127.0.0.1 --port $((PORT + i)) --model "$model" \
-      </dev/null >"$state/logs/popi-$i.log" 2>&1 9>&- &
-    echo $! >"$state/popi-$i.pid"
+    start_replica "$i"
   done
   for ((i = 1; i <= REPLICAS; i++)); do
     popi_wait_ready "http://127.0.0.1:$((PORT + i))" "$(cat "$state/popi-$i.pid")" "$state/logs/popi-$i.log" \
@@ -327,6 +355,87 @@ cmd_down() {
   fi
 }
 
+# Stops replica I: signal S (TERM: its graceful shutdown; KILL: a crash), then waits (unless
+# --no-wait) up to the shutdown grace and 15 s for it to exit.
+cmd_replica_stop() {
+  local i=${1:-} signal=TERM wait=1 pid
+  shift || usage
+  while (($#)); do
+    case $1 in
+      --signal) signal=${2:-}; shift 2 || usage ;;
+      --no-wait) wait=0; shift ;;
+      *) usage ;;
+    esac
+  done
+  load_state || fail "no cluster in $state"
+  replica_index "$i"
+  pid=$(replica_pid "$i") || fail "popi-$i is not running"
+  kill -s "$signal" "$pid"
+  echo "cluster: sent SIG${signal#SIG} to popi-$i (pid $pid)"
+  ((wait)) || return 0
+  local deadline=$((SECONDS + ${POPI_SHUTDOWN_GRACE:-10} + 15))
+  while pid_alive "$pid"; do
+    [ $SECONDS -lt $deadline ] || fail "popi-$i (pid $pid) still runs"
+    sleep 0.1
+  done
+  echo "cluster: popi-$i stopped"
+}
+
+cmd_replica_start() {
+  local i=${1:-} wait=1 pid
+  shift || usage
+  case ${1:-} in
+    --no-wait) wait=0; shift ;;
+    "") ;;
+    *) usage ;;
+  esac
+  load_state || fail "no cluster in $state"
+  replica_index "$i"
+  if pid=$(replica_pid "$i"); then fail "popi-$i is running already (pid $pid)"; fi
+  port_free $((PORT + i)) || fail "port $((PORT + i)) on 127.0.0.1 is taken"
+  start_replica "$i"
+  pid=$(cat "$state/popi-$i.pid")
+  echo "cluster: started popi-$i (pid $pid)"
+  ((wait)) || return 0
+  popi_wait_ready "http://127.0.0.1:$((PORT + i))" "$pid" "$state/logs/popi-$i.log" "${POPI_START_TIMEOUT:-300}" \
+    || fail "replica popi-$i did not start (log: $state/logs/popi-$i.log)"
+  echo "cluster: popi-$i ready on 127.0.0.1:$((PORT + i))"
+}
+
+cmd_pg_stop() {
+  local mode=fast
+  case ${1:-} in
+    --mode) mode=${2:-}; shift 2 || usage ;;
+    "") ;;
+    *) usage ;;
+  esac
+  (($# == 0)) || usage
+  [[ $mode == fast || $mode == immediate ]] || fail "--mode must be fast or immediate, not \"$mode\""
+  load_state || fail "no cluster in $state"
+  postgres_pid >/dev/null || fail "PostgreSQL is not running"
+  pg_cluster_tools
+  pg_cluster_stop "$state/pg" "$mode"
+  if postgres_pid >/dev/null; then fail "PostgreSQL still runs after pg_ctl stop -m $mode"; fi
+  echo "cluster: PostgreSQL stopped ($mode)"
+}
+
+cmd_pg_start() {
+  (($# == 0)) || usage
+  load_state || fail "no cluster in $state"
+  if postgres_pid >/dev/null; then fail "PostgreSQL is running already"; fi
+  pg_cluster_tools
+  pg_cluster_start "$state/pg" || fail "PostgreSQL did not start (log: $state/pg/server.log)"
+  echo "cluster: PostgreSQL started"
+}
+
+cmd_psql() {
+  if ! load_state || [ ! -f "$state/database-url" ]; then fail "no cluster in $state"; fi
+  local psql
+  psql=$(command -v psql || true)
+  if [ -z "$psql" ]; then pg_cluster_tools; psql=$PG_BINDIR/psql; fi
+  "$psql" "$(cat "$state/database-url")" "$@"
+}
+
 (($#)) || usage
 command=$1
 shift
@@ -335,5 +444,10 @@ case $command in
   status) cmd_status "$@" ;;
   key) cmd_key "$@" ;;
   down) cmd_down "$@" ;;
+  replica-stop) cmd_replica_stop "$@" ;;
+  replica-start) cmd_replica_start "$@" ;;
+  pg-stop) cmd_pg_stop "$@" ;;
+  pg-start) cmd_pg_start "$@" ;;
+  psql) cmd_psql "$@" ;;
   *) usage ;;
 esac

@@ -6,6 +6,7 @@
 #                                 the postgres user to run them as when we are root)
 #   pg_cluster_create DIR MAXCONN initdb in DIR/data, starts the server (log DIR/server.log) and
 #                                 sets PG_URL, a DATABASE_URL for it
+#   pg_cluster_start DIR          starts the server of DIR/data again (after pg_cluster_stop)
 #   pg_cluster_stop DIR MODE      pg_ctl stop -m MODE (fast, immediate); quiet if nothing runs
 
 pg_cluster_tools() {
@@ -35,10 +36,14 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
-  "${PG_RUNAS[@]}" "$PG_BINDIR/pg_ctl" start -D "$dir/data" -w -l "$dir/server.log" >/dev/null \
-    || { tail -n 20 "$dir/server.log" >&2; return 1; }
+  pg_cluster_start "$dir" || return 1
   # shellcheck disable=SC2034  # the caller's result
   PG_URL="postgresql://popi:$password@/postgres?host=$dir"
+}
+
+pg_cluster_start() {
+  "${PG_RUNAS[@]}" "$PG_BINDIR/pg_ctl" start -D "$1/data" -w -l "$1/server.log" >/dev/null \
+    || { tail -n 20 "$1/server.log" >&2; return 1; }
 }
 
 pg_cluster_stop() {
