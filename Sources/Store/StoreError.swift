@@ -67,7 +67,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     public var isTransient: Bool {
         switch self {
         case .unavailable, .connectionLost, .poolTimeout: return true
-        case .server(let error): return error.sqlState.hasPrefix("08") || error.sqlState.hasPrefix("57P") || error.sqlState == "40001" || error.sqlState == "40P01"
+        // Class 53 (insufficient resources: disk full, out of memory, too many connections)
+        // passes once the server has room again.
+        case .server(let error):
+            return error.sqlState.hasPrefix("08") || error.sqlState.hasPrefix("57P") || error.sqlState.hasPrefix("53")
+                || error.sqlState == "40001" || error.sqlState == "40P01"
         default: return false
         }
     }
@@ -86,4 +90,6 @@ public struct ServerError: Sendable, Equatable, CustomStringConvertible {
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
     public var isForeignKeyViolation: Bool { sqlState == "23503" }
+    /// The server's disk is full (disk_full): writes fail, reads still work.
+    public var isOutOfSpace: Bool { sqlState == "53100" }
 }

@@ -111,14 +111,20 @@ extension HTTPError {
                                       headers: ["Retry-After": "1"])
     static let databaseUnavailable = HTTPError(.serviceUnavailable, code: "database_unavailable",
                                                message: "the database is unavailable; try again", headers: ["Retry-After": "1"])
+    /// PostgreSQL's disk is full: writes are refused until an operator frees space; reads work.
+    static let databaseFull = HTTPError(.serviceUnavailable, code: "database_full",
+                                        message: "the database has no space left for writes; reads still work; try again later",
+                                        headers: ["Retry-After": "30"])
     /// A streamed generation that failed after the response began (the cause is logged, not shown).
     static let generationFailed = HTTPError(.internalServerError, code: "internal", message: "generation failed")
 
-    /// What a failure answers: an unreachable database 503 (clients retry), an upstream's failure
+    /// What a failure answers: an unreachable database 503 (clients retry), a full one 503
+    /// `database_full`, an upstream's failure
     /// its 502 / 503 / 504; HTTP errors and everything else pass unchanged (the router answers
     /// other errors 500 `internal` and logs them).
     static func from(_ error: any Error) -> any Error {
         switch error {
+        case StoreError.server(let server) where server.isOutOfSpace: return databaseFull
         case let error as StoreError where error.isTransient: return databaseUnavailable
         case let error as LLMClientError: return error.httpError
         default: return error
