@@ -38,7 +38,8 @@ final class ServiceDatabase: Sendable {
         }
         do {
             let configuration = try DatabaseConfiguration(connectionString: connectionString, poolSize: settings.poolSize)
-            let report = try Migrator(migrations: migrations).migrate(configuration)
+            let report = try migrate(configuration, migrations: migrations,
+                                     wait: embedded == nil ? settings.startupWait : 0, logger: logger)
             for migration in report.applied {
                 logger.notice("applied migration \(migration.fileName)")
             }
@@ -50,6 +51,25 @@ final class ServiceDatabase: Sendable {
         } catch {
             if let pg = embedded, pg.didStart { try? pg.stop() }
             throw error
+        }
+    }
+
+    /// Applies the migrations, retrying while the server is unreachable (a transient error) for
+    /// up to `wait` seconds, with a doubling pause of at most 5 s and one log line per attempt.
+    private static func migrate(_ configuration: DatabaseConfiguration, migrations: [Migration], wait: Int,
+                                logger: Logger) throws -> Migrator.Report {
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var pause = 0.5
+        while true {
+            do {
+                return try Migrator(migrations: migrations).migrate(configuration)
+            } catch let error as StoreError where error.isTransient && ContinuousClock.now + .seconds(pause) < deadline {
+                logger.warning("database unreachable at start-up; retrying",
+                               metadata: ["database": "\(configuration.redactedDescription)", "error": "\(error)",
+                                          "retry_in_s": "\(pause)"])
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 5)
+            }
         }
     }
 

@@ -34,7 +34,8 @@ enum Service {
                                                "load_ms": "\((ContinuousClock.now - loadStarted) / .milliseconds(1))"])
 
         // The database after the files: a bad model or adapter stops popi before it starts a cluster.
-        var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory)
+        var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory,
+                                                            startupWait: DatabaseSettings.serveStartupWait)
         settings.databaseURL = configuration.databaseURL
         let database = try ServiceDatabase.open(settings, logger: logger)
         defer { database.close(stopAdoptedCluster: true, logger: logger) }

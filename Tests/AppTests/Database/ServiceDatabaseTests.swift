@@ -38,12 +38,50 @@ import Testing
         }
     }
 
+    /// A replica started before its database: `serve` keeps retrying and opens it once it is
+    /// up; a one-shot command (no wait) gives up at once. The database "comes up" when its
+    /// unix socket appears in the folder the URL names (a link to the test server's socket).
+    @Test func aDatabaseThatComesUpDuringTheStartUpWaitIsOpened() async throws {
+        let url = try databaseURL
+        let socketFolder = try #require(try DatabaseConfiguration(connectionString: url).parameters["host"])
+        guard socketFolder.hasPrefix("/") else { return }  // a TCP test server: this test needs its socket
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-wait-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let later = url.replacingOccurrences(of: "host=\(socketFolder)", with: "host=\(folder)")
+        #expect(later != url)
+
+        let oneShot = DatabaseSettings(databaseURL: later, dataDirectory: URL(fileURLWithPath: "/nonexistent"), poolSize: 1)
+        #expect { try ServiceDatabase.open(oneShot, logger: Logger(label: "test")) } throws: { error in
+            (error as? StoreError)?.isTransient == true
+        }
+
+        let serve = DatabaseSettings(databaseURL: later, dataDirectory: URL(fileURLWithPath: "/nonexistent"), poolSize: 1,
+                                     startupWait: 60)
+        let opening = Task.detached { try ServiceDatabase.open(serve, logger: Logger(label: "test")) }
+        try await Task.sleep(for: .seconds(1.5))
+        let socket = try #require(try FileManager.default.contentsOfDirectory(atPath: socketFolder).first { $0.hasPrefix(".s.PGSQL.") && !$0.hasSuffix(".lock") })
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/\(socket)", withDestinationPath: "\(socketFolder)/\(socket)")
+        let database = try await opening.value
+        defer { database.close(stopAdoptedCluster: true, logger: Logger(label: "test")) }
+        #expect(await database.store.health().isReady)
+    }
+
     @Test func settingsComeFromTheEnvironment() throws {
         let data = URL(fileURLWithPath: "data")
         let unset = try DatabaseSettings.fromEnvironment(dataDirectory: data, environment: ["DATABASE_URL": ""])
         #expect(unset.databaseURL == nil && unset.poolSize == 10)
         let set = try DatabaseSettings.fromEnvironment(dataDirectory: data, environment: ["DATABASE_URL": "host=/tmp", "POPI_DB_POOL_SIZE": "3"])
         #expect(set.databaseURL == "host=/tmp" && set.poolSize == 3)
+        #expect(unset.startupWait == 0)
+        #expect(try DatabaseSettings.fromEnvironment(dataDirectory: data, startupWait: 60, environment: [:]).startupWait == 60)
+        #expect(try DatabaseSettings.fromEnvironment(dataDirectory: data, startupWait: 60,
+                                                     environment: ["POPI_DATABASE_WAIT": "0"]).startupWait == 0)
+        for bad in ["-1", "soon", "3601"] {
+            #expect(throws: StoreError.self) {
+                try DatabaseSettings.fromEnvironment(dataDirectory: data, environment: ["POPI_DATABASE_WAIT": bad])
+            }
+        }
         for bad in ["0", "-1", "many", "1001"] {
             #expect(throws: StoreError.self) {
                 try DatabaseSettings.fromEnvironment(dataDirectory: data, environment: ["POPI_DB_POOL_SIZE": bad])
