@@ -319,6 +319,7 @@ extension Serve {
             [host.row, port.row, dataDirectory.row,
              ServeSettingRow(flag: "—", variable: "`DATABASE_URL`", shownDefault: "unset"),
              ServeSettingRow(flag: "—", variable: "`POPI_DB_POOL_SIZE`", shownDefault: "`\(DatabaseSettings.defaultPoolSize)`"),
+             ServeSettingRow(flag: "—", variable: "`POPI_DATABASE_WAIT`", shownDefault: "`\(DatabaseSettings.serveStartupWait)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, prefixCacheMiB.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row,
              summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, refreshQueuePerTenant.row, rateLimit.row, rateBurst.row, authFailureRate.row,
