@@ -136,14 +136,16 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
 
             let learned = GRPOObjective.contrasted(own: rewards, other: otherRewards, weight: settings.contrast)
             let capped = generations.map { $0.finishReason == .length }
-            let valid = candidates.indices.map { candidate in
-                (candidate >= capped.count || !capped[candidate]) && learned[candidate] != nil
-            }
             var continuations = generations.map { generation in
                 generation.finishReason == .length ? generation.tokens : generation.tokens + endOfTurn
             }
             if let persona {
                 continuations.append(try base.engine.chatTemplate.encodeResponse(persona, tokenizer: base.engine.tokenizer))
+            }
+            // A persona longer than the cap would be a summary the sampler can never write: not a target.
+            let valid = candidates.indices.map { candidate in
+                let fits = candidate < capped.count ? !capped[candidate] : continuations[candidate].count <= settings.maxSummaryTokens + 1
+                return fits && learned[candidate] != nil
             }
             var group = SampledGroup(prompt: promptTokens, trained: [], advantages: [],
                                      rewards: Array(rewards.prefix(texts.count)),
