@@ -23,8 +23,9 @@ final class ServiceDatabase: Sendable {
     /// Validates the connection string, starts the embedded cluster if needed, applies pending
     /// migrations (under the advisory lock, so replicas starting together migrate once) and
     /// builds the pool. Blocking: call it from start-up code, not from request handling.
+    /// `stopWaiting` ends the start-up wait for an unreachable server early (SIGTERM meanwhile).
     static func open(_ settings: DatabaseSettings, migrations: [Migration] = Migration.bundled,
-                            logger: Logger) throws -> ServiceDatabase {
+                            logger: Logger, stopWaiting: @escaping @Sendable () -> Bool = { false }) throws -> ServiceDatabase {
         var embedded: EmbeddedPostgres?
         let connectionString: String
         if let url = settings.databaseURL {
@@ -39,7 +40,7 @@ final class ServiceDatabase: Sendable {
         do {
             let configuration = try DatabaseConfiguration(connectionString: connectionString, poolSize: settings.poolSize)
             let report = try migrate(configuration, migrations: migrations,
-                                     wait: embedded == nil ? settings.startupWait : 0, logger: logger)
+                                     wait: embedded == nil ? settings.startupWait : 0, logger: logger, stopWaiting: stopWaiting)
             for migration in report.applied {
                 logger.notice("applied migration \(migration.fileName)")
             }
@@ -55,9 +56,10 @@ final class ServiceDatabase: Sendable {
     }
 
     /// Applies the migrations, retrying while the server is unreachable (a transient error) for
-    /// up to `wait` seconds, with a doubling pause of at most 5 s and one log line per attempt.
+    /// up to `wait` seconds, with a doubling pause of at most 5 s and one log line per attempt;
+    /// `stopWaiting` (polled every 0.1 s) gives up at once with the last error.
     private static func migrate(_ configuration: DatabaseConfiguration, migrations: [Migration], wait: Int,
-                                logger: Logger) throws -> Migrator.Report {
+                                logger: Logger, stopWaiting: () -> Bool) throws -> Migrator.Report {
         let deadline = ContinuousClock.now + .seconds(wait)
         var pause = 0.5
         while true {
@@ -67,7 +69,11 @@ final class ServiceDatabase: Sendable {
                 logger.warning("database unreachable at start-up; retrying",
                                metadata: ["database": "\(configuration.redactedDescription)", "error": "\(error)",
                                           "retry_in_s": "\(pause)"])
-                Thread.sleep(forTimeInterval: pause)
+                let resume = ContinuousClock.now + .seconds(pause)
+                while ContinuousClock.now < resume {
+                    if stopWaiting() { throw error }
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
                 pause = min(pause * 2, 5)
             }
         }

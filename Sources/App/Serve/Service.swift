@@ -37,7 +37,7 @@ enum Service {
         var settings = try DatabaseSettings.fromEnvironment(dataDirectory: configuration.dataDirectory,
                                                             startupWait: DatabaseSettings.serveStartupWait)
         settings.databaseURL = configuration.databaseURL
-        let database = try ServiceDatabase.open(settings, logger: logger)
+        let database = try ServiceDatabase.open(settings, logger: logger, stopWaiting: { signals.hasReceived })
         defer { database.close(stopAdoptedCluster: true, logger: logger) }
 
         let metrics = ServiceMetrics()

@@ -31,6 +31,9 @@ final class SignalWaiter: @unchecked Sendable {  // the Dispatch sources are onl
         if first { semaphore.signal() }
     }
 
+    /// Whether a signal has arrived (for start-up work that polls instead of waiting).
+    var hasReceived: Bool { received.withLock { $0 != nil } }
+
     /// Blocks until a signal arrives and returns its number.
     func wait() -> Int32 {
         semaphore.wait()
