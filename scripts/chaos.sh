@@ -198,6 +198,17 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 plus() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
 sql() { "${cluster[@]}" psql -XAtqc "$1"; }
 readyz_code() { curl -s -m 5 -o /dev/null -w '%{http_code}' "$1/readyz" || true; }
+# check_acked N USER: every event the client logged as acknowledged in $work/sN.log (scenario N)
+# is stored for USER.
+check_acked() {
+  local acked missing
+  "${client[@]}" acked --log "$work/s$1.log" | sort -u >"$work/s$1-acked.txt"
+  sql "SELECT idempotency_key FROM feedback_events e JOIN users u ON u.id = e.user_id WHERE u.external_id = '$2'" \
+    | sort -u >"$work/s$1-stored.txt"
+  acked=$(wc -l <"$work/s$1-acked.txt")
+  missing=$(comm -23 "$work/s$1-acked.txt" "$work/s$1-stored.txt" | wc -l)
+  check "$1" "acknowledged events missing afterwards (of $acked)" "0" "$missing" eq "$missing" 0
+}
 replica_pid() { cat "$state/popi-$1.pid"; }
 # Alive and not a zombie (a replica cluster.sh started has no parent here to reap it).
 alive() {
@@ -373,13 +384,7 @@ scenario_2() {
   pids_after=$(cat "$state"/popi-*.pid | sort | tr '\n' ' ')
   check 2 "replicas restarted meanwhile" "none" "$([ "$pids_before" = "$pids_after" ] && echo none || echo "pids $pids_before-> $pids_after")" \
     eq "$pids_before" "$pids_after"
-  "${client[@]}" acked --log "$work/s2.log" | sort -u >"$work/s2-acked.txt"
-  sql "SELECT idempotency_key FROM feedback_events e JOIN users u ON u.id = e.user_id WHERE u.external_id = 's2-user'" \
-    | sort -u >"$work/s2-stored.txt"
-  local acked missing
-  acked=$(wc -l <"$work/s2-acked.txt")
-  missing=$(comm -23 "$work/s2-acked.txt" "$work/s2-stored.txt" | wc -l)
-  check 2 "acknowledged events missing afterwards (of $acked)" "0" "$missing" eq "$missing" 0
+  check_acked 2 s2-user
 }
 
 # ---- 3: PostgreSQL unreachable when a replica starts -------------------------------------------
@@ -577,7 +582,7 @@ scenario_6() {
     check 6 "PostgreSQL's disk full" "run" "skipped: mounting a tmpfs needs root" skip
     return 0
   fi
-  local data="$state/pg/data" size avail pg_before pg_after full_t free_t recovered=never n_w failed_w codes_w
+  local data="$state/pg/data" size avail pg_before pg_after full_t free_t recovered=never n_w codes_w
   "${cluster[@]}" pg-stop --mode fast >/dev/null
   # Tables and indexes (base/) on the tmpfs, WAL (pg_wal/) on the disk: a failed WAL write is a
   # PANIC that stops the server, a relation that cannot grow is an ERROR for its statement.
@@ -613,7 +618,7 @@ scenario_6() {
   stop_load
   pg_after=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || echo gone)
   stats --log "$work/s6.log" --op feedback --from "$full_t" --to "$free_t"
-  n_w=$n failed_w=$failed codes_w=$codes
+  n_w=$n codes_w=$codes
   check 6 "writes while the disk is full ($avail KiB free; of $n_w): refused" ">= 1" "$((n_w - ok))" ge "$((n_w - ok))" 1
   check 6 "how they are refused" "503/507, a clear code" "$codes_w" \
     eval "[[ '$codes_w' =~ ^((503|507):[a-z_]+=[0-9]+,?)+\$ ]] && [[ '$codes_w' != *internal* ]]"
@@ -623,14 +628,7 @@ scenario_6() {
   stats --log "$work/s6.log" --op feedback --from "$free_t"
   recovered=$(if ((ok > 0)); then elapsed "$free_t" "$first_ok_t0"; else echo never; fi)
   check 6 "first acknowledged write after space returns, s" "<= 5" "$recovered" le "${recovered/never/999}" 5
-  "${client[@]}" acked --log "$work/s6.log" | sort -u >"$work/s6-acked.txt"
-  sql "SELECT idempotency_key FROM feedback_events e JOIN users u ON u.id = e.user_id WHERE u.external_id = 's6-user'" \
-    | sort -u >"$work/s6-stored.txt"
-  local acked missing
-  acked=$(wc -l <"$work/s6-acked.txt")
-  missing=$(comm -23 "$work/s6-acked.txt" "$work/s6-stored.txt" | wc -l)
-  check 6 "acknowledged events missing afterwards (of $acked)" "0" "$missing" eq "$missing" 0
-  : "$failed_w"
+  check_acked 6 s6-user
 }
 
 state_logs="$state/logs"
