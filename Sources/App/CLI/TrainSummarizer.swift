@@ -6,13 +6,14 @@ import Personalization
 struct TrainSummarizer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarizer",
-        abstract: "Train a summarizer adapter on POPI's reward (GRPO, or best-of-N distillation).",
+        abstract: "Train a summarizer adapter on POPI's reward (GRPO, best-of-N distillation, or supervised on personas).",
         discussion: """
             Each step samples --group-size summaries for each of --users-per-step users with the adapter, \
             rewards them with r(s) on the users' held-out pairs (scored by the base model), and takes one \
             AdamW step on the group-centred advantages with a KL penalty to the base. With --method distill, \
             the step is instead a supervised one toward each user's best candidate by r(s) (the samples and \
-            the dataset's persona, if any), when it beats no summary. Writes the adapter to \
+            the dataset's persona, if any), when it beats no summary. With --method supervised, each user's \
+            persona is the target, with nothing sampled or scored (every user needs a persona). Writes the adapter to \
             --out, checkpoints to OUT.checkpoints/, a JSON-lines log to OUT.log.jsonl and the curve to \
             OUT.svg. With --validation-users, that many users are set aside and the adapter's zero-shot \
             summary is scored on them after step 1, every --validate-every steps and after the last; \
@@ -73,7 +74,7 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(help: "Weight of the contrast term (0...1): a summary's advantage comes from r(s) on its user's pairs minus this times r(s) on the next user's pairs of the step, so generic summaries earn nothing. 0 is POPI's reward.")
     var contrast = GRPOSettings().contrast
 
-    @Option(help: "grpo (the paper's) or distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona).")
+    @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona) or supervised (each user's persona is the target; nothing is sampled).")
     var method = GRPOSettings().method.rawValue
 
     @OptionGroup var runtimeOptions: RuntimeOptions
@@ -102,12 +103,17 @@ struct TrainSummarizer: AsyncParsableCommand {
     }
 
     static func describe(_ r: GRPOStepRecord) -> String {
-        String(format: "step %d: reward %.2f ± %.2f, accuracy %.2f, KL %.4f, %.0f tokens/summary (%.0f%% capped), lr %.2g, |g| %.3g, %.0f s (sample %.0f, score %.0f, train %.0f at %.0f tok/s)",
-               r.step, r.meanReward, r.rewardSpread, r.accuracy, r.kl, r.meanSummaryTokens, 100 * r.truncatedShare,
-               r.learningRate, r.gradientNorm, r.seconds, r.samplingSeconds, r.scoringSeconds, r.trainingSeconds,
-               r.trainingTokensPerSecond)
+        (r.sampled
+            ? String(format: "step %d: reward %.2f ± %.2f, accuracy %.2f, KL %.4f, %.0f tokens/summary (%.0f%% capped), lr %.2g, |g| %.3g, %.0f s (sample %.0f, score %.0f, train %.0f at %.0f tok/s)",
+                     r.step, r.meanReward, r.rewardSpread, r.accuracy, r.kl, r.meanSummaryTokens, 100 * r.truncatedShare,
+                     r.learningRate, r.gradientNorm, r.seconds, r.samplingSeconds, r.scoringSeconds, r.trainingSeconds,
+                     r.trainingTokensPerSecond)
+            : String(format: "step %d: loss %.3f, KL %.4f, %.0f tokens/target, lr %.2g, |g| %.3g, %.0f s (train %.0f at %.0f tok/s)",
+                     r.step, r.loss, r.kl, r.meanSummaryTokens, r.learningRate, r.gradientNorm, r.seconds, r.trainingSeconds,
+                     r.trainingTokensPerSecond))
             + (r.otherUserReward.map { String(format: "; on the next user's pairs %.2f", $0) } ?? "")
             + (r.distillation.map { d in
+                !r.sampled ? String(format: "; learnt %d personas", d.targets) :
                 String(format: "; distilled %d users (%d from the persona)", d.targets, d.personaTargets)
                     + (d.targetReward.map { String(format: ", target reward %.2f", $0) } ?? "")
             } ?? "")

@@ -4,7 +4,8 @@ public struct GRPOStepRecord: TrainingRecord {
     public var step: Int
     public var users: [String]
     /// Over every sample of the step that had text to score (capped ones included, with the
-    /// reward they earned before the cap's penalty).
+    /// reward they earned before the cap's penalty); 0, and not drawn, when nothing was sampled
+    /// (supervised steps).
     public var meanReward: Double
     public var rewardSpread: Double
     /// Share of held-out pairs with h > 0, over the scored samples.
@@ -29,7 +30,7 @@ public struct GRPOStepRecord: TrainingRecord {
     /// With a contrast (`GRPOSettings.contrast`): the samples' mean r(s) on the contrast users'
     /// pairs. Above `meanReward`, the summaries fit other users better than their own.
     public var otherUserReward: Double?
-    /// With best-of-N distillation: what the step learnt.
+    /// With best-of-N distillation or supervised steps: what the step learnt.
     public var distillation: Distilled?
 
     /// The targets of a distillation step.
@@ -65,11 +66,14 @@ public struct GRPOStepRecord: TrainingRecord {
 
     public var seconds: Double { samplingSeconds + scoringSeconds + trainingSeconds + (validation?.seconds ?? 0) }
 
+    /// Whether the step sampled summaries to reward (every method but supervised).
+    public var sampled: Bool { samplingSeconds > 0 }
+
     public var validationReward: Double? { validation?.meanReward }
 
     public static let curves: [(title: String, value: @Sendable (GRPOStepRecord) -> Double)] = [
-        ("mean reward r(s)", { $0.meanReward }),
-        ("POPI accuracy (h > 0)", { $0.accuracy }),
+        ("mean reward r(s)", { $0.sampled ? $0.meanReward : .nan }),
+        ("POPI accuracy (h > 0)", { $0.sampled ? $0.accuracy : .nan }),
         ("KL to the base (k3, per token)", { $0.kl }),
         ("summary tokens", { $0.meanSummaryTokens }),
         ("set-aside users: zero-shot reward", { $0.validation?.meanReward ?? .nan }),

@@ -8,4 +8,9 @@ public enum SummarizerMethod: String, Codable, Sendable, CaseIterable {
     /// if it beats no summary at all. It teaches zero-shot sampling what best-of-N selection
     /// finds, and the persona gives it a candidate the untrained model rarely samples.
     case distill
+    /// Supervised fine-tuning on the dataset's persona sentences: each user's persona is the
+    /// target of a supervised step, with no sampling and no scoring (every user needs one). It
+    /// shows the model many users' written descriptions cheaply, where distillation's targets are
+    /// few; r(s) judges the result only on the set-aside users.
+    case supervised
 }

@@ -12,7 +12,8 @@ public import InferenceRuntime
 ///
 /// Then one AdamW step. With `SummarizerMethod.distill`, step 3 instead teacher-forces only each
 /// user's best candidate (the samples and the user's persona, if the dataset has one, ranked by
-/// r(s)) with advantage 1: a supervised step toward it, with the same KL penalty.
+/// r(s)) with advantage 1: a supervised step toward it, with the same KL penalty. With
+/// `SummarizerMethod.supervised`, the user's persona is that target and steps 1-2 are skipped.
 ///
 /// Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
@@ -43,6 +44,9 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 maxPassTokens: Int = 4096) throws {
         try settings.validate()
         (self.users, validationUsers) = try Self.split(TrainingUser.validated(users), settings: settings)
+        if settings.method == .supervised, let user = self.users.first(where: { $0.persona == nil }) {
+            throw PersonalizationError.invalidOption("supervised training learns each user's persona; user \(user.id) has none")
+        }
         self.settings = settings
         self.limits = limits
         self.base = model.with(adapter: nil)
@@ -105,6 +109,15 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
             let prompt = Prompt.messages(turns)
             let promptTokens = try base.engine.promptTokens(prompt)
+            if settings.method == .supervised, let persona = user.persona {
+                let target = try base.engine.chatTemplate.encodeResponse(persona, tokenizer: base.engine.tokenizer)
+                // As with distillation, a persona longer than the cap is never a target.
+                let fits = target.count <= settings.maxSummaryTokens + 1
+                groups.append(SampledGroup(prompt: promptTokens, trained: fits ? [target] : [], advantages: fits ? [1] : [],
+                                           rewards: [], otherRewards: [], accuracies: [], capped: [],
+                                           sampleTokens: 0, target: fits ? (reward: nil, persona: true) : nil))
+                continue
+            }
             let generations = try await base.engine.generate(
                 GenerationRequest(prompt: prompt, sampling: samplingParameters(step: step, user: index),
                                   count: settings.groupSize, adapter: adapter))
@@ -152,11 +165,10 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                                      otherRewards: Array(otherRewards.prefix(texts.count)),
                                      accuracies: Array(accuracies.prefix(texts.count)), capped: capped,
                                      sampleTokens: continuations.prefix(texts.count).reduce(0) { $0 + $1.count })
-            switch settings.method {
-            case .grpo:
+            if settings.method == .grpo {
                 group.trained = continuations
                 group.advantages = GRPOObjective.advantages(rewards: learned, valid: valid)
-            case .distill:
+            } else {
                 let none = GRPOObjective.contrasted(own: [Reward.reward(margin: 0)], other: [Reward.reward(margin: 0)],
                                                     weight: settings.contrast)[0]!
                 if let target = Distillation.target(rewards: learned, valid: valid, baseline: none) {
@@ -208,18 +220,19 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             step: step, users: batchUsers.map(\.id), meanReward: meanReward, rewardSpread: spread,
             accuracy: scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.1 } / Double(scored.count),
             kl: klSum / Double(max(totalTokens, 1)), loss: loss,
-            meanSummaryTokens: Double(groups.reduce(0) { $0 + $1.sampleTokens }) / Double(samples),
-            truncatedShare: Double(groups.reduce(0) { count, group in count + group.capped.filter { $0 }.count }) / Double(samples),
+            meanSummaryTokens: meanSummaryTokens(groups),
+            truncatedShare: samples == 0 ? 0 : Double(groups.reduce(0) { count, group in count + group.capped.filter { $0 }.count }) / Double(samples),
             learningRate: 0, gradientNorm: 0, skipped: nil, samplingSeconds: samplingSeconds,
             scoringSeconds: scoringSeconds, trainingSeconds: trainingSeconds,
             trainingTokensPerSecond: Double(passTokens) / max(trainingSeconds, 1e-9))
         record.note(outcome)
         let others = groups.flatMap { $0.otherRewards.compactMap { $0 } }
         if !others.isEmpty { record.otherUserReward = others.reduce(0, +) / Double(others.count) }
-        if settings.method == .distill {
+        if settings.method != .grpo {
             let targets = groups.compactMap(\.target)
+            let rewarded = targets.compactMap(\.reward)
             record.distillation = .init(targets: targets.count, personaTargets: targets.filter(\.persona).count,
-                                        targetReward: targets.isEmpty ? nil : targets.reduce(0) { $0 + $1.reward } / Double(targets.count))
+                                        targetReward: rewarded.isEmpty ? nil : rewarded.reduce(0, +) / Double(rewarded.count))
         }
         if validates { record.validation = try await validate() }
         return record
@@ -262,6 +275,14 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         return options.sampling
     }
 
+    /// Mean tokens of the sampled summaries; of the targets when nothing was sampled (supervised).
+    private func meanSummaryTokens(_ groups: [SampledGroup]) -> Double {
+        let samples = groups.reduce(0) { $0 + $1.capped.count }
+        if samples > 0 { return Double(groups.reduce(0) { $0 + $1.sampleTokens }) / Double(samples) }
+        let targets = groups.flatMap(\.trained)
+        return targets.isEmpty ? 0 : Double(targets.reduce(0) { $0 + $1.count }) / Double(targets.count)
+    }
+
     /// The group's samples in runs whose pass (the prompt once, then the summaries) fits.
     private func chunks(of group: SampledGroup) -> [[Int]] {
         var result: [[Int]] = [[]]
@@ -280,7 +301,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
     private struct SampledGroup {
         var prompt: [Int32]
         /// The continuations the step trains on, and the advantage of each: every sample with
-        /// GRPO; the target alone (advantage 1, a supervised step) when distilling.
+        /// GRPO; the target alone (advantage 1, a supervised step) when distilling or supervised.
         var trained: [[Int32]]
         var advantages: [Double]
         /// Of the samples: r(s) on the user's pairs, on the contrast user's pairs (nil without a
@@ -290,7 +311,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var accuracies: [Double?]
         var capped: [Bool]
         var sampleTokens: Int
-        /// When distilling: the target's r(s) and whether it was the persona.
-        var target: (reward: Double, persona: Bool)?
+        /// When distilling: the target's r(s) (nil when supervised: not scored) and whether it was the persona.
+        var target: (reward: Double?, persona: Bool)?
     }
 }

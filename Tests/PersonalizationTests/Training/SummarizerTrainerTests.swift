@@ -160,6 +160,33 @@ import Testing
         }
     }
 
+    /// A supervised step samples and scores nothing, learns every user's persona, and refuses
+    /// users without one.
+    @Test func aSupervisedStepLearnsThePersonaWithoutSamplingAndNeedsOneForEveryUser() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let user = users[0]
+        var settings = Self.small
+        settings.method = .supervised
+        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
+                                            output: "\(folder)/s.gguf", resume: false)
+        let persona = try #require(user.persona)
+        let before = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter.copy())
+        var records: [GRPOStepRecord] = []
+        try await run.run { records.append($0) }
+        let after = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter)
+        #expect(after > before, "log p(persona) \(before) before, \(after) after")
+        #expect(records.allSatisfy { !$0.sampled && $0.scoringSeconds == 0 && $0.meanSummaryTokens > 0 })
+        #expect(records.map { $0.distillation?.targets } == [1, 1])
+        #expect(records.allSatisfy { $0.distillation?.targetReward == nil })
+
+        var anonymous = user
+        anonymous.persona = nil
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: [user, anonymous], settings: settings)
+        }
+    }
+
     @Test func anExistingRunIsRefusedUnlessResumedAndOtherSettingsAreRefusedOnResume() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
