@@ -18,11 +18,13 @@ public struct DatabaseConfiguration: Sendable {
     /// libpq connect timeout in seconds, used unless the connection string sets `connect_timeout`.
     public var connectTimeout: Int
     /// First and largest pause between reconnect attempts once the server went away; while
-    /// paused, calls fail at once with `StoreError.unavailable` instead of piling up.
+    /// paused, calls fail at once with `StoreError.unavailable` instead of piling up. The largest
+    /// is also how long a replica may go on failing once the server is back (it notices only at
+    /// its next attempt): half a second, since an attempt on a server that refuses costs a round trip.
     public var reconnectBackoff: ClosedRange<Double>
 
     public init(connectionString: String, poolSize: Int = 10, acquireTimeout: Double = 10,
-                connectTimeout: Int = 5, reconnectBackoff: ClosedRange<Double> = 0.05...2) throws {
+                connectTimeout: Int = 5, reconnectBackoff: ClosedRange<Double> = 0.05...0.5) throws {
         guard (1...1000).contains(poolSize) else {
             throw StoreError.invalidValue("pool size must be between 1 and 1000, not \(poolSize)")
         }
