@@ -72,6 +72,11 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_refresh_job_failures_total", .counter, help: "Summary refresh attempts that failed.")
         registry.register("popi_refresh_jobs_dropped_total", .counter,
                           help: "Summary refreshes not queued by this replica because their tenant's queue was full.")
+        registry.register("popi_refresh_lease_expiries_total", .counter,
+                          help: "Refresh jobs this replica's claims found under an expired lease (their worker crashed or hung): reclaimed or failed (last attempt).",
+                          labels: ["outcome"])
+        // From zero, not from the first expiry: a rate over a series that appears at 1 misses it.
+        for outcome in ["reclaimed", "failed"] { registry.set("popi_refresh_lease_expiries_total", [outcome], to: 0) }
         registry.register("popi_refresh_reward", .histogram, help: "Mean POPI reward r(s) of the summaries refreshes stored.",
                           buckets: [-100, -80, -70, -69.3, -69, -68, -65, -60, -50, -25, 0])
         registry.register("popi_refresh_accuracy", .histogram, help: "POPI accuracy (share of held-out pairs with h > 0) of the summaries refreshes stored.",
@@ -111,6 +116,14 @@ final class ServiceMetrics: Sendable {
 
     func record(droppedRefreshes: UInt64) {
         registry.set("popi_refresh_jobs_dropped_total", to: Double(droppedRefreshes))
+    }
+
+    /// Counts the expired leases a claim met.
+    func record(claim: ClaimResult) {
+        if claim.reclaimed > 0 { registry.increment("popi_refresh_lease_expiries_total", ["reclaimed"], by: Double(claim.reclaimed)) }
+        if claim.failedOnExpiredLease > 0 {
+            registry.increment("popi_refresh_lease_expiries_total", ["failed"], by: Double(claim.failedOnExpiredLease))
+        }
     }
 
     func record(queue: QueueStatistics) {

@@ -68,9 +68,19 @@ final class RefreshWorkers: Sendable {
             do {
                 let claimed = try await store.jobs.claim(owner: name, kinds: [NewJob.summaryRefreshKind], limit: 1,
                                                          lease: lease.seconds)
-                guard let job = claimed.first else {
+                metrics.record(claim: claimed)
+                if claimed.failedOnExpiredLease > 0 {
+                    logger.error("refresh jobs failed: their lease expired on the last attempt",
+                                 metadata: ["count": "\(claimed.failedOnExpiredLease)"])
+                }
+                guard let job = claimed.jobs.first else {
                     try await Task.sleep(for: pollInterval)
                     continue
+                }
+                if claimed.reclaimed > 0 {
+                    // Another worker (on any replica) crashed or hung holding this job.
+                    logger.warning("refresh job reclaimed after its lease expired",
+                                   metadata: ["job_id": "\(job.id)", "attempt": "\(job.attempts)"])
                 }
                 await process(job, owner: name)
             } catch is CancellationError {
