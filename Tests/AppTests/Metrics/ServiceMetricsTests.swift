@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Logging
+import Store
 import Testing
 @testable import App
 
@@ -19,7 +20,7 @@ import Testing
                      "popi_prompt_tokens_total", "popi_generated_tokens_total", "popi_generation_tokens_per_second",
                      "popi_refresh_queue_depth", "popi_refresh_job_duration_seconds", "popi_refresh_job_failures_total",
                      "popi_refresh_reward", "popi_refresh_accuracy", "popi_db_pool_connections", "popi_upstream_requests_total",
-                     "popi_refresh_queue_oldest_due_seconds", "popi_refresh_lease_expiries_total"] {
+                     "popi_refresh_queue_oldest_due_seconds", "popi_refresh_lease_expiries_total", "popi_ready"] {
             #expect(names.contains(name), "\(name) is not registered")
         }
     }
@@ -90,6 +91,18 @@ import Testing
         for outcome in ["reclaimed", "failed"] {
             #expect(text.contains("\npopi_refresh_lease_expiries_total{outcome=\"\(outcome)\"} 0\n"), "\(outcome) missing")
         }
+    }
+
+    /// Failed connection attempts show on `/metrics`: the database unreachable from this replica.
+    @Test func failedDatabaseConnectionsAreCounted() async throws {
+        let pool = ConnectionPool(configuration: try DatabaseConfiguration(
+            connectionString: "host=/nonexistent-popi-metrics port=5999 user=popi dbname=popi", poolSize: 1))
+        defer { pool.shutdown() }
+        let metrics = ServiceMetrics()
+        metrics.watch(pool: pool)
+        #expect(metrics.registry.render().contains("\npopi_db_pool_connect_failures_total 0\n"))
+        await #expect(throws: StoreError.self) { try await pool.ping() }
+        #expect(metrics.registry.render().contains("\npopi_db_pool_connect_failures_total 1\n"))
     }
 
     @Test func theHTTPServersConnectionAndBodyCountersAreExported() throws {
