@@ -19,6 +19,8 @@ final class RefreshWorkers: Sendable {
     /// Finished jobs are kept this long (seconds: they show in a user's export and help debugging).
     static let finishedJobRetention: Double = 7 * 86400
     static let purgeInterval: Duration = .seconds(3600)
+    /// `--refresh-lease`'s default.
+    static let defaultLease: Duration = .seconds(60)
 
     private let store: DataStore
     private let models: ServedModels
@@ -33,7 +35,7 @@ final class RefreshWorkers: Sendable {
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(store: DataStore, models: ServedModels, options: SummaryOptions, metrics: ServiceMetrics,
-         logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500), lease: Duration = .seconds(60)) {
+         logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500), lease: Duration = defaultLease) {
         self.store = store
         self.models = models
         self.options = options
