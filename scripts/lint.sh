@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make lint: the Dockerfile (hadolint, from PyPI) and the compose file (Debian's packaged
-# docker-compose, which parses and validates it without a Docker daemon). The compose tool comes
+# make lint: the Dockerfile (hadolint, from PyPI), the compose file (Debian's packaged
+# docker-compose, which parses and validates it without a Docker daemon) and the example
+# Prometheus config and alert rules (scripts/prometheus-check.sh, promtool). The compose tool comes
 # from Debian, not PyPI: docker-compose 1.29 from PyPI needs PyYAML 5.4, which no longer builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,4 @@ fi
 "$venv/bin/hadolint" Dockerfile
 docker-compose -f docker-compose.yml config --quiet
 echo "lint: Dockerfile and docker-compose.yml are valid"
+scripts/prometheus-check.sh

@@ -11,12 +11,12 @@ import Testing
         let kind = Self.uniqueKind()
         let enqueued = try await store.jobs.enqueue(NewJob(kind: kind, payload: JSONB(text: #"{"n": 1}"#)))
         #expect(!enqueued.merged && enqueued.job.state == .pending && enqueued.job.attempts == 0)
-        #expect(try await store.jobs.claim(owner: "w1", kinds: ["some-other-kind-\(UUID())"]).isEmpty)
-        let claimed = try await store.jobs.claim(owner: "w1", kinds: [kind], limit: 5, lease: 30)
+        #expect(try await store.jobs.claim(owner: "w1", kinds: ["some-other-kind-\(UUID())"]).jobs.isEmpty)
+        let claimed = try await store.jobs.claim(owner: "w1", kinds: [kind], limit: 5, lease: 30).jobs
         #expect(claimed.map(\.id) == [enqueued.job.id])
         let job = claimed[0]
         #expect(job.state == .running && job.attempts == 1 && job.leaseOwner == "w1" && job.payload.text == #"{"n": 1}"#)
-        #expect(try await store.jobs.claim(owner: "w2", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "w2", kinds: [kind]).jobs.isEmpty)
         #expect(try await store.jobs.extendLease(job.id, owner: "w1", by: 60))
         #expect(try await !store.jobs.complete(job.id, owner: "w2"))
         #expect(try await store.jobs.complete(job.id, owner: "w1"))
@@ -48,7 +48,7 @@ import Testing
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()
         _ = try await store.jobs.enqueue(NewJob(kind: kind, delay: 3600))
-        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).jobs.isEmpty)
     }
 
     @Test func pendingJobsWithOneDedupKeyMergeAndDebounce() async throws {
@@ -71,14 +71,14 @@ import Testing
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()
         let pending = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u", delay: 3600, maxDelay: 7200))
-        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).jobs.isEmpty)
         // Enqueueing again with no delay keeps the debounce (it only moves later)...
         let merged = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u", delay: 0))
         #expect(merged.merged && merged.job.runAfter >= pending.job.runAfter)
         // ...runNow does not.
         let due = try #require(try await store.jobs.runNow(pending.job.id))
         #expect(due.state == .pending && due.runAfter < pending.job.runAfter)
-        let claimed = try await store.jobs.claim(owner: "w", kinds: [kind])
+        let claimed = try await store.jobs.claim(owner: "w", kinds: [kind]).jobs
         #expect(claimed.map(\.id) == [pending.job.id])
         #expect(try await store.jobs.runNow(pending.job.id) == nil)
     }
@@ -87,14 +87,14 @@ import Testing
         let store = try await TestDatabase.store()
         let kind = Self.uniqueKind()
         let first = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u"))
-        let running = try await store.jobs.claim(owner: "w1", kinds: [kind])
+        let running = try await store.jobs.claim(owner: "w1", kinds: [kind]).jobs
         #expect(running.map(\.id) == [first.job.id])
         // New work for the same key queues a second job, which waits for the running one.
         let second = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u"))
         #expect(!second.merged)
-        #expect(try await store.jobs.claim(owner: "w2", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "w2", kinds: [kind]).jobs.isEmpty)
         #expect(try await store.jobs.complete(first.job.id, owner: "w1"))
-        #expect(try await store.jobs.claim(owner: "w2", kinds: [kind]).map(\.id) == [second.job.id])
+        #expect(try await store.jobs.claim(owner: "w2", kinds: [kind]).jobs.map(\.id) == [second.job.id])
     }
 
     @Test func failuresRetryWithBackoffThenFailForGood() async throws {
@@ -105,11 +105,11 @@ import Testing
         _ = try await store.jobs.claim(owner: "w", kinds: [kind])
         let retried = try #require(try await store.jobs.fail(job.id, owner: "w", error: "model crashed", policy: policy))
         #expect(retried.state == .pending && retried.lastError == "model crashed" && retried.finishedAt == nil)
-        let again = try await store.jobs.claim(owner: "w", kinds: [kind])
+        let again = try await store.jobs.claim(owner: "w", kinds: [kind]).jobs
         #expect(again.first?.attempts == 2)
         let failed = try #require(try await store.jobs.fail(job.id, owner: "w", error: "crashed again", policy: policy))
         #expect(failed.state == .failed && failed.finishedAt != nil)
-        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).jobs.isEmpty)
         #expect(try await store.jobs.fail(job.id, owner: "w", error: "not mine any more") == nil)
 
         let backoff = try await store.jobs.enqueue(NewJob(kind: kind)).job
@@ -129,7 +129,7 @@ import Testing
         let twin = try await store.jobs.enqueue(NewJob(kind: kind, dedupKey: "u")).job
         let failed = try #require(try await store.jobs.fail(first.id, owner: "w", error: "oops", policy: RetryPolicy(base: 0, cap: 0)))
         #expect(failed.state == .superseded)
-        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).map(\.id) == [twin.id])
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).jobs.map(\.id) == [twin.id])
     }
 
     @Test func aJobWhoseWorkerVanishedIsClaimedAgainAfterItsLease() async throws {
@@ -139,20 +139,48 @@ import Testing
         // The first worker claims and is never heard from again. Its lease is long enough that
         // no scheduling delay can end it early; the time running out is then played by moving
         // the lease into the past (a 2 s lease failed here when the machine was busy).
-        #expect(try await store.jobs.claim(owner: "vanished", kinds: [kind], lease: 300).map(\.id) == [job.id])
-        #expect(try await store.jobs.claim(owner: "rescuer", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "vanished", kinds: [kind], lease: 300).jobs.map(\.id) == [job.id])
+        #expect(try await store.jobs.claim(owner: "rescuer", kinds: [kind]).jobs.isEmpty)
         try await store.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(job.id)")
         #expect(try await store.jobs.statistics().expiredLeases >= 1)
-        let rescued = try await store.jobs.claim(owner: "rescuer", kinds: [kind], lease: 0.3)
+        let rescued = try await store.jobs.claim(owner: "rescuer", kinds: [kind], lease: 0.3).jobs
         #expect(rescued.map(\.id) == [job.id])
         #expect(rescued.first?.attempts == 2 && rescued.first?.leaseOwner == "rescuer")
         // The vanished worker coming back cannot complete it any more.
         #expect(try await !store.jobs.complete(job.id, owner: "vanished"))
         // The rescuer vanishes too: out of attempts, the job fails instead of running a third time.
         try await Task.sleep(for: .milliseconds(600))
-        #expect(try await store.jobs.claim(owner: "third", kinds: [kind]).isEmpty)
+        #expect(try await store.jobs.claim(owner: "third", kinds: [kind]).jobs.isEmpty)
         let final = try #require(try await store.jobs.get(job.id))
         #expect(final.state == .failed && final.lastError?.contains("lease expired") == true)
+    }
+
+    /// A claim says how many expired leases it met: jobs it took over from a vanished worker
+    /// (reclaimed) and jobs it failed instead because that was their last attempt. Expired leases
+    /// of other kinds are left to their own workers.
+    @Test func aClaimCountsTheExpiredLeasesItMeets() async throws {
+        let store = try await TestDatabase.store()
+        let kind = Self.uniqueKind(), otherKind = Self.uniqueKind()
+        let abandoned = try await store.jobs.enqueue(NewJob(kind: kind, maxAttempts: 3)).job
+        let exhausted = try await store.jobs.enqueue(NewJob(kind: kind, maxAttempts: 1)).job
+        let other = try await store.jobs.enqueue(NewJob(kind: otherKind, maxAttempts: 1)).job
+        let first = try await store.jobs.claim(owner: "vanished", kinds: [kind, otherKind], limit: 3, lease: 300)
+        #expect(Set(first.jobs.map(\.id)) == [abandoned.id, exhausted.id, other.id])
+        #expect(first.reclaimed == 0 && first.failedOnExpiredLease == 0)
+        let fresh = try await store.jobs.enqueue(NewJob(kind: kind)).job
+        // The worker is never heard from again; its leases run out (moved into the past).
+        let held = [abandoned.id, exhausted.id, other.id].map(\.rawValue)
+        try await store.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ANY(\(held))")
+
+        let rescue = try await store.jobs.claim(owner: "rescuer", kinds: [kind], limit: 5)
+        #expect(Set(rescue.jobs.map(\.id)) == [abandoned.id, fresh.id])
+        #expect(rescue.reclaimed == 1 && rescue.failedOnExpiredLease == 1)
+        #expect(try await store.jobs.get(exhausted.id)?.state == .failed)
+        #expect(try await store.jobs.get(other.id)?.state == .running, "another kind's worker decides about it")
+        let again = try await store.jobs.claim(owner: "rescuer", kinds: [kind], limit: 5)
+        #expect(again.jobs.isEmpty && again.reclaimed == 0 && again.failedOnExpiredLease == 0)
+        let otherRescue = try await store.jobs.claim(owner: "other", kinds: [otherKind])
+        #expect(otherRescue.jobs.isEmpty && otherRescue.failedOnExpiredLease == 1)
     }
 
     /// 4 workers drain 800 jobs concurrently: each job is claimed and completed exactly once.
@@ -168,7 +196,7 @@ import Testing
                 group.addTask {
                     var mine: [JobID] = []
                     while true {
-                        let jobs = try await store.jobs.claim(owner: "worker-\(worker)", kinds: [kind], limit: 3)
+                        let jobs = try await store.jobs.claim(owner: "worker-\(worker)", kinds: [kind], limit: 3).jobs
                         if jobs.isEmpty { return mine }
                         for job in jobs {
                             #expect(try await store.jobs.complete(job.id, owner: "worker-\(worker)"))
@@ -207,10 +235,10 @@ import Testing
         for user in busy + quiet { ids[user] = try await store.jobs.enqueue(NewJob(kind: kind, userID: user)).job.id }
 
         var order: [JobID] = []
-        for _ in 0..<3 { order += try await store.jobs.claim(owner: "w", kinds: [kind]).map(\.id) }
+        for _ in 0..<3 { order += try await store.jobs.claim(owner: "w", kinds: [kind]).jobs.map(\.id) }
         #expect(order == [ids[busy[0]]!, ids[quiet[0]]!, ids[busy[1]]!], "oldest first, then the tenant not served yet")
         // Several at once: still one per tenant per round, in the order of the round.
-        let more = try await store.jobs.claim(owner: "w", kinds: [kind], limit: 5).map(\.id)
+        let more = try await store.jobs.claim(owner: "w", kinds: [kind], limit: 5).jobs.map(\.id)
         #expect(more == [ids[busy[2]]!, ids[busy[3]]!])
     }
 
@@ -265,7 +293,7 @@ import Testing
             settled = now
         }
         // Claiming announces nothing: the waiter stays asleep, reading nothing.
-        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).map(\.id) == [job.id])
+        #expect(try await store.jobs.claim(owner: "w", kinds: [kind]).jobs.map(\.id) == [job.id])
         let reads = own.pool.statistics.acquisitions
         try await Task.sleep(for: .milliseconds(600))
         #expect(own.pool.statistics.acquisitions == reads, "no query while waiting")

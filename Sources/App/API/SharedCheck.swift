@@ -14,6 +14,8 @@ final class SharedCheck<Value: Sendable>: Sendable {
         var finished: Double?
         /// Tells a finishing check whether it is still the current one.
         var generation = 0
+        /// The result of the last check that finished.
+        var last: Value?
     }
     private let state = Mutex(State())
 
@@ -34,12 +36,27 @@ final class SharedCheck<Value: Sendable>: Sendable {
             let task = Task { [check, now, self] in
                 let value = await check()
                 let finished = now()
-                self.state.withLock { if $0.generation == generation { $0.finished = finished } }
+                self.state.withLock { state in
+                    if state.generation == generation {
+                        state.finished = finished
+                        state.last = value
+                    }
+                }
                 return value
             }
             state.task = task
             return task
         }
         return await task.value
+    }
+
+    /// The last finished check's result at once (nil until one has finished), for callers that
+    /// must not wait; when it is older than `lifetime` (or none ran), a check starts for later calls.
+    func latest() -> Value? {
+        let (last, stale) = state.withLock { state in
+            (state.last, state.task == nil || state.finished.map { now() - $0 >= lifetime } ?? false)
+        }
+        if stale { Task { _ = await value() } }
+        return last
     }
 }

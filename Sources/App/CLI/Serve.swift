@@ -40,6 +40,8 @@ struct Serve: ParsableCommand {
     var refreshDebounce: Double?
     @Option(name: .customLong("refresh-queue-per-tenant"), help: .init(Setting.refreshQueuePerTenant.help("Most summary refreshes one tenant may have queued; beyond, feedback is stored without one and a refresh gets 429.")))
     var refreshQueuePerTenant: Int?
+    @Option(name: .customLong("refresh-lease"), help: .init(Setting.refreshLease.help("Seconds a refresh worker holds a job without renewing it: how soon a dead worker's job runs again.")))
+    var refreshLease: Double?
     @Option(name: .customLong("rate-limit"), help: .init(Setting.rateLimit.help("Requests per second per API key, sustained.")))
     var rateLimit: Double?
     @Option(name: .customLong("rate-burst"), help: .init(Setting.rateBurst.help("Requests per API key at once.")))
@@ -177,6 +179,11 @@ struct Serve: ParsableCommand {
         configuration.chatTemplate = try value(chatTemplate, Setting.chatTemplate)
         configuration.workers = try required(workers, Setting.workers)
         try check((0...64).contains(configuration.workers), "--workers must be between 0 and 64")
+        let lease = try required(refreshLease, Setting.refreshLease)
+        // A renewal (every third of the lease) must land before it ends: below 5 s, one slow
+        // database round trip would hand a job still being worked on to another worker.
+        try check((5...3600).contains(lease), "--refresh-lease must be 5-3600 seconds")
+        configuration.refreshLease = .milliseconds(Int(lease * 1000))
         configuration.dev = dev
         if dev {
             try check(LocalAddress.isLoopback(http.host),
@@ -278,6 +285,7 @@ extension Serve {
         static let refreshDebounce = ServeSetting("--refresh-debounce", "POPI_REFRESH_DEBOUNCE", default: api.refreshDebounceSeconds)
         static let refreshQueuePerTenant = ServeSetting("--refresh-queue-per-tenant", "POPI_REFRESH_QUEUE_PER_TENANT",
                                                         default: api.maxQueuedRefreshesPerTenant)
+        static let refreshLease = ServeSetting("--refresh-lease", "POPI_REFRESH_LEASE", default: serve.refreshLease.seconds)
         static let rateLimit = ServeSetting("--rate-limit", "POPI_RATE_LIMIT", default: api.rateLimitPerSecond)
         static let rateBurst = ServeSetting("--rate-burst", "POPI_RATE_BURST", default: api.rateLimitBurst)
         static let authFailureRate = ServeSetting("--auth-failure-rate", "POPI_AUTH_FAILURE_RATE", default: api.authFailureRatePerSecond)
@@ -322,8 +330,9 @@ extension Serve {
              ServeSettingRow(flag: "—", variable: "`POPI_DATABASE_WAIT`", shownDefault: "`\(DatabaseSettings.serveStartupWait)`"),
              ServeSettingRow(flag: "—", variable: "`POPI_PG_BINDIR`", shownDefault: "found"),
              model.row, threads.row, prefixCacheMiB.row, chatTemplate.row, dev.row, devAllowRemoteDatabase.row, workers.row, candidates.row,
-             summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, refreshQueuePerTenant.row, rateLimit.row, rateBurst.row, authFailureRate.row,
-             authFailureBurst.row, maxConcurrentGenerations.row, generationQueue.row, maxUpstreamCalls.row, tenantShare.row,
+             summarizerAdapter.row, generatorAdapter.row, refreshDebounce.row, refreshQueuePerTenant.row, refreshLease.row,
+             rateLimit.row, rateBurst.row, authFailureRate.row, authFailureBurst.row, maxConcurrentGenerations.row,
+             generationQueue.row, maxUpstreamCalls.row, tenantShare.row,
              maxPromptTokens.row, maxGenerationTokens.row, maxBatchEvents.row, maxJSONDepth.row, maxUserEvents.row, maxUserBytes.row,
              maxTenantEvents.row, maxTenantBytes.row, upstreamsFile.row, upstream.row, logLevel.row, maxConnections.row,
              maxConnectionsPerAddress.row, maxBodyBytes.row, maxHeaderBytes.row, headerTimeout.row, bodyTimeout.row,

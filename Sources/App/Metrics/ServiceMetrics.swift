@@ -72,12 +72,21 @@ final class ServiceMetrics: Sendable {
         registry.register("popi_refresh_job_failures_total", .counter, help: "Summary refresh attempts that failed.")
         registry.register("popi_refresh_jobs_dropped_total", .counter,
                           help: "Summary refreshes not queued by this replica because their tenant's queue was full.")
+        registry.register("popi_refresh_lease_expiries_total", .counter,
+                          help: "Refresh jobs this replica's claims found under an expired lease (their worker crashed or hung): reclaimed or failed (last attempt).",
+                          labels: ["outcome"])
+        // From zero, not from the first expiry: a rate over a series that appears at 1 misses it.
+        for outcome in ["reclaimed", "failed"] { registry.set("popi_refresh_lease_expiries_total", [outcome], to: 0) }
         registry.register("popi_refresh_reward", .histogram, help: "Mean POPI reward r(s) of the summaries refreshes stored.",
                           buckets: [-100, -80, -70, -69.3, -69, -68, -65, -60, -50, -25, 0])
         registry.register("popi_refresh_accuracy", .histogram, help: "POPI accuracy (share of held-out pairs with h > 0) of the summaries refreshes stored.",
                           buckets: [0, 0.25, 0.5, 0.75, 1])
+        registry.register("popi_ready", .gauge,
+                          help: "1 while this replica is ready (as /readyz: database reachable and migrated, not draining), else 0.")
         registry.register("popi_db_pool_connections", .gauge, help: "Database connections, by state.", labels: ["state"])
         registry.register("popi_db_pool_waiting", .gauge, help: "Callers waiting for a database connection.")
+        registry.register("popi_db_pool_connect_failures_total", .counter,
+                          help: "Attempts to open a database connection that failed (the database unreachable or refusing).")
         registry.register("popi_db_rows_fetched_total", .counter, help: "Rows read from the database.")
         registry.register("popi_upstream_requests_total", .counter, help: "Calls to upstream APIs, by upstream and outcome.",
                           labels: ["upstream", "outcome"])
@@ -91,6 +100,7 @@ final class ServiceMetrics: Sendable {
             registry.set("popi_db_pool_connections", ["open"], to: Double(stats.open))
             registry.set("popi_db_pool_connections", ["max"], to: Double(stats.size))
             registry.set("popi_db_pool_waiting", to: Double(stats.waiting))
+            registry.set("popi_db_pool_connect_failures_total", to: Double(stats.connectFailures))
             registry.set("popi_db_rows_fetched_total", to: Double(stats.rowsFetched))
         }
     }
@@ -111,6 +121,14 @@ final class ServiceMetrics: Sendable {
 
     func record(droppedRefreshes: UInt64) {
         registry.set("popi_refresh_jobs_dropped_total", to: Double(droppedRefreshes))
+    }
+
+    /// Counts the expired leases a claim met.
+    func record(claim: ClaimResult) {
+        if claim.reclaimed > 0 { registry.increment("popi_refresh_lease_expiries_total", ["reclaimed"], by: Double(claim.reclaimed)) }
+        if claim.failedOnExpiredLease > 0 {
+            registry.increment("popi_refresh_lease_expiries_total", ["failed"], by: Double(claim.failedOnExpiredLease))
+        }
     }
 
     func record(queue: QueueStatistics) {

@@ -26,6 +26,9 @@ struct ServeConfiguration: Sendable {
     var chatTemplate: String?
     /// Summary refresh workers in this process.
     var workers = 1
+    /// How long a refresh worker's claim holds a job without renewal (renewed every third of it):
+    /// how soon the job of a crashed or hung worker runs again.
+    var refreshLease = RefreshWorkers.defaultLease
     /// Upstream APIs, from a JSON file and/or `--upstream` specs.
     var upstreams: [UpstreamConfiguration] = []
     /// Create a development tenant and key at start (loopback binds and local databases only).

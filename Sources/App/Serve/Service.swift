@@ -50,7 +50,8 @@ enum Service {
             FileHandle.standardOutput.write(Data(DevelopmentKey.announcement(key).utf8))
         }
         let workers = RefreshWorkers(store: database.store, models: models, options: configuration.api.summary,
-                                     metrics: metrics, logger: logger, count: configuration.workers)
+                                     metrics: metrics, logger: logger, count: configuration.workers,
+                                     lease: configuration.refreshLease)
         workers.start()
 
         let server = HTTPServer(configuration: configuration.http,

@@ -19,6 +19,8 @@ final class RefreshWorkers: Sendable {
     /// Finished jobs are kept this long (seconds: they show in a user's export and help debugging).
     static let finishedJobRetention: Double = 7 * 86400
     static let purgeInterval: Duration = .seconds(3600)
+    /// `--refresh-lease`'s default.
+    static let defaultLease: Duration = .seconds(60)
 
     private let store: DataStore
     private let models: ServedModels
@@ -33,7 +35,7 @@ final class RefreshWorkers: Sendable {
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(store: DataStore, models: ServedModels, options: SummaryOptions, metrics: ServiceMetrics,
-         logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500), lease: Duration = .seconds(60)) {
+         logger: Logger, count: Int, pollInterval: Duration = .milliseconds(500), lease: Duration = defaultLease) {
         self.store = store
         self.models = models
         self.options = options
@@ -68,9 +70,19 @@ final class RefreshWorkers: Sendable {
             do {
                 let claimed = try await store.jobs.claim(owner: name, kinds: [NewJob.summaryRefreshKind], limit: 1,
                                                          lease: lease.seconds)
-                guard let job = claimed.first else {
+                metrics.record(claim: claimed)
+                if claimed.failedOnExpiredLease > 0 {
+                    logger.error("refresh jobs failed: their lease expired on the last attempt",
+                                 metadata: ["count": "\(claimed.failedOnExpiredLease)"])
+                }
+                guard let job = claimed.jobs.first else {
                     try await Task.sleep(for: pollInterval)
                     continue
+                }
+                if claimed.reclaimed > 0 {
+                    // Another worker (on any replica) crashed or hung holding this job.
+                    logger.warning("refresh job reclaimed after its lease expired",
+                                   metadata: ["job_id": "\(job.id)", "attempt": "\(job.attempts)"])
                 }
                 await process(job, owner: name)
             } catch is CancellationError {

@@ -89,6 +89,17 @@ public struct EnqueueResult: Sendable {
     public let merged: Bool
 }
 
+/// The outcome of claiming: the jobs taken, and the expired leases met on the way (each one a
+/// worker that crashed or hung holding a job).
+public struct ClaimResult: Sendable {
+    /// The jobs claimed, in the queue's fair order.
+    public let jobs: [Job]
+    /// How many of `jobs` were running under a lease that had expired: taken over from their worker.
+    public let reclaimed: Int
+    /// Jobs whose lease expired on their last attempt: marked failed, not claimed.
+    public let failedOnExpiredLease: Int
+}
+
 /// When a failed job runs again: `base · 2^(attempts−1)` seconds, at most `cap`.
 public struct RetryPolicy: Sendable, Equatable {
     public var base: Double

@@ -70,19 +70,20 @@ public struct JobQueue: Sendable {
     }
 
     /// Claims up to `limit` due jobs for `owner` (a unique worker name) for `lease` seconds.
-    /// Jobs whose lease expired count as due; those out of attempts are marked failed instead.
+    /// Jobs whose lease expired count as due (reclaimed); those out of attempts are marked failed
+    /// instead. The result counts both, so a worker can tell that another one died holding jobs.
     ///
     /// Round-robin by tenant: each tenant's due jobs are numbered oldest first, and the claim
     /// takes every tenant's first before anyone's second, tenants whose job was claimed longest
     /// ago (or never) first. So a tenant with a long backlog gets one turn in each round, and
     /// another tenant's single job waits at most one round.
-    public func claim(owner: String, kinds: [String], limit: Int = 1, lease: Double = 60) async throws -> [Job] {
+    public func claim(owner: String, kinds: [String], limit: Int = 1, lease: Double = 60) async throws -> ClaimResult {
         let limit = max(1, limit)
         return try await pool.transaction { connection in
             let exhausted = try connection.query("""
                 WITH exhausted AS (
                     SELECT id FROM jobs
-                    WHERE state = 'running' AND lease_expires_at < now() AND attempts >= max_attempts
+                    WHERE state = 'running' AND lease_expires_at < now() AND attempts >= max_attempts AND kind = ANY(\(kinds))
                     FOR UPDATE SKIP LOCKED
                 )
                 UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, finished_at = now(),
@@ -104,12 +105,15 @@ public struct JobQueue: Sendable {
                 ORDER BY due.turn, t.last_claimed_at NULLS FIRST, due.run_after, due.id
                 LIMIT \(limit * 4 + 16)
                 """).map { try $0.decode(0, as: Int64.self) }
-            guard !candidates.isEmpty else { return [] }
+            guard !candidates.isEmpty else {
+                return ClaimResult(jobs: [], reclaimed: 0, failedOnExpiredLease: exhausted.count)
+            }
             // Checked again on the locked row: another worker may have claimed it meanwhile.
-            // The CTE names its column next_id so RETURNING can list the job's columns unqualified.
+            // The CTE names its columns next_id and reclaim so RETURNING can list the job's
+            // columns unqualified; reclaim is the state before this update (RETURNING sees after).
             let claimed = try connection.query("""
                 WITH next AS (
-                    SELECT id AS next_id FROM jobs j
+                    SELECT id AS next_id, state = 'running' AS reclaim FROM jobs j
                     WHERE j.id = ANY(\(candidates)) AND \(Self.claimable(kinds))
                     ORDER BY array_position(\(candidates), j.id)
                     LIMIT \(limit)
@@ -118,7 +122,7 @@ public struct JobQueue: Sendable {
                 UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = \(owner),
                     lease_expires_at = now() + \(lease) * interval '1 second', updated_at = now()
                 FROM next WHERE jobs.id = next.next_id
-                RETURNING \(Job.columns), tenant_id
+                RETURNING \(Job.columns), tenant_id, next.reclaim
                 """)
             let tenants = try Set(claimed.compactMap { try $0.decode("tenant_id", as: TenantID?.self) })
             if !tenants.isEmpty {
@@ -130,7 +134,9 @@ public struct JobQueue: Sendable {
                     """)
             }
             let jobs = try claimed.map(Job.init(row:))
-            return jobs.sorted { candidates.firstIndex(of: $0.id.rawValue)! < candidates.firstIndex(of: $1.id.rawValue)! }
+                .sorted { candidates.firstIndex(of: $0.id.rawValue)! < candidates.firstIndex(of: $1.id.rawValue)! }
+            let reclaimed = try claimed.filter { try $0.decode("reclaim", as: Bool.self) }.count
+            return ClaimResult(jobs: jobs, reclaimed: reclaimed, failedOnExpiredLease: exhausted.count)
         }
     }
 

@@ -24,6 +24,7 @@ import Testing
             let draining = try await anonymous.get("/readyz")
             #expect(draining.status == 503 && draining.json["checks"]?["accepting"]?.bool == false, "\(draining)")
             #expect(try await anonymous.get("/healthz").status == 200)
+            #expect(try await anonymous.get("/metrics").text.contains("\npopi_ready 0\n"))
         }
     }
 
@@ -79,6 +80,31 @@ import Testing
         for secret in ["nonexistent-popi-readyz", "readyz_secret_user", "readyz_db", "5999", "PGSQL", "socket"] {
             #expect(!response.text.contains(secret), "\(secret) in \(response.text)")
         }
+        #expect(api.metrics.registry.render().contains("\npopi_ready 0\n"))
+    }
+
+    /// `popi_ready` says what `/readyz` would, without a scrape ever waiting on the database: a
+    /// scrape shows the latest check and starts the next one when that is older than the cache window.
+    @Test func theReadyGaugeFollowsReadinessWithoutWaitingForTheDatabase() async throws {
+        let store = try await AppTestEnvironment.store()
+        let gate = Gate(), checks = Box(0), clock = Box(0.0)
+        defer { gate.open() }
+        let metrics = ServiceMetrics(), accepting = Readiness()
+        _ = OpsController(databaseHealth: { checks.update { $0 += 1 }; await gate.wait(); return await store.health() },
+                          models: ServedModels(base: try await AppTestEnvironment.model()), accepting: accepting,
+                          metrics: metrics, logger: AppTestEnvironment.logger, now: { clock.value })
+        // No check has finished: the scrape starts one and answers without the gauge.
+        #expect(!metrics.registry.render().contains("\npopi_ready "))
+        try await waitUntil("the first check starts") { checks.value == 1 }
+        #expect(!metrics.registry.render().contains("\npopi_ready "), "the check still runs")
+        gate.open()
+        try await waitUntil("the check's result shows") { metrics.registry.render().contains("\npopi_ready 1\n") }
+        accepting.stop()
+        #expect(metrics.registry.render().contains("\npopi_ready 0\n"))
+        #expect(checks.value == 1, "within the window, scrapes reuse the check")
+        clock.update { $0 += OpsController.readinessCacheSeconds + 0.5 }
+        _ = metrics.registry.render()
+        try await waitUntil("an old result starts a new check") { checks.value == 2 }
     }
 
     /// Many callers within the cache window, at once or one after another, cause one database

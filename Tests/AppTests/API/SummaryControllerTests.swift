@@ -204,7 +204,7 @@ import Store
                     try await Task.sleep(for: .seconds(1))
                     return store.pool.statistics.acquisitions == reads
                 }
-                let job = try #require(try await store.jobs.claim(owner: "test", kinds: [NewJob.summaryRefreshKind]).first)
+                let job = try #require(try await store.jobs.claim(owner: "test", kinds: [NewJob.summaryRefreshKind]).jobs.first)
                 let summary = NewSummaryVersion(text: "Likes short answers.", modelID: "m", promptVersion: "v")
                 #expect(try await store.jobs.complete(job.id, owner: "test", storing: summary, for: user) != nil)
                 let answered = try await request.value

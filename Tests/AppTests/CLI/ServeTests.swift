@@ -37,6 +37,7 @@ import Testing
         #expect(configuration.api.summary.candidates == 8 && configuration.workers == 1 && configuration.threads == nil)
         #expect(configuration.modelPath.path.hasSuffix(RuntimeOptions.defaultModelPath) && configuration.databaseURL == nil)
         #expect(configuration.api.authFailureRatePerSecond == 1 && configuration.api.authFailureBurst == 20)
+        #expect(configuration.refreshLease == RefreshWorkers.defaultLease)
     }
 
     @Test func aFlagWinsOverItsVariableWhichWinsOverTheDefault() throws {
@@ -49,6 +50,13 @@ import Testing
                 "a summarizer adapter needs one candidate")
         let (fromFlags, _) = try Serve.parse(["--port", "9100", "--candidates", "4"]).resolved(environment: environment)
         #expect(fromFlags.http.port == 9100 && fromFlags.api.summary.candidates == 4)
+    }
+
+    @Test func theRefreshLeaseIsASetting() throws {
+        let (fromVariable, _) = try Serve.parse([]).resolved(environment: ["POPI_REFRESH_LEASE": "12.5"])
+        #expect(fromVariable.refreshLease == .milliseconds(12_500))
+        let (fromFlag, _) = try Serve.parse(["--refresh-lease", "3600"]).resolved(environment: ["POPI_REFRESH_LEASE": "12.5"])
+        #expect(fromFlag.refreshLease == .seconds(3600))
     }
 
     @Test func theConnectionAndBodyLimitsAreSettings() throws {
@@ -77,6 +85,10 @@ import Testing
             (["--tenant-share", "0"], [:], "--tenant-share must be more than 0 and at most 1"),
             ([], ["POPI_TENANT_SHARE": "nan"], "--tenant-share must be more than 0 and at most 1"),
             (["--max-upstream-calls", "0"], [:], "--max-upstream-calls must be 1-100000"),
+            (["--refresh-lease", "4.9"], [:], "--refresh-lease must be 5-3600 seconds"),
+            ([], ["POPI_REFRESH_LEASE": "3601"], "--refresh-lease must be 5-3600 seconds"),
+            ([], ["POPI_REFRESH_LEASE": "nan"], "--refresh-lease must be 5-3600 seconds"),
+            ([], ["POPI_REFRESH_LEASE": "1m"], "POPI_REFRESH_LEASE must be a number"),
             (["--max-tenant-bytes", "0"], [:], "--max-tenant-bytes must be at least 1"),
             (["--upstream", "name=a,base_url=http://x/v1,models=:"], [:], "--upstream: models entry"),
             (["--dev", "--host", "127.evil.com"], [:], "--dev prints a key at start: it needs a loopback --host"),

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Logging
+import Store
 import Testing
 @testable import App
 
@@ -18,7 +19,8 @@ import Testing
         for name in ["popi_http_requests_total", "popi_http_request_duration_seconds", "popi_http_requests_in_flight",
                      "popi_prompt_tokens_total", "popi_generated_tokens_total", "popi_generation_tokens_per_second",
                      "popi_refresh_queue_depth", "popi_refresh_job_duration_seconds", "popi_refresh_job_failures_total",
-                     "popi_refresh_reward", "popi_refresh_accuracy", "popi_db_pool_connections", "popi_upstream_requests_total"] {
+                     "popi_refresh_reward", "popi_refresh_accuracy", "popi_db_pool_connections", "popi_upstream_requests_total",
+                     "popi_refresh_queue_oldest_due_seconds", "popi_refresh_lease_expiries_total", "popi_ready"] {
             #expect(names.contains(name), "\(name) is not registered")
         }
     }
@@ -80,6 +82,27 @@ import Testing
         #expect(response.text == "one")
         #expect(metrics.registry.render().contains("\npopi_http_requests_in_flight 0\n"))
         #expect(metrics.registry.value("popi_http_requests_total", ["/x", "GET", "200"]) == 1)
+    }
+
+    /// Lease expiries are rare: both series exist from the start, so the first one is an increase
+    /// that `rate` and `increase` can see.
+    @Test func leaseExpiriesAreCountedFromZero() {
+        let text = ServiceMetrics().registry.render()
+        for outcome in ["reclaimed", "failed"] {
+            #expect(text.contains("\npopi_refresh_lease_expiries_total{outcome=\"\(outcome)\"} 0\n"), "\(outcome) missing")
+        }
+    }
+
+    /// Failed connection attempts show on `/metrics`: the database unreachable from this replica.
+    @Test func failedDatabaseConnectionsAreCounted() async throws {
+        let pool = ConnectionPool(configuration: try DatabaseConfiguration(
+            connectionString: "host=/nonexistent-popi-metrics port=5999 user=popi dbname=popi", poolSize: 1))
+        defer { pool.shutdown() }
+        let metrics = ServiceMetrics()
+        metrics.watch(pool: pool)
+        #expect(metrics.registry.render().contains("\npopi_db_pool_connect_failures_total 0\n"))
+        await #expect(throws: StoreError.self) { try await pool.ping() }
+        #expect(metrics.registry.render().contains("\npopi_db_pool_connect_failures_total 1\n"))
     }
 
     @Test func theHTTPServersConnectionAndBodyCountersAreExported() throws {

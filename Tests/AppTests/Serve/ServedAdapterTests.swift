@@ -131,7 +131,7 @@ import Testing
             // A job of a kind no other worker claims, run here to its end.
             let kind = "adapter-test-\(UUID().uuidString.prefix(8))"
             _ = try await service.store.jobs.enqueue(NewJob(kind: kind, userID: user))
-            let job = try #require(try await service.store.jobs.claim(owner: "test", kinds: [kind]).first)
+            let job = try #require(try await service.store.jobs.claim(owner: "test", kinds: [kind]).jobs.first)
             await workers.process(job, owner: "test")
             let summary = try await tenant.client.get("/v1/users/vera/summary")
             #expect(summary.json["version"]?.int == 1, "\(summary)")

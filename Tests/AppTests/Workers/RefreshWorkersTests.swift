@@ -10,7 +10,7 @@ import Store
     /// A job of a kind of its own (no worker claims it), run to its end by the test.
     func finishedJob(_ store: DataStore, kind: String) async throws -> JobID {
         let job = try await store.jobs.enqueue(NewJob(kind: kind)).job
-        let claimed = try await store.jobs.claim(owner: "test", kinds: [kind])
+        let claimed = try await store.jobs.claim(owner: "test", kinds: [kind]).jobs
         #expect(claimed.map(\.id) == [job.id])
         #expect(try await store.jobs.complete(job.id, owner: "test"))
         return job.id
@@ -66,7 +66,7 @@ import Store
                 let owner = try #require(try await store.jobs.get(jobID)?.leaseOwner)
                 // Twice the lease: the claim's own lease has run out by now.
                 try await Task.sleep(for: .seconds(2))
-                #expect(try await store.jobs.claim(owner: "intruder", kinds: [NewJob.summaryRefreshKind], lease: 60).isEmpty,
+                #expect(try await store.jobs.claim(owner: "intruder", kinds: [NewJob.summaryRefreshKind], lease: 60).jobs.isEmpty,
                         "the job is still held")
                 let held = try #require(try await store.jobs.get(jobID))
                 #expect(held.state == .running && held.leaseOwner == owner && held.attempts == 1)
@@ -79,6 +79,38 @@ import Store
                 await workers.stop()
                 throw error
             }
+            await workers.stop()
+        }
+    }
+
+    /// A job whose worker vanished is taken over once its lease has run out, and counted: on
+    /// `/metrics` a reclaim says a worker (a replica) died or hung holding a job.
+    @Test func aJobLeftByAVanishedWorkerIsReclaimedAndCounted() async throws {
+        try await AppTestEnvironment.withScratchStore { store in
+            let (_, jobID) = try await userWithRefresh(store, "abandoned")
+            let first = try await store.jobs.claim(owner: "vanished", kinds: [NewJob.summaryRefreshKind], lease: 300)
+            #expect(first.jobs.map(\.id) == [jobID])
+            // The worker is never heard from again; its lease runs out (moved into the past).
+            try await store.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(jobID)")
+            let gate = Gate()
+            defer { gate.open() }
+            let metrics = ServiceMetrics()
+            let workers = RefreshWorkers(store: store, models: ServedModels(base: GatedModel(base: try await AppTestEnvironment.model(), gate: gate)),
+                                         options: AppTestEnvironment.summaryOptions, metrics: metrics,
+                                         logger: AppTestEnvironment.logger, count: 1, pollInterval: .milliseconds(50))
+            workers.start()
+            do {
+                try await waitUntil("the job is reclaimed") { gate.waiting > 0 }
+                let held = try #require(try await store.jobs.get(jobID))
+                #expect(held.state == .running && held.attempts == 2 && held.leaseOwner != "vanished", "\(held)")
+                #expect(metrics.registry.value("popi_refresh_lease_expiries_total", ["reclaimed"]) == 1)
+                #expect(metrics.registry.value("popi_refresh_lease_expiries_total", ["failed"]) == 0)
+            } catch {
+                gate.open()
+                await workers.stop()
+                throw error
+            }
+            gate.open()
             await workers.stop()
         }
     }
@@ -99,7 +131,7 @@ import Store
             let workers = RefreshWorkers(store: store, models: ServedModels(base: try await AppTestEnvironment.model()),
                                          options: AppTestEnvironment.summaryOptions, metrics: ServiceMetrics(),
                                          logger: AppTestEnvironment.logger, count: 0)
-            let job = try #require(try await store.jobs.claim(owner: "w1", kinds: [NewJob.summaryRefreshKind]).first)
+            let job = try #require(try await store.jobs.claim(owner: "w1", kinds: [NewJob.summaryRefreshKind]).jobs.first)
             #expect(job.id == jobID)
             await workers.process(job, owner: "w1")
 
@@ -110,7 +142,7 @@ import Store
             // Claimable again once its backoff is over (made due here).
             try await store.pool.query("DROP TRIGGER refuse_completion ON jobs")
             _ = try await store.jobs.runNow(jobID)
-            #expect(try await store.jobs.claim(owner: "w2", kinds: [NewJob.summaryRefreshKind]).map(\.id) == [jobID])
+            #expect(try await store.jobs.claim(owner: "w2", kinds: [NewJob.summaryRefreshKind]).jobs.map(\.id) == [jobID])
         }
     }
 }

@@ -35,6 +35,17 @@ struct OpsController: Sendable {
         self.models = models
         self.accepting = accepting
         self.metrics = metrics
+        // A scrape never waits on the database (it may be what is failing): it shows the latest
+        // check, /readyz's or one an earlier scrape started.
+        metrics.registry.addCollector { [database, accepting, registry = metrics.registry] in
+            guard let health = database.latest() else { return }
+            registry.set("popi_ready", to: Self.isReady(health, accepting: accepting) ? 1 : 0)
+        }
+    }
+
+    /// What `/readyz` and `popi_ready` decide from.
+    static func isReady(_ health: DataStore.Health, accepting: Readiness) -> Bool {
+        health.isReady && accepting.isAccepting
     }
 
     /// Encoded once: the body never changes, and probes call this route more than any other.
@@ -56,7 +67,7 @@ struct OpsController: Sendable {
 
         router.get("/readyz") { [database, models, accepting] _ in
             let health = await database.value()
-            let ready = health.isReady && accepting.isAccepting
+            let ready = Self.isReady(health, accepting: accepting)
             let checks = API.Readiness.Checks(database: Self.summary(health), model: models.base.modelID,
                                               adapters: API.LoadedAdapters(models), accepting: accepting.isAccepting)
             return try Response.json(API.Readiness(status: ready ? "ready" : "not_ready", checks: checks),
