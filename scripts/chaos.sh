@@ -12,7 +12,8 @@
 # --quick (CI): two replicas, scenario 1 and one immediate restart of scenario 2, in under 3 min.
 # Environment: what scripts/cluster.sh takes (POPI_BIN, POPI_MODEL, every POPI_* setting);
 # POPI_CLUSTER_DIR defaults to .cluster-chaos; CHAOS_NICE (10) is the niceness everything runs at.
-# Small settings unless set: one engine thread, worker and generation per replica, 2 candidates.
+# Small settings unless set: one engine thread, worker and generation per replica, 2 candidates,
+# a refresh lease of 15 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Everything started from here inherits the niceness: the campaign shares the machine.
@@ -20,7 +21,7 @@ want_nice=${CHAOS_NICE:-10}
 if (($(nice) < want_nice)); then exec nice -n $((want_nice - $(nice))) "$0" "$@"; fi
 
 usage() {
-  sed -n '6,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -58,7 +59,9 @@ hand_port=$((port + 19))   # scenario 3's replica, outside nginx's upstream
 work="$state/chaos"
 client=(python3 scripts/lib/chaos_client.py)
 cluster=(scripts/cluster.sh)
-lease=60   # RefreshWorkers' lease: fixed in the code (Sources/App/Workers/RefreshWorkers.swift)
+# A short refresh lease, so that scenario 1's crashed job runs again within seconds, not a minute.
+export POPI_REFRESH_LEASE=${POPI_REFRESH_LEASE:-15}
+lease=$POPI_REFRESH_LEASE
 started=$SECONDS
 
 # The fake upstream answers model "fake" for every replica; scenarios 4 and 5 use it.
@@ -210,6 +213,12 @@ check_acked() {
   check "$1" "acknowledged events missing afterwards (of $acked)" "0" "$missing" eq "$missing" 0
 }
 replica_pid() { cat "$state/popi-$1.pid"; }
+# The reclaimed leases every replica counted (the killed one restarts from 0).
+lease_reclaims() {
+  local i
+  for ((i = 1; i <= replicas; i++)); do curl -s -m 5 "http://127.0.0.1:$((port + i))/metrics" || true; done |
+    awk '/^popi_refresh_lease_expiries_total\{outcome="reclaimed"\}/ { total += $2 } END { print total + 0 }'
+}
 # Alive and not a zombie (a replica cluster.sh started has no parent here to reap it).
 alive() {
   local stat
@@ -270,7 +279,7 @@ PY
 }
 
 scenario_1() {
-  echo "chaos: 1. kill -9 of a replica holding a refresh job (lease ${lease} s, not configurable)"
+  echo "chaos: 1. kill -9 of a replica holding a refresh job (POPI_REFRESH_LEASE ${lease} s)"
   local attempt user job="" owner pid victim="" i kill_t0 kill_t1 jstate
   start_load s1 3 "feedback:s1-load:s1" "read:s1-load" models
   sleep 2
@@ -336,6 +345,10 @@ scenario_1() {
   check 1 "summary versions of $user (dup. versions, dup. revisions)" "1 (0, 0)" \
     "$versions ($dup_versions, $dup_revisions)" eq "$versions $dup_versions $dup_revisions" "1 0 0"
   check 1 "jobs failed or stuck past their lease (all users)" "0" "$lost" eq "$lost" 0
+  local reclaims
+  reclaims=$(lease_reclaims)
+  check 1 "leases reclaimed, popi_refresh_lease_expiries_total{outcome=\"reclaimed\"} of every replica" "1" \
+    "$reclaims" eq "$reclaims" 1
   stats --log "$work/s1.log" --at "$kill_t0"
   local inflight=$inflight_at failed_all=$failed codes_all=$codes n_all=$n
   stats --log "$work/s1.log" --at "$kill_t1"
