@@ -55,5 +55,24 @@ cluster-down: setup
 chaos: $(if $(POPI_BIN),setup,release)
 	POPI_MODEL=$(MODEL) scripts/chaos.sh $(ARGS)
 
+.PHONY: workload soak capacity
+
+# The workload generator (bench/workload/run.sh, wrk) against the running cluster (make
+# cluster-up): 3 tenants' feedback, summary reads with ETags, refreshes, short generations and chat
+# completions through nginx; per-route requests/s, latency p50/p95/p99 and errors by status.
+# `make workload ARGS="--rate 20 --duration 120"`. bench/workload/README.md.
+workload: setup
+	bench/workload/run.sh $(ARGS)
+
+# The workload for an hour (bench/workload/soak.sh) while each replica is sampled every 10 s;
+# exits 1 if a series grows beyond its noise or errors reach 0.1%. `make soak ARGS="--rate 5"`.
+soak: setup
+	bench/workload/soak.sh $(ARGS)
+
+# Closed-loop capacity of the same mix on 1 replica, then 3 (bench/workload/capacity.sh), each on
+# a cluster of its own (.cluster-capacity, port 9380). Release build unless POPI_BIN is set.
+capacity: $(if $(POPI_BIN),setup,release)
+	POPI_MODEL=$(MODEL) bench/workload/capacity.sh $(ARGS)
+
 clean:
 	rm -rf .build .build-*
