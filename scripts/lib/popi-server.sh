@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the conformance and README-sample scripts. popi_server_start starts a release `popi serve` on a free
 # loopback port against $DATABASE_URL (run under scripts/with-test-postgres.sh) and sets POPI_URL;
 # popi_key SCOPES prints a new key of a fresh tenant; popi_server_stop stops the server.
