@@ -29,7 +29,9 @@ fi
 
 popi_pid=""
 cleanup() {
-  [ -n "$popi_pid" ] && kill -INT "$popi_pid" 2>/dev/null && wait "$popi_pid" 2>/dev/null || true
+  if [ -n "$popi_pid" ] && kill -INT "$popi_pid" 2>/dev/null; then
+    wait "$popi_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT

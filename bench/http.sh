@@ -81,7 +81,7 @@ peer_pid=$!; pids+=("$peer_pid")
 wait_healthy "$PEER_PORT"
 [ "$(curl -sf "${auth[@]}" "http://127.0.0.1:$PEER_PORT/v1/models")" = "$models" ] \
   || { echo "the peer does not answer popi's /v1/models body"; cat "$work/peer.log"; exit 1; }
-kill -0 "$popi_pid" && kill -0 "$peer_pid" || { echo "a server exited"; cat "$work"/*.log; exit 1; }
+if ! { kill -0 "$popi_pid" && kill -0 "$peer_pid"; }; then echo "a server exited"; cat "$work"/*.log; exit 1; fi
 sleep 1
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 popi_rss=$(rss "$popi_pid"); peer_rss=$(rss "$peer_pid")
@@ -124,11 +124,12 @@ cases=("healthz 1 keepalive" "healthz 64 keepalive" "healthz 256 keepalive"
 declare -A result
 for round in $(seq "$ROUNDS"); do
   for c in "${cases[@]}"; do
-    set -- $c
+    read -r -a args <<<"$c"   # route connections mode
     for server in popi hummingbird; do
-      if [ $server = popi ]; then r=$(run popi "$popi_pid" "$POPI_PORT" "$1" "$2" "$3"); else r=$(run hummingbird "$peer_pid" "$PEER_PORT" "$1" "$2" "$3"); fi
+      if [ $server = popi ]; then r=$(run popi "$popi_pid" "$POPI_PORT" "${args[@]}"); else r=$(run hummingbird "$peer_pid" "$PEER_PORT" "${args[@]}"); fi
       result["$round $c $server"]=$r
-      printf "%-22s %-12s %10s %9s %12s\n" "$c" "$server" $r
+      read -r -a fields <<<"$r"   # req/s p99 CPU
+      printf "%-22s %-12s %10s %9s %12s\n" "$c" "$server" "${fields[@]}"
     done
   done
 done
