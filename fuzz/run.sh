@@ -12,5 +12,6 @@ cp corpus/* "$work/"
 SWIFT_BACKTRACE=enable=no "$binary" regressions/*
 # Fresh inputs go to a scratch corpus; the committed seeds stay as they are. A crash leaves its
 # input as crash-* in fuzz/ (Swift's own backtracer is off so libFuzzer reports it).
-SWIFT_BACKTRACE=enable=no "$binary" -runs="$RUNS" -max_len=4096 -print_final_stats=1 ${FUZZ_FLAGS:-} "$work"
+read -r -a fuzz_flags <<<"${FUZZ_FLAGS:-}"   # space-separated
+SWIFT_BACKTRACE=enable=no "$binary" -runs="$RUNS" -max_len=4096 -print_final_stats=1 "${fuzz_flags[@]}" "$work"
 rm -rf "$work"
