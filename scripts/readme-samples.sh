@@ -68,7 +68,7 @@ grep -q '"personalized":true' "$work/walkthrough.out" || { echo "readme-samples:
 # 3. The openai SDK sample, with the key and address of this server.
 echo "== openai SDK sample"
 venv=$(scripts/conformance-venv.sh)
-{ echo 'import os'; echo 'KEY = os.environ["KEY"]'; sed "s|http://127.0.0.1:8080|$API|" <<<"$python_sample"; } >"$work/sdk.py"
+printf '%s\n' 'import os' 'KEY = os.environ["KEY"]' "${python_sample//"http://127.0.0.1:8080"/"$API"}" >"$work/sdk.py"
 "$venv/bin/python" "$work/sdk.py"
 echo
 
