@@ -18,6 +18,7 @@ source scripts/lib/popi-server.sh
 if [ -z "${POPI_URL:-}" ]; then
   trap popi_server_stop EXIT
   trap 'exit 130' INT TERM
+  # shellcheck disable=SC2119  # no extra serve flags: this script's own arguments are pytest's
   popi_server_start
   POPI_KEY=$(popi_key read,write,generate)
 fi

@@ -23,6 +23,7 @@ venv=$(scripts/conformance-venv.sh)
 # shellcheck source=lib/popi-server.sh
 source scripts/lib/popi-server.sh
 work=$(mktemp -d)
+# shellcheck disable=SC2317  # run by the EXIT trap; shellcheck 0.9 calls it unreachable because the script ends in exit (koalaman/shellcheck#2542)
 cleanup() {
   popi_server_stop
   rm -rf "$work"
