@@ -293,7 +293,7 @@ cmd_up() {
   done
   popi_wait_ready "http://127.0.0.1:$PORT" "$pid" "$state/logs/nginx-error.log" 10 || fail "nginx does not answer /readyz"
   trap - EXIT
-  echo "cluster: nginx on http://127.0.0.1:$PORT balancing $REPLICAS replicas (127.0.0.1:$((PORT + 1))-$((PORT + REPLICAS)))"
+  echo "cluster: nginx on http://127.0.0.1:$PORT balancing $REPLICAS replica$( ((REPLICAS == 1)) || echo s) (127.0.0.1:$((PORT + 1))-$((PORT + REPLICAS)))"
   echo "cluster: a key: scripts/cluster.sh key TENANT; logs in $state/logs; stop: scripts/cluster.sh down"
 }
 
@@ -335,8 +335,9 @@ cmd_key() {
   if ! load_state || ! postgres_pid >/dev/null; then
     fail "no cluster is running (scripts/cluster.sh up starts one)"
   fi
-  [ -x "$bin" ] || fail "no popi binary at $bin: build it (make release) or set POPI_BIN"
-  DATABASE_URL=$(cat "$state/database-url") "$bin" keys create --tenant "$tenant" --name cluster "$@"
+  # The replicas' own binary, whatever POPI_BIN says now.
+  [ -x "$BIN" ] || fail "no popi binary at $BIN (the one the cluster was started with)"
+  DATABASE_URL=$(cat "$state/database-url") "$BIN" keys create --tenant "$tenant" --name cluster "$@"
 }
 
 cmd_down() {
