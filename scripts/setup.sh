@@ -11,6 +11,7 @@ PACKAGES=(
   postgresql                                        # embedded and test clusters
   python3 python3-pip python3-venv                  # model fetch, peer benchmarks, lint
   openssl curl ca-certificates                      # TLS tests make their own certificate
+  nginx                                             # make test's cluster (scripts/chaos.sh --quick)
 )
 
 debian_packages_install setup "${PACKAGES[@]}"
