@@ -51,7 +51,7 @@ cluster-down: setup
 
 # The fault campaign (scripts/chaos.sh) on a cluster of its own (.cluster-chaos, port 9180): kill -9,
 # PostgreSQL restarts, SIGTERM, upstream and disk failures, each checked by counting; exits 1 if a
-# check fails. `make chaos ARGS=--quick` is the CI subset. Release build unless POPI_BIN is set.
+# check fails. `make chaos ARGS=--quick` is the subset `make test` ends with. Release build unless POPI_BIN is set.
 chaos: $(if $(POPI_BIN),setup,release)
 	POPI_MODEL=$(MODEL) scripts/chaos.sh $(ARGS)
 

@@ -9,7 +9,7 @@
 #   2  PostgreSQL restarted (fast, immediate)       5  the upstream API killed mid-stream, then down
 #   3  PostgreSQL down when a replica starts        6  PostgreSQL's disk full (a tmpfs; needs root)
 #
-# --quick (CI): two replicas, scenario 1 and one immediate restart of scenario 2, in under 3 min.
+# --quick (make test, so CI): two replicas, scenario 1 and one immediate restart of scenario 2, in under 3 min.
 # Environment: what scripts/cluster.sh takes (POPI_BIN, POPI_MODEL, every POPI_* setting);
 # POPI_CLUSTER_DIR defaults to .cluster-chaos; CHAOS_NICE (10) is the niceness everything runs at.
 # Small settings unless set: one engine thread, worker and generation per replica, 2 candidates,
