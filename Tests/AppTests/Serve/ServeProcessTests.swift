@@ -10,16 +10,36 @@ import Testing
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("popi")
     }
 
-    private func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+    /// A port nothing listens on right now (the kernel picks it). Retried for a moment: other
+    /// suites of the same process open and close many sockets at once, and a port that comes back
+    /// as 0 would make `serve` refuse its --port rather than test anything.
+    private func freePort() throws -> Int {
+        var failure = ""
+        for _ in 0..<20 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else {
+                failure = "socket: errno \(errno)"
+                usleep(100_000)
+                continue
+            }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if bound, port > 0 { return port }
+            failure = "bind: errno \(errno)"
+            usleep(100_000)
+        }
+        throw PortUnavailable(description: "no free port on 127.0.0.1 (\(failure))")
+    }
+
+    struct PortUnavailable: Error, CustomStringConvertible {
+        let description: String
     }
 
     private func curl(_ url: String) throws -> String {
@@ -38,7 +58,7 @@ import Testing
     @Test(.enabled(if: databaseURL != nil, "needs DATABASE_URL (make test provides one)"))
     func healthzAndGracefulSIGTERM() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: popi.path), "build popi first (swift build)")
-        let port = freePort()
+        let port = try freePort()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("popi-serve-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
         let process = Process()
@@ -161,7 +181,7 @@ import Testing
         try #require(PopiProcess.isBuilt, "build popi first (swift build)")
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("popi-dev-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
-        let base = ["serve", "--dev", "--model", "/nonexistent/model.gguf", "--data-dir", data.path, "--port", String(freePort())]
+        let base = try ["serve", "--dev", "--model", "/nonexistent/model.gguf", "--data-dir", data.path, "--port", String(freePort())]
         let remote = ["DATABASE_URL": "postgresql://popi@db.example.com/popi"]
         let refused: [([String], [String: String], String)] = [
             (["--host", "127.evil.com"], [:], "--dev prints a key at start: it needs a loopback --host"),
