@@ -210,7 +210,6 @@ import Testing
         let all = done.flatMap { $0 }
         #expect(all.count == 800)
         #expect(Set(all) == enqueued)
-        #expect(done.allSatisfy { !$0.isEmpty }, "every worker got some work")
         let states = try await store.pool.query("""
             SELECT state, attempts, count(*) FROM jobs WHERE kind = \(kind) GROUP BY state, attempts
             """).map { try $0.decode(String.self, Int.self, Int.self) }
