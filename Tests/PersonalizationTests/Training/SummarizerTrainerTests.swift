@@ -142,13 +142,7 @@ import Testing
         settings.groupSize = 1
         settings.maxSummaryTokens = 16  // the sample is cut off: the persona is the only valid candidate
         settings.method = .distill
-        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
-                                            output: "\(folder)/d.gguf", resume: false)
-        let persona = try #require(user.persona)
-        let before = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter.copy())
-        var records: [GRPOStepRecord] = []
-        try await run.run { records.append($0) }
-        let after = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter)
+        let (before, after, records) = try await personaLearning(user, settings: settings, output: "\(folder)/d.gguf")
         let distilled = records.compactMap(\.distillation)
         #expect(distilled.count == 3)
         #expect(distilled.allSatisfy { $0.targets == $0.personaTargets && $0.targets <= 1 })
@@ -168,13 +162,7 @@ import Testing
         let user = users[0]
         var settings = Self.small
         settings.method = .supervised
-        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
-                                            output: "\(folder)/s.gguf", resume: false)
-        let persona = try #require(user.persona)
-        let before = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter.copy())
-        var records: [GRPOStepRecord] = []
-        try await run.run { records.append($0) }
-        let after = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter)
+        let (before, after, records) = try await personaLearning(user, settings: settings, output: "\(folder)/s.gguf")
         #expect(after > before, "log p(persona) \(before) before, \(after) after")
         #expect(records.allSatisfy { !$0.sampled && $0.scoringSeconds == 0 && $0.meanSummaryTokens > 0 })
         #expect(records.map { $0.distillation?.targets } == [1, 1])
@@ -230,6 +218,18 @@ import Testing
     }
 
     /// log p(text | the user's inference prompt) under base + adapter, end of turn included.
+    /// A whole run on `user` alone: log p(persona) under the adapter before and after, and the steps' records.
+    private func personaLearning(_ user: TrainingUser, settings: GRPOSettings, output: String) async throws
+        -> (before: Double, after: Double, records: [GRPOStepRecord]) {
+        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
+                                            output: output, resume: false)
+        let persona = try #require(user.persona)
+        let before = try await logProbability(of: persona, for: user, adapter: run.trainer.adapter.copy())
+        var records: [GRPOStepRecord] = []
+        try await run.run { records.append($0) }
+        return (before, try await logProbability(of: persona, for: user, adapter: run.trainer.adapter), records)
+    }
+
     private func logProbability(of text: String, for user: TrainingUser, adapter: LoRAAdapter) async throws -> Double {
         let engine = model.engine
         let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals.cleaned().signals)
