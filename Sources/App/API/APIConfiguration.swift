@@ -25,8 +25,7 @@ struct APIConfiguration: Sendable {
     /// In-process generations at once, and how many may wait for a slot. The engine batches
     /// running generations' decode steps, so 8 streamed clients on 2 cores got 360 output tokens/s
     /// with 8 slots against 303 with 4 and 267 with 2, and a time to first token p99 of 0.9 s
-    /// against 1.8 and 2.7 s
-    /// (bench/serving.sh, bench/results/README.md).
+    /// against 1.8 and 2.7 s (bench/serving.sh, bench/results/README.md).
     var maxConcurrentGenerations = 8
     var generationQueue = 32
     /// Calls to upstream APIs at once (as many more may wait).
