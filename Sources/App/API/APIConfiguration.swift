@@ -22,10 +22,9 @@ struct APIConfiguration: Sendable {
     /// beyond it, 429 without a key lookup.
     var authFailureRatePerSecond = 1.0
     var authFailureBurst = 20
-    /// In-process generations at once, and how many may wait for a slot. The engine batches
-    /// running generations' decode steps, so 8 streamed clients on 2 cores got 360 output tokens/s
-    /// with 8 slots against 303 with 4 and 267 with 2, and a time to first token p99 of 0.9 s
-    /// against 1.8 and 2.7 s (bench/serving.sh, bench/results/README.md).
+    /// In-process generations at once, and how many may wait for a slot. The engine batches the
+    /// running ones' decode steps, so more slots raise throughput; 8 was measured with
+    /// bench/serving.sh (bench/results/README.md).
     var maxConcurrentGenerations = 8
     var generationQueue = 32
     /// Calls to upstream APIs at once (as many more may wait).
