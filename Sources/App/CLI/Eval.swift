@@ -38,7 +38,7 @@ struct Eval: AsyncParsableCommand {
     @Option(name: .customLong("upstream"), help: "An upstream as name=…,base_url=…,api_key_env=…,models=… (repeatable).")
     var upstreams: [String] = []
 
-    @Option(help: "A trained summarizer adapter (from `popi train summarizer`): adds the trained rows.")
+    @Option(help: "A trained summarizer adapter (from `popi train summarizer`): adds the trained rows, written in the form it was trained for.")
     var adapter: String?
 
     @Option(name: .customLong("generator-adapter"), help: "A trained generator adapter (from `popi train generator`), with --adapter.")
@@ -89,7 +89,8 @@ struct Eval: AsyncParsableCommand {
             }
             let summarizer = try adapter.map { try load($0, role: "summarizer") }
             let generatorModel = try generatorAdapter.map { try load($0, role: "generator") }
-            let evaluator = Evaluator(model: runtime, options: options, summarizer: summarizer, generator: generatorModel)
+            let evaluator = Evaluator(model: runtime, options: options, summarizer: summarizer, generator: generatorModel,
+                                      trainedForm: try SummaryForm(adapter: summarizer?.adapter))
             let run = EvaluationRun(evaluator: evaluator, dataset: data,
                                     datasetName: URL(fileURLWithPath: dataset).lastPathComponent,
                                     outputDirectory: URL(fileURLWithPath: out, isDirectory: true), adapters: digests)

@@ -13,7 +13,9 @@ struct TrainSummarizer: AsyncParsableCommand {
             AdamW step on the group-centred advantages with a KL penalty to the base. With --method distill, \
             the step is instead a supervised one toward each user's best candidate by r(s) (the samples and \
             the dataset's persona, if any), when it beats no summary. With --method supervised, each user's \
-            persona is the target, with nothing sampled or scored (every user needs a persona). Writes the adapter to \
+            persona is the target, with nothing sampled or scored (every user needs a persona). With --method notes, \
+            the adapter learns the note form (one prompt per example pair, merged; the adapter records it, so eval \
+            and serve write notes with it): --group-size pairs of each user with one trait are each a target of the user's persona. Writes the adapter to \
             --out, checkpoints to OUT.checkpoints/, a JSON-lines log to OUT.log.jsonl and the curve to \
             OUT.svg. With --validation-users, that many users are set aside and the adapter's zero-shot \
             summary is scored on them after step 1, every --validate-every steps and after the last; \
@@ -35,7 +37,7 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(name: .customLong("users-per-step"), help: "Users per step (each is one group).")
     var usersPerStep = GRPOSettings().usersPerStep
 
-    @Option(name: .customLong("group-size"), help: "Summaries sampled per user.")
+    @Option(name: .customLong("group-size"), help: "Summaries sampled per user (with --method notes: pairs per user).")
     var groupSize = GRPOSettings().groupSize
 
     @Option(name: .customLong("learning-rate"), help: "Peak learning rate (after a linear warm-up).")
@@ -74,7 +76,7 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(help: "Weight of the contrast term (0...1): a summary's advantage comes from r(s) on its user's pairs minus this times r(s) on the next user's pairs of the step, so generic summaries earn nothing. 0 is POPI's reward.")
     var contrast = GRPOSettings().contrast
 
-    @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona) or supervised (each user's persona is the target; nothing is sampled).")
+    @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona), supervised (each user's persona is the target; nothing is sampled) or notes (the note form: each pair of a one-trait user has the persona as its target).")
     var method = GRPOSettings().method.rawValue
 
     @OptionGroup var runtimeOptions: RuntimeOptions

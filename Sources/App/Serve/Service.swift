@@ -27,6 +27,9 @@ enum Service {
             generatorAdapter: try configuration.generatorAdapterPath.map {
                 try ServedAdapter.load(.generator, path: $0, base: model.engine.modelConfig)
             })
+        // Summaries are written in the form the summarizer adapter was trained for.
+        var configuration = configuration
+        configuration.api.summary.form = models.summarizerAdapter?.summaryForm ?? .whole
         logger.info("model loaded", metadata: ["model": "\(model.modelID)", "threads": "\(model.engine.threads)",
                                                "kernels": "\(model.engine.kernels)",
                                                "summarizer_adapter": "\(models.summarizerAdapter?.sha256 ?? "none")",

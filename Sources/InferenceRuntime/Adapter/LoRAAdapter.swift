@@ -7,6 +7,9 @@
 public final class LoRAAdapter: @unchecked Sendable {
     public let layout: LoRALayout
     public let alpha: Float
+    /// What its trainer recorded about how it is meant to be used, kept in its file as string
+    /// metadata under `popi.` (e.g. `popi.summary_form`); set before the adapter is shared.
+    public var labels: [String: String] = [:]
     /// All A and B values, `layout.parameterCount` floats.
     public let parameters: UnsafeMutablePointer<Float>
     private let storage: AlignedBuffer
@@ -44,6 +47,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         // The layout and alpha were validated when this adapter was made.
         let copy = try! LoRAAdapter(layout: layout, alpha: alpha)
         copy.parameters.update(from: parameters, count: layout.parameterCount)
+        copy.labels = labels
         return copy
     }
 }

@@ -38,6 +38,16 @@ public struct LoRAAdapterFile: @unchecked Sendable {
     public let alpha: Float
     /// In (layer, projection) order.
     public let pairs: [Pair]
+    /// String metadata under `labelPrefix`, without it (`LoRAAdapter.labels`); other types there are ignored.
+    public var labels: [String: String] {
+        var labels: [String: String] = [:]
+        for (key, value) in gguf.metadata where key.hasPrefix(Self.labelPrefix) {
+            if case .string(let text) = value { labels[String(key.dropFirst(Self.labelPrefix.count))] = text }
+        }
+        return labels
+    }
+
+    public static let labelPrefix = "popi."
 
     /// Whether `gguf` says it is an adapter (`general.type = "adapter"`), valid or not.
     public static func isAdapter(_ gguf: GGUFFile) -> Bool {
@@ -123,6 +133,7 @@ public struct LoRAAdapterFile: @unchecked Sendable {
             shapes.append(LoRALayout.SlotShape(layer: pair.layer, projection: pair.projection, rank: pair.rank))
         }
         let adapter = try LoRAAdapter(layout: LoRALayout(config: base, shapes: shapes), alpha: alpha)
+        adapter.labels = labels
         // Pairs and slots are both in (layer, projection) order.
         for (pair, slot) in zip(pairs, adapter.layout.slots) {
             try Self.read(pair.a, into: adapter.a(slot))
@@ -140,12 +151,13 @@ public struct LoRAAdapterFile: @unchecked Sendable {
             tensors.append(.init(name: slot.baseTensorName + ".lora_b", type: .f32, dimensions: [slot.rank, slot.outputs],
                                  data: littleEndianBytes(adapter.b(slot), count: slot.bCount)))
         }
+        let labels = adapter.labels.sorted { $0.key < $1.key }.map { (Self.labelPrefix + $0.key, GGUFValue.string($0.value)) }
         return GGUFFileWriter(metadata: [
             ("general.architecture", .string(architecture)),
             ("general.type", .string("adapter")),
             ("adapter.type", .string("lora")),
             ("adapter.lora.alpha", .float32(adapter.alpha)),
-        ], tensors: tensors)
+        ] + labels, tensors: tensors)
     }
 
     // MARK: - Parts

@@ -12,20 +12,29 @@ public struct Evaluator: Sendable {
     public let summarizer: (any PreferenceModel)?
     /// The base with a trained generator adapter, if any (used with a trained summarizer).
     public let generator: (any PreferenceModel)?
+    /// The form the trained summarizer writes in (the untrained rows always use the whole form).
+    public let trainedForm: SummaryForm
 
     public init(model: any PreferenceModel, options: SummaryOptions = .init(), summarizer: (any PreferenceModel)? = nil,
-                generator: (any PreferenceModel)? = nil) {
+                generator: (any PreferenceModel)? = nil, trainedForm: SummaryForm = .whole) {
         self.model = model
         self.options = options
         self.summarizer = summarizer
         self.generator = generator
+        self.trainedForm = trainedForm
     }
 
     /// `partner`: another user, whose zero-shot summary is the mismatched control.
     public func evaluate(_ user: PersonaDataset.User, partner: PersonaDataset.User? = nil) async throws -> UserEvaluation {
         let started = Date()
-        var single = options
+        var untrained = options
+        untrained.form = .whole
+        var single = untrained
         single.candidates = 1
+        var trainedBestOf = options
+        trainedBestOf.form = summarizer == nil ? .whole : trainedForm
+        var trainedSingle = trainedBestOf
+        trainedSingle.candidates = 1
         let prompts = PromptBuilder(model: model, limits: options.limits)
         let signals = user.contextSignals
 
@@ -38,18 +47,18 @@ public struct Evaluator: Sendable {
         }
         let zeroShot = try await infer(nil, single, from: signals)
         summaries.append((.zeroShot, zeroShot.0, zeroShot.1))
-        let best = try await infer(nil, options, from: signals)
+        let best = try await infer(nil, untrained, from: signals)
         summaries.append((.bestOfN, best.0, best.1))
         var trainedText: String?
         if let summarizer {
-            let trained = try await infer(summarizer, single, from: signals)
+            let trained = try await infer(summarizer, trainedSingle, from: signals)
             trainedText = trained.0
             summaries.append((.trainedZeroShot, trained.0, trained.1))
-            let trainedBest = try await infer(summarizer, options, from: signals)
+            let trainedBest = try await infer(summarizer, trainedBestOf, from: signals)
             summaries.append((.trainedBestOfN, trainedBest.0, trainedBest.1))
         }
         if let partner {
-            let other = try await infer(summarizer, single, from: partner.contextSignals)
+            let other = try await infer(summarizer, trainedSingle, from: partner.contextSignals)
             summaries.append((.mismatched, other.0, 0))
         }
         if !user.persona.isEmpty { summaries.append((.oracle, user.persona, 0)) }

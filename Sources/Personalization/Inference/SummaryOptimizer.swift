@@ -28,12 +28,12 @@ public struct SummaryOptimizer: Sendable {
         let scorable = split.canScore && options.candidates > 1
         var contextSignals = clean
         contextSignals.pairs = scorable ? split.context : clean.pairs
-        let (turns, usedPairs) = try prompts.inferenceTurns(for: contextSignals)
-        contextSignals.pairs = usedPairs
-
         let count = scorable ? options.candidates : 1
-        let batch = try await summarizer.sample(after: turns, count: count, settings: options.sampling)
-        let texts = batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }
+        let written = options.form == .notes && !contextSignals.pairs.isEmpty
+            ? try await notes(for: contextSignals, count: count)
+            : try await whole(for: contextSignals, count: count)
+        let texts = written.texts
+        contextSignals.pairs = written.pairs
 
         let scoringStarted = Date()
         var candidates = texts.map { SummaryResult.Candidate(text: $0, reward: nil, accuracy: nil) }
@@ -54,15 +54,64 @@ public struct SummaryOptimizer: Sendable {
         return SummaryResult(
             text: chosen.text, reward: chosen.reward, accuracy: chosen.accuracy, chosenIndex: best,
             candidates: candidates, heldOutCount: scorable ? split.heldOut.count : 0,
-            contextPairCount: usedPairs.count,
+            contextPairCount: written.pairs.count,
             summaryTokens: model.tokenCount(chosen.text),
             rawSignalTokens: model.tokenCount(prompts.rawSignalsText(contextSignals)),
-            modelID: model.modelID, promptVersion: PromptBuilder.version, seed: options.seed,
-            timings: .init(promptSeconds: batch.prefillSeconds, samplingSeconds: batch.decodeSeconds,
+            modelID: model.modelID, promptVersion: PromptBuilder.version(of: written.pairs.isEmpty ? .whole : options.form),
+            seed: options.seed,
+            timings: .init(promptSeconds: written.prefillSeconds, samplingSeconds: written.decodeSeconds,
                            scoringSeconds: scoringSeconds, totalSeconds: Date().timeIntervalSince(started)),
             note: scorable ? nil : options.candidates == 1 ? "one candidate: not scored"
                 : "fewer than two usable pairs: one zero-shot summary, not scored",
             skipped: skipped)
+    }
+
+    /// The candidates, the pairs they read, and the time spent reading the prompts and sampling.
+    private struct Written {
+        var texts: [String]
+        var pairs: [PreferencePair]
+        var prefillSeconds: Double
+        var decodeSeconds: Double
+    }
+
+    /// `count` summaries sampled from one prompt holding every signal (`SummaryForm.whole`).
+    private func whole(for signals: UserSignals, count: Int) async throws -> Written {
+        let (turns, usedPairs) = try prompts.inferenceTurns(for: signals)
+        let batch = try await summarizer.sample(after: turns, count: count, settings: options.sampling)
+        return Written(texts: batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) },
+                       pairs: usedPairs, prefillSeconds: batch.prefillSeconds, decodeSeconds: batch.decodeSeconds)
+    }
+
+    /// `count` summaries from notes on each of the newest pairs (`SummaryForm.notes`): candidate
+    /// k merges every pair's k-th note, then lists the user's statements in their own words
+    /// (user-written content is not read in this form). The pairs' prompts go to the engine
+    /// together, so their samples decode in one batch.
+    private func notes(for signals: UserSignals, count: Int) async throws -> Written {
+        let pairs = Array(signals.pairs.suffix(options.limits.maxPairs))
+        let started = ContinuousClock.now
+        let batches = try await withThrowingTaskGroup(of: (Int, SampleBatch).self) { group in
+            for (index, pair) in pairs.enumerated() {
+                var sampling = options.sampling
+                // Each pair's notes get their own seeds: sample k of pair i is seeded with seed + 64·i + k.
+                sampling.seed = options.seed &+ UInt64(64 * index)
+                let turns = prompts.noteTurns(for: pair)
+                group.addTask { (index, try await summarizer.sample(after: turns, count: count, settings: sampling)) }
+            }
+            var batches = [SampleBatch?](repeating: nil, count: pairs.count)
+            for try await (index, batch) in group { batches[index] = batch }
+            return batches.map { $0! }
+        }
+        let elapsed = (ContinuousClock.now - started).seconds
+        let statements = signals.statements.suffix(options.limits.maxPairs).map { "The user said: \"\($0)\"" }
+        let texts = (0..<count).map { k in
+            let notes = batches.map { batch in
+                Self.clean(batch.generations[k].text, cutOff: batch.generations[k].finishReason == .length)
+            }
+            return ([NoteMerger.merge(notes, maxLines: options.limits.maxPairs)] + statements)
+                .filter { !$0.isEmpty }.joined(separator: "\n")
+        }
+        let prefill = batches.map(\.prefillSeconds).max() ?? 0
+        return Written(texts: texts, pairs: pairs, prefillSeconds: prefill, decodeSeconds: max(elapsed - prefill, 0))
     }
 
     /// Scores a given summary (an edited one, or an oracle) on `pairs` with POPI's reward.

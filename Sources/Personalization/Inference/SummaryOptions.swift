@@ -9,9 +9,11 @@ public struct SummaryOptions: Sendable, Equatable {
     public var seed: UInt64
     public var maxHeldOut: Int
     public var limits: PromptBuilder.Limits
+    /// How the summarizer reads the signals: the form its adapter was trained for.
+    public var form: SummaryForm
 
     public init(candidates: Int = 8, temperature: Double = 0.6, topP: Double = 1.0, maxSummaryTokens: Int = 160,
-                seed: UInt64 = 1, maxHeldOut: Int = 4, limits: PromptBuilder.Limits = .init()) {
+                seed: UInt64 = 1, maxHeldOut: Int = 4, limits: PromptBuilder.Limits = .init(), form: SummaryForm = .whole) {
         self.candidates = candidates
         self.temperature = temperature
         self.topP = topP
@@ -19,6 +21,7 @@ public struct SummaryOptions: Sendable, Equatable {
         self.seed = seed
         self.maxHeldOut = maxHeldOut
         self.limits = limits
+        self.form = form
     }
 
     func validate() throws {

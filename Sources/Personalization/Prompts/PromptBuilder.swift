@@ -7,10 +7,18 @@ public import InferenceRuntime
 ///   concise, structured summary that generalizes. It never sees the question to be answered, and
 ///   names no kinds of preference: users differ in ways no list foresees, and a trained
 ///   summarizer finds them in the examples.
+/// - Note prompt (`SummaryForm.notes`): one example pair, and the instruction to say in one
+///   sentence how the preferred response is written differently. Versioned as `notesVersion`.
 /// - Generator prompt: one user turn with the summary section, the instruction to personalize,
 ///   then the user's prompt. No system message of popi's own.
 public struct PromptBuilder: Sendable {
     public static let version = "popi-v2"
+    public static let notesVersion = "popi-notes-v1"
+
+    /// The version of the prompts a summary of `form` is written with.
+    public static func version(of form: SummaryForm) -> String {
+        form == .notes ? notesVersion : version
+    }
 
     public struct Limits: Sendable, Equatable {
         /// At most this many pairs in the inference prompt (the newest).
@@ -65,6 +73,20 @@ public struct PromptBuilder: Sendable {
         written for this user, not the topics of the examples, so that it applies to any new request. \
         Write only the summary.
         """
+    }
+
+    /// The note prompt of one example pair (`SummaryForm.notes`).
+    public func noteTurns(for pair: PreferencePair) -> [ChatMessage] {
+        [ChatMessage.user("""
+            A user compared two responses to the same request and preferred one of them.
+
+            Request: \(cut(pair.prompt))
+            Preferred response: \(cut(pair.chosen))
+            Dispreferred response: \(cut(pair.rejected))
+
+            In one sentence, say how this user likes responses to be written: what the preferred \
+            response does that the dispreferred one does not, not its topic. Write only that sentence.
+            """)]
     }
 
     /// The signals serialized: numbered examples, then statements, then user-written content.

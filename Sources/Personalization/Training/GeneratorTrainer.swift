@@ -124,15 +124,14 @@ public final class GeneratorTrainer: AdapterTrainer, @unchecked Sendable {
         return record
     }
 
-    /// The user's summary, written once: one sample from the summarizer (as the service writes
-    /// a zero-shot summary), seeded per user.
+    /// The user's summary, written once as the service writes a zero-shot one (one sample, in the
+    /// form the summarizer's adapter was trained for), seeded per user.
     private func summary(ofUser index: Int) async throws -> String {
         if let summary = summaries[index] { return summary }
-        var options = SummaryOptions(candidates: 1, maxSummaryTokens: settings.maxSummaryTokens, limits: limits)
+        var options = SummaryOptions(candidates: 1, maxSummaryTokens: settings.maxSummaryTokens, limits: limits,
+                                     form: try SummaryForm(adapter: summarizer.adapter))
         options.seed = settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
-        let (turns, _) = try PromptBuilder(model: base, limits: limits).inferenceTurns(for: users[index].signals.cleaned().signals)
-        let generation = try await summarizer.sample(after: turns, count: 1, settings: options.sampling).generations[0]
-        let text = SummaryOptimizer.clean(generation.text, cutOff: generation.finishReason == .length)
+        let text = try await SummaryOptimizer(model: base, summarizer: summarizer, options: options).infer(from: users[index].signals).text
         summaries[index] = text
         return text
     }

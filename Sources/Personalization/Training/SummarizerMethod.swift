@@ -13,4 +13,12 @@ public enum SummarizerMethod: String, Codable, Sendable, CaseIterable {
     /// shows the model many users' written descriptions cheaply, where distillation's targets are
     /// few; r(s) judges the result only on the set-aside users.
     case supervised
+    /// Supervised fine-tuning of the note form (`SummaryForm.notes`): for each user whose every
+    /// pair shows the same preference (`TrainingUser.noteTarget`), `groupSize` of its pairs, each
+    /// in its own note prompt, with the user's persona as the target. Nothing is sampled or
+    /// scored; r(s) judges the merged notes on the set-aside users.
+    case notes
+
+    /// The form the trained adapter writes summaries in.
+    public var form: SummaryForm { self == .notes ? .notes : .whole }
 }

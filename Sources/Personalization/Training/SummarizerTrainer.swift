@@ -13,7 +13,9 @@ public import InferenceRuntime
 /// Then one AdamW step. With `SummarizerMethod.distill`, step 3 instead teacher-forces only each
 /// user's best candidate (the samples and the user's persona, if the dataset has one, ranked by
 /// r(s)) with advantage 1: a supervised step toward it, with the same KL penalty. With
-/// `SummarizerMethod.supervised`, the user's persona is that target and steps 1-2 are skipped.
+/// `SummarizerMethod.supervised`, the user's persona is that target and steps 1-2 are skipped;
+/// with `SummarizerMethod.notes`, `groupSize` of the user's pairs are each a note prompt with
+/// the user's note target as its target, and steps draw only from users that have one.
 ///
 /// Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
@@ -43,16 +45,25 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 limits: PromptBuilder.Limits = .init(), checkpoint: TrainingCheckpoint? = nil,
                 maxPassTokens: Int = 4096) throws {
         try settings.validate()
-        (self.users, validationUsers) = try Self.split(TrainingUser.validated(users), settings: settings)
-        if settings.method == .supervised, let user = self.users.first(where: { $0.persona == nil }) {
+        var (training, validation) = try Self.split(TrainingUser.validated(users), settings: settings)
+        if settings.method == .supervised, let user = training.first(where: { $0.persona == nil }) {
             throw PersonalizationError.invalidOption("supervised training learns each user's persona; user \(user.id) has none")
         }
+        if settings.method == .notes {
+            training = training.filter { $0.noteTarget != nil }
+            guard !training.isEmpty else {
+                throw PersonalizationError.invalidOption("note training needs users whose pairs all show one preference (a persona and one trait); the dataset has none outside the set-aside users")
+            }
+        }
+        (self.users, validationUsers) = (training, validation)
         self.settings = settings
         self.limits = limits
         self.base = model.with(adapter: nil)
         self.maxPassTokens = maxPassTokens
         (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(checkpoint, config: model.engine.modelConfig,
                                                                             settings: settings)
+        // The adapter says which form it writes, so eval, serve and train generator read it alike.
+        adapter.labels[SummaryForm.label] = settings.method.form.rawValue
         gradients = LoRAGradients(layout: adapter.layout)
         trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
     }
@@ -106,6 +117,16 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var samplingSeconds = 0.0, scoringSeconds = 0.0
         for (index, user) in batchUsers.enumerated() {
             let clock = ContinuousClock.now
+            if settings.method == .notes, let note = user.noteTarget {
+                let target = try base.engine.chatTemplate.encodeResponse(note, tokenizer: base.engine.tokenizer)
+                guard target.count <= settings.maxSummaryTokens + 1 else { continue }
+                for pair in notePairs(of: user, step: step, user: index) {
+                    let prompt = try base.engine.promptTokens(.messages(prompts.noteTurns(for: pair)))
+                    groups.append(SampledGroup(prompt: prompt, trained: [target], advantages: [1], rewards: [], otherRewards: [],
+                                               accuracies: [], capped: [], sampleTokens: 0, target: (reward: nil, persona: true)))
+                }
+                continue
+            }
             let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
             let prompt = Prompt.messages(turns)
             let promptTokens = try base.engine.promptTokens(prompt)
@@ -238,22 +259,21 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         return record
     }
 
-    /// The adapter's zero-shot summary of each set-aside user, sampled as the service samples
-    /// one (the same seed per user every time), scored on the user's held-out pairs.
+    /// The adapter's zero-shot summary of each set-aside user, written as the service writes
+    /// one (in the method's form, the same seed per user every time), scored on the user's
+    /// held-out pairs.
     public func validate() async throws -> ValidationScore {
         let clock = ContinuousClock.now
-        let prompts = PromptBuilder(model: base, limits: limits)
         let scorer = SummaryOptimizer(model: base, options: SummaryOptions(limits: limits))
         var rewards: [Double] = [], accuracies: [Double] = [], tokens = 0
         for (index, user) in validationUsers.enumerated() {
-            let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
             var options = SummaryOptions(candidates: 1, temperature: settings.temperature,
-                                         maxSummaryTokens: settings.maxSummaryTokens, limits: limits)
+                                         maxSummaryTokens: settings.maxSummaryTokens, limits: limits, form: settings.method.form)
             options.seed = (settings.seed ^ 0x9E37_79B9_7F4A_7C15) &+ UInt64(index)
-            let generation = try await base.engine.generate(
-                GenerationRequest(prompt: .messages(turns), sampling: options.sampling, count: 1, adapter: adapter))[0]
-            let text = SummaryOptimizer.clean(generation.text, cutOff: generation.finishReason == .length)
-            tokens += generation.tokens.count
+            let result = try await SummaryOptimizer(model: base, summarizer: base.with(adapter: adapter), options: options)
+                .infer(from: user.signals)
+            let text = result.text
+            tokens += result.summaryTokens
             // An empty summary is scored as none: h = 0 on every pair.
             let pairScores = text.isEmpty ? nil : try await scorer.scores(summaries: [text], pairs: user.heldOut)[0]
             let summary = pairScores.map { Reward.summarize($0) } ?? (meanReward: Reward.reward(margin: 0), accuracy: 0)
@@ -264,6 +284,14 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         return ValidationScore(users: validationUsers.count, meanReward: rewards.reduce(0, +) / count,
                                accuracy: accuracies.reduce(0, +) / count, meanSummaryTokens: Double(tokens) / count,
                                seconds: (ContinuousClock.now - clock).seconds)
+    }
+
+    /// The `groupSize` pairs (context and held-out alike: every one shows the note) of user
+    /// `user` in step `step`, a seeded choice.
+    private func notePairs(of user: TrainingUser, step: Int, user index: Int) -> [PreferencePair] {
+        var rng = SplitMix64(seed: settings.seed ^ 0x2545_F491_4F6C_DD1D ^ (UInt64(step) << 20) ^ UInt64(index))
+        let pairs = user.signals.cleaned().signals.pairs + user.heldOut
+        return Array(pairs.shuffled(using: &rng).prefix(settings.groupSize))
     }
 
     /// Sample i of user `user` in step `step` is seeded with (this seed) + i.

@@ -9,22 +9,28 @@ public struct TrainingUser: Sendable, Equatable {
     /// A description of the user's preferences written by whoever built the dataset, if any:
     /// one more candidate for best-of-N distillation, which r(s) accepts or rejects like a sample.
     public var persona: String?
+    /// The note every one of the user's pairs shows, when the dataset says which: the persona of
+    /// a user with one preference (the target of `SummarizerMethod.notes`).
+    public var noteTarget: String?
 
     /// Fewest context pairs a user needs: with one, any summary is a paraphrase of one example.
     public static let minimumContextPairs = 2
 
-    public init(id: String, signals: UserSignals, heldOut: [PreferencePair], persona: String? = nil) {
+    public init(id: String, signals: UserSignals, heldOut: [PreferencePair], persona: String? = nil, noteTarget: String? = nil) {
         self.id = id
         self.signals = signals
         self.heldOut = heldOut
         self.persona = persona
+        self.noteTarget = noteTarget
     }
 
     /// A dataset user: its `signals` and statements as context, its `held_out` pairs as reward,
-    /// its `persona` if it has one.
+    /// its `persona` if it has one, which is also the note target of a user with one trait.
     public init(_ user: PersonaDataset.User) {
         let persona = user.persona.trimmingCharacters(in: .whitespacesAndNewlines)
-        self.init(id: user.id, signals: user.contextSignals, heldOut: user.heldOut, persona: persona.isEmpty ? nil : persona)
+        let known = persona.isEmpty ? nil : persona
+        self.init(id: user.id, signals: user.contextSignals, heldOut: user.heldOut, persona: known,
+                  noteTarget: user.traits.count == 1 ? known : nil)
     }
 
     /// Users that can be trained on, or an error naming the first that cannot.

@@ -8,6 +8,6 @@ struct TrainSummarizerTests {
         let (status, _, stderr) = try PopiProcess.run(["train", "summarizer", "--dataset", "/nonexistent.jsonl",
                                                        "--out", "/nonexistent/a.gguf", "--method", "bogus"])
         #expect(status == 64, "\(stderr)")
-        #expect(stderr.contains("--method must be one of: grpo, distill, supervised"), "\(stderr)")
+        #expect(stderr.contains("--method must be one of: grpo, distill, supervised, notes"), "\(stderr)")
     }
 }

@@ -11,9 +11,11 @@ import Testing
 @Suite struct ServedAdapterTests {
     /// A rank-4 adapter of the test model with B filled in (a fresh adapter's B is zero and
     /// changes nothing), written to a temporary file.
-    static func adapterFile(seed: UInt64, magnitude: Float = 0.02, architecture: String? = nil) async throws -> String {
+    static func adapterFile(seed: UInt64, magnitude: Float = 0.02, architecture: String? = nil,
+                            labels: [String: String] = [:]) async throws -> String {
         let config = try await AppTestEnvironment.model().engine.modelConfig
         let adapter = try LoRAAdapter(config: config, rank: 4, alpha: 8, seed: seed)
+        adapter.labels = labels
         var state = seed
         for slot in adapter.layout.slots {
             let b = adapter.b(slot)
@@ -48,6 +50,24 @@ import Testing
         #expect(served.sha256 == (try Self.sha256sum(path)))
         #expect(served.rank == 4 && served.role == .summarizer)
         #expect(API.LoadedAdapter(served).file == URL(fileURLWithPath: path).lastPathComponent, "the file name, not the path")
+    }
+
+    /// A summarizer adapter says which form it writes; one of a form this popi does not know is refused.
+    @Test func aSummarizerAdaptersFormComesFromItsLabel() async throws {
+        let config = try await AppTestEnvironment.model().engine.modelConfig
+        let notes = try await Self.adapterFile(seed: 4, labels: [SummaryForm.label: "notes"])
+        let unknown = try await Self.adapterFile(seed: 4, labels: [SummaryForm.label: "poems"])
+        let none = try await Self.adapterFile(seed: 4)
+        defer { for path in [notes, unknown, none] { try? FileManager.default.removeItem(atPath: path) } }
+        #expect(try ServedAdapter.load(.summarizer, path: notes, base: config).summaryForm == .notes)
+        #expect(try ServedAdapter.load(.summarizer, path: none, base: config).summaryForm == .whole)
+        #expect(try ServedAdapter.load(.generator, path: unknown, base: config).summaryForm == .whole)
+        #expect {
+            try ServedAdapter.load(.summarizer, path: unknown, base: config)
+        } throws: { error in
+            guard case .unusable = error as? ServedAdapterError else { return false }
+            return "\(error)".contains("--summarizer-adapter \(unknown): the adapter was trained for summary form \"poems\"")
+        }
     }
 
     @Test func refusesMissingGarbageAndOtherModelsFilesNamingTheFlag() async throws {

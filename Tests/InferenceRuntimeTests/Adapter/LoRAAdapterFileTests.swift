@@ -99,6 +99,21 @@ import InferenceRuntime
         }
     }
 
+    /// Labels are string metadata under `popi.`, written in key order and read back; other keys
+    /// and non-string values there are not labels.
+    @Test func labelsRoundTripAsPopiStringMetadata() throws {
+        let layout = try LoRALayout(config: Self.tiny, shapes: [.init(layer: 0, projection: .query, rank: 2)])
+        let adapter = try LoRAAdapter(layout: layout, alpha: 4)
+        adapter.labels = ["summary_form": "notes", "another": "x y"]
+        let bytes = adapter.fileBytes(architecture: "llama")
+        let file = try LoRAAdapterFile(bytes: bytes)
+        #expect(file.labels == ["summary_form": "notes", "another": "x y"])
+        #expect(file.gguf.metadataKeys.suffix(2) == ["popi.another", "popi.summary_form"])
+        #expect(try LoRAAdapter.load(bytes: bytes, base: Self.tiny).labels == adapter.labels)
+        #expect(adapter.copy().labels == adapter.labels)
+        #expect(try LoRAAdapter.load(bytes: LoRAAdapter(layout: layout, alpha: 4).fileBytes(architecture: "llama"), base: Self.tiny).labels.isEmpty)
+    }
+
     @Test func roundTripOnTheDefaultModel() throws {
         let config = try LlamaConfig(gguf: TestModel.file)
         let adapter = try LoRAAdapter(config: config, rank: 8, alpha: 16, seed: 5)

@@ -45,6 +45,37 @@ import Testing
         #expect(model.calls.count == 0)
     }
 
+    /// The note form writes one note per context pair, merges them, quotes the statements, and
+    /// with one candidate scores nothing.
+    @Test func theNoteFormWritesANotePerPairAndMergesThem() async throws {
+        let model = WordModel(candidates: ["prefers short answers"])
+        var signals = Self.shortLover
+        signals.statements = ["I read on my phone"]
+        let one = try await SummaryOptimizer(model: model, options: .init(candidates: 1, form: .notes)).infer(from: signals)
+        #expect(one.text == "prefers short answers\nThe user said: \"I read on my phone\"")
+        #expect(one.contextPairCount == 8 && one.heldOutCount == 0)
+        #expect(one.promptVersion == PromptBuilder.notesVersion)
+        #expect(model.calls.count == 0)
+    }
+
+    /// Candidate k merges every pair's k-th note, and best-of-N picks among the merged notes.
+    @Test func theNoteFormsCandidatesAreMergedNotesScoredLikeSummaries() async throws {
+        let model = WordModel(candidates: ["prefers short answers", "likes detail"])
+        let result = try await SummaryOptimizer(model: model, options: .init(candidates: 2, seed: 0, form: .notes))
+            .infer(from: Self.shortLover)
+        #expect(result.candidates.map(\.text) == ["prefers short answers", "likes detail"])
+        #expect(result.text == "prefers short answers" && result.chosenIndex == 0)
+        #expect(result.contextPairCount == 6 && result.heldOutCount == 2)
+    }
+
+    /// Without pairs there is nothing to take notes on: the statements are read in the whole form.
+    @Test func theNoteFormWithoutPairsFallsBackToTheWholeForm() async throws {
+        let model = WordModel(candidates: ["a teacher"])
+        let result = try await SummaryOptimizer(model: model, options: .init(candidates: 1, form: .notes))
+            .infer(from: UserSignals(pairs: [], statements: ["I am a teacher"]))
+        #expect(result.text == "a teacher" && result.promptVersion == PromptBuilder.version)
+    }
+
     @Test func deterministicForAFixedSeed() async throws {
         let model = WordModel(candidates: ["p", "prefers short answers", "q"])
         let a = try await SummaryOptimizer(model: model, options: .init(candidates: 3, seed: 9)).infer(from: Self.shortLover)

@@ -22,6 +22,16 @@ import Testing
         #expect(text.hasSuffix("Write only the summary."))
     }
 
+    @Test func notePromptHoldsOnePairLabelledThenTheInstruction() {
+        let builder = PromptBuilder(model: WordModel(candidates: ["x"]))
+        let turns = builder.noteTurns(for: PreferencePair(prompt: "Why is the sky blue?", chosen: "Scattering.", rejected: "Because of air."))
+        #expect(turns.count == 1 && turns[0].role == .user)
+        let text = turns[0].content
+        #expect(text.contains("Request: Why is the sky blue?\nPreferred response: Scattering.\nDispreferred response: Because of air."))
+        #expect(text.hasSuffix("Write only that sentence."))
+        #expect(PromptBuilder.version(of: .notes) == PromptBuilder.notesVersion && PromptBuilder.version(of: .whole) == PromptBuilder.version)
+    }
+
     @Test func textsAreCutToTheTokenBudget() throws {
         let signals = UserSignals(pairs: [PreferencePair(prompt: "one two three four five six", chosen: "a", rejected: "b")])
         let text = try builder.inferenceTurns(for: signals).turns[0].content

@@ -175,6 +175,35 @@ import Testing
         }
     }
 
+    /// A note step trains on `groupSize` note prompts of each user with a note target, samples
+    /// and scores nothing, and refuses a dataset without such users.
+    @Test func aNoteStepLearnsTheNoteOnEachPairAndNeedsUsersWithOne() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let user = users[0]
+        let note = try #require(user.noteTarget)
+        #expect(note == user.persona)
+        var settings = Self.small
+        settings.method = .notes
+        settings.groupSize = 2
+        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
+                                            output: "\(folder)/n.gguf", resume: false)
+        let turns = PromptBuilder(model: model).noteTurns(for: user.heldOut[0])
+        let before = try await logProbability(of: note, after: turns, adapter: run.trainer.adapter.copy())
+        var records: [GRPOStepRecord] = []
+        try await run.run { records.append($0) }
+        let after = try await logProbability(of: note, after: turns, adapter: run.trainer.adapter)
+        #expect(after > before, "log p(note) \(before) before, \(after) after")
+        #expect(records.allSatisfy { !$0.sampled && $0.scoringSeconds == 0 })
+        #expect(records.map { $0.distillation?.targets } == [2, 2])
+
+        var unlabelled = user
+        unlabelled.noteTarget = nil
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: [unlabelled], settings: settings)
+        }
+    }
+
     @Test func anExistingRunIsRefusedUnlessResumedAndOtherSettingsAreRefusedOnResume() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -231,8 +260,13 @@ import Testing
     }
 
     private func logProbability(of text: String, for user: TrainingUser, adapter: LoRAAdapter) async throws -> Double {
-        let engine = model.engine
         let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals.cleaned().signals)
+        return try await logProbability(of: text, after: turns, adapter: adapter)
+    }
+
+    /// log p(text | turns) under base + adapter, end of turn included.
+    private func logProbability(of text: String, after turns: [ChatMessage], adapter: LoRAAdapter) async throws -> Double {
+        let engine = model.engine
         let prompt = try engine.promptTokens(.messages(turns))
         let continuation = try engine.chatTemplate.encodeResponse(text, tokenizer: engine.tokenizer)
         let trainer = try LoRATrainer(engine: engine, maxTokens: 4096)

@@ -1,0 +1,29 @@
+public import InferenceRuntime
+
+/// How the summarizer reads a user's signals.
+public enum SummaryForm: String, Codable, Sendable, CaseIterable {
+    /// One prompt holds every example; the summarizer writes the whole summary at once.
+    case whole
+    /// One prompt per example pair; the summarizer writes one sentence about what the preferred
+    /// response does, and the sentences are merged (`NoteMerger`). A small model compares two
+    /// responses far better than it compares eight pairs at once, and a preference the user
+    /// showed in several pairs is then said several times, which the merge uses to drop a
+    /// misreading.
+    case notes
+
+    /// The adapter label (`LoRAAdapter.labels`) naming the form a summarizer adapter was trained for.
+    public static let label = "summary_form"
+
+    /// The form `adapter` was trained for: its label, or `whole` without one (adapters trained
+    /// before the label existed, and no adapter at all).
+    public init(adapter: LoRAAdapter?) throws(PersonalizationError) {
+        guard let value = adapter?.labels[Self.label] else {
+            self = .whole
+            return
+        }
+        guard let form = SummaryForm(rawValue: value) else {
+            throw .unknownSummaryForm(String(value.prefix(40)))
+        }
+        self = form
+    }
+}
