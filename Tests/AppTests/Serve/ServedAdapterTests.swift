@@ -117,6 +117,7 @@ import Testing
             #expect(ready.status == 200, "\(ready)")
             let adapters = try #require(ready.json["checks"]?["adapters"])
             #expect(adapters["summarizer"]?["sha256"]?.string == summarizer.sha256)
+            #expect(adapters["summarizer"]?["summary_form"] == "whole" && adapters["generator"]?["summary_form"] == .null)
             #expect(adapters["generator"]?["sha256"]?.string == generator.sha256 && adapters["generator"]?["rank"]?.int == 4)
             let client = try await service.tenant().client
             let local = try await client.get("/v1/models").json["data"]?.array?.first
