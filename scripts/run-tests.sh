@@ -20,7 +20,19 @@ echo "== tests: $runtime"
 "$swift" test --skip-build --filter "$runtime" || status=1
 echo "== cluster: scripts/chaos.sh --quick"
 if "$swift" build -c release --product popi; then
-  POPI_BIN=.build/release/popi scripts/chaos.sh --quick || status=1
+  # As root, PostgreSQL runs as the postgres user, which must reach the cluster's folder; a clone
+  # inside a private folder (mktemp -d makes them 0700) is out of its reach, so the state goes
+  # to a folder of its own under /tmp, kept only if the campaign fails.
+  chaos_dir=${POPI_CLUSTER_DIR:-}
+  if [ -z "$chaos_dir" ] && [ "$(id -u)" = 0 ]; then
+    chaos_dir=$(mktemp -d /tmp/popi-chaos.XXXXXX) && chmod 755 "$chaos_dir"
+  fi
+  if POPI_BIN=.build/release/popi POPI_CLUSTER_DIR=${chaos_dir:-.cluster-chaos} scripts/chaos.sh --quick; then
+    [ -z "${POPI_CLUSTER_DIR:-}" ] && [ -n "$chaos_dir" ] && rm -rf "$chaos_dir"
+  else
+    status=1
+    echo "chaos: state and logs kept in ${chaos_dir:-.cluster-chaos}"
+  fi
 else
   status=1
 fi
