@@ -5,10 +5,9 @@ public enum SummaryForm: String, Codable, Sendable, CaseIterable {
     /// One prompt holds every example; the summarizer writes the whole summary at once.
     case whole
     /// One prompt per example pair; the summarizer writes one sentence about what the preferred
-    /// response does, and the sentences are merged (`NoteMerger`). A small model compares two
-    /// responses far better than it compares eight pairs at once, and a preference the user
-    /// showed in several pairs is then said several times, which the merge uses to drop a
-    /// misreading.
+    /// response does, and the sentences are merged (`NoteMerger`). Each prompt asks a smaller
+    /// question than comparing eight pairs at once, and a preference the user showed in several
+    /// pairs is then said several times, which the merge uses to drop a misreading.
     case notes
 
     /// The adapter label (`LoRAAdapter.labels`) naming the form a summarizer adapter was trained for.
