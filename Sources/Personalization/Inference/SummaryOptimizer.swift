@@ -57,8 +57,7 @@ public struct SummaryOptimizer: Sendable {
             contextPairCount: written.pairs.count,
             summaryTokens: model.tokenCount(chosen.text),
             rawSignalTokens: model.tokenCount(prompts.rawSignalsText(contextSignals)),
-            modelID: model.modelID, promptVersion: PromptBuilder.version(of: written.pairs.isEmpty ? .whole : options.form),
-            seed: options.seed,
+            modelID: model.modelID, promptVersion: PromptBuilder.version(of: written.form), seed: options.seed,
             timings: .init(promptSeconds: written.prefillSeconds, samplingSeconds: written.decodeSeconds,
                            scoringSeconds: scoringSeconds, totalSeconds: Date().timeIntervalSince(started)),
             note: scorable ? nil : options.candidates == 1 ? "one candidate: not scored"
@@ -66,9 +65,11 @@ public struct SummaryOptimizer: Sendable {
             skipped: skipped)
     }
 
-    /// The candidates, the pairs they read, and the time spent reading the prompts and sampling.
+    /// The candidates, the form they were written in, the pairs they read, and the time spent
+    /// reading the prompts and sampling.
     private struct Written {
         var texts: [String]
+        var form: SummaryForm
         var pairs: [PreferencePair]
         var prefillSeconds: Double
         var decodeSeconds: Double
@@ -78,7 +79,7 @@ public struct SummaryOptimizer: Sendable {
     private func whole(for signals: UserSignals, count: Int) async throws -> Written {
         let (turns, usedPairs) = try prompts.inferenceTurns(for: signals)
         let batch = try await summarizer.sample(after: turns, count: count, settings: options.sampling)
-        return Written(texts: batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) },
+        return Written(texts: batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }, form: .whole,
                        pairs: usedPairs, prefillSeconds: batch.prefillSeconds, decodeSeconds: batch.decodeSeconds)
     }
 
@@ -111,7 +112,7 @@ public struct SummaryOptimizer: Sendable {
                 .filter { !$0.isEmpty }.joined(separator: "\n")
         }
         let prefill = batches.map(\.prefillSeconds).max() ?? 0
-        return Written(texts: texts, pairs: pairs, prefillSeconds: prefill, decodeSeconds: max(elapsed - prefill, 0))
+        return Written(texts: texts, form: .notes, pairs: pairs, prefillSeconds: prefill, decodeSeconds: max(elapsed - prefill, 0))
     }
 
     /// Scores a given summary (an edited one, or an oracle) on `pairs` with POPI's reward.
