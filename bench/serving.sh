@@ -5,7 +5,8 @@
 # prompts of 50-500 tokens of English prose, max_tokens 64-128, temperature 0, the same requests
 # for both servers. Per server and C: aggregate output tokens/s, TTFT and inter-token latency
 # p50/p99, requests done and failed; then the popi / llama-server ratios and popi's C = 8 over its
-# own C = 1. For each C popi runs first, then llama-server; only one is under load at a time.
+# own C = 1; then each server's peak RSS over the run. For each C popi runs first, then
+# llama-server; only one is under load at a time.
 #
 # popi runs with its defaults (model `popi-local`, no summary: each client is a user of its own
 # tenant, so popi's per-tenant share of the generation slots does not bind). llama-server gets
@@ -112,6 +113,11 @@ if [ "$CONVERSATIONS" -gt 0 ]; then
     --seed "$SEED" | tee -a "$work/conversation.jsonl" >&2
 fi
 
+# Peak resident memory of each server over the whole run (the kernel's high-water mark), which
+# includes C = 8 and 16 with every generation slot busy.
+peak_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+popi_peak=$(peak_mib "$POPI_SERVER_PID")
+peer_peak=$(peak_mib "$peer_pid")
 machine="$started, $cpu, load $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
 echo
 echo "model: $MODEL  ${DURATION} s per C per server  seed: $SEED"
@@ -119,6 +125,8 @@ echo "popi: $POPI_BIN ($("$POPI_BIN" --version 2>/dev/null || echo unknown versi
 echo "llama-server: $("$llama_server" --version 2>&1 | head -1), -np 8 -c 8192 -t $PEER_THREADS -fa $FLASH_ATTN ${PEER_FLAGS:-}"
 echo
 python3 bench/serving.py report "$work/results.jsonl" --machine "$machine"
+echo
+echo "peak RSS over the run: popi $popi_peak MiB, llama-server $peer_peak MiB ($(python3 -c "print(f'{$popi_peak / $peer_peak:.2f}x')"))"
 if [ "$CONVERSATIONS" -gt 0 ]; then
   echo
   echo "A user's second request: TTFT with the server's prompt reuse (warm) and without (cold)"

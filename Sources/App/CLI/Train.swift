@@ -49,7 +49,7 @@ struct Train: AsyncParsableCommand {
             guard let bytes = FileManager.default.contents(atPath: path) else {
                 throw ValidationError("cannot read the dataset \(path)")
             }
-            return (try PersonaDataset.parse(bytes).users.map(TrainingUser.init), SHA256.digest(Array(bytes)))
+            return (TrainingUser.all(try PersonaDataset.parse(bytes)), SHA256.digest(Array(bytes)))
         }
     }
 

@@ -1,9 +1,10 @@
 public import Foundation
 
 /// An evaluation or training dataset: one user per JSON line with `user_id`, `signals` /
-/// `held_out` lists of {prompt, chosen, rejected}, and optional `persona` (the oracle summary, if
-/// known), `traits`, `statements` (what the user said about their preferences) and `contents`
-/// (texts the user wrote: {text, prompt?}); other fields are ignored. Validated on load; errors
+/// `held_out` lists of {prompt, chosen, rejected, dimension?}, and optional `persona` (the oracle
+/// summary, if known), `traits`, `statements` (what the user said about their preferences) and
+/// `contents` (texts the user wrote: {text, prompt?}); other fields are ignored. A pair's
+/// `dimension` names what its two responses differ in, for synthetic datasets that know it. Validated on load; errors
 /// name the line and the field.
 public struct PersonaDataset: Sendable {
     public struct User: Sendable, Equatable {
@@ -15,9 +16,11 @@ public struct PersonaDataset: Sendable {
         public var heldOut: [PreferencePair]
         public var statements: [String] = []
         public var contents: [UserSignals.Content] = []
+        /// Each pair's `dimension`, if the dataset gives one: `signals`' pairs, then `heldOut`'s.
+        public var dimensions: [String?]
 
         public init(id: String, persona: String, traits: [String], signals: [PreferencePair], heldOut: [PreferencePair],
-                    statements: [String] = [], contents: [UserSignals.Content] = []) {
+                    statements: [String] = [], contents: [UserSignals.Content] = [], dimensions: [String?]? = nil) {
             self.id = id
             self.persona = persona
             self.traits = traits
@@ -25,6 +28,12 @@ public struct PersonaDataset: Sendable {
             self.heldOut = heldOut
             self.statements = statements
             self.contents = contents
+            self.dimensions = dimensions ?? Array(repeating: nil, count: signals.count + heldOut.count)
+        }
+
+        /// Every pair with its dimension: `signals`' pairs, then `heldOut`'s.
+        public var labelledPairs: [(pair: PreferencePair, dimension: String?)] {
+            Array(zip(signals + heldOut, dimensions)).map { (pair: $0.0, dimension: $0.1) }
         }
 
         /// What a summary is inferred from: the context pairs, statements and texts.
@@ -84,6 +93,7 @@ public struct PersonaDataset: Sendable {
             }
             return string
         }
+        var dimensions: [String?] = []
         func pairs(_ field: String) throws -> [PreferencePair] {
             guard let list = object[field] as? [Any], !list.isEmpty else {
                 throw DatasetError(line: line, message: "\(field): must be a non-empty list of pairs")
@@ -97,6 +107,7 @@ public struct PersonaDataset: Sendable {
                 guard chosen != rejected else {
                     throw DatasetError(line: line, message: "\(field)[\(index)]: chosen and rejected are identical")
                 }
+                dimensions.append(try pair["dimension"].map { try text($0, "\(field)[\(index)].dimension") })
                 return PreferencePair(prompt: try text(pair["prompt"], "\(field)[\(index)].prompt"),
                                       chosen: chosen, rejected: rejected)
             }
@@ -128,10 +139,11 @@ public struct PersonaDataset: Sendable {
                                            prompt: try content["prompt"].map { try text($0, "contents[\(index)].prompt") })
             }
         }
+        let signals = try pairs("signals"), heldOut = try pairs("held_out")
         return User(id: try text(object["user_id"], "user_id"),
                     persona: try object["persona"].map { try text($0, "persona") } ?? "",
-                    traits: traits, signals: try pairs("signals"), heldOut: try pairs("held_out"), statements: statements,
-                    contents: contents)
+                    traits: traits, signals: signals, heldOut: heldOut, statements: statements,
+                    contents: contents, dimensions: dimensions)
     }
 }
 

@@ -13,10 +13,11 @@ public enum SummarizerMethod: String, Codable, Sendable, CaseIterable {
     /// shows the model many users' written descriptions cheaply, where distillation's targets are
     /// few; r(s) judges the result only on the set-aside users.
     case supervised
-    /// Supervised fine-tuning of the note form (`SummaryForm.notes`): for each user whose every
-    /// pair shows the same preference (`TrainingUser.noteTarget`), `groupSize` of its pairs, each
-    /// in its own note prompt, with the user's persona as the target. Nothing is sampled or
-    /// scored; r(s) judges the merged notes on the set-aside users.
+    /// Supervised fine-tuning of the note form (`SummaryForm.notes`): `groupSize` of each user's
+    /// pairs whose note the dataset shows (`TrainingUser.notes`), each in its own note prompt
+    /// with its note as the target, and the same pair with its responses swapped with the other
+    /// note, where there is one. Nothing is sampled or scored; r(s) judges the merged notes on
+    /// the set-aside users.
     case notes
 
     /// The form the trained adapter writes summaries in.

@@ -14,8 +14,9 @@ public import InferenceRuntime
 /// user's best candidate (the samples and the user's persona, if the dataset has one, ranked by
 /// r(s)) with advantage 1: a supervised step toward it, with the same KL penalty. With
 /// `SummarizerMethod.supervised`, the user's persona is that target and steps 1-2 are skipped;
-/// with `SummarizerMethod.notes`, `groupSize` of the user's pairs are each a note prompt with
-/// the user's note target as its target, and steps draw only from users that have one.
+/// with `SummarizerMethod.notes`, `groupSize` of the user's labelled pairs are each a note prompt
+/// with its note as the target (and swapped, with the other note), and steps draw only from
+/// users with such pairs.
 ///
 /// Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
@@ -50,9 +51,9 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             throw PersonalizationError.invalidOption("supervised training learns each user's persona; user \(user.id) has none")
         }
         if settings.method == .notes {
-            training = training.filter { $0.noteTarget != nil }
+            training = training.filter { !$0.notes.isEmpty }
             guard !training.isEmpty else {
-                throw PersonalizationError.invalidOption("note training needs users whose pairs all show one preference (a persona and one trait); the dataset has none outside the set-aside users")
+                throw PersonalizationError.invalidOption("note training needs pairs whose note the dataset shows (a `dimension` on each pair, and users with one trait whose persona names it); the dataset has none outside the set-aside users")
             }
         }
         (self.users, validationUsers) = (training, validation)
@@ -117,13 +118,16 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var samplingSeconds = 0.0, scoringSeconds = 0.0
         for (index, user) in batchUsers.enumerated() {
             let clock = ContinuousClock.now
-            if settings.method == .notes, let note = user.noteTarget {
-                let target = try base.engine.chatTemplate.encodeResponse(note, tokenizer: base.engine.tokenizer)
-                guard target.count <= settings.maxSummaryTokens + 1 else { continue }
-                for pair in notePairs(of: user, step: step, user: index) {
-                    let prompt = try base.engine.promptTokens(.messages(prompts.noteTurns(for: pair)))
-                    groups.append(SampledGroup(prompt: prompt, trained: [target], advantages: [1], rewards: [], otherRewards: [],
-                                               accuracies: [], capped: [], sampleTokens: 0, target: (reward: nil, persona: true)))
+            if settings.method == .notes {
+                for note in notes(of: user, step: step, user: index) {
+                    let examples = [(note.pair, note.note)] + (note.swappedNote.map { [(note.swappedPair, $0)] } ?? [])
+                    for (pair, text) in examples {
+                        let target = try base.engine.chatTemplate.encodeResponse(text, tokenizer: base.engine.tokenizer)
+                        guard target.count <= settings.maxSummaryTokens + 1 else { continue }
+                        let prompt = try base.engine.promptTokens(.messages(prompts.noteTurns(for: pair)))
+                        groups.append(SampledGroup(prompt: prompt, trained: [target], advantages: [1], rewards: [], otherRewards: [],
+                                                   accuracies: [], capped: [], sampleTokens: 0, target: (reward: nil, persona: true)))
+                    }
                 }
                 continue
             }
@@ -286,12 +290,11 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                                seconds: (ContinuousClock.now - clock).seconds)
     }
 
-    /// The `groupSize` pairs (context and held-out alike: every one shows the note) of user
-    /// `user` in step `step`, a seeded choice.
-    private func notePairs(of user: TrainingUser, step: Int, user index: Int) -> [PreferencePair] {
+    /// `groupSize` of user `user`'s labelled pairs (context and held-out alike) in step `step`,
+    /// a seeded choice.
+    private func notes(of user: TrainingUser, step: Int, user index: Int) -> [NoteTargets.Note] {
         var rng = SplitMix64(seed: settings.seed ^ 0x2545_F491_4F6C_DD1D ^ (UInt64(step) << 20) ^ UInt64(index))
-        let pairs = user.signals.cleaned().signals.pairs + user.heldOut
-        return Array(pairs.shuffled(using: &rng).prefix(settings.groupSize))
+        return Array(user.notes.shuffled(using: &rng).prefix(settings.groupSize))
     }
 
     /// Sample i of user `user` in step `step` is seeded with (this seed) + i.

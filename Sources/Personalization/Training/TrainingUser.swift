@@ -9,28 +9,34 @@ public struct TrainingUser: Sendable, Equatable {
     /// A description of the user's preferences written by whoever built the dataset, if any:
     /// one more candidate for best-of-N distillation, which r(s) accepts or rejects like a sample.
     public var persona: String?
-    /// The note every one of the user's pairs shows, when the dataset says which: the persona of
-    /// a user with one preference (the target of `SummarizerMethod.notes`).
-    public var noteTarget: String?
+    /// The notes the user's pairs show, where the dataset says which (`NoteTargets`): the
+    /// targets of `SummarizerMethod.notes`.
+    public var notes: [NoteTargets.Note]
 
     /// Fewest context pairs a user needs: with one, any summary is a paraphrase of one example.
     public static let minimumContextPairs = 2
 
-    public init(id: String, signals: UserSignals, heldOut: [PreferencePair], persona: String? = nil, noteTarget: String? = nil) {
+    public init(id: String, signals: UserSignals, heldOut: [PreferencePair], persona: String? = nil,
+                notes: [NoteTargets.Note] = []) {
         self.id = id
         self.signals = signals
         self.heldOut = heldOut
         self.persona = persona
-        self.noteTarget = noteTarget
+        self.notes = notes
     }
 
     /// A dataset user: its `signals` and statements as context, its `held_out` pairs as reward,
-    /// its `persona` if it has one, which is also the note target of a user with one trait.
-    public init(_ user: PersonaDataset.User) {
+    /// its `persona` if it has one, and the notes its pairs show by `targets`.
+    public init(_ user: PersonaDataset.User, targets: NoteTargets) {
         let persona = user.persona.trimmingCharacters(in: .whitespacesAndNewlines)
-        let known = persona.isEmpty ? nil : persona
-        self.init(id: user.id, signals: user.contextSignals, heldOut: user.heldOut, persona: known,
-                  noteTarget: user.traits.count == 1 ? known : nil)
+        self.init(id: user.id, signals: user.contextSignals, heldOut: user.heldOut, persona: persona.isEmpty ? nil : persona,
+                  notes: targets.notes(for: user))
+    }
+
+    /// A dataset's users, with the notes the whole dataset shows.
+    public static func all(_ dataset: PersonaDataset) -> [TrainingUser] {
+        let targets = NoteTargets(dataset.users)
+        return dataset.users.map { TrainingUser($0, targets: targets) }
     }
 
     /// Users that can be trained on, or an error naming the first that cannot.

@@ -28,6 +28,19 @@ import Testing
         }
     }
 
+    @Test func aPairsDimensionIsOptionalAndKeptInOrder() throws {
+        let labelled = #"{"prompt":"q","chosen":"a","rejected":"b","dimension":"d"}"#
+        let line = #"{"user_id":"u","signals":[\#(labelled),\#(Self.pair)],"held_out":[\#(labelled)]}"#
+        let user = try PersonaDataset.parse(Data(line.utf8)).users[0]
+        #expect(user.dimensions == ["d", nil, "d"])
+        #expect(user.labelledPairs.map(\.dimension) == ["d", nil, "d"])
+        #expect(try PersonaDataset.parse(Data(Self.line("u1").utf8)).users[0].dimensions == [nil, nil, nil])
+        let bad = #"{"user_id":"u","signals":[\#(Self.pair),{"prompt":"q","chosen":"a","rejected":"b","dimension":7}],"held_out":[\#(Self.pair)]}"#
+        #expect(throws: DatasetError(line: 1, message: "signals[1].dimension: must be a non-empty string")) {
+            try PersonaDataset.parse(Data(bad.utf8))
+        }
+    }
+
     @Test func errorsNameTheLineAndField() {
         let cases: [(String, String)] = [
             (Self.line("u1") + "\n{not json", "dataset line 2: not valid JSON"),

@@ -10,7 +10,7 @@ import Testing
     @Test func dpoStepsRaiseTheMarginOnTheirPairsAndResumeToTheSameBits() async throws {
         let folder = try SummarizerTrainerTests.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let users = try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path).users.map(TrainingUser.init)
+        let users = TrainingUser.all(try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path))
         let user = users[0]
         // Every pair of the user in every step: the margin gain is measured on the pairs trained on.
         let pairs = user.signals.pairs.count + user.heldOut.count

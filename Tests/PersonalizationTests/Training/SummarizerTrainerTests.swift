@@ -8,7 +8,7 @@ import Testing
     let model = DefaultModel.shared
     let users: [TrainingUser] = {
         do {
-            return try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path).users.map(TrainingUser.init)
+            return TrainingUser.all(try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path))
         } catch {
             fatalError("fixture train-tiny.jsonl: \(error)")
         }
@@ -175,30 +175,48 @@ import Testing
         }
     }
 
-    /// A note step trains on `groupSize` note prompts of each user with a note target, samples
-    /// and scores nothing, and refuses a dataset without such users.
-    @Test func aNoteStepLearnsTheNoteOnEachPairAndNeedsUsersWithOne() async throws {
+    /// A note step trains on `groupSize` labelled pairs of each user (and their swapped copies,
+    /// with the other note), samples and scores nothing, and refuses a dataset without labels.
+    @Test func aNoteStepLearnsTheNoteOnEachPairAndItsSwapAndNeedsLabelledPairs() async throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let user = users[0]
-        let note = try #require(user.noteTarget)
-        #expect(note == user.persona)
+        // The fixture's first user shows one pole; a made-up user with every pair swapped shows
+        // the other, so each pair also teaches the opposite note on the swapped responses.
+        let dataset = try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path)
+        var opposite = dataset.users[0]
+        opposite.id = "opposite"
+        opposite.traits = ["no-\(opposite.traits[0])"]
+        opposite.persona = "This user wants the facts without comparisons."
+        let swap = { (pair: PreferencePair) in PreferencePair(prompt: pair.prompt, chosen: pair.rejected, rejected: pair.chosen) }
+        opposite.signals = opposite.signals.map(swap)
+        opposite.heldOut = opposite.heldOut.map(swap)
+        let user = TrainingUser.all(PersonaDataset(users: [dataset.users[0], opposite]))[0]
+        let note = try #require(user.notes.first)
+        #expect(user.notes.count == user.signals.pairs.count + user.heldOut.count)
+        #expect(note.note == user.persona && note.swappedNote == opposite.persona)
         var settings = Self.small
         settings.method = .notes
         settings.groupSize = 2
         let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
                                             output: "\(folder)/n.gguf", resume: false)
-        let turns = PromptBuilder(model: model).noteTurns(for: user.heldOut[0])
-        let before = try await logProbability(of: note, after: turns, adapter: run.trainer.adapter.copy())
+        let builder = PromptBuilder(model: model)
+        let swapped = try #require(note.swappedNote)
+        let probes = [(note.note, builder.noteTurns(for: note.pair)), (swapped, builder.noteTurns(for: note.swappedPair))]
+        var before: [Double] = []
+        for (text, turns) in probes {
+            before.append(try await logProbability(of: text, after: turns, adapter: run.trainer.adapter.copy()))
+        }
         var records: [GRPOStepRecord] = []
         try await run.run { records.append($0) }
-        let after = try await logProbability(of: note, after: turns, adapter: run.trainer.adapter)
-        #expect(after > before, "log p(note) \(before) before, \(after) after")
+        for ((text, turns), old) in zip(probes, before) {
+            let after = try await logProbability(of: text, after: turns, adapter: run.trainer.adapter)
+            #expect(after > old, "log p(\(text)) \(old) before, \(after) after")
+        }
         #expect(records.allSatisfy { !$0.sampled && $0.scoringSeconds == 0 })
-        #expect(records.map { $0.distillation?.targets } == [2, 2])
+        #expect(records.map { $0.distillation?.targets } == [4, 4])
 
         var unlabelled = user
-        unlabelled.noteTarget = nil
+        unlabelled.notes = []
         #expect(throws: PersonalizationError.self) {
             try SummarizerTrainer(model: model, users: [unlabelled], settings: settings)
         }
