@@ -115,12 +115,13 @@ struct TrainSummarizer: AsyncParsableCommand {
                      r.trainingTokensPerSecond))
             + (r.otherUserReward.map { String(format: "; on the next user's pairs %.2f", $0) } ?? "")
             + (r.distillation.map { d in
-                !r.sampled ? String(format: "; learnt %d personas", d.targets) :
+                !r.sampled ? String(format: "; learnt %d targets", d.targets) :
                 String(format: "; distilled %d users (%d from the persona)", d.targets, d.personaTargets)
                     + (d.targetReward.map { String(format: ", target reward %.2f", $0) } ?? "")
             } ?? "")
             + (r.validation.map { String(format: "; set-aside users: reward %.2f, accuracy %.2f, %.0f tokens/summary (%.0f s)",
                                          $0.meanReward, $0.accuracy, $0.meanSummaryTokens, $0.seconds) } ?? "")
+            + (r.validation?.noteReading.map { String(format: "; %.0f%% of %d set-aside pairs read right", 100 * $0.accuracy, $0.pairs) } ?? "")
             + (r.skipped.map { " — step skipped: \($0)" } ?? "")
     }
 }

@@ -284,10 +284,39 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             rewards.append(summary.meanReward)
             accuracies.append(summary.accuracy)
         }
+        let reading = settings.method == .notes ? try noteReading() : nil
         let count = Double(validationUsers.count)
         return ValidationScore(users: validationUsers.count, meanReward: rewards.reduce(0, +) / count,
                                accuracy: accuracies.reduce(0, +) / count, meanSummaryTokens: Double(tokens) / count,
-                               seconds: (ContinuousClock.now - clock).seconds)
+                               seconds: (ContinuousClock.now - clock).seconds, noteReading: reading)
+    }
+
+    /// Set-aside pairs per user that `noteReading` reads: enough to see reading emerge, few
+    /// enough to keep a validation to minutes.
+    static let readingPairsPerUser = 4
+
+    /// `ValidationScore.noteReading` on the first `readingPairsPerUser` two-note pairs of each
+    /// set-aside user: both notes teacher-forced after each way round of the pair.
+    func noteReading() throws -> ValidationScore.NoteReading? {
+        let prompts = PromptBuilder(model: base, limits: limits)
+        var shown = 0, right = 0
+        for user in validationUsers {
+            for note in user.notes.filter({ $0.swappedNote != nil }).prefix(Self.readingPairsPerUser) {
+                let notes = try [note.note, note.swappedNote!].map {
+                    try base.engine.chatTemplate.encodeResponse($0, tokenizer: base.engine.tokenizer)
+                }
+                for (pair, correct) in [(note.pair, 0), (note.swappedPair, 1)] {
+                    let prompt = try base.engine.promptTokens(.messages(prompts.noteTurns(for: pair)))
+                    let logprobs = try trainer.forward(TrainingBatch(groups: [.init(prompt: prompt, continuations: notes)]),
+                                                       adapter: adapter)
+                    let first = logprobs.prefix(notes[0].count).reduce(0) { $0 + Double($1) }
+                    let second = logprobs.dropFirst(notes[0].count).reduce(0) { $0 + Double($1) }
+                    shown += 1
+                    if (correct == 0 ? first > second : second > first) { right += 1 }
+                }
+            }
+        }
+        return shown == 0 ? nil : .init(pairs: shown, accuracy: Double(right) / Double(shown))
     }
 
     /// `groupSize` of user `user`'s labelled pairs (context and held-out alike) in step `step`,

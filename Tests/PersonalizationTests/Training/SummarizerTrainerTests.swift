@@ -190,7 +190,8 @@ import Testing
         let swap = { (pair: PreferencePair) in PreferencePair(prompt: pair.prompt, chosen: pair.rejected, rejected: pair.chosen) }
         opposite.signals = opposite.signals.map(swap)
         opposite.heldOut = opposite.heldOut.map(swap)
-        let user = TrainingUser.all(PersonaDataset(users: [dataset.users[0], opposite]))[0]
+        let trainingUsers = TrainingUser.all(PersonaDataset(users: [dataset.users[0], opposite]))
+        let (user, other) = (trainingUsers[0], trainingUsers[1])
         let note = try #require(user.notes.first)
         #expect(user.notes.count == user.signals.pairs.count + user.heldOut.count)
         #expect(note.note == user.persona && note.swappedNote == opposite.persona)
@@ -214,6 +215,12 @@ import Testing
         }
         #expect(records.allSatisfy { !$0.sampled && $0.scoringSeconds == 0 })
         #expect(records.map { $0.distillation?.targets } == [4, 4])
+
+        // Validation reads set-aside pairs both ways round: the other user's first four, twice.
+        settings.validationUsers = 1
+        let withAside = try SummarizerTrainer(model: model, users: [user, other], settings: settings)
+        let reading = try #require(try withAside.noteReading())
+        #expect(reading.pairs == 8 && (0...1).contains(reading.accuracy))
 
         var unlabelled = user
         unlabelled.notes = []
