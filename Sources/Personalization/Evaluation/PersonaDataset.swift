@@ -4,8 +4,8 @@ public import Foundation
 /// `held_out` lists of {prompt, chosen, rejected, dimension?}, and optional `persona` (the oracle
 /// summary, if known), `traits`, `statements` (what the user said about their preferences) and
 /// `contents` (texts the user wrote: {text, prompt?}); other fields are ignored. A pair's
-/// `dimension` names what its two responses differ in, for synthetic datasets that know it. Validated on load; errors
-/// name the line and the field.
+/// `dimension` names what its two responses differ in, for synthetic datasets that know it.
+/// Validated on load; errors name the line and the field.
 public struct PersonaDataset: Sendable {
     public struct User: Sendable, Equatable {
         public var id: String
