@@ -68,12 +68,20 @@ public struct EvaluationRun: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withFullDate]
         let report = EvaluationReport(evaluations: evaluations, metadata: .init(
-            dataset: datasetName, model: evaluator.model.modelID, promptVersion: PromptBuilder.version,
+            dataset: datasetName, model: evaluator.model.modelID, promptVersion: promptVersions,
             candidates: evaluator.options.candidates, seed: evaluator.options.seed,
             date: formatter.string(from: Date()),
             wallSeconds: evaluations.map(\.seconds).reduce(0, +)))
         try write(report)
         return report
+    }
+
+    /// The untrained rows' prompt version, and the trained rows' when they are written in another
+    /// form.
+    private var promptVersions: String {
+        let trained = PromptBuilder.version(of: evaluator.trainedForm)
+        guard evaluator.summarizer != nil, trained != PromptBuilder.version else { return PromptBuilder.version }
+        return "\(PromptBuilder.version) (trained rows \(trained))"
     }
 
     /// The mismatched control's other user: the next one in the dataset (wrapping around) that

@@ -88,6 +88,24 @@ private struct FailingModel: PreferenceModel {
         #expect(try untrained.completed().isEmpty)
     }
 
+    /// The report names the prompt version of each form it wrote summaries in.
+    @Test func theReportNamesTheTrainedRowsPromptVersionWhenItDiffers() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("popi-eval-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = WordModel(candidates: ["likes short answers"])
+        func version(summarizer: WordModel?, form: SummaryForm) async throws -> String {
+            let evaluator = Evaluator(model: model, options: SummaryOptions(candidates: 1, seed: 3), summarizer: summarizer,
+                                      trainedForm: form)
+            let run = EvaluationRun(evaluator: evaluator, dataset: Self.dataset(2), datasetName: "test",
+                                    outputDirectory: folder.appendingPathComponent(UUID().uuidString))
+            return try await run.run().metadata.promptVersion
+        }
+        #expect(try await version(summarizer: nil, form: .whole) == PromptBuilder.version)
+        #expect(try await version(summarizer: model, form: .whole) == PromptBuilder.version)
+        #expect(try await version(summarizer: model, form: .notes)
+                == "\(PromptBuilder.version) (trained rows \(PromptBuilder.notesVersion))")
+    }
+
     @Test func reportHasEveryConditionAndTrait() async throws {
         let model = WordModel(candidates: ["likes short answers"])
         // The word model stands in for the trained adapters too, so every row is present.
