@@ -196,11 +196,10 @@ private final class BlockingSocket: @unchecked Sendable {
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw TestHTTPClient.Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(code)")
-        }
+        // No close here: deinit runs when an initialized object's init throws, and closes the
+        // socket once (closing it here too would close whatever another thread opened since
+        // under the same descriptor number).
+        guard rc == 0 else { throw TestHTTPClient.Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
     }
 
     deinit { close() }

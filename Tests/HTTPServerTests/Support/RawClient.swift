@@ -35,10 +35,7 @@ final class RawClient: @unchecked Sendable {
             local.sin_family = sa_family_t(AF_INET)
             inet_pton(AF_INET, source, &local.sin_addr)
             let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard bound == 0 else {
-                Glibc.close(fd)
-                throw Failure(description: "bind \(source) failed: errno \(errno)")
-            }
+            guard bound == 0 else { throw Failure(description: "bind \(source) failed: errno \(errno)") }
         }
         let rc: Int32
         if v6 {
@@ -54,13 +51,12 @@ final class RawClient: @unchecked Sendable {
             inet_pton(AF_INET, host, &address.sin_addr)
             rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw Failure(description: "connect failed: errno \(errno)")
-        }
+        guard rc == 0 else { throw Failure(description: "connect failed: errno \(errno)") }
     }
 
-    deinit { Glibc.close(fd) }
+    /// Also runs when init throws after `fd` is set, so the failure paths above leave the close to
+    /// it: closing there too would close whatever another thread opened since under that number.
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
