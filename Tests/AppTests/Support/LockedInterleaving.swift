@@ -23,11 +23,13 @@ enum LockedInterleaving {
     }
 
     /// Until another session waits on a lock this transaction holds; a deadline (not a
-    /// measurement) keeps a broken test from hanging.
+    /// measurement) keeps a broken test from hanging. The waiters come from `pg_locks`, read
+    /// afresh by every query: `pg_stat_activity` is read once per transaction, so a request on a
+    /// connection opened after the first poll would never appear in it.
     private static func waitForAWaiter(_ connection: Connection) throws {
         let deadline = Date().addingTimeInterval(120)
         while try connection.query("""
-            SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))
+            SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))
             """)[0].decode(0, as: Int.self) == 0 {
             guard Date() < deadline else { throw TestHTTPClient.Failure(description: "no request waited on the held lock") }
             usleep(5_000)
