@@ -33,7 +33,7 @@ public struct PersonaDataset: Sendable {
 
         /// Every pair with its dimension: `signals`' pairs, then `heldOut`'s.
         public var labelledPairs: [(pair: PreferencePair, dimension: String?)] {
-            Array(zip(signals + heldOut, dimensions)).map { (pair: $0.0, dimension: $0.1) }
+            zip(signals + heldOut, dimensions).map { (pair: $0.0, dimension: $0.1) }
         }
 
         /// What a summary is inferred from: the context pairs, statements and texts.
