@@ -76,7 +76,7 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(help: "Weight of the contrast term (0...1): a summary's advantage comes from r(s) on its user's pairs minus this times r(s) on the next user's pairs of the step, so generic summaries earn nothing. 0 is POPI's reward.")
     var contrast = GRPOSettings().contrast
 
-    @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona), supervised (each user's persona is the target; nothing is sampled) or notes (the note form: each pair of a one-trait user has the persona as its target).")
+    @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona), supervised (each user's persona is the target; nothing is sampled), notes (the note form: each labelled pair's note is the target of the pair's note prompt, and the other note of the pair swapped) or describe (the description form: each labelled pair's note is the target of the preferred response's description prompt, and the other note of the other response's).")
     var method = GRPOSettings().method.rawValue
 
     @OptionGroup var runtimeOptions: RuntimeOptions

@@ -9,6 +9,13 @@ public enum SummaryForm: String, Codable, Sendable, CaseIterable {
     /// question than comparing eight pairs at once, and a preference the user showed in several
     /// pairs is then said several times, which the merge uses to drop a misreading.
     case notes
+    /// One prompt per response of each example pair (`PromptBuilder.describeTurns`): the
+    /// summarizer describes the user who would prefer the preferred response, and the
+    /// description is kept when the summarizer finds it likelier after the preferred response
+    /// than after the other one. The contrast of two likelihoods asks the model to recognise a
+    /// preference rather than to put a comparison into words, and it drops what both responses
+    /// share, such as their topic. Kept descriptions are merged like notes (`NoteMerger`).
+    case describe
 
     /// The adapter label (`LoRAAdapter.labels`) naming the form a summarizer adapter was trained for.
     public static let label = "summary_form"

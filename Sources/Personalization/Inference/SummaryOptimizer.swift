@@ -29,9 +29,11 @@ public struct SummaryOptimizer: Sendable {
         var contextSignals = clean
         contextSignals.pairs = scorable ? split.context : clean.pairs
         let count = scorable ? options.candidates : 1
-        let written = options.form == .notes && !contextSignals.pairs.isEmpty
-            ? try await notes(for: contextSignals, count: count)
-            : try await whole(for: contextSignals, count: count)
+        let written = switch contextSignals.pairs.isEmpty ? .whole : options.form {
+        case .whole: try await whole(for: contextSignals, count: count)
+        case .notes: try await notes(for: contextSignals, count: count)
+        case .describe: try await describe(for: contextSignals, count: count)
+        }
         let texts = written.texts
         contextSignals.pairs = written.pairs
 
@@ -85,34 +87,74 @@ public struct SummaryOptimizer: Sendable {
 
     /// `count` summaries from notes on each of the newest pairs (`SummaryForm.notes`): candidate
     /// k merges every pair's k-th note, then lists the user's statements in their own words
-    /// (user-written content is not read in this form). The pairs' prompts go to the engine
-    /// together, so their samples decode in one batch.
+    /// (user-written content is not read in this form).
     private func notes(for signals: UserSignals, count: Int) async throws -> Written {
         let pairs = Array(signals.pairs.suffix(options.limits.maxPairs))
         let started = ContinuousClock.now
-        let batches = try await withThrowingTaskGroup(of: (Int, SampleBatch).self) { group in
-            for (index, pair) in pairs.enumerated() {
-                var sampling = options.sampling
-                // Each pair's notes get their own seeds: sample k of pair i is seeded with seed + 64·i + k.
-                sampling.seed = options.seed &+ UInt64(64 * index)
-                let turns = prompts.noteTurns(for: pair)
-                group.addTask { (index, try await summarizer.sample(after: turns, count: count, settings: sampling)) }
-            }
-            var batches = [SampleBatch?](repeating: nil, count: pairs.count)
-            for try await (index, batch) in group { batches[index] = batch }
-            return batches.map { $0! }
-        }
+        let batches = try await sampleEach(pairs.map(prompts.noteTurns), count: count)
         let elapsed = (ContinuousClock.now - started).seconds
-        let statements = signals.statements.suffix(options.limits.maxPairs).map { "The user said: \"\($0)\"" }
         let texts = (0..<count).map { k in
-            let notes = batches.map { batch in
-                Self.clean(batch.generations[k].text, cutOff: batch.generations[k].finishReason == .length)
-            }
-            return ([NoteMerger.merge(notes, maxLines: options.limits.maxPairs)] + statements)
-                .filter { !$0.isEmpty }.joined(separator: "\n")
+            merged(batches.map { Self.clean($0.generations[k].text, cutOff: $0.generations[k].finishReason == .length) },
+                   statements: signals.statements)
         }
         let prefill = batches.map(\.prefillSeconds).max() ?? 0
         return Written(texts: texts, form: .notes, pairs: pairs, prefillSeconds: prefill, decodeSeconds: max(elapsed - prefill, 0))
+    }
+
+    /// `count` summaries from descriptions of the preferred response of each of the newest pairs
+    /// (`SummaryForm.describe`). Description k of a pair is kept when the summarizer finds it
+    /// likelier after the preferred response than after the other one; candidate k merges the
+    /// kept k-th descriptions (none kept: the one closest to being kept, so a user always has a
+    /// summary), then lists the user's statements as the note form does.
+    private func describe(for signals: UserSignals, count: Int) async throws -> Written {
+        let pairs = Array(signals.pairs.suffix(options.limits.maxPairs))
+        let started = ContinuousClock.now
+        let batches = try await sampleEach(pairs.map { prompts.describeTurns(prompt: $0.prompt, response: $0.chosen) }, count: count)
+        let sampled = ContinuousClock.now
+        let descriptions = batches.map { batch in
+            batch.generations.map { NoteMerger.firstLine(Self.clean($0.text, cutOff: $0.finishReason == .length)) ?? "" }
+        }
+        // Every description is scored after both responses of its pair, all in one batch.
+        var items: [ScoringItem] = []
+        for (pair, texts) in zip(pairs, descriptions) {
+            items.append(ScoringItem(turns: prompts.describeTurns(prompt: pair.prompt, response: pair.chosen), responses: texts))
+            items.append(ScoringItem(turns: prompts.describeTurns(prompt: pair.prompt, response: pair.rejected), responses: texts))
+        }
+        let lp = try await summarizer.logProbabilities(batch: items)
+        let contrast = pairs.indices.map { i in zip(lp[2 * i], lp[2 * i + 1]).map { $0 - $1 } }
+        let texts = (0..<count).map { k in
+            let written = pairs.indices.filter { !descriptions[$0][k].isEmpty }
+            var kept = written.filter { contrast[$0][k] > 0 }
+            if kept.isEmpty, let closest = written.max(by: { contrast[$0][k] < contrast[$1][k] }) { kept = [closest] }
+            return merged(kept.map { descriptions[$0][k] }, statements: signals.statements)
+        }
+        let prefill = batches.map(\.prefillSeconds).max() ?? 0
+        let decode = max((sampled - started).seconds - prefill, 0)
+        // Reading the pairs again to score the descriptions counts as prompt time.
+        return Written(texts: texts, form: .describe, pairs: pairs,
+                       prefillSeconds: prefill + (ContinuousClock.now - sampled).seconds, decodeSeconds: decode)
+    }
+
+    /// `count` samples after each prompt. The prompts go to the engine together, so their samples
+    /// decode in one batch; sample k of prompt i is seeded with seed + 64·i + k.
+    private func sampleEach(_ prompts: [[ChatMessage]], count: Int) async throws -> [SampleBatch] {
+        try await withThrowingTaskGroup(of: (Int, SampleBatch).self) { group in
+            for (index, turns) in prompts.enumerated() {
+                var sampling = options.sampling
+                sampling.seed = options.seed &+ UInt64(64 * index)
+                group.addTask { (index, try await summarizer.sample(after: turns, count: count, settings: sampling)) }
+            }
+            var batches = [SampleBatch?](repeating: nil, count: prompts.count)
+            for try await (index, batch) in group { batches[index] = batch }
+            return batches.map { $0! }
+        }
+    }
+
+    /// Notes or descriptions merged (`NoteMerger`), then the user's statements in their own words.
+    private func merged(_ notes: [String], statements: [String]) -> String {
+        let statements = statements.suffix(options.limits.maxPairs).map { "The user said: \"\($0)\"" }
+        return ([NoteMerger.merge(notes, maxLines: options.limits.maxPairs)] + statements)
+            .filter { !$0.isEmpty }.joined(separator: "\n")
     }
 
     /// Scores a given summary (an edited one, or an oracle) on `pairs` with POPI's reward.

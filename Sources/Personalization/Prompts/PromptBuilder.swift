@@ -9,15 +9,23 @@ public import InferenceRuntime
 ///   summarizer finds them in the examples.
 /// - Note prompt (`SummaryForm.notes`): one example pair, and the instruction to say in one
 ///   sentence how the preferred response is written differently. Versioned as `notesVersion`.
+/// - Description prompt (`SummaryForm.describe`): one request and one response, and the
+///   instruction to describe in one sentence the user who would prefer that response, by how it
+///   is written. Versioned as `describeVersion`.
 /// - Generator prompt: one user turn with the summary section, the instruction to personalize,
 ///   then the user's prompt. No system message of popi's own.
 public struct PromptBuilder: Sendable {
     public static let version = "popi-v2"
     public static let notesVersion = "popi-notes-v1"
+    public static let describeVersion = "popi-describe-v1"
 
     /// The version of the prompts a summary of `form` is written with.
     public static func version(of form: SummaryForm) -> String {
-        form == .notes ? notesVersion : version
+        switch form {
+        case .whole: version
+        case .notes: notesVersion
+        case .describe: describeVersion
+        }
     }
 
     public struct Limits: Sendable, Equatable {
@@ -86,6 +94,20 @@ public struct PromptBuilder: Sendable {
 
             In one sentence, say how this user likes responses to be written: what the preferred \
             response does that the dispreferred one does not, not its topic. Write only that sentence.
+            """)]
+    }
+
+    /// The description prompt of one response to a request (`SummaryForm.describe`): asked of
+    /// both responses of an example pair, it describes the user who would prefer each.
+    public func describeTurns(prompt: String, response: String) -> [ChatMessage] {
+        [ChatMessage.user("""
+            Here is a request and a response to it.
+
+            Request: \(cut(prompt))
+            Response: \(cut(response))
+
+            In one sentence, describe the kind of user who would prefer this response, by how it \
+            is written, not its topic.
             """)]
     }
 

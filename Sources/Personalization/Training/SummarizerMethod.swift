@@ -19,7 +19,22 @@ public enum SummarizerMethod: String, Codable, Sendable, CaseIterable {
     /// note, where there is one. Nothing is sampled or scored; r(s) judges the merged notes on
     /// the set-aside users.
     case notes
+    /// Supervised fine-tuning of the description form (`SummaryForm.describe`): for `groupSize` of
+    /// each user's pairs whose note the dataset shows, the description prompt of the preferred
+    /// response has the note as its target, and that of the other response the other note, where
+    /// there is one. Each response is described on its own, so the model learns what a response
+    /// shows, and the contrast at inference compares them.
+    case describe
 
     /// The form the trained adapter writes summaries in.
-    public var form: SummaryForm { self == .notes ? .notes : .whole }
+    public var form: SummaryForm {
+        switch self {
+        case .notes: .notes
+        case .describe: .describe
+        case .grpo, .distill, .supervised: .whole
+        }
+    }
+
+    /// Whether the targets are the notes the dataset's pairs show (`TrainingUser.notes`).
+    public var learnsNotes: Bool { self == .notes || self == .describe }
 }

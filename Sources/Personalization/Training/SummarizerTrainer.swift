@@ -16,7 +16,8 @@ public import InferenceRuntime
 /// `SummarizerMethod.supervised`, the user's persona is that target and steps 1-2 are skipped;
 /// with `SummarizerMethod.notes`, `groupSize` of the user's labelled pairs are each a note prompt
 /// with its note as the target (and swapped, with the other note), and steps draw only from
-/// users with such pairs.
+/// users with such pairs; `SummarizerMethod.describe` is the same with the description prompt
+/// of the preferred response (and of the other response, with the other note).
 ///
 /// Every random choice derives from the seed and the step number, so a run
 /// resumed from a checkpoint of step k reaches the same adapter bits as one that never stopped.
@@ -50,10 +51,10 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         if settings.method == .supervised, let user = training.first(where: { $0.persona == nil }) {
             throw PersonalizationError.invalidOption("supervised training learns each user's persona; user \(user.id) has none")
         }
-        if settings.method == .notes {
+        if settings.method.learnsNotes {
             training = training.filter { !$0.notes.isEmpty }
             guard !training.isEmpty else {
-                throw PersonalizationError.invalidOption("note training needs pairs whose note the dataset shows (a `dimension` on each pair, and users with one trait whose persona names it); the dataset has none outside the set-aside users")
+                throw PersonalizationError.invalidOption("\(settings.method.rawValue) training needs pairs whose note the dataset shows (a `dimension` on each pair, and users with one trait whose persona names it); the dataset has none outside the set-aside users")
             }
         }
         (self.users, validationUsers) = (training, validation)
@@ -118,13 +119,17 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var samplingSeconds = 0.0, scoringSeconds = 0.0
         for (index, user) in batchUsers.enumerated() {
             let clock = ContinuousClock.now
-            if settings.method == .notes {
+            if settings.method.learnsNotes {
                 for note in notes(of: user, step: step, user: index) {
                     let examples = [(note.pair, note.note)] + (note.swappedNote.map { [(note.swappedPair, $0)] } ?? [])
                     for (pair, text) in examples {
                         let target = try base.engine.chatTemplate.encodeResponse(text, tokenizer: base.engine.tokenizer)
                         guard target.count <= settings.maxSummaryTokens + 1 else { continue }
-                        let prompt = try base.engine.promptTokens(.messages(prompts.noteTurns(for: pair)))
+                        // The description form reads the preferred response alone: the swapped
+                        // pair's is the other response, described by the other note.
+                        let turns = settings.method == .describe
+                            ? prompts.describeTurns(prompt: pair.prompt, response: pair.chosen) : prompts.noteTurns(for: pair)
+                        let prompt = try base.engine.promptTokens(.messages(turns))
                         groups.append(SampledGroup(prompt: prompt, trained: [target], advantages: [1], rewards: [], otherRewards: [],
                                                    accuracies: [], capped: [], sampleTokens: 0, target: (reward: nil, persona: true)))
                     }
@@ -284,7 +289,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
             rewards.append(summary.meanReward)
             accuracies.append(summary.accuracy)
         }
-        let reading = settings.method == .notes ? try noteReading() : nil
+        let reading = settings.method.learnsNotes ? try noteReading() : nil
         let count = Double(validationUsers.count)
         return ValidationScore(users: validationUsers.count, meanReward: rewards.reduce(0, +) / count,
                                accuracy: accuracies.reduce(0, +) / count, meanSummaryTokens: Double(tokens) / count,
@@ -296,23 +301,36 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
     static let readingPairsPerUser = 4
 
     /// `ValidationScore.noteReading` on the first `readingPairsPerUser` two-note pairs of each
-    /// set-aside user: both notes teacher-forced after each way round of the pair.
+    /// set-aside user, both notes teacher-forced. Note form: after each way round of the pair,
+    /// the right note should be the likelier. Description form: the note of the preferred side
+    /// should gain more than the other note from being read after the preferred response rather
+    /// than the other one (the contrast the form keeps descriptions by); one reading per pair.
     func noteReading() throws -> ValidationScore.NoteReading? {
         let prompts = PromptBuilder(model: base, limits: limits)
         var shown = 0, right = 0
+        func logprobs(_ turns: [ChatMessage], _ notes: [[Int32]]) throws -> (Double, Double) {
+            let prompt = try base.engine.promptTokens(.messages(turns))
+            let logprobs = try trainer.forward(TrainingBatch(groups: [.init(prompt: prompt, continuations: notes)]), adapter: adapter)
+            return (logprobs.prefix(notes[0].count).reduce(0) { $0 + Double($1) },
+                    logprobs.dropFirst(notes[0].count).reduce(0) { $0 + Double($1) })
+        }
         for user in validationUsers {
             for note in user.notes.filter({ $0.swappedNote != nil }).prefix(Self.readingPairsPerUser) {
                 let notes = try [note.note, note.swappedNote!].map {
                     try base.engine.chatTemplate.encodeResponse($0, tokenizer: base.engine.tokenizer)
                 }
-                for (pair, correct) in [(note.pair, 0), (note.swappedPair, 1)] {
-                    let prompt = try base.engine.promptTokens(.messages(prompts.noteTurns(for: pair)))
-                    let logprobs = try trainer.forward(TrainingBatch(groups: [.init(prompt: prompt, continuations: notes)]),
-                                                       adapter: adapter)
-                    let first = logprobs.prefix(notes[0].count).reduce(0) { $0 + Double($1) }
-                    let second = logprobs.dropFirst(notes[0].count).reduce(0) { $0 + Double($1) }
+                let pair = note.pair
+                if settings.method == .describe {
+                    let preferred = try logprobs(prompts.describeTurns(prompt: pair.prompt, response: pair.chosen), notes)
+                    let other = try logprobs(prompts.describeTurns(prompt: pair.prompt, response: pair.rejected), notes)
                     shown += 1
-                    if (correct == 0 ? first > second : second > first) { right += 1 }
+                    if preferred.0 - other.0 > preferred.1 - other.1 { right += 1 }
+                    continue
+                }
+                for (turns, correct) in [(prompts.noteTurns(for: pair), 0), (prompts.noteTurns(for: note.swappedPair), 1)] {
+                    let (first, second) = try logprobs(turns, notes)
+                    shown += 1
+                    if correct == 0 ? first > second : second > first { right += 1 }
                 }
             }
         }

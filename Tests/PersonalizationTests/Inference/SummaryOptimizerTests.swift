@@ -76,6 +76,39 @@ import Testing
         #expect(result.text == "a teacher" && result.promptVersion == PromptBuilder.version)
     }
 
+    /// Pairs 0, 3 and 6 chose a response that says "short"; the others chose one like the
+    /// other. With three candidates, pair i's description is candidate i mod 3 (seed 64·i).
+    static let someShort = UserSignals(pairs: (0..<8).map { i in
+        i % 3 == 0 ? PreferencePair(prompt: "question \(i)", chosen: "a short reply", rejected: "a reply that goes on and on")
+            : PreferencePair(prompt: "question \(i)", chosen: "fine", rejected: "also fine")
+    })
+
+    /// The description form describes each pair's preferred response and keeps a description
+    /// only where it is likelier after that response than after the other one (WordModel: a
+    /// description of up to three words gains after a prompt that says "short").
+    @Test func theDescriptionFormKeepsDescriptionsThatFitThePreferredResponseBetter() async throws {
+        let model = WordModel(candidates: ["wants it short", "likes fine things", "likes other things"])
+        var signals = Self.someShort
+        signals.statements = ["I read on my phone"]
+        let one = try await SummaryOptimizer(model: model, options: .init(candidates: 1, seed: 0, form: .describe)).infer(from: signals)
+        // Without the contrast, the other two descriptions would be kept as well (each said twice or more).
+        #expect(one.text == "wants it short\nThe user said: \"I read on my phone\"")
+        #expect(one.contextPairCount == 8 && one.heldOutCount == 0)
+        #expect(one.promptVersion == PromptBuilder.describeVersion)
+        // The only scoring is the contrast: each pair's description after both of its responses.
+        #expect(model.calls.count == 2 * 8)
+    }
+
+    /// When no description fits the preferred response better, the closest one is kept, so a
+    /// user with pairs always gets a summary.
+    @Test func theDescriptionFormKeepsTheClosestWhenNoneFitsBetter() async throws {
+        let model = WordModel(candidates: ["likes fine things", "likes other things"])
+        let pairs = Self.someShort.pairs.enumerated().filter { $0.offset % 3 != 0 }.map(\.element)
+        let result = try await SummaryOptimizer(model: model, options: .init(candidates: 1, seed: 0, form: .describe))
+            .infer(from: UserSignals(pairs: pairs))
+        #expect(result.text == "likes fine things")
+    }
+
     @Test func deterministicForAFixedSeed() async throws {
         let model = WordModel(candidates: ["p", "prefers short answers", "q"])
         let a = try await SummaryOptimizer(model: model, options: .init(candidates: 3, seed: 9)).infer(from: Self.shortLover)

@@ -32,6 +32,17 @@ import Testing
         #expect(PromptBuilder.version(of: .notes) == PromptBuilder.notesVersion && PromptBuilder.version(of: .whole) == PromptBuilder.version)
     }
 
+    @Test func descriptionPromptHoldsOneResponseUnlabelledThenTheInstruction() {
+        let builder = PromptBuilder(model: WordModel(candidates: ["x"]))
+        let turns = builder.describeTurns(prompt: "Why is the sky blue?", response: "Scattering.")
+        #expect(turns.count == 1 && turns[0].role == .user)
+        let text = turns[0].content
+        #expect(text.contains("Request: Why is the sky blue?\nResponse: Scattering.\n"))
+        #expect(!text.contains("Preferred") && !text.contains("Dispreferred"))
+        #expect(text.hasSuffix("by how it is written, not its topic."))
+        #expect(PromptBuilder.version(of: .describe) == PromptBuilder.describeVersion)
+    }
+
     @Test func textsAreCutToTheTokenBudget() throws {
         let signals = UserSignals(pairs: [PreferencePair(prompt: "one two three four five six", chosen: "a", rejected: "b")])
         let text = try builder.inferenceTurns(for: signals).turns[0].content

@@ -177,11 +177,9 @@ import Testing
 
     /// A note step trains on `groupSize` labelled pairs of each user (and their swapped copies,
     /// with the other note), samples and scores nothing, and refuses a dataset without labels.
-    @Test func aNoteStepLearnsTheNoteOnEachPairAndItsSwapAndNeedsLabelledPairs() async throws {
-        let folder = try Self.folder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        // The fixture's first user shows one pole; a made-up user with every pair swapped shows
-        // the other, so each pair also teaches the opposite note on the swapped responses.
+    /// The fixture's first user shows one pole; a made-up user with every pair swapped shows the
+    /// other, so each pair also teaches the opposite note on the swapped responses.
+    static func twoPoles() throws -> (TrainingUser, TrainingUser) {
         let dataset = try PersonaDataset.load(path: DefaultModel.fixture("train-tiny.jsonl").path)
         var opposite = dataset.users[0]
         opposite.id = "opposite"
@@ -190,11 +188,17 @@ import Testing
         let swap = { (pair: PreferencePair) in PreferencePair(prompt: pair.prompt, chosen: pair.rejected, rejected: pair.chosen) }
         opposite.signals = opposite.signals.map(swap)
         opposite.heldOut = opposite.heldOut.map(swap)
-        let trainingUsers = TrainingUser.all(PersonaDataset(users: [dataset.users[0], opposite]))
-        let (user, other) = (trainingUsers[0], trainingUsers[1])
+        let users = TrainingUser.all(PersonaDataset(users: [dataset.users[0], opposite]))
+        return (users[0], users[1])
+    }
+
+    @Test func aNoteStepLearnsTheNoteOnEachPairAndItsSwapAndNeedsLabelledPairs() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (user, other) = try Self.twoPoles()
         let note = try #require(user.notes.first)
         #expect(user.notes.count == user.signals.pairs.count + user.heldOut.count)
-        #expect(note.note == user.persona && note.swappedNote == opposite.persona)
+        #expect(note.note == user.persona && note.swappedNote == other.persona)
         var settings = Self.small
         settings.method = .notes
         settings.groupSize = 2
@@ -227,6 +231,41 @@ import Testing
         #expect(throws: PersonalizationError.self) {
             try SummarizerTrainer(model: model, users: [unlabelled], settings: settings)
         }
+    }
+
+    @Test func aDescriptionStepLearnsEachResponsesNoteAndTheAdapterSaysItsForm() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (user, other) = try Self.twoPoles()
+        let note = try #require(user.notes.first)
+        let swapped = try #require(note.swappedNote)
+        var settings = Self.small
+        settings.method = .describe
+        settings.groupSize = 2
+        let run = try SummarizerTrainer.run(model: model, users: [user], settings: settings, dataDigest: "one",
+                                            output: "\(folder)/d.gguf", resume: false)
+        #expect(run.trainer.adapter.labels[SummaryForm.label] == "describe")
+        let builder = PromptBuilder(model: model)
+        let pair = note.pair
+        let probes = [(note.note, builder.describeTurns(prompt: pair.prompt, response: pair.chosen)),
+                      (swapped, builder.describeTurns(prompt: pair.prompt, response: pair.rejected))]
+        var before: [Double] = []
+        for (text, turns) in probes {
+            before.append(try await logProbability(of: text, after: turns, adapter: run.trainer.adapter.copy()))
+        }
+        var records: [GRPOStepRecord] = []
+        try await run.run { records.append($0) }
+        for ((text, turns), old) in zip(probes, before) {
+            let after = try await logProbability(of: text, after: turns, adapter: run.trainer.adapter)
+            #expect(after > old, "log p(\(text)) \(old) before, \(after) after")
+        }
+        #expect(records.map { $0.distillation?.targets } == [4, 4])
+
+        // The description form's reading is one contrast per set-aside pair: the other user's first four.
+        settings.validationUsers = 1
+        let withAside = try SummarizerTrainer(model: model, users: [user, other], settings: settings)
+        let reading = try #require(try withAside.noteReading())
+        #expect(reading.pairs == 4 && (0...1).contains(reading.accuracy))
     }
 
     @Test func anExistingRunIsRefusedUnlessResumedAndOtherSettingsAreRefusedOnResume() async throws {
