@@ -11,10 +11,10 @@ public enum SummaryForm: String, Codable, Sendable, CaseIterable {
     case notes
     /// One prompt per response of each example pair (`PromptBuilder.describeTurns`): the
     /// summarizer describes the user who would prefer the preferred response, and the
-    /// description is kept when the summarizer finds it likelier after the preferred response
-    /// than after the other one. The contrast of two likelihoods asks the model to recognise a
-    /// preference rather than to put a comparison into words, and it drops what both responses
-    /// share, such as their topic. Kept descriptions are merged like notes (`NoteMerger`).
+    /// descriptions are kept by their evidence: how much likelier the summarizer finds each after
+    /// the preferred responses than after the others, summed over the pairs. Likelihoods ask the
+    /// model to recognise a preference rather than to put a comparison into words, and what both
+    /// responses of a pair share, such as their topic, gains nothing.
     case describe
 
     /// The adapter label (`LoRAAdapter.labels`) naming the form a summarizer adapter was trained for.

@@ -94,39 +94,66 @@ public struct SummaryOptimizer: Sendable {
         let batches = try await sampleEach(pairs.map(prompts.noteTurns), count: count)
         let elapsed = (ContinuousClock.now - started).seconds
         let texts = (0..<count).map { k in
-            merged(batches.map { Self.clean($0.generations[k].text, cutOff: $0.generations[k].finishReason == .length) },
-                   statements: signals.statements)
+            let notes = batches.map { Self.clean($0.generations[k].text, cutOff: $0.generations[k].finishReason == .length) }
+            return withStatements(NoteMerger.merge(notes, maxLines: options.limits.maxPairs), signals.statements)
         }
         let prefill = batches.map(\.prefillSeconds).max() ?? 0
         return Written(texts: texts, form: .notes, pairs: pairs, prefillSeconds: prefill, decodeSeconds: max(elapsed - prefill, 0))
     }
 
     /// `count` summaries from descriptions of the preferred response of each of the newest pairs
-    /// (`SummaryForm.describe`). Description k of a pair is kept when the summarizer finds it
-    /// likelier after the preferred response than after the other one; candidate k merges the
-    /// kept k-th descriptions (none kept: the one closest to being kept, so a user always has a
-    /// summary), then lists the user's statements as the note form does.
+    /// (`SummaryForm.describe`). Every distinct description is scored by the summarizer after
+    /// both responses of every pair (a trained adapter recognises preferences better than the
+    /// base: 70% of set-aside pairs against 61% in the describe run); its evidence is the sum over the pairs of how much likelier
+    /// it is after the preferred response than after the other one, beyond the pair's mean over
+    /// all descriptions. Candidate k holds up to `maxDescriptions` of its distinct k-th
+    /// descriptions with positive evidence, most first (none: the one with the most, so a user
+    /// with pairs always has a summary), then lists the user's statements as the note form does. Each prompt is read once and every description scored after it, so the
+    /// evidence costs two short prompts per pair whatever the number of descriptions.
     private func describe(for signals: UserSignals, count: Int) async throws -> Written {
         let pairs = Array(signals.pairs.suffix(options.limits.maxPairs))
         let started = ContinuousClock.now
         let batches = try await sampleEach(pairs.map { prompts.describeTurns(prompt: $0.prompt, response: $0.chosen) }, count: count)
         let sampled = ContinuousClock.now
+        // descriptions[pair][k] as indices into `distinct` (nil: an empty description).
+        var distinct: [String] = [], indexOfKey: [String: Int] = [:]
         let descriptions = batches.map { batch in
-            batch.generations.map { NoteMerger.firstLine(Self.clean($0.text, cutOff: $0.finishReason == .length)) ?? "" }
+            batch.generations.map { generation -> Int? in
+                guard let line = NoteMerger.firstLine(Self.clean(generation.text, cutOff: generation.finishReason == .length)) else {
+                    return nil
+                }
+                let key = NoteMerger.key(line)
+                guard !key.isEmpty else { return nil }
+                if let index = indexOfKey[key] { return index }
+                indexOfKey[key] = distinct.count
+                distinct.append(line)
+                return distinct.count - 1
+            }
         }
-        // Every description is scored after both responses of its pair, all in one batch.
-        var items: [ScoringItem] = []
-        for (pair, texts) in zip(pairs, descriptions) {
-            items.append(ScoringItem(turns: prompts.describeTurns(prompt: pair.prompt, response: pair.chosen), responses: texts))
-            items.append(ScoringItem(turns: prompts.describeTurns(prompt: pair.prompt, response: pair.rejected), responses: texts))
+        var evidence = [Double](repeating: 0, count: distinct.count)
+        if !distinct.isEmpty {
+            let items = pairs.flatMap { pair in
+                [ScoringItem(turns: prompts.describeTurns(prompt: pair.prompt, response: pair.chosen), responses: distinct),
+                 ScoringItem(turns: prompts.describeTurns(prompt: pair.prompt, response: pair.rejected), responses: distinct)]
+            }
+            let lp = try await summarizer.logProbabilities(batch: items)
+            for i in pairs.indices {
+                // Any sentence can be likelier after one response than after the other (a longer
+                // response shifts what follows it): the pair's mean contrast is that shift, and
+                // only a description's contrast beyond it is evidence about the description.
+                let contrast = distinct.indices.map { lp[2 * i][$0] - lp[2 * i + 1][$0] }
+                let shift = contrast.reduce(0, +) / Double(contrast.count)
+                for d in distinct.indices { evidence[d] += contrast[d] - shift }
+            }
         }
-        let lp = try await summarizer.logProbabilities(batch: items)
-        let contrast = pairs.indices.map { i in zip(lp[2 * i], lp[2 * i + 1]).map { $0 - $1 } }
         let texts = (0..<count).map { k in
-            let written = pairs.indices.filter { !descriptions[$0][k].isEmpty }
-            var kept = written.filter { contrast[$0][k] > 0 }
-            if kept.isEmpty, let closest = written.max(by: { contrast[$0][k] < contrast[$1][k] }) { kept = [closest] }
-            return merged(kept.map { descriptions[$0][k] }, statements: signals.statements)
+            var seen = Set<Int>()
+            let own = descriptions.compactMap { $0[k] }.filter { seen.insert($0).inserted }
+            var kept = own.filter { evidence[$0] > 0 }
+                .sorted { evidence[$0] != evidence[$1] ? evidence[$0] > evidence[$1] : $0 < $1 }
+            if kept.isEmpty, let most = own.max(by: { evidence[$0] < evidence[$1] }) { kept = [most] }
+            let lines = kept.prefix(Self.maxDescriptions).map { distinct[$0] }.joined(separator: "\n")
+            return withStatements(lines, signals.statements)
         }
         let prefill = batches.map(\.prefillSeconds).max() ?? 0
         let decode = max((sampled - started).seconds - prefill, 0)
@@ -134,6 +161,10 @@ public struct SummaryOptimizer: Sendable {
         return Written(texts: texts, form: .describe, pairs: pairs,
                        prefillSeconds: prefill + (ContinuousClock.now - sampled).seconds, decodeSeconds: decode)
     }
+
+    /// Most descriptions a summary keeps: about as many preferences as a user shows at once (the
+    /// training data's users mix one to three), so weak evidence does not fill a summary.
+    static let maxDescriptions = 3
 
     /// `count` samples after each prompt. The prompts go to the engine together, so their samples
     /// decode in one batch; sample k of prompt i is seeded with seed + 64·i + k.
@@ -150,11 +181,10 @@ public struct SummaryOptimizer: Sendable {
         }
     }
 
-    /// Notes or descriptions merged (`NoteMerger`), then the user's statements in their own words.
-    private func merged(_ notes: [String], statements: [String]) -> String {
+    /// `summary`, then the user's statements in their own words.
+    private func withStatements(_ summary: String, _ statements: [String]) -> String {
         let statements = statements.suffix(options.limits.maxPairs).map { "The user said: \"\($0)\"" }
-        return ([NoteMerger.merge(notes, maxLines: options.limits.maxPairs)] + statements)
-            .filter { !$0.isEmpty }.joined(separator: "\n")
+        return ([summary] + statements).filter { !$0.isEmpty }.joined(separator: "\n")
     }
 
     /// Scores a given summary (an edited one, or an oracle) on `pairs` with POPI's reward.

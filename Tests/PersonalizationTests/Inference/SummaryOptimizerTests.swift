@@ -83,19 +83,19 @@ import Testing
             : PreferencePair(prompt: "question \(i)", chosen: "fine", rejected: "also fine")
     })
 
-    /// The description form describes each pair's preferred response and keeps a description
-    /// only where it is likelier after that response than after the other one (WordModel: a
-    /// description of up to three words gains after a prompt that says "short").
-    @Test func theDescriptionFormKeepsDescriptionsThatFitThePreferredResponseBetter() async throws {
-        let model = WordModel(candidates: ["wants it short", "likes fine things", "likes other things"])
+    /// The description form describes each pair's preferred response and keeps the descriptions
+    /// that are likelier after the preferred responses than after the others, summed over the
+    /// pairs (WordModel: a description of up to three words gains after a prompt that says "short").
+    @Test func theDescriptionFormKeepsDescriptionsThatFitThePreferredResponsesBetter() async throws {
+        let model = WordModel(candidates: ["wants it short", "likes fine things a lot", "likes other things a lot"])
         var signals = Self.someShort
         signals.statements = ["I read on my phone"]
         let one = try await SummaryOptimizer(model: model, options: .init(candidates: 1, seed: 0, form: .describe)).infer(from: signals)
-        // Without the contrast, the other two descriptions would be kept as well (each said twice or more).
+        // The other two descriptions, said as often, gain nothing from the preferred responses.
         #expect(one.text == "wants it short\nThe user said: \"I read on my phone\"")
         #expect(one.contextPairCount == 8 && one.heldOutCount == 0)
         #expect(one.promptVersion == PromptBuilder.describeVersion)
-        // The only scoring is the contrast: each pair's description after both of its responses.
+        // The only scoring is the evidence: every description after both responses of each pair, one call per prompt.
         #expect(model.calls.count == 2 * 8)
     }
 
