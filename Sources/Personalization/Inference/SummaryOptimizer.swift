@@ -102,14 +102,15 @@ public struct SummaryOptimizer: Sendable {
     }
 
     /// `count` summaries from descriptions of the preferred response of each of the newest pairs
-    /// (`SummaryForm.describe`). Every distinct description is scored by the summarizer after
-    /// both responses of every pair (a trained adapter recognises preferences better than the
-    /// base: 70% of set-aside pairs against 61% in the describe run); its evidence is the sum over the pairs of how much likelier
-    /// it is after the preferred response than after the other one, beyond the pair's mean over
-    /// all descriptions. Candidate k holds up to `maxDescriptions` of its distinct k-th
-    /// descriptions with positive evidence, most first (none: the one with the most, so a user
-    /// with pairs always has a summary), then lists the user's statements as the note form does. Each prompt is read once and every description scored after it, so the
-    /// evidence costs two short prompts per pair whatever the number of descriptions.
+    /// (`SummaryForm.describe`). Every distinct description is scored by the summarizer after both
+    /// responses of every pair (a trained adapter recognises preferences better than the base: 70%
+    /// of set-aside pairs against 61% in the describe run); its evidence is the sum over the pairs
+    /// of how much likelier it is after the preferred response than after the other one, beyond the
+    /// pair's mean over all descriptions. Candidate k holds up to `maxDescriptions` of its distinct
+    /// k-th descriptions with positive evidence, most first (none: the one with the most, so a user
+    /// with pairs always has a summary), then lists the user's statements as the note form does.
+    /// Each prompt is read once and every description scored after it, so the evidence costs two
+    /// short prompts per pair whatever the number of descriptions.
     private func describe(for signals: UserSignals, count: Int) async throws -> Written {
         let pairs = Array(signals.pairs.suffix(options.limits.maxPairs))
         let started = ContinuousClock.now
