@@ -207,16 +207,7 @@ import Testing
         let builder = PromptBuilder(model: model)
         let swapped = try #require(note.swappedNote)
         let probes = [(note.note, builder.noteTurns(for: note.pair)), (swapped, builder.noteTurns(for: note.swappedPair))]
-        var before: [Double] = []
-        for (text, turns) in probes {
-            before.append(try await logProbability(of: text, after: turns, adapter: run.trainer.adapter.copy()))
-        }
-        var records: [GRPOStepRecord] = []
-        try await run.run { records.append($0) }
-        for ((text, turns), old) in zip(probes, before) {
-            let after = try await logProbability(of: text, after: turns, adapter: run.trainer.adapter)
-            #expect(after > old, "log p(\(text)) \(old) before, \(after) after")
-        }
+        let records = try await runRaising(probes, run)
         #expect(records.allSatisfy { !$0.sampled && $0.scoringSeconds == 0 })
         #expect(records.map { $0.distillation?.targets } == [4, 4])
 
@@ -249,16 +240,7 @@ import Testing
         let pair = note.pair
         let probes = [(note.note, builder.describeTurns(prompt: pair.prompt, response: pair.chosen)),
                       (swapped, builder.describeTurns(prompt: pair.prompt, response: pair.rejected))]
-        var before: [Double] = []
-        for (text, turns) in probes {
-            before.append(try await logProbability(of: text, after: turns, adapter: run.trainer.adapter.copy()))
-        }
-        var records: [GRPOStepRecord] = []
-        try await run.run { records.append($0) }
-        for ((text, turns), old) in zip(probes, before) {
-            let after = try await logProbability(of: text, after: turns, adapter: run.trainer.adapter)
-            #expect(after > old, "log p(\(text)) \(old) before, \(after) after")
-        }
+        let records = try await runRaising(probes, run)
         #expect(records.map { $0.distillation?.targets } == [4, 4])
 
         // The description form's reading is one contrast per set-aside pair: the other user's first four.
@@ -326,6 +308,22 @@ import Testing
     private func logProbability(of text: String, for user: TrainingUser, adapter: LoRAAdapter) async throws -> Double {
         let (turns, _) = try PromptBuilder(model: model).inferenceTurns(for: user.signals.cleaned().signals)
         return try await logProbability(of: text, after: turns, adapter: adapter)
+    }
+
+    /// Runs `run` to its end and expects it to raise log p(text | turns) of every probe.
+    private func runRaising(_ probes: [(String, [ChatMessage])], _ run: TrainingRun<SummarizerTrainer>) async throws
+        -> [GRPOStepRecord] {
+        var before: [Double] = []
+        for (text, turns) in probes {
+            before.append(try await logProbability(of: text, after: turns, adapter: run.trainer.adapter.copy()))
+        }
+        var records: [GRPOStepRecord] = []
+        try await run.run { records.append($0) }
+        for ((text, turns), old) in zip(probes, before) {
+            let after = try await logProbability(of: text, after: turns, adapter: run.trainer.adapter)
+            #expect(after > old, "log p(\(text)) \(old) before, \(after) after")
+        }
+        return records
     }
 
     /// log p(text | turns) under base + adapter, end of turn included.
