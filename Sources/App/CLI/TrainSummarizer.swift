@@ -1,5 +1,7 @@
 import ArgumentParser
+import Crypto
 import Foundation
+import InferenceRuntime
 import Personalization
 
 /// `popi train summarizer`: GRPO of the summarizer on POPI's reward, resumable.
@@ -76,6 +78,9 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(help: "Weight of the contrast term (0...1): a summary's advantage comes from r(s) on its user's pairs minus this times r(s) on the next user's pairs of the step, so generic summaries earn nothing. 0 is POPI's reward.")
     var contrast = GRPOSettings().contrast
 
+    @Option(name: .customLong("start-adapter"), help: "Start from this adapter (of the same method's form) instead of a fresh one, e.g. GRPO after --method supervised; its rank and alpha are the run's.")
+    var startAdapter: String?
+
     @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona), supervised (each user's persona is the target; nothing is sampled), notes (the note form: each labelled pair's note is the target of the pair's note prompt, and the other note of the pair swapped) or describe (the description form: each labelled pair's note is the target of the preferred response's description prompt, and the other note of the other response's).")
     var method = GRPOSettings().method.rawValue
 
@@ -87,15 +92,25 @@ struct TrainSummarizer: AsyncParsableCommand {
                 throw ValidationError("--method must be one of: " + SummarizerMethod.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let (users, digest) = try source.load(output: out, resume: resume)
-            let settings = GRPOSettings(
+            let model = try runtimeOptions.preferenceModel()
+            let start = try startAdapter.map { path in
+                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the start adapter \(path)") }
+                let bytes = Array(data)
+                return (adapter: try LoRAAdapter.load(bytes: bytes, base: model.engine.modelConfig), sha256: SHA256.hex(bytes))
+            }
+            var settings = GRPOSettings(
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
                 klCoefficient: klCoefficient, temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed,
                 checkpointEvery: checkpointEvery, validationUsers: validationUsers, validateEvery: validateEvery,
                 contrast: contrast, method: method)
-            let model = try runtimeOptions.preferenceModel()
+            if let start {
+                settings.startAdapter = start.sha256
+                settings.rank = start.adapter.layout.slots.map(\.rank).max() ?? rank
+                settings.alpha = Double(start.adapter.alpha)
+            }
             let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: Train.hex(digest),
-                                                output: out, resume: resume)
+                                                output: out, resume: resume, start: start?.adapter)
             try await Train.drive(run, describe: Self.describe)
         } catch let error as ValidationError {
             throw error

@@ -35,12 +35,15 @@ public struct GRPOSettings: AdapterRunSettings {
     public var contrast: Double
     /// GRPO (the paper's, the default) or best-of-N distillation; see `SummarizerMethod`.
     public var method: SummarizerMethod
+    /// SHA-256 (hex) of the adapter the run starts from instead of a fresh one (nil: fresh), so
+    /// that a resume with another start is refused. Its rank and alpha are the run's.
+    public var startAdapter: String?
 
     public init(steps: Int = 100, usersPerStep: Int = 2, groupSize: Int = 8, learningRate: Double = 1e-4,
                 warmupSteps: Int = 5, rank: Int = 16, alpha: Double = 32, klCoefficient: Double = 2e-3,
                 temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5,
                 validationUsers: Int = 0, validateEvery: Int = 10, contrast: Double = 0,
-                method: SummarizerMethod = .grpo) {
+                method: SummarizerMethod = .grpo, startAdapter: String? = nil) {
         self.steps = steps
         self.usersPerStep = usersPerStep
         self.groupSize = groupSize
@@ -57,11 +60,12 @@ public struct GRPOSettings: AdapterRunSettings {
         self.validateEvery = validateEvery
         self.contrast = contrast
         self.method = method
+        self.startAdapter = startAdapter
     }
 
     private enum CodingKeys: String, CodingKey {
         case steps, usersPerStep, groupSize, learningRate, warmupSteps, rank, alpha, klCoefficient, temperature
-        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast, method
+        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast, method, startAdapter
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,10 +83,11 @@ public struct GRPOSettings: AdapterRunSettings {
                   validationUsers: try c.decode(Int.self, forKey: .validationUsers),
                   validateEvery: try c.decode(Int.self, forKey: .validateEvery),
                   contrast: try c.decodeIfPresent(Double.self, forKey: .contrast) ?? 0,
-                  method: try c.decodeIfPresent(SummarizerMethod.self, forKey: .method) ?? .grpo)
+                  method: try c.decodeIfPresent(SummarizerMethod.self, forKey: .method) ?? .grpo,
+                  startAdapter: try c.decodeIfPresent(String.self, forKey: .startAdapter))
     }
 
-    /// `contrast` and `method` are written only when not their defaults, so the settings of runs
+    /// `contrast`, `method` and `startAdapter` are written only when not their defaults, so the settings of runs
     /// from before they existed (which a resume compares as text) are unchanged.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -102,6 +107,7 @@ public struct GRPOSettings: AdapterRunSettings {
         try c.encode(validateEvery, forKey: .validateEvery)
         if contrast != 0 { try c.encode(contrast, forKey: .contrast) }
         if method != .grpo { try c.encode(method, forKey: .method) }
+        if let startAdapter { try c.encode(startAdapter, forKey: .startAdapter) }
     }
 
     func validate() throws(PersonalizationError) {

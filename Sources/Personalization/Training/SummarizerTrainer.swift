@@ -42,11 +42,13 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
     /// Most tokens in one training pass; a group beyond it is split into chunks of summaries.
     private let maxPassTokens: Int
 
-    /// A new run (adapter seeded from `settings.seed`), or one resumed from `checkpoint`.
+    /// A new run (adapter seeded from `settings.seed`, or a copy of `start`, whose SHA-256 is
+    /// `settings.startAdapter`), or one resumed from `checkpoint`.
     public init(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings,
                 limits: PromptBuilder.Limits = .init(), checkpoint: TrainingCheckpoint? = nil,
-                maxPassTokens: Int = 4096) throws {
+                start: LoRAAdapter? = nil, maxPassTokens: Int = 4096) throws {
         try settings.validate()
+        try Self.check(start: start, settings: settings, config: model.engine.modelConfig)
         var (training, validation) = try Self.split(TrainingUser.validated(users), settings: settings)
         if settings.method == .supervised, let user = training.first(where: { $0.persona == nil }) {
             throw PersonalizationError.invalidOption("supervised training learns each user's persona; user \(user.id) has none")
@@ -63,7 +65,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         self.base = model.with(adapter: nil)
         self.maxPassTokens = maxPassTokens
         (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(checkpoint, config: model.engine.modelConfig,
-                                                                            settings: settings)
+                                                                            settings: settings, from: start)
         // The adapter says which form it writes, so eval, serve and train generator read it alike.
         adapter.labels[SummaryForm.label] = settings.method.form.rawValue
         gradients = LoRAGradients(layout: adapter.layout)
@@ -72,9 +74,34 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
 
     /// A run of this trainer with its files (see `TrainingRun`).
     public static func run(model: RuntimeModel, users: [TrainingUser], settings: GRPOSettings, dataDigest: String,
-                           output: String, resume: Bool, limits: PromptBuilder.Limits = .init()) throws -> TrainingRun<SummarizerTrainer> {
+                           output: String, resume: Bool, limits: PromptBuilder.Limits = .init(),
+                           start: LoRAAdapter? = nil) throws -> TrainingRun<SummarizerTrainer> {
         try TrainingRun(model: model, settings: settings, dataDigest: dataDigest, output: output, resume: resume) { checkpoint in
-            try SummarizerTrainer(model: model, users: users, settings: settings, limits: limits, checkpoint: checkpoint)
+            try SummarizerTrainer(model: model, users: users, settings: settings, limits: limits, checkpoint: checkpoint,
+                                  start: start)
+        }
+    }
+
+    /// A start adapter must be the one the settings name, laid out as a fresh one of the settings'
+    /// rank and alpha would be (every projection of this model), and write the method's form:
+    /// continuing a supervised adapter with GRPO is the use, turning a note adapter into a
+    /// whole-form one is not.
+    static func check(start: LoRAAdapter?, settings: GRPOSettings, config: LlamaConfig) throws {
+        guard let start else {
+            if settings.startAdapter != nil { throw PersonalizationError.invalidOption("the settings name a start adapter, and none was given") }
+            return
+        }
+        guard settings.startAdapter != nil else {
+            throw PersonalizationError.invalidOption("a start adapter needs its SHA-256 in the settings")
+        }
+        guard start.layout == (try LoRALayout(config: config, rank: settings.rank)), start.alpha == Float(settings.alpha) else {
+            throw PersonalizationError.invalidOption(
+                "the start adapter is not one this trainer makes (rank \(settings.rank), alpha \(settings.alpha), every projection of this model)")
+        }
+        let form = try SummaryForm(adapter: start)
+        guard form == settings.method.form else {
+            throw PersonalizationError.invalidOption(
+                "the start adapter writes the \(form.rawValue) form; --method \(settings.method.rawValue) trains the \(settings.method.form.rawValue) form")
         }
     }
 

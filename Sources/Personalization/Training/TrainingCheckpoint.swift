@@ -53,10 +53,12 @@ public struct TrainingCheckpoint: Sendable {
 
     /// Where a trainer starts: this checkpoint's adapter, moments and step (refused if its
     /// learning-rate schedule is not the settings'), or, with no checkpoint, a new seeded adapter.
-    static func start(_ checkpoint: TrainingCheckpoint?, config: LlamaConfig, settings: some AdapterRunSettings) throws
+    static func start(_ checkpoint: TrainingCheckpoint?, config: LlamaConfig, settings: some AdapterRunSettings,
+                      from start: LoRAAdapter? = nil) throws
         -> (adapter: LoRAAdapter, optimizer: AdamW, completedSteps: Int) {
         guard let checkpoint else {
-            let adapter = try LoRAAdapter(config: config, rank: settings.rank, alpha: Float(settings.alpha), seed: settings.seed)
+            let adapter = try start?.copy()
+                ?? LoRAAdapter(config: config, rank: settings.rank, alpha: Float(settings.alpha), seed: settings.seed)
             return (adapter, try AdamW(layout: adapter.layout, settings: AdamWSettings(schedule: settings.schedule)), 0)
         }
         guard checkpoint.optimizer.settings.schedule == settings.schedule else {

@@ -39,4 +39,15 @@ struct GRPOSettingsTests {
         #expect(throws: PersonalizationError.self) { try GRPOSettings(groupSize: 1).validate() }
         #expect(throws: PersonalizationError.self) { try GRPOSettings(groupSize: 0, method: .distill).validate() }
     }
+
+    /// Settings of runs from before start adapters existed encode as they did, so they still resume.
+    @Test func aStartAdapterIsEncodedOnlyWhenThereIsOne() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(!String(decoding: try encoder.encode(GRPOSettings()), as: UTF8.self).contains("startAdapter"))
+        let started = GRPOSettings(startAdapter: "ab12")
+        let text = String(decoding: try encoder.encode(started), as: UTF8.self)
+        #expect(text.contains(#""startAdapter":"ab12""#))
+        #expect(try JSONDecoder().decode(GRPOSettings.self, from: Data(text.utf8)) == started)
+    }
 }

@@ -274,6 +274,54 @@ import Testing
         #expect(again.trainer.isFinished)
     }
 
+    /// GRPO continuing a supervised adapter starts from its bits (not a fresh seeded one) and
+    /// moves them; a start of another form, without its digest, or another start on resume is refused.
+    @Test func aRunStartedFromAnAdapterContinuesItAndRefusesAnotherFormOrStart() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var supervised = Self.small
+        supervised.steps = 1
+        supervised.method = .supervised
+        let first = try SummarizerTrainer.run(model: model, users: users, settings: supervised, dataDigest: "tiny",
+                                              output: "\(folder)/s.gguf", resume: false)
+        try await first.run()
+        let start = try LoRAAdapter.load(path: "\(folder)/s.gguf", base: model.engine.modelConfig)
+        let bits = { (adapter: LoRAAdapter) in
+            Array(UnsafeBufferPointer(start: adapter.parameters, count: adapter.layout.parameterCount))
+        }
+
+        var settings = Self.small
+        settings.steps = 1
+        settings.startAdapter = "digest-of-s"
+        let output = "\(folder)/g.gguf"
+        let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny",
+                                            output: output, resume: false, start: start)
+        #expect(bits(run.trainer.adapter) == bits(start))
+        #expect(run.trainer.adapter !== start)
+        try await run.run()
+        #expect(bits(run.trainer.adapter) != bits(start))
+
+        var other = settings
+        other.startAdapter = "digest-of-another"
+        #expect(throws: TrainingError.checkpointMismatch(folder: output + ".checkpoints", reason: "different settings")) {
+            try SummarizerTrainer.run(model: model, users: users, settings: other, dataDigest: "tiny", output: output,
+                                      resume: true, start: start)
+        }
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: users, settings: Self.small, start: start)
+        }
+        let notes = start.copy()
+        notes.labels[SummaryForm.label] = SummaryForm.notes.rawValue
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: users, settings: settings, start: notes)
+        }
+        var otherRank = settings
+        otherRank.rank = 4
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer(model: model, users: users, settings: otherRank, start: start)
+        }
+    }
+
     @Test func usersWithTooFewPairsAreRefusedByName() throws {
         var user = users[0]
         user.signals.pairs = Array(user.signals.pairs.prefix(1))
