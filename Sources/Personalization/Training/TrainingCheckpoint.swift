@@ -52,7 +52,8 @@ public struct TrainingCheckpoint: Sendable {
     }
 
     /// Where a trainer starts: this checkpoint's adapter, moments and step (refused if its
-    /// learning-rate schedule is not the settings'), or, with no checkpoint, a new seeded adapter.
+    /// learning-rate schedule is not the settings'), or, with no checkpoint, a copy of `start` or a
+    /// new seeded adapter, with fresh moments.
     static func start(_ checkpoint: TrainingCheckpoint?, config: LlamaConfig, settings: some AdapterRunSettings,
                       from start: LoRAAdapter? = nil) throws
         -> (adapter: LoRAAdapter, optimizer: AdamW, completedSteps: Int) {
