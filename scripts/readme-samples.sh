@@ -98,7 +98,7 @@ public=$repo/../shared/bench/personas-public.jsonl
 ln -s "$public" "$work/shared/bench/personas-public.jsonl"
 python3 - "$training" "$repo/.build/release/popi" >"$work/training.sh" <<'EOF'
 import sys
-shorter = {"train summarizer": "--steps 1 --users-per-step 1 --group-size 2 --summary-tokens 48",
+shorter = {"train summarizer": "--steps 1 --warmup-steps 0 --users-per-step 1 --group-size 2 --summary-tokens 48",
            "train generator": "--steps 1 --pairs-per-step 2",
            "eval": "--limit 1 --generations 1"}
 for command in sys.argv[1].replace("\\\n", " ").splitlines():
