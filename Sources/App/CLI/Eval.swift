@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import InferenceRuntime
 import Personalization
@@ -79,13 +78,11 @@ struct Eval: AsyncParsableCommand {
                 return
             }
             let config = runtime.engine.modelConfig
-            // Each adapter is hashed from the bytes that are loaded, so a resumed run can tell it apart.
             var digests: [String: String] = [:]
             func load(_ path: String, role: String) throws -> RuntimeModel {
-                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the adapter \(path)") }
-                let bytes = Array(data)
-                digests[role] = SHA256.hex(bytes)
-                return runtime.with(adapter: try LoRAAdapter.load(bytes: bytes, base: config))
+                let loaded = try AdapterArgument.load(path, what: "adapter", base: config)
+                digests[role] = loaded.sha256
+                return runtime.with(adapter: loaded.adapter)
             }
             let summarizer = try adapter.map { try load($0, role: "summarizer") }
             let generatorModel = try generatorAdapter.map { try load($0, role: "generator") }

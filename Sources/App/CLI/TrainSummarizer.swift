@@ -1,7 +1,5 @@
 import ArgumentParser
-import Crypto
 import Foundation
-import InferenceRuntime
 import Personalization
 
 /// `popi train summarizer`: GRPO of the summarizer on POPI's reward, resumable.
@@ -93,11 +91,7 @@ struct TrainSummarizer: AsyncParsableCommand {
             }
             let (users, digest) = try source.load(output: out, resume: resume)
             let model = try runtimeOptions.preferenceModel()
-            let start = try startAdapter.map { path in
-                guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the start adapter \(path)") }
-                let bytes = Array(data)
-                return (adapter: try LoRAAdapter.load(bytes: bytes, base: model.engine.modelConfig), sha256: SHA256.hex(bytes))
-            }
+            let start = try startAdapter.map { try AdapterArgument.load($0, what: "start adapter", base: model.engine.modelConfig) }
             var settings = GRPOSettings(
                 steps: steps, usersPerStep: usersPerStep, groupSize: groupSize, learningRate: learningRate,
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
@@ -106,7 +100,7 @@ struct TrainSummarizer: AsyncParsableCommand {
                 contrast: contrast, method: method)
             if let start {
                 settings.startAdapter = start.sha256
-                settings.rank = start.adapter.layout.slots.map(\.rank).max() ?? rank
+                settings.rank = start.adapter.layout.widestRank
                 settings.alpha = Double(start.adapter.alpha)
             }
             let run = try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: Train.hex(digest),

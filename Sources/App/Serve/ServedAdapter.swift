@@ -46,7 +46,7 @@ struct ServedAdapter: Sendable {
     }
 
     /// Rank of the adapter's projections (the largest, should they differ).
-    var rank: Int { adapter.layout.slots.map(\.rank).max() ?? 0 }
+    var rank: Int { adapter.layout.widestRank }
 }
 
 /// An adapter `popi serve` cannot use; it stops at start with this message.

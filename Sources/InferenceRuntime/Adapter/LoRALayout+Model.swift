@@ -15,5 +15,5 @@ extension LoRALayout {
     }
 
     /// The largest rank of any slot (0 without slots).
-    var widestRank: Int { slots.reduce(0) { max($0, $1.rank) } }
+    public var widestRank: Int { slots.reduce(0) { max($0, $1.rank) } }
 }
