@@ -82,6 +82,9 @@ struct TrainSummarizer: AsyncParsableCommand {
     @Option(help: "grpo (the paper's), distill (best-of-N distillation: a supervised step toward each user's best candidate by r(s), among the samples and the dataset's persona), supervised (each user's persona is the target; nothing is sampled), notes (the note form: each labelled pair's note is the target of the pair's note prompt, and the other note of the pair swapped) or describe (the description form: each labelled pair's note is the target of the preferred response's description prompt, and the other note of the other response's).")
     var method = GRPOSettings().method.rawValue
 
+    @Flag(help: "With grpo, distill or supervised: read the skim form (the newest 6 pairs, each response shown by its opening and its close with its length), about half the prompt of the whole form, so a refresh costs about half as much.")
+    var skim = false
+
     @OptionGroup var runtimeOptions: RuntimeOptions
 
     func run() async throws {
@@ -97,7 +100,7 @@ struct TrainSummarizer: AsyncParsableCommand {
                 warmupSteps: warmupSteps ?? min(GRPOSettings().warmupSteps, steps), rank: rank, alpha: alpha,
                 klCoefficient: klCoefficient, temperature: temperature, maxSummaryTokens: summaryTokens, seed: seed,
                 checkpointEvery: checkpointEvery, validationUsers: validationUsers, validateEvery: validateEvery,
-                contrast: contrast, method: method)
+                contrast: contrast, method: method, skim: skim)
             if let start {
                 settings.startAdapter = start.sha256
                 settings.rank = start.adapter.layout.widestRank

@@ -16,6 +16,13 @@ public enum SummaryForm: String, Codable, Sendable, CaseIterable {
     /// model to recognise a preference rather than to put a comparison into words, and what both
     /// responses of a pair share, such as their topic, gains nothing.
     case describe
+    /// As `whole`, from the newest few pairs with each response shown by its opening and its close
+    /// and its length (`Skim`): about half the prompt, so a refresh costs about half as much.
+    case skim
+
+    /// Whether the summarizer writes the whole summary from one prompt of every example (an
+    /// adapter trained for one such form can start a run of the other).
+    public var writesWholeSummary: Bool { self == .whole || self == .skim }
 
     /// The adapter label (`LoRAAdapter.labels`) naming the form a summarizer adapter was trained for.
     public static let label = "summary_form"

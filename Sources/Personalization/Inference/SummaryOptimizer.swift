@@ -31,6 +31,7 @@ public struct SummaryOptimizer: Sendable {
         let count = scorable ? options.candidates : 1
         let written = switch contextSignals.pairs.isEmpty ? .whole : options.form {
         case .whole: try await whole(for: contextSignals, count: count)
+        case .skim: try await whole(for: contextSignals, count: count, skimmed: true)
         case .notes: try await notes(for: contextSignals, count: count)
         case .describe: try await describe(for: contextSignals, count: count)
         }
@@ -77,11 +78,13 @@ public struct SummaryOptimizer: Sendable {
         var decodeSeconds: Double
     }
 
-    /// `count` summaries sampled from one prompt holding every signal (`SummaryForm.whole`).
-    private func whole(for signals: UserSignals, count: Int) async throws -> Written {
-        let (turns, usedPairs) = try prompts.inferenceTurns(for: signals)
+    /// `count` summaries sampled from one prompt holding every signal (`SummaryForm.whole`), or
+    /// the newest pairs skimmed (`SummaryForm.skim`).
+    private func whole(for signals: UserSignals, count: Int, skimmed: Bool = false) async throws -> Written {
+        let (turns, usedPairs) = try prompts.inferenceTurns(for: signals, skimmed: skimmed)
         let batch = try await summarizer.sample(after: turns, count: count, settings: options.sampling)
-        return Written(texts: batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) }, form: .whole,
+        return Written(texts: batch.generations.map { Self.clean($0.text, cutOff: $0.finishReason == .length) },
+                       form: skimmed ? .skim : .whole,
                        pairs: usedPairs, prefillSeconds: batch.prefillSeconds, decodeSeconds: batch.decodeSeconds)
     }
 

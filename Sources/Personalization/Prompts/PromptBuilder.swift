@@ -7,6 +7,9 @@ public import InferenceRuntime
 ///   concise, structured summary that generalizes. It never sees the question to be answered, and
 ///   names no kinds of preference: users differ in ways no list foresees, and a trained
 ///   summarizer finds them in the examples.
+/// - Skim prompt (`SummaryForm.skim`): the inference prompt of the newest `Skim.maxPairs` pairs,
+///   each response shown by its opening and its close with its length (`Skim`). Versioned as
+///   `skimVersion`.
 /// - Note prompt (`SummaryForm.notes`): one example pair, and the instruction to say in one
 ///   sentence how the preferred response is written differently. Versioned as `notesVersion`.
 /// - Description prompt (`SummaryForm.describe`): one request and one response, and the
@@ -18,6 +21,7 @@ public struct PromptBuilder: Sendable {
     public static let version = "popi-v2"
     public static let notesVersion = "popi-notes-v1"
     public static let describeVersion = "popi-describe-v1"
+    public static let skimVersion = "popi-skim-v1"
 
     /// The version of the prompts a summary of `form` is written with.
     public static func version(of form: SummaryForm) -> String {
@@ -25,6 +29,7 @@ public struct PromptBuilder: Sendable {
         case .whole: version
         case .notes: notesVersion
         case .describe: describeVersion
+        case .skim: skimVersion
         }
     }
 
@@ -59,11 +64,11 @@ public struct PromptBuilder: Sendable {
 
     /// The inference prompt and the pairs it holds (the newest first-come order preserved:
     /// examples are numbered oldest to newest). Pairs are dropped oldest first until the prompt
-    /// and the summary budget fit the model's context.
-    public func inferenceTurns(for signals: UserSignals) throws -> (turns: [ChatMessage], pairs: [PreferencePair]) {
-        var pairs = Array(signals.pairs.suffix(limits.maxPairs))
+    /// and the summary budget fit the model's context. `skimmed`: the skim form's prompt.
+    public func inferenceTurns(for signals: UserSignals, skimmed: Bool = false) throws -> (turns: [ChatMessage], pairs: [PreferencePair]) {
+        var pairs = Array(signals.pairs.suffix(skimmed ? min(limits.maxPairs, Skim.maxPairs) : limits.maxPairs))
         while true {
-            let text = inferenceText(pairs: pairs, statements: signals.statements, contents: signals.contents)
+            let text = inferenceText(pairs: pairs, statements: signals.statements, contents: signals.contents, skimmed: skimmed)
             let turns = [ChatMessage.user(text)]
             if try model.promptTokens(turns).count + limits.summaryTokens <= model.contextLength {
                 return (turns, pairs)
@@ -73,8 +78,8 @@ public struct PromptBuilder: Sendable {
         }
     }
 
-    func inferenceText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content]) -> String {
-        signalsText(pairs: pairs, statements: statements, contents: contents) + """
+    func inferenceText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content], skimmed: Bool = false) -> String {
+        signalsText(pairs: pairs, statements: statements, contents: contents, skimmed: skimmed) + """
 
         Write a concise summary of this user's preferences as a short bulleted list. Say what the \
         preferred responses have in common that the dispreferred ones lack: how responses should be \
@@ -112,15 +117,22 @@ public struct PromptBuilder: Sendable {
     }
 
     /// The signals serialized: numbered examples, then statements, then user-written content.
-    func signalsText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content]) -> String {
+    /// `skimmed`: each response shown by its opening and its close, with its length (`Skim`).
+    func signalsText(pairs: [PreferencePair], statements: [String], contents: [UserSignals.Content], skimmed: Bool = false) -> String {
         var text = "Here is what one user has shown about their preferences.\n"
         if !pairs.isEmpty {
             text += "\nIn each example the user compared two responses to the same request and preferred one of them.\n"
+            if skimmed { text += "Each response is shown by its opening and its close, with its length in words.\n" }
+            func response(_ label: String, _ response: String) -> String {
+                guard skimmed else { return "\(label): \(cut(response))\n" }
+                let skim = Skim(response)
+                return "\(label) (\(skim.words) words): \(cut(skim.shown))\n"
+            }
             for (index, pair) in pairs.enumerated() {
                 text += "\n### Example \(index + 1)\n"
                 text += "Request: \(cut(pair.prompt))\n"
-                text += "Preferred response: \(cut(pair.chosen))\n"
-                text += "Dispreferred response: \(cut(pair.rejected))\n"
+                text += response("Preferred response", pair.chosen)
+                text += response("Dispreferred response", pair.rejected)
             }
         }
         if !statements.isEmpty {

@@ -38,12 +38,17 @@ public struct GRPOSettings: AdapterRunSettings {
     /// SHA-256 (hex) of the adapter the run starts from instead of a fresh one (nil: fresh), so
     /// that a resume with another start is refused. Its rank and alpha are the run's.
     public var startAdapter: String?
+    /// Whether a whole-summary method reads the skim form (`SummaryForm.skim`) instead of the whole one.
+    public var skim: Bool
+
+    /// The form the trained adapter writes summaries in.
+    public var form: SummaryForm { skim ? .skim : method.form }
 
     public init(steps: Int = 100, usersPerStep: Int = 2, groupSize: Int = 8, learningRate: Double = 1e-4,
                 warmupSteps: Int = 5, rank: Int = 16, alpha: Double = 32, klCoefficient: Double = 2e-3,
                 temperature: Double = 0.6, maxSummaryTokens: Int = 128, seed: UInt64 = 1, checkpointEvery: Int = 5,
                 validationUsers: Int = 0, validateEvery: Int = 10, contrast: Double = 0,
-                method: SummarizerMethod = .grpo, startAdapter: String? = nil) {
+                method: SummarizerMethod = .grpo, startAdapter: String? = nil, skim: Bool = false) {
         self.steps = steps
         self.usersPerStep = usersPerStep
         self.groupSize = groupSize
@@ -61,11 +66,12 @@ public struct GRPOSettings: AdapterRunSettings {
         self.contrast = contrast
         self.method = method
         self.startAdapter = startAdapter
+        self.skim = skim
     }
 
     private enum CodingKeys: String, CodingKey {
         case steps, usersPerStep, groupSize, learningRate, warmupSteps, rank, alpha, klCoefficient, temperature
-        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast, method, startAdapter
+        case maxSummaryTokens, seed, checkpointEvery, validationUsers, validateEvery, contrast, method, startAdapter, skim
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,10 +90,11 @@ public struct GRPOSettings: AdapterRunSettings {
                   validateEvery: try c.decode(Int.self, forKey: .validateEvery),
                   contrast: try c.decodeIfPresent(Double.self, forKey: .contrast) ?? 0,
                   method: try c.decodeIfPresent(SummarizerMethod.self, forKey: .method) ?? .grpo,
-                  startAdapter: try c.decodeIfPresent(String.self, forKey: .startAdapter))
+                  startAdapter: try c.decodeIfPresent(String.self, forKey: .startAdapter),
+                  skim: try c.decodeIfPresent(Bool.self, forKey: .skim) ?? false)
     }
 
-    /// `contrast`, `method` and `startAdapter` are written only when not their defaults, so the settings of runs
+    /// `contrast`, `method`, `startAdapter` and `skim` are written only when not their defaults, so the settings of runs
     /// from before they existed (which a resume compares as text) are unchanged.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -108,6 +115,7 @@ public struct GRPOSettings: AdapterRunSettings {
         if contrast != 0 { try c.encode(contrast, forKey: .contrast) }
         if method != .grpo { try c.encode(method, forKey: .method) }
         if let startAdapter { try c.encode(startAdapter, forKey: .startAdapter) }
+        if skim { try c.encode(skim, forKey: .skim) }
     }
 
     func validate() throws(PersonalizationError) {
@@ -132,6 +140,7 @@ public struct GRPOSettings: AdapterRunSettings {
         try check((0...10_000).contains(validationUsers), "validation users must be 0...10000")
         try check((1...100_000).contains(validateEvery), "validation interval must be 1...100000")
         try check(contrast.isFinite && (0...1).contains(contrast), "contrast must be in [0, 1]")
+        try check(!skim || method.form == .whole, "--skim reads the whole-summary prompt skimmed; --method \(method.rawValue) writes the \(method.form.rawValue) form")
         try check(contrast == 0 || usersPerStep >= 2, "a contrast needs at least 2 users per step (each is contrasted with the next)")
     }
 }

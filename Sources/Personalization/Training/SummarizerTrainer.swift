@@ -67,7 +67,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         (adapter, optimizer, completedSteps) = try TrainingCheckpoint.start(checkpoint, config: model.engine.modelConfig,
                                                                             settings: settings, from: start)
         // The adapter says which form it writes, so eval, serve and train generator read it alike.
-        adapter.labels[SummaryForm.label] = settings.method.form.rawValue
+        adapter.labels[SummaryForm.label] = settings.form.rawValue
         gradients = LoRAGradients(layout: adapter.layout)
         trainer = try LoRATrainer(engine: model.engine, maxTokens: maxPassTokens)
     }
@@ -83,9 +83,9 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
     }
 
     /// A start adapter must be the one the settings name, laid out as a fresh one of the settings'
-    /// rank and alpha would be (every projection of this model), and write the method's form:
-    /// continuing a supervised adapter with GRPO is the use, turning a note adapter into a
-    /// whole-form one is not.
+    /// rank and alpha would be (every projection of this model), and write the run's form, or
+    /// the other whole-summary form: continuing a supervised adapter with GRPO, or on skimmed
+    /// prompts, is the use; turning a note adapter into a whole-form one is not.
     static func check(start: LoRAAdapter?, settings: GRPOSettings, config: LlamaConfig) throws {
         guard let start else {
             if settings.startAdapter != nil { throw PersonalizationError.invalidOption("the settings name a start adapter, and none was given") }
@@ -99,9 +99,9 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 "the start adapter is not one this trainer makes (rank \(settings.rank), alpha \(settings.alpha), every projection of this model)")
         }
         let form = try SummaryForm(adapter: start)
-        guard form == settings.method.form else {
+        guard form == settings.form || (form.writesWholeSummary && settings.form.writesWholeSummary) else {
             throw PersonalizationError.invalidOption(
-                "the start adapter writes the \(form.rawValue) form; --method \(settings.method.rawValue) trains the \(settings.method.form.rawValue) form")
+                "the start adapter writes the \(form.rawValue) form; this run trains the \(settings.form.rawValue) form")
         }
     }
 
@@ -163,7 +163,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
                 }
                 continue
             }
-            let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals)
+            let (turns, _) = try prompts.inferenceTurns(for: user.signals.cleaned().signals, skimmed: settings.skim)
             let prompt = Prompt.messages(turns)
             let promptTokens = try base.engine.promptTokens(prompt)
             if settings.method == .supervised, let persona = user.persona {
@@ -304,7 +304,7 @@ public final class SummarizerTrainer: AdapterTrainer, @unchecked Sendable {
         var rewards: [Double] = [], accuracies: [Double] = [], tokens = 0
         for (index, user) in validationUsers.enumerated() {
             var options = SummaryOptions(candidates: 1, temperature: settings.temperature,
-                                         maxSummaryTokens: settings.maxSummaryTokens, limits: limits, form: settings.method.form)
+                                         maxSummaryTokens: settings.maxSummaryTokens, limits: limits, form: settings.form)
             options.seed = (settings.seed ^ 0x9E37_79B9_7F4A_7C15) &+ UInt64(index)
             let result = try await SummaryOptimizer(model: base, summarizer: base.with(adapter: adapter), options: options)
                 .infer(from: user.signals)

@@ -45,6 +45,17 @@ import Testing
         #expect(model.calls.count == 0)
     }
 
+    /// The skim form writes the whole summary from the newest pairs skimmed, as the whole form does.
+    @Test func theSkimFormReadsTheNewestPairsAndWritesOneSummary() async throws {
+        let model = WordModel(candidates: ["prefers short answers"])
+        let one = try await SummaryOptimizer(model: model, options: .init(candidates: 1, form: .skim)).infer(from: Self.shortLover)
+        #expect(one.text == "prefers short answers")
+        #expect(one.contextPairCount == Skim.maxPairs && one.heldOutCount == 0)
+        #expect(one.promptVersion == PromptBuilder.skimVersion)
+        let best = try await SummaryOptimizer(model: model, options: .init(candidates: 2, form: .skim)).infer(from: Self.shortLover)
+        #expect(best.heldOutCount == 2 && best.contextPairCount == Skim.maxPairs && best.reward != nil)
+    }
+
     /// The note form writes one note per context pair, merges them, quotes the statements, and
     /// with one candidate scores nothing.
     @Test func theNoteFormWritesANotePerPairAndMergesThem() async throws {

@@ -22,6 +22,25 @@ import Testing
         #expect(text.hasSuffix("Write only the summary."))
     }
 
+    @Test func skimPromptReadsTheNewestPairsWithEachResponseSkimmedAndItsLength() throws {
+        let builder = PromptBuilder(model: WordModel(candidates: ["s"]))
+        let long = SkimTests.words(0..<60).joined(separator: " ")
+        let signals = UserSignals(
+            pairs: (0..<8).map { PreferencePair(prompt: "prompt \($0)", chosen: "good \($0)", rejected: long) },
+            statements: ["I teach physics"])
+        let (turns, used) = try builder.inferenceTurns(for: signals, skimmed: true)
+        #expect(used.map(\.prompt) == (2..<8).map { "prompt \($0)" }, "the newest Skim.maxPairs pairs")
+        let text = turns[0].content
+        #expect(text.contains("with its length in words."))
+        #expect(text.contains("### Example 1\nRequest: prompt 2\nPreferred response (2 words): good 2\nDispreferred response (60 words): \(Skim(long).shown)\n"))
+        #expect(text.contains("### What the user said about themselves\n- I teach physics"))
+        #expect(text.hasSuffix("Write only the summary."))
+        #expect(PromptBuilder.version(of: .skim) == PromptBuilder.skimVersion)
+        // The whole form is unchanged by the skim form's existence.
+        let whole = try builder.inferenceTurns(for: signals).turns[0].content
+        #expect(!whole.contains("words)") && whole.contains("Dispreferred response: \(long)\n"))
+    }
+
     @Test func notePromptHoldsOnePairLabelledThenTheInstruction() {
         let builder = PromptBuilder(model: WordModel(candidates: ["x"]))
         let turns = builder.noteTurns(for: PreferencePair(prompt: "Why is the sky blue?", chosen: "Scattering.", rejected: "Because of air."))

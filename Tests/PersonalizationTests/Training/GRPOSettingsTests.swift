@@ -50,4 +50,19 @@ struct GRPOSettingsTests {
         #expect(text.contains(#""startAdapter":"ab12""#))
         #expect(try JSONDecoder().decode(GRPOSettings.self, from: Data(text.utf8)) == started)
     }
+
+    /// Settings of runs from before the skim form encode as they did; skimming is a whole-summary method's choice.
+    @Test func skimIsEncodedOnlyWhenSetAndOnlyForWholeSummaryMethods() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(!String(decoding: try encoder.encode(GRPOSettings()), as: UTF8.self).contains("skim"))
+        let skimmed = GRPOSettings(skim: true)
+        #expect(skimmed.form == .skim && GRPOSettings().form == .whole)
+        let text = String(decoding: try encoder.encode(skimmed), as: UTF8.self)
+        #expect(text.contains(#""skim":true"#))
+        #expect(try JSONDecoder().decode(GRPOSettings.self, from: Data(text.utf8)) == skimmed)
+        #expect(throws: Never.self) { try GRPOSettings(groupSize: 1, method: .supervised, skim: true).validate() }
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(method: .notes, skim: true).validate() }
+        #expect(throws: PersonalizationError.self) { try GRPOSettings(method: .describe, skim: true).validate() }
+    }
 }

@@ -320,6 +320,12 @@ import Testing
         #expect(throws: PersonalizationError.self) {
             try SummarizerTrainer(model: model, users: users, settings: otherRank, start: start)
         }
+        // A whole-form adapter may start a run on skimmed prompts: both write the whole summary.
+        var skimmed = settings
+        skimmed.skim = true
+        let skimRun = try SummarizerTrainer(model: model, users: users, settings: skimmed, start: start)
+        #expect(skimRun.adapter.labels[SummaryForm.label] == SummaryForm.skim.rawValue)
+        #expect(try SummaryForm(adapter: skimRun.adapter) == .skim)
     }
 
     @Test func usersWithTooFewPairsAreRefusedByName() throws {
