@@ -263,10 +263,57 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
 
 // --- float weights ---------------------------------------------------------------------------
 
+/// The lane sums of 16 accumulators, lane r holding acc[r]'s, each summed in ck_hsum16's order
+/// (l + l+8, then + l+4, + l+2, + l+1), so the bits are those of 16 ck_hsum16 calls. The sums of
+/// all 16 go down the tree together (a transpose as it reduces): about two shuffles and one add
+/// per output instead of a whole horizontal sum each, which dominates when k is as short as a
+/// LoRA rank.
+CK_AVX512_TARGET static inline __m512 hsum16x16(const __m512 acc[16]) {
+    __m512 s[8], t[4], u[2];
+    for (int j = 0; j < 8; j++) {
+        // Rows 2j, 2j+1: lanes l and l+8 of each.
+        s[j] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * j], acc[2 * j + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(acc[2 * j], acc[2 * j + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    for (int q = 0; q < 4; q++) {
+        // Chunk c: row 4q+c, lanes l and l+4.
+        t[q] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * q], s[2 * q + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(s[2 * q], s[2 * q + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    for (int p = 0; p < 2; p++) {
+        // Chunk c: rows 8p+c and 8p+4+c, lanes l and l+2.
+        u[p] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * p], t[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(t[2 * p], t[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    // Lane 4c+j: row c+4j, lanes 0 and 1; then each row to its own lane.
+    const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm512_shuffle_ps(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+
 CK_AVX512_TARGET void ck_matmul_f32_avx512(const float *w, size_t wStride, int32_t nRows,
                                            const float *x, size_t xStride, int32_t mRows, int32_t k,
                                            float *y, size_t yStride, int32_t accumulate) {
-    for (int32_t n = 0; n < nRows; n++) {
+    int32_t n0 = 0;
+    // Whole blocks of 16 weight rows: each activation row against all 16 at once, the sums
+    // reduced together.
+    for (; n0 + 16 <= nRows; n0 += 16) {
+        for (int32_t m = 0; m < mRows; m++) {
+            const float *xm = x + (size_t)m * xStride;
+            __m512 acc[16];
+            for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+            for (int32_t i = 0; i < k; i += 16) {
+                const __m512 xv = _mm512_loadu_ps(xm + i);
+                for (int r = 0; r < 16; r++) {
+                    acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(w + (size_t)(n0 + r) * wStride + i), xv, acc[r]);
+                }
+            }
+            float *out = y + (size_t)m * yStride + n0;
+            const __m512 sums = hsum16x16(acc);
+            _mm512_storeu_ps(out, accumulate ? _mm512_add_ps(_mm512_loadu_ps(out), sums) : sums);
+        }
+    }
+    for (int32_t n = n0; n < nRows; n++) {
         const float *wn = w + (size_t)n * wStride;
         for (int32_t m0 = 0; m0 < mRows; m0 += MT) {
             const int count = mRows - m0 < MT ? mRows - m0 : MT;

@@ -114,25 +114,30 @@ import Testing
         #expect(worst < 1e-5)
     }
 
+    /// 37 rows: two blocks of 16 (the AVX-512 kernel sums a block's rows together) and 5 rows one
+    /// by one; with `accumulate`, onto values already there.
     @Test func theF32KernelTakesAnyWidthAndAgreesAcrossKernelSets() {
         var random = SyntheticRandom(seed: 9)
         for k in [5, 16, 37, 576] {
-            let w = (0..<(3 * k)).map { _ in random.float(1) }, x = (0..<(4 * k)).map { _ in random.float(1) }
-            var results: [[Float]] = []
-            for kernels in KernelSet.allCases where KernelSet.isSupported(kernels) {
-                var y = [Float](repeating: 0, count: 4 * 3)
-                MatMul.multiplyFloats(w, wStride: k, nRows: 3, x, xStride: k, mRows: 4, k: k, y: &y, yStride: 3,
-                                      accumulate: false, kernels: kernels)
-                results.append(y)
-                for m in 0..<4 {
-                    for n in 0..<3 {
-                        var s = 0.0
-                        for i in 0..<k { s += Double(w[n * k + i]) * Double(x[m * k + i]) }
-                        #expect(abs(Double(y[m * 3 + n]) - s) < 1e-4 * Double(k), "k \(k) row \(m) column \(n)")
+            for (nRows, accumulate) in [(3, false), (37, false), (37, true)] {
+                let w = (0..<(nRows * k)).map { _ in random.float(1) }, x = (0..<(4 * k)).map { _ in random.float(1) }
+                let start = (0..<(4 * nRows)).map { _ in accumulate ? random.float(1) : 0 }
+                var results: [[Float]] = []
+                for kernels in KernelSet.allCases where KernelSet.isSupported(kernels) {
+                    var y = start
+                    MatMul.multiplyFloats(w, wStride: k, nRows: nRows, x, xStride: k, mRows: 4, k: k, y: &y, yStride: nRows,
+                                          accumulate: accumulate, kernels: kernels)
+                    results.append(y)
+                    for m in 0..<4 {
+                        for n in 0..<nRows {
+                            var s = Double(start[m * nRows + n])
+                            for i in 0..<k { s += Double(w[n * k + i]) * Double(x[m * k + i]) }
+                            #expect(abs(Double(y[m * nRows + n]) - s) < 1e-4 * Double(k), "k \(k) row \(m) column \(n)")
+                        }
                     }
                 }
+                #expect(results.allSatisfy { $0 == results[0] }, "k \(k), \(nRows) rows, accumulate \(accumulate)")
             }
-            #expect(results.allSatisfy { $0 == results[0] })
         }
     }
 
