@@ -55,11 +55,12 @@ public final class TrainingRun<Trainer: AdapterTrainer>: @unchecked Sendable {
         }
         self.state = state
         self.output = output
-        // The output's folder is made if missing; if it cannot be, writing the log says so.
-        let parent = (output as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try? fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         self.architecture = model.engine.modelConfig.architecture
         trainer = try makeTrainer(checkpoint)
+        // The output's folder is made if missing, once the trainer has accepted the run (a refused
+        // run leaves nothing behind); if it cannot be, writing the log says so.
+        let parent = (output as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try? fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         records = []
         if checkpoint != nil, let data = fm.contents(atPath: output + ".log.jsonl") {
             let decoder = JSONDecoder()

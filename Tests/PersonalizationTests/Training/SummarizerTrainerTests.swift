@@ -315,6 +315,12 @@ import Testing
         #expect(throws: PersonalizationError.self) {
             try SummarizerTrainer(model: model, users: users, settings: settings, start: notes)
         }
+        // A run the trainer refuses leaves no folder behind.
+        #expect(throws: PersonalizationError.self) {
+            try SummarizerTrainer.run(model: model, users: users, settings: settings, dataDigest: "tiny",
+                                      output: "\(folder)/refused/n.gguf", resume: false, start: notes)
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/refused"))
         var otherRank = settings
         otherRank.rank = 4
         #expect(throws: PersonalizationError.self) {
