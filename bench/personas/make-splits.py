@@ -29,6 +29,7 @@ BANK = os.path.join(HERE, "content-bank.txt")
 OUT_TRAIN = os.path.join(HERE, "personas-train.jsonl")
 OUT_UNSEEN = os.path.join(HERE, "personas-unseen.jsonl")
 OUT_WIDE = os.path.join(HERE, "personas-train-wide.jsonl")
+OUT_LARGE = os.path.join(HERE, "personas-train-large.jsonl")
 DEFAULT_PUBLIC = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "bench", "personas-public.jsonl"))
 FALLBACK_PUBLIC = "/work/shared/bench/personas-public.jsonl"
 
@@ -859,6 +860,25 @@ def stats(users, name):
     print(f"  distinct prompts used: {len(prompts)}")
 
 
+def write_large(n_users):
+    """A train-wide-like split of any size, for recipes that need many more users than 360 (its
+    users differ from train-wide's by seed; same prompts, dimensions and held-out count)."""
+    if n_users < 1:
+        sys.exit("--large needs a positive number of users")
+    train_e = [e for e in parse_bank(BANK) if e["split"] == "train"]
+    large = build_split(train_e, n_users, "trainl", 5, TRAIN_DIMS, random.Random(SEED + 3), n_held=N_HELD_WIDE)
+    failures = validate(large, "train-large", TRAIN_DIMS, n_held=N_HELD_WIDE)
+    if failures:
+        for f in failures[:10]:
+            print("FAIL:", f)
+        sys.exit(1)
+    data = dumps(large)
+    with open(OUT_LARGE, "wb") as f:
+        f.write(data)
+    stats(large, "train-large")
+    print(f"wrote {OUT_LARGE} ({len(data)} bytes)")
+
+
 def find_public(path_flag):
     for p in ([path_flag] if path_flag else []) + [DEFAULT_PUBLIC, FALLBACK_PUBLIC]:
         if p and os.path.exists(p):
@@ -870,7 +890,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="verify the committed files instead of writing them")
     ap.add_argument("--public", help="public split to check disjointness against")
+    ap.add_argument("--large", type=int, metavar="N",
+                    help="write only personas-train-large.jsonl: N users built like train-wide with their own seed "
+                         "(not committed: regenerate it with the same N)")
     args = ap.parse_args()
+    if args.large is not None:
+        write_large(args.large)
+        return
 
     entries, train, unseen, wide = generate()
     tb, ub, wb = dumps(train), dumps(unseen), dumps(wide)
