@@ -58,7 +58,7 @@ struct Eval: AsyncParsableCommand {
     func run() async throws {
         do {
             let data = try PersonaDataset.load(path: dataset)
-            let runtime = try runtimeOptions.preferenceModel()
+            let runtime = try runtimeOptions.preferenceModel().sharingPromptOpenings()
             let options = SummaryOptions(candidates: candidates, seed: seed)
             if generator != "local" {
                 let registry = try Service.loadUpstreams(

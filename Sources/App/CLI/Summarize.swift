@@ -39,7 +39,7 @@ struct Summarize: AsyncParsableCommand {
             guard let entry = user.map({ wanted in users.first { $0.user == wanted } }) ?? users.first else {
                 throw ValidationError("no user \(user ?? "") in \(feedback)")
             }
-            let runtime = try runtimeOptions.preferenceModel()
+            let runtime = try runtimeOptions.preferenceModel().sharingPromptOpenings()
             let options = SummaryOptions(candidates: candidates, maxSummaryTokens: summaryTokens, seed: seed)
             let result = try await SummaryOptimizer(model: runtime, options: options).infer(from: entry.signals)
             print(json ? SummaryReport.json(result, user: entry.user) : SummaryReport.text(result, user: entry.user))

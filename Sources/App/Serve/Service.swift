@@ -17,7 +17,7 @@ enum Service {
         let loadStarted = ContinuousClock.now
         let model = try RuntimeModel.load(path: configuration.modelPath.path, threads: configuration.threads,
                                           chatTemplate: configuration.chatTemplate,
-                                          prefixCacheBytes: configuration.prefixCacheMiB << 20)
+                                          prefixCacheBytes: configuration.prefixCacheMiB << 20).sharingPromptOpenings()
         defer { model.engine.shutdown() }
         let models = ServedModels(
             base: model,

@@ -100,12 +100,13 @@ extension EngineLoop {
         }
     }
 
-    /// A prompt is read: keeps it for its owner's next request, forks it for each sample and
-    /// takes the samples' first tokens.
+    /// A prompt is read: keeps it (or the opening it shared, see `PrefixCacheKey`) for its
+    /// owner's next request, forks it for each sample and takes the samples' first tokens.
     private func begin(_ prompt: PendingPrompt, _ samples: [(sampler: Sampler, next: Int32)]) {
         let request = prompt.job.request
         if let key = request.prefixCache {
-            prefixCache.keep(key, adapter: request.adapter, ids: prompt.ids, sequence: prompt.sequence)
+            let kept = key.keepsSharedOpening && prompt.cached > 0 ? prompt.cached : prompt.ids.count
+            prefixCache.keep(key, adapter: request.adapter, ids: Array(prompt.ids.prefix(kept)), sequence: prompt.sequence)
         }
         for (i, first) in samples.enumerated() {
             var sample = ActiveSample(

@@ -12,16 +12,27 @@ public final class RuntimeModel: PreferenceModel {
     public let engine: InferenceEngine
     public let modelID: String
     public let adapter: LoRAAdapter?
+    /// Whether `sample` keeps the opening its prompts share with the previous one under the same
+    /// adapter (chat template, system message, the signals' header), so the next user's summary
+    /// prompt does not read it again. Only for adapters that stay fixed while in use: KV kept
+    /// under an adapter a trainer updates in place would be stale.
+    public let sharesPromptOpenings: Bool
 
-    public init(engine: InferenceEngine, modelID: String, adapter: LoRAAdapter? = nil) {
+    public init(engine: InferenceEngine, modelID: String, adapter: LoRAAdapter? = nil, sharesPromptOpenings: Bool = false) {
         self.engine = engine
         self.modelID = modelID
         self.adapter = adapter
+        self.sharesPromptOpenings = sharesPromptOpenings
     }
 
-    /// The same engine with `adapter` (nil: the base model).
+    /// The same engine with `adapter` (nil: the base model), sharing prompt openings as this one does.
     public func with(adapter: LoRAAdapter?) -> RuntimeModel {
-        RuntimeModel(engine: engine, modelID: modelID, adapter: adapter)
+        RuntimeModel(engine: engine, modelID: modelID, adapter: adapter, sharesPromptOpenings: sharesPromptOpenings)
+    }
+
+    /// The same model, sharing prompt openings between `sample` calls (see `sharesPromptOpenings`).
+    public func sharingPromptOpenings() -> RuntimeModel {
+        RuntimeModel(engine: engine, modelID: modelID, adapter: adapter, sharesPromptOpenings: true)
     }
 
     /// Loads a GGUF model (any Llama-family file) and starts its engine.
@@ -68,13 +79,21 @@ public final class RuntimeModel: PreferenceModel {
         let started = ContinuousClock.now
         let firstText = FirstEvent()
         let generations = try await engine.generate(
-            GenerationRequest(prompt: .messages(turns), sampling: settings, count: count, adapter: adapter),
+            GenerationRequest(prompt: .messages(turns), sampling: settings, count: count, adapter: adapter,
+                              prefixCache: sharesPromptOpenings ? openingKey : nil),
             onText: { _, _ in firstText.mark() })
         let finished = ContinuousClock.now
         // The prompt is read once for all samples before the first token; the rest is decoding.
         let prefill = (firstText.time ?? finished) - started
         return SampleBatch(generations: generations, prefillSeconds: prefill.seconds,
                            decodeSeconds: (finished - started - prefill).seconds)
+    }
+
+    /// One owner per adapter, so summaries with and without it keep their openings side by side
+    /// (the cache also checks the adapter itself).
+    private var openingKey: PrefixCacheKey {
+        PrefixCacheKey(owner: "popi.sample." + (adapter.map { "\(ObjectIdentifier($0).hashValue)" } ?? "base"), version: "",
+                       keepsSharedOpening: true)
     }
 
     public func generate(_ prompt: Prompt, settings: SamplingParameters, prefixCache: PrefixCacheKey?,

@@ -137,6 +137,38 @@ import Testing
         #expect(statistics.reusedTokens < ids.count)
     }
 
+    @Test func anOwnerOfSharedOpeningsKeepsOnlyTheOpeningAndItsNextPromptsReuseIt() async throws {
+        let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128))
+        defer { engine.shutdown() }
+        let sampling = SamplingParameters(maxTokens: 6, temperature: 0.8, seed: 5)
+        let key = PrefixCacheKey(owner: "summaries", version: "", keepsSharedOpening: true)
+        // Long enough that a whole prompt holds more pages than the opening.
+        let questions = ["Why is the sky blue?", "How do tides work?", "Name a lake."].map { $0 + String(repeating: " Say more.", count: 40) }
+        var uncached: [[Int32]] = []
+        for question in questions {
+            uncached.append(try await engine.generate(GenerationRequest(prompt: Self.personalized(question), sampling: sampling))[0].tokens)
+        }
+        let statistics = engine.prefixCacheStatistics
+        let pageBytes = KVCache.pageBytes(config: engine.modelConfig, pagePositions: KVCache.defaultPagePositions)
+        var cached: [Generation] = []
+        for question in questions {
+            cached.append(try await engine.generate(GenerationRequest(prompt: Self.personalized(question), sampling: sampling,
+                                                                      prefixCache: key))[0])
+        }
+        #expect(cached.map(\.tokens) == uncached)
+        // The first prompt is kept whole; the second reuses the opening and leaves only it kept,
+        // which the third reuses as it is.
+        let opening = cached[1].cachedPromptTokenCount
+        let whole = try engine.promptTokens(Self.personalized(questions[0])).count
+        #expect(opening > whole - (try engine.promptTokens(.user(questions[0])).count))
+        #expect(opening < whole)
+        #expect(cached.map(\.cachedPromptTokenCount) == [0, opening, opening])
+        #expect((statistics.hits, statistics.misses, statistics.entries) == (2, 1, 1))
+        let pages = (opening + KVCache.defaultPagePositions - 1) / KVCache.defaultPagePositions
+        #expect(statistics.bytes == pages * pageBytes)
+        #expect(pages < (whole + KVCache.defaultPagePositions - 1) / KVCache.defaultPagePositions)
+    }
+
     @Test func theCacheNeverServesAnotherOwnerOrAnOutdatedVersion() async throws {
         let engine = try InferenceEngine(configuration: EngineConfiguration(modelPath: TestModel.path, threads: 2, maxBatchTokens: 128))
         defer { engine.shutdown() }

@@ -52,6 +52,25 @@ enum DefaultModel {
         }
     }
 
+    @Test func sharingPromptOpeningsChangesNoSampleAndReusesTheOpeningPerAdapter() async throws {
+        let sharing = model.sharingPromptOpenings()
+        let adapted = sharing.with(adapter: try LoRAAdapter(config: model.engine.modelConfig, rank: 4, seed: 3))
+        #expect(adapted.sharesPromptOpenings)
+        let settings = SamplingParameters(maxTokens: 6, temperature: 0.6, seed: 9)
+        let statistics = model.engine.prefixCacheStatistics
+        let reusedBefore = statistics.reusedTokens
+        for question in ["What is DNS?", "Name a color.", "Why do cats purr?"] {
+            let turns = [ChatMessage.user("Here is what one user has shown about their preferences. \(question)")]
+            let plain = try await model.sample(after: turns, count: 2, settings: settings)
+            #expect(try await sharing.sample(after: turns, count: 2, settings: settings).generations.map(\.tokens)
+                == plain.generations.map(\.tokens))
+            #expect(try await adapted.sample(after: turns, count: 1, settings: settings).generations.count == 1)
+        }
+        // The second and third prompts read the shared opening from the cache, with and without the adapter.
+        let opening = try model.promptTokens([.user("Here is what one user has shown about their preferences.")]).count - 6
+        #expect(statistics.reusedTokens - reusedBefore >= 4 * opening)
+    }
+
     @Test func truncateKeepsWholeCharactersWithinTheBudget() {
         let text = "Grüße aus Zürich 🌍🌍🌍 and a long tail of more words here"
         let cut = model.truncate(text, maxTokens: 6)
