@@ -144,18 +144,21 @@ final class LlamaModel: @unchecked Sendable {
             // Attention block: xb = rmsnorm(x); q, k, v = xb · Wᵀ, plus each token's adapter deltas.
             normalize(rows: n, weight: layer.attentionNorm, quantized: xq)
             let normalized = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
+            lora.prepareInputs(layer: l, qkvTargets)
             let qkvChunks = pool.chunks(for: qDim + 2 * kvDim, minimum: 48)
             pool.run(chunks: qkvChunks) { thread, c in
-                MatMul.multiply(layer.query, rows: WorkerPool.part(c, of: qkvChunks, count: qDim, alignment: 16),
-                                input: normalized, y: q.floats(), yStride: qDim, scratch: scratch[thread], kernels: kernels)
-                MatMul.multiply(layer.key, rows: WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16),
-                                input: normalized, y: keyValue.floats(), yStride: 2 * kvDim, scratch: scratch[thread],
-                                kernels: kernels)
-                MatMul.multiply(layer.value, rows: WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16),
-                                input: normalized, y: keyValue.floats() + kvDim, yStride: 2 * kvDim, scratch: scratch[thread],
-                                kernels: kernels)
+                let qRows = WorkerPool.part(c, of: qkvChunks, count: qDim, alignment: 16)
+                let kvRows = WorkerPool.part(c, of: qkvChunks, count: kvDim, alignment: 16)
+                MatMul.multiply(layer.query, rows: qRows, input: normalized, y: q.floats(), yStride: qDim,
+                                scratch: scratch[thread], kernels: kernels)
+                lora.addDeltas(layer: l, qkvTargets, target: 0, outputs: qRows)
+                MatMul.multiply(layer.key, rows: kvRows, input: normalized, y: keyValue.floats(), yStride: 2 * kvDim,
+                                scratch: scratch[thread], kernels: kernels)
+                lora.addDeltas(layer: l, qkvTargets, target: 1, outputs: kvRows)
+                MatMul.multiply(layer.value, rows: kvRows, input: normalized, y: keyValue.floats() + kvDim, yStride: 2 * kvDim,
+                                scratch: scratch[thread], kernels: kernels)
+                lora.addDeltas(layer: l, qkvTargets, target: 2, outputs: kvRows)
             }
-            lora.apply(layer: l, qkvTargets)
             storeKeysAndValues(batch, layer: l, cache: cache)
             attention(batch, layer: l, cache: cache)
 
@@ -163,36 +166,31 @@ final class LlamaModel: @unchecked Sendable {
             if MatMul.readsQuantized(layer.output) {
                 quantize(att.floats(), stride: qDim, rows: n, into: attq)
             }
-            project(layer.output, input: MatMulInput(floats: att.floats(), floatStride: qDim, quantized: attq, rows: n))
-            lora.apply(layer: l, outputTargets)
+            project(layer.output, input: MatMulInput(floats: att.floats(), floatStride: qDim, quantized: attq, rows: n),
+                    layer: l, lora: outputTargets)
 
             // Feed-forward block: x += (silu(xb · Wgᵀ) * (xb · Wuᵀ)) · Wdᵀ with xb = rmsnorm(x), each
             // product plus its adapter delta.
             normalize(rows: n, weight: layer.feedForwardNorm, quantized: xq)
             let input = MatMulInput(floats: xb.floats(), floatStride: dim, quantized: xq, rows: n)
             let ffnChunks = pool.chunks(for: hidden)
-            // silu(gate) * up is taken as each chunk's gate and up are done, unless adapter deltas
-            // must be added to them first.
-            let fused = lora.isEmpty
+            // silu(gate) * up is taken as each chunk's gate and up (with their adapter deltas) are done.
+            lora.prepareInputs(layer: l, gateUpTargets)
             pool.run(chunks: ffnChunks) { thread, c in
                 let rows = WorkerPool.part(c, of: ffnChunks, count: hidden, alignment: 16)
                 MatMul.multiply(layer.gate, rows: rows, input: input, y: gate.floats(), yStride: hidden,
                                 scratch: scratch[thread], kernels: kernels)
+                lora.addDeltas(layer: l, gateUpTargets, target: 0, outputs: rows)
                 MatMul.multiply(layer.up, rows: rows, input: input, y: up.floats(), yStride: hidden,
                                 scratch: scratch[thread], kernels: kernels)
-                if fused { siluMul(rows: n, columns: rows) }
-            }
-            if !fused {
-                lora.apply(layer: l, gateUpTargets)
-                pool.run(chunks: ffnChunks) { _, c in
-                    siluMul(rows: n, columns: WorkerPool.part(c, of: ffnChunks, count: hidden, alignment: 16))
-                }
+                lora.addDeltas(layer: l, gateUpTargets, target: 1, outputs: rows)
+                siluMul(rows: n, columns: rows)
             }
             if MatMul.readsQuantized(layer.down) {
                 quantize(gate.floats(), stride: hidden, rows: n, into: hq)
             }
-            project(layer.down, input: MatMulInput(floats: gate.floats(), floatStride: hidden, quantized: hq, rows: n))
-            lora.apply(layer: l, downTargets)
+            project(layer.down, input: MatMulInput(floats: gate.floats(), floatStride: hidden, quantized: hq, rows: n),
+                    layer: l, lora: downTargets)
         }
 
         try computeLogits(batch, onLogits: onLogits)
@@ -263,12 +261,16 @@ final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// x += input · Wᵀ (the residual connection, added as each output is computed).
-    private func project(_ w: PackedMatrix, input: MatMulInput) {
+    /// x += input · Wᵀ (the residual connection, added as each output is computed), then the
+    /// adapter deltas of `targets` (whose outputs are x).
+    private func project(_ w: PackedMatrix, input: MatMulInput, layer: Int, lora targets: [LoRADeltas.Target]) {
+        lora.prepareInputs(layer: layer, targets)
         let chunks = pool.chunks(for: w.rows)
         pool.run(chunks: chunks) { thread, c in
-            MatMul.multiply(w, rows: WorkerPool.part(c, of: chunks, count: w.rows, alignment: 16), input: input,
-                            y: x.floats(), yStride: dim, accumulate: true, scratch: scratch[thread], kernels: kernels)
+            let rows = WorkerPool.part(c, of: chunks, count: w.rows, alignment: 16)
+            MatMul.multiply(w, rows: rows, input: input, y: x.floats(), yStride: dim, accumulate: true,
+                            scratch: scratch[thread], kernels: kernels)
+            lora.addDeltas(layer: layer, targets, target: 0, outputs: rows)
         }
     }
 

@@ -2,6 +2,10 @@
 /// every token whose adapter adapts that projection (see `LoRAAdapter`); tokens without an
 /// adapter are left alone.
 ///
+/// t = A·x is computed before the projection (on the calling thread for a small batch), and each
+/// chunk of the projection adds B·t to the rows it has just computed, so in a decode step an
+/// adapter adds no pass over the threads of its own.
+///
 /// Consecutive tokens that share an adapter form a run and are multiplied together. Every row
 /// of a delta comes from its own token's row through `MatMul.multiplyFloats`, so it does not
 /// depend on the rest of the batch: a sequence alone or in a mixed batch, prefilled or decoded
@@ -52,9 +56,6 @@ final class LoRADeltas {
         runs.reserveCapacity(maxBatch)
     }
 
-    /// Whether no token of the batch has an adapter.
-    var isEmpty: Bool { runs.isEmpty }
-
     /// Finds the runs of `batch`, checking each adapter against the model.
     func prepare(_ batch: TokenBatch) throws(InferenceError) {
         clear()
@@ -84,59 +85,70 @@ final class LoRADeltas {
         tokenCount = 0
     }
 
-    /// y += scale · B·(A·x) for each target (at most `maxTargets`) that the runs' adapters adapt
-    /// in `layer`.
-    func apply(layer: Int, _ targets: [Target]) {
+    /// Most multiply-adds of A·x done on the calling thread: a decode step's product costs less
+    /// than handing it to the pool and waiting for it.
+    static let inlineProduct = 1 << 18
+
+    /// t = scale · A·x for each target (at most `maxTargets`) that the runs' adapters adapt in
+    /// `layer`; `addDeltas` then adds B·t to each output row as the projection computes it.
+    func prepareInputs(layer: Int, _ targets: [Target]) {
         guard !runs.isEmpty else { return }
         precondition(targets.count <= Self.maxTargets, "at most \(Self.maxTargets) LoRA targets at once")
         let stride = rankStride, n = tokenCount
-
-        // t = scale · A·x: split over the tokens when there are enough for every thread, else
-        // over the rows of A.
+        let product = n * stride * targets.reduce(0) { $0 + $1.projection.inputs(config) }
+        if product <= Self.inlineProduct {
+            multiplyInputs(layer: layer, targets, tokens: 0..<n, chunk: 0, of: 1, byTokens: true)
+            return
+        }
+        // Split over the tokens when there are enough for every thread, else over the rows of A.
         let tokenChunks = pool.chunks(for: n, minimum: 16)
         let byTokens = tokenChunks >= pool.threadCount
         let chunks = byTokens ? tokenChunks : pool.chunks(for: stride, minimum: 2)
         pool.run(chunks: chunks) { _, c in
-            let part = byTokens ? WorkerPool.part(c, of: chunks, count: n) : 0..<n
-            for run in runs {
-                let tokens = run.tokens.clamped(to: part)
-                guard !tokens.isEmpty else { continue }
-                for (index, target) in targets.enumerated() {
-                    guard let slot = run.adapter.layout.slot(layer: layer, projection: target.projection) else { continue }
-                    let ranks = byTokens ? 0..<slot.rank : WorkerPool.part(c, of: chunks, count: slot.rank)
-                    guard !ranks.isEmpty else { continue }
-                    let rows = t.floats() + index * maxBatch * dim + tokens.lowerBound * stride
-                    MatMul.multiplyFloats(run.adapter.a(slot) + ranks.lowerBound * slot.inputs, wStride: slot.inputs,
-                                          nRows: ranks.count,
-                                          target.input + tokens.lowerBound * target.inputStride, xStride: target.inputStride,
-                                          mRows: tokens.count, k: slot.inputs,
-                                          y: rows + ranks.lowerBound, yStride: stride, accumulate: false, kernels: kernels)
-                    let scale = run.adapter.scale(slot)
-                    for row in 0..<tokens.count {
-                        for j in ranks { rows[row * stride + j] *= scale }
-                    }
+            multiplyInputs(layer: layer, targets, tokens: byTokens ? WorkerPool.part(c, of: chunks, count: n) : 0..<n,
+                           chunk: c, of: chunks, byTokens: byTokens)
+        }
+    }
+
+    /// t of `tokens`, all of A's rows when `byTokens`, else chunk `chunk` of `chunks` of them.
+    private func multiplyInputs(layer: Int, _ targets: [Target], tokens part: Range<Int>, chunk c: Int, of chunks: Int,
+                                byTokens: Bool) {
+        let stride = rankStride
+        for run in runs {
+            let tokens = run.tokens.clamped(to: part)
+            guard !tokens.isEmpty else { continue }
+            for (index, target) in targets.enumerated() {
+                guard let slot = run.adapter.layout.slot(layer: layer, projection: target.projection) else { continue }
+                let ranks = byTokens ? 0..<slot.rank : WorkerPool.part(c, of: chunks, count: slot.rank)
+                guard !ranks.isEmpty else { continue }
+                let rows = t.floats() + index * maxBatch * dim + tokens.lowerBound * stride
+                MatMul.multiplyFloats(run.adapter.a(slot) + ranks.lowerBound * slot.inputs, wStride: slot.inputs,
+                                      nRows: ranks.count,
+                                      target.input + tokens.lowerBound * target.inputStride, xStride: target.inputStride,
+                                      mRows: tokens.count, k: slot.inputs,
+                                      y: rows + ranks.lowerBound, yStride: stride, accumulate: false, kernels: kernels)
+                let scale = run.adapter.scale(slot)
+                for row in 0..<tokens.count {
+                    for j in ranks { rows[row * stride + j] *= scale }
                 }
             }
         }
+    }
 
-        // y += B·t, split over the rows of B.
-        var widest = 0
-        for target in targets { widest = max(widest, target.projection.outputs(config)) }
-        let outputChunks = pool.chunks(for: widest)
-        pool.run(chunks: outputChunks) { _, c in
-            for run in runs {
-                for (index, target) in targets.enumerated() {
-                    guard let slot = run.adapter.layout.slot(layer: layer, projection: target.projection) else { continue }
-                    let outputs = WorkerPool.part(c, of: outputChunks, count: slot.outputs, alignment: 16)
-                    guard !outputs.isEmpty else { continue }
-                    MatMul.multiplyFloats(run.adapter.b(slot) + outputs.lowerBound * slot.rank, wStride: slot.rank,
-                                          nRows: outputs.count,
-                                          t.floats() + index * maxBatch * dim + run.tokens.lowerBound * stride, xStride: stride,
-                                          mRows: run.tokens.count, k: slot.rank,
-                                          y: target.output + run.tokens.lowerBound * target.outputStride + outputs.lowerBound,
-                                          yStride: target.outputStride, accumulate: true, kernels: kernels)
-                }
-            }
+    /// y += B·t for output rows `outputs` of `targets[index]` (after `prepareInputs` with the same
+    /// targets), from the pass that has just computed those rows: each row gets the same bits
+    /// whichever chunk computes it.
+    func addDeltas(layer: Int, _ targets: [Target], target index: Int, outputs: Range<Int>) {
+        guard !runs.isEmpty, !outputs.isEmpty else { return }
+        let target = targets[index], stride = rankStride
+        for run in runs {
+            guard let slot = run.adapter.layout.slot(layer: layer, projection: target.projection) else { continue }
+            MatMul.multiplyFloats(run.adapter.b(slot) + outputs.lowerBound * slot.rank, wStride: slot.rank,
+                                  nRows: outputs.count,
+                                  t.floats() + index * maxBatch * dim + run.tokens.lowerBound * stride, xStride: stride,
+                                  mRows: run.tokens.count, k: slot.rank,
+                                  y: target.output + run.tokens.lowerBound * target.outputStride + outputs.lowerBound,
+                                  yStride: target.outputStride, accumulate: true, kernels: kernels)
         }
     }
 }

@@ -88,7 +88,11 @@ import Testing
                     LoRADeltas.Target(projection: .key, input: xp.baseAddress!, inputStride: inputs,
                                       output: yp.baseAddress!, outputStride: outputs),
                 ]
-                deltas.apply(layer: 0, targets)
+                deltas.prepareInputs(layer: 0, targets)
+                // Output rows in pieces, as the projection's chunks add them.
+                for index in targets.indices {
+                    for rows in [0..<16, 16..<outputs] { deltas.addDeltas(layer: 0, targets, target: index, outputs: rows) }
+                }
             }
         }
         let a = adapter.a(slot), b = adapter.b(slot), scale = Double(adapter.scale(slot))
