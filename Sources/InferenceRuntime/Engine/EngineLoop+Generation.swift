@@ -105,8 +105,8 @@ extension EngineLoop {
     private func begin(_ prompt: PendingPrompt, _ samples: [(sampler: Sampler, next: Int32)]) {
         let request = prompt.job.request
         if let key = request.prefixCache {
-            let kept = key.keepsSharedOpening && prompt.cached > 0 ? prompt.cached : prompt.ids.count
-            prefixCache.keep(key, adapter: request.adapter, ids: Array(prompt.ids.prefix(kept)), sequence: prompt.sequence)
+            let kept = key.keepsSharedOpening && prompt.cached > 0 ? Array(prompt.ids.prefix(prompt.cached)) : prompt.ids
+            prefixCache.keep(key, adapter: request.adapter, ids: kept, sequence: prompt.sequence)
         }
         for (i, first) in samples.enumerated() {
             var sample = ActiveSample(
