@@ -12,6 +12,7 @@ Python 3 standard library only; deterministic from SEED. Usage:
   python3 make-splits.py            # regenerate both files and print statistics
   python3 make-splits.py --check    # regenerate in memory; verify bytes, format, disjointness
   python3 make-splits.py --check --public PATH   # public split to test disjointness against
+  python3 make-splits.py --large N [--varied]     # N more train-wide-like users (not committed)
 See README.md in this directory.
 """
 
@@ -30,6 +31,7 @@ OUT_TRAIN = os.path.join(HERE, "personas-train.jsonl")
 OUT_UNSEEN = os.path.join(HERE, "personas-unseen.jsonl")
 OUT_WIDE = os.path.join(HERE, "personas-train-wide.jsonl")
 OUT_LARGE = os.path.join(HERE, "personas-train-large.jsonl")
+OUT_VARIED = os.path.join(HERE, "personas-train-varied.jsonl")
 DEFAULT_PUBLIC = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "bench", "personas-public.jsonl"))
 FALLBACK_PUBLIC = "/work/shared/bench/personas-public.jsonl"
 
@@ -271,21 +273,92 @@ HEAD = {"answer": "Short answer", "steps": "Steps", "details": "Details", "code"
         "options": "Options", "example": "Example"}
 
 
-def render(e, st, var, balance=None):
+def fixed_writer(var):
+    """The committed splits' one way of writing: `var` picks among a few template wordings."""
+    return {"enth_open": ENTH_OPEN[var % 4], "enth_close": ENTH_CLOSE[var % 4],
+            "casual_open": CASUAL_OPEN[var % 4], "casual_close": CASUAL_CLOSE[var % 4],
+            "formal_open": None, "formal_close": FORMAL_CLOSE[var % 4],
+            "source": SOURCE_T[var % 4], "summary": SUMMARY_T[var % 4], "clarify": CLARIFY_T[var % 4],
+            "example_first": EXAMPLE_FIRST_T[var % 3], "example_after": EXAMPLE_AFTER_T[var % 3],
+            "analogy": ANALOGY_T[var % 3], "analogy_upper": var % 3 == 0, "end_emoji": END_EMOJI[var % 4],
+            "bullet": "- ", "number": "{}. ", "heading": "### {}", "head": HEAD, "ordinals": ORDINALS,
+            "lead": None, "extra_facts": 0, "fact_order": None}
+
+
+# Many writers (`--varied`): surface choices that belong to whoever wrote a response, drawn per
+# pair and shared by both of its sides, so a preference cannot be read off one template's tokens.
+V_ENTH_OPEN = ENTH_OPEN + ["Oh, this is a great one!", "Love this question!", "Fantastic question!",
+                           "So glad you asked!", "This is such a good topic!", "Yes, let's dig in!"]
+V_ENTH_CLOSE = ENTH_CLOSE + ["Have a blast!", "Go for it!", "Hope you enjoy it as much as I do!",
+                             "This is going to be great!", "Happy exploring!"]
+V_CASUAL_OPEN = CASUAL_OPEN + ["Okay, here goes.", "Yeah, so.", "Okay, quick one.", "Alright, here's the scoop.",
+                               "So, basically, here's how it goes."]
+V_CASUAL_CLOSE = CASUAL_CLOSE + ["No biggie.", "Hope that's useful.", "Pretty simple once you get it.",
+                                 "That's about it, really.", "Should be easy from here."]
+V_FORMAL_OPEN = [None, None, "Certainly.", "Thank you for the question.", "The answer is as follows.",
+                 "Please find the explanation below."]
+V_FORMAL_CLOSE = FORMAL_CLOSE + ["Please let me know should you require further information.",
+                                 "I remain available for any further questions.",
+                                 "I trust this addresses your question."]
+V_SOURCE = SOURCE_T + ["See {} for more.", "(Based on {}.)", "Further reading: {}.", "More on this from {}.",
+                       "As described by {}."]
+V_SUMMARY = SUMMARY_T + ["To sum up: {}", "The gist: {}", "Key point: {}", "In a nutshell: {}", "Takeaway: {}"]
+V_CLARIFY = CLARIFY_T + ["Before I go further: {}", "May I check one thing? {}"]
+V_EXAMPLE_FIRST = EXAMPLE_FIRST_T + ["Consider this example. {}", "Picture this. {}", "A quick example first. {}"]
+V_EXAMPLE_AFTER = EXAMPLE_AFTER_T + ["To illustrate, {}", "A concrete case: {}", "Say, {}"]
+V_ANALOGY = [("{}", True), ("Think of it this way: {}", False), ("An analogy helps here: {}", False),
+             ("It is a bit like this: {}", False), ("Picture it like this: {}", False), ("By analogy, {}", False)]
+V_BULLET = ["- ", "* ", "• "]
+V_NUMBER = ["{}. ", "{}) ", "Step {}: "]
+V_HEADING = ["### {}", "## {}", "**{}**", "{}:"]
+V_HEAD = {"answer": ["Short answer", "The answer", "In brief", "Answer"],
+          "steps": ["Steps", "How to do it", "What to do", "Method"],
+          "details": ["Details", "More detail", "Background", "Why it works"],
+          "code": ["Code", "Example code", "Snippet"], "note": ["Keep in mind", "A caution", "Note", "Be careful"],
+          "options": ["Options", "Choices"], "example": ["Example", "An example"]}
+V_ORDINALS = [ORDINALS, ["To start,", "Then,", "Next,", "After that,", "Lastly,"],
+              ["First,", "Second,", "Third,", "Fourth,", "Last,"], ["Begin:", "Then:", "Next:", "After that:", "Finally:"]]
+V_LEAD = ["Here is the answer.", "Here is how it works.", "Here is what to know.", "Let me explain.",
+          "This comes up a lot."]
+
+
+def draw_writer(rng):
+    """One writer's surface choices (see V_* above); none of them is any user's preference."""
+    w = fixed_writer(0)
+    w.update({"enth_open": rng.choice(V_ENTH_OPEN), "enth_close": rng.choice(V_ENTH_CLOSE),
+              "casual_open": rng.choice(V_CASUAL_OPEN), "casual_close": rng.choice(V_CASUAL_CLOSE),
+              "formal_open": rng.choice(V_FORMAL_OPEN), "formal_close": rng.choice(V_FORMAL_CLOSE),
+              "source": rng.choice(V_SOURCE), "summary": rng.choice(V_SUMMARY), "clarify": rng.choice(V_CLARIFY),
+              "example_first": rng.choice(V_EXAMPLE_FIRST), "example_after": rng.choice(V_EXAMPLE_AFTER),
+              "end_emoji": rng.choice(END_EMOJI), "bullet": rng.choice(V_BULLET), "number": rng.choice(V_NUMBER),
+              "heading": rng.choice(V_HEADING), "head": {k: rng.choice(v) for k, v in V_HEAD.items()},
+              "ordinals": rng.choice(V_ORDINALS), "lead": rng.choice(V_LEAD) if rng.random() < 0.3 else None,
+              "extra_facts": rng.choice([0, 0, 1]), "fact_order": rng.random()})
+    w["analogy"], w["analogy_upper"] = rng.choice(V_ANALOGY)
+    return w
+
+
+def render(e, st, var, balance=None, w=None):
     """Render one response for entry `e` under style `st` (dimension -> pole or None).
 
-    `var` selects template wordings (the same for both poles of a pair); `balance` is the
+    `var` selects template wordings (the same for both poles of a pair), or `w` gives a whole
+    writer's (`draw_writer`); `balance` is the
     dimension the pair varies: if its pole is the one that omits a sentence (no joke, no
     analogy, no caveat, no question back), a spare fact of similar size is added instead so the
     two poles do not differ much in length.
     """
+    w = w or fixed_writer(var)
     L = st.get("length")
     howto, has_code = bool(e["steps"]), bool(e["code"])
     short_core = howto or has_code
     nf = {"concise": 0 if short_core else 1, None: 1 if short_core else 2,
           "detailed": 2 if short_core else len(e["facts"])}[L]
-    facts = list(e["facts"][:nf])
-    spare = e["facts"][nf] if nf < len(e["facts"]) else None
+    nf = min(nf + w["extra_facts"], len(e["facts"]))
+    pool = list(e["facts"])
+    if w["fact_order"] is not None:
+        random.Random(w["fact_order"]).shuffle(pool)
+    facts = pool[:nf]
+    spare = pool[nf] if nf < len(pool) else None
     ex_order = st.get("example_order") if e["concept"] else None
     show_example = L == "detailed" or ex_order is not None
     if balance and DIMS[balance].get("absent") == st.get(balance) and spare:
@@ -312,9 +385,9 @@ def render(e, st, var, balance=None):
     else:
         answer.append(e["answer"])
     if ex_order == "examples_first":
-        answer = [EXAMPLE_FIRST_T[var % 3].format(ucfirst(e["example"]))] + answer
+        answer = [w["example_first"].format(ucfirst(e["example"]))] + answer
     elif ex_order == "definition_first":
-        answer.append(EXAMPLE_AFTER_T[var % 3].format(lcfirst(e["example"])))
+        answer.append(w["example_after"].format(lcfirst(e["example"])))
     if st.get("humor") == "humor":
         answer.append(e["joke"])
     if howto:
@@ -332,9 +405,9 @@ def render(e, st, var, balance=None):
             sections.append(("code", "code", e["code"]))
     details = list(facts)
     if st.get("analogy") == "analogy":
-        details.append(ANALOGY_T[var % 3].format(ucfirst(e["analogy"]) if var % 3 == 0 else e["analogy"]))
+        details.append(w["analogy"].format(ucfirst(e["analogy"]) if w["analogy_upper"] else e["analogy"]))
     if show_example and ex_order is None:
-        details.append(EXAMPLE_AFTER_T[var % 3].format(lcfirst(e["example"])))
+        details.append(w["example_after"].format(lcfirst(e["example"])))
     if details:
         sections.append(("details", "prose", details))
     if st.get("caveat") == "caveat":
@@ -342,20 +415,24 @@ def render(e, st, var, balance=None):
 
     tail = []  # plain lines after the body
     if st.get("citation") == "cites_source":
-        tail.append(SOURCE_T[var % 4].format(e["source"]))
+        tail.append(w["source"].format(e["source"]))
     if st.get("clarify") == "asks_back":
-        tail.append(CLARIFY_T[var % 4].format(e["clarify"]))
+        tail.append(w["clarify"].format(e["clarify"]))
     if st.get("summary") == "summary_line":
-        tail.append(SUMMARY_T[var % 4].format(e["takeaway"]))
+        tail.append(w["summary"].format(e["takeaway"]))
     head, close = [], []
+    if w["lead"]:
+        head.append(w["lead"])
     if st.get("tone") == "enthusiastic":
-        head.append(ENTH_OPEN[var % 4])
-        close.append(ENTH_CLOSE[var % 4])
+        head.append(w["enth_open"])
+        close.append(w["enth_close"])
     if reg == "casual":
-        head.append(CASUAL_OPEN[var % 4])
-        close.append(CASUAL_CLOSE[var % 4])
+        head.append(w["casual_open"])
+        close.append(w["casual_close"])
     elif reg == "formal":
-        close.append(FORMAL_CLOSE[var % 4])
+        if w["formal_open"]:
+            head.append(w["formal_open"])
+        close.append(w["formal_close"])
 
     bullets = st.get("format") == "bullets"
     headings = st.get("headings")
@@ -371,12 +448,13 @@ def render(e, st, var, balance=None):
             prose = False
         elif kind == "steps":
             if bullets or headings == "headings":
-                text = "\n".join(f"{i + 1}. {tx(s)}" for i, s in enumerate(items))
+                text = "\n".join(w["number"].format(i + 1) + tx(s) for i, s in enumerate(items))
                 prose = False
             else:
-                ords = ORDINALS[:len(items) - 1][:4] + ["Finally,"]
+                o = w["ordinals"]
+                ords = o[:len(items) - 1][:4] + [o[4]]
                 if len(items) > 5:
-                    ords = ["First,"] + ["Then,"] * (len(items) - 2) + ["Finally,"]
+                    ords = [o[0]] + [o[2]] * (len(items) - 2) + [o[4]]
                 text = " ".join(f"{o} {lcfirst(tx(s))}" for o, s in zip(ords, items))
                 prose = True
         else:
@@ -386,7 +464,7 @@ def render(e, st, var, balance=None):
             if key == "answer" and enth and not first_sentence_done:
                 sents[-1] = re.sub(r"\.$", "!", sents[-1])
             if bullets:
-                text = "\n".join("- " + s for s in sents)
+                text = "\n".join(w["bullet"] + s for s in sents)
                 prose = False
             else:
                 text = " ".join(sents)
@@ -394,25 +472,25 @@ def render(e, st, var, balance=None):
         if key == "answer":
             first_sentence_done = True
         if headings == "headings":
-            text = "### " + HEAD[key] + "\n" + text
+            text = w["heading"].format(w["head"][key]) + "\n" + text
             prose = False
         blocks.append((prose, text))
     tail_lines = [tx(t) for t in tail]
     close_lines = list(close)
     if emoji:
-        close_lines = close_lines + [END_EMOJI[var % 4]] if close_lines else []
+        close_lines = close_lines + [w["end_emoji"]] if close_lines else []
         if not close_lines:
             if tail_lines:
-                tail_lines[-1] += " " + END_EMOJI[var % 4]
+                tail_lines[-1] += " " + w["end_emoji"]
             else:
                 last_prose, last_text = blocks[-1]
                 if not last_text.endswith("```"):
-                    blocks[-1] = (last_prose, last_text + " " + END_EMOJI[var % 4])
+                    blocks[-1] = (last_prose, last_text + " " + w["end_emoji"])
                 else:
-                    tail_lines.append(END_EMOJI[var % 4])
+                    tail_lines.append(w["end_emoji"])
     closing = " ".join(close_lines)
     if emoji and closing:
-        closing = closing.replace(" " + END_EMOJI[var % 4], " " + END_EMOJI[var % 4])
+        closing = closing.replace(" " + w["end_emoji"], " " + w["end_emoji"])
 
     if headings is not None:
         parts = []
@@ -669,7 +747,7 @@ def pick_prompts(entries, dims, style, usage, rng, n_pairs):
 
 
 def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=None, required_share=0.0,
-                n_held=N_HELD):
+                n_held=N_HELD, writers=False):
     counts = [round(n_users * s) for s in TRAIT_COUNT_SHARES]
     counts[0] += n_users - sum(counts)
     sizes = [1] * counts[0] + [2] * counts[1] + [3] * counts[2]
@@ -729,8 +807,12 @@ def build_split(entries, n_users, prefix, width, dims_pool, rng, required_pool=N
         for slot, (d, j) in enumerate(zip(slot_dims(dims, N_SIGNALS + n_held), assign)):
             e = entries[j]
             var = rng.randrange(12)
-            chosen = render(e, style, var, d)
-            rejected = render(e, {**style, d: other_pole(d, style[d])}, var, d)
+            for _ in range(20):
+                w = draw_writer(rng) if writers else None
+                chosen = render(e, style, var, d, w)
+                rejected = render(e, {**style, d: other_pole(d, style[d])}, var, d, w)
+                if chosen != rejected:
+                    break
             pairs.append({"prompt": e["prompt"], "chosen": chosen, "rejected": rejected, "dimension": d})
         user = {"user_id": uid, "traits": traits, "persona": persona_text(traits, rng),
                 "signals": pairs[:N_SIGNALS], "held_out": pairs[N_SIGNALS:]}
@@ -860,23 +942,26 @@ def stats(users, name):
     print(f"  distinct prompts used: {len(prompts)}")
 
 
-def write_large(n_users):
+def write_large(n_users, varied):
     """A train-wide-like split of any size, for recipes that need many more users than 360 (its
-    users differ from train-wide's by seed; same prompts, dimensions and held-out count)."""
+    users differ from train-wide's by seed; same prompts, dimensions and held-out count). With
+    `varied`, every pair is written by its own writer (`draw_writer`)."""
     if n_users < 1:
         sys.exit("--large needs a positive number of users")
     train_e = [e for e in parse_bank(BANK) if e["split"] == "train"]
-    large = build_split(train_e, n_users, "trainl", 5, TRAIN_DIMS, random.Random(SEED + 3), n_held=N_HELD_WIDE)
+    out, prefix, seed = (OUT_VARIED, "trainv", SEED + 4) if varied else (OUT_LARGE, "trainl", SEED + 3)
+    large = build_split(train_e, n_users, prefix, 5, TRAIN_DIMS, random.Random(seed), n_held=N_HELD_WIDE,
+                        writers=varied)
     failures = validate(large, "train-large", TRAIN_DIMS, n_held=N_HELD_WIDE)
     if failures:
         for f in failures[:10]:
             print("FAIL:", f)
         sys.exit(1)
     data = dumps(large)
-    with open(OUT_LARGE, "wb") as f:
+    with open(out, "wb") as f:
         f.write(data)
-    stats(large, "train-large")
-    print(f"wrote {OUT_LARGE} ({len(data)} bytes)")
+    stats(large, os.path.basename(out))
+    print(f"wrote {out} ({len(data)} bytes)")
 
 
 def find_public(path_flag):
@@ -893,9 +978,14 @@ def main():
     ap.add_argument("--large", type=int, metavar="N",
                     help="write only personas-train-large.jsonl: N users built like train-wide with their own seed "
                          "(not committed: regenerate it with the same N)")
+    ap.add_argument("--varied", action="store_true",
+                    help="with --large: write personas-train-varied.jsonl instead, each pair written by one of "
+                         "many writers (markers, headings, lead-ins, fact order, template wordings)")
     args = ap.parse_args()
+    if args.varied and args.large is None:
+        sys.exit("--varied goes with --large N")
     if args.large is not None:
-        write_large(args.large)
+        write_large(args.large, args.varied)
         return
 
     entries, train, unseen, wide = generate()
