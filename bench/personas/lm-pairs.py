@@ -34,6 +34,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "personas-train-lm.jsonl")
 CACHE = os.path.join(HERE, "personas-train-lm.cache.jsonl")
 
+# Text that talks about the instruction instead of following it ("for the user who prefers ...",
+# "the requested preferences"): a reader of such a pair could copy the persona from it.
+LEAK = re.compile(r"\b(the|this) user\b|\bpreferences?\b|\brequest(ed)?\b|\bprefers\b", re.IGNORECASE)
+ATTEMPTS = 4
+
 _spec = importlib.util.spec_from_file_location("make_splits", os.path.join(HERE, "make-splits.py"))
 ms = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ms)
@@ -61,6 +66,15 @@ def load_cache():
                     continue  # a line cut short by a kill: generated again
                 cache[row["key"]] = row["text"]
     return cache
+
+
+def ends_with_newline(path):
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return True
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 def generate(prompt, summary, seed, args):
@@ -119,33 +133,41 @@ def main():
     cache = load_cache()
     done, started, fresh = [], time.time(), 0
     with open(CACHE, "a", encoding="utf-8") as log:
+        if not ends_with_newline(CACHE):
+            log.write("\n")  # a line cut short by a kill stays one bad line, skipped on reading
         for n, user in enumerate(users, 1):
             pairs, complete = [], True
             for slot, pair in enumerate(user["signals"] + user["held_out"]):
                 dim = pair["dimension"]
                 flipped = [ms.other_pole(dim, t) if ms.POLE_DIM[t] == dim else t for t in user["traits"]]
-                seed = int(hashlib.sha256(f"{user['user_id']}/{slot}".encode()).hexdigest()[:8], 16)
-                sides = []
-                for traits in (user["traits"], flipped):
-                    summary = instruction(traits, seed)
-                    k = key(pair["prompt"], summary, seed, args)
-                    if k not in cache:
-                        if args.cached_only:
-                            complete = False
-                            break
-                        cache[k] = generate(pair["prompt"], summary, seed, args)
-                        log.write(json.dumps({"key": k, "text": cache[k]}, ensure_ascii=False) + "\n")
-                        log.flush()
-                        fresh += 1
-                    sides.append(cache[k])
+                base = int(hashlib.sha256(f"{user['user_id']}/{slot}".encode()).hexdigest()[:8], 16)
+                # Both sides again with the next seed while either talks about its instruction.
+                for seed in range(base, base + ATTEMPTS):
+                    sides = []
+                    for traits in (user["traits"], flipped):
+                        summary = instruction(traits, seed)
+                        k = key(pair["prompt"], summary, seed, args)
+                        if k not in cache:
+                            if args.cached_only:
+                                complete = False
+                                break
+                            cache[k] = generate(pair["prompt"], summary, seed, args)
+                            log.write(json.dumps({"key": k, "text": cache[k]}, ensure_ascii=False) + "\n")
+                            log.flush()
+                            fresh += 1
+                        sides.append(cache[k])
+                    if not complete or not any(LEAK.search(t) for t in sides):
+                        break
                 if not complete:
                     break
                 pairs.append({**pair, "chosen": sides[0], "rejected": sides[1]})
             if not complete:
                 continue
-            # A pair the model wrote the same way under both poles shows nothing: drop the user.
-            if any(not p["chosen"] or p["chosen"] == p["rejected"] for p in pairs):
-                print(f"{user['user_id']}: a pair written alike under both poles, left out", flush=True)
+            # A pair the model wrote the same way under both poles shows nothing, and one that still
+            # talks about its instruction gives it away: the user is left out.
+            if any(not p["chosen"] or p["chosen"] == p["rejected"] or LEAK.search(p["chosen"] + "\n" + p["rejected"])
+                   for p in pairs):
+                print(f"{user['user_id']}: a pair written alike or about its instruction, left out", flush=True)
                 continue
             n_sig = len(user["signals"])
             done.append({**user, "signals": pairs[:n_sig], "held_out": pairs[n_sig:]})
