@@ -35,8 +35,9 @@ OUT = os.path.join(HERE, "personas-train-lm.jsonl")
 CACHE = os.path.join(HERE, "personas-train-lm.cache.jsonl")
 
 # Text that talks about the instruction instead of following it ("for the user who prefers ...",
-# "the requested preferences"): a reader of such a pair could copy the persona from it.
-LEAK = re.compile(r"\b(the|this) user\b|\bpreferences?\b|\brequest(ed)?\b|\bprefers\b", re.IGNORECASE)
+# "the requested format"): a reader of such a pair could copy the persona from it. ("Your
+# preferences" or "request" alone mostly say nothing of which preference.)
+LEAK = re.compile(r"\b(the|this) user\b|\brequested\b|\bprefers\b", re.IGNORECASE)
 ATTEMPTS = 4
 
 _spec = importlib.util.spec_from_file_location("make_splits", os.path.join(HERE, "make-splits.py"))
