@@ -102,10 +102,7 @@ def report(users):
     diffs = collections.defaultdict(list)
     for u in users:
         for p in u["signals"] + u["held_out"]:
-            pole = next(t for t in u["traits"] if ms.POLE_DIM[t] == p["dimension"])
-            first = ms.DIMS[p["dimension"]]["poles"][0]
-            a, b = (p["chosen"], p["rejected"]) if pole == first else (p["rejected"], p["chosen"])
-            fa, fb = surface(a), surface(b)
+            fa, fb = (surface(t) for t in ms.by_first_pole(u, p))
             diffs[p["dimension"]].append({k: fa[k] - fb[k] for k in fa})
     print("mean difference, first pole's side minus the second's (pairs):")
     for d, rows in sorted(diffs.items()):

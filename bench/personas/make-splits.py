@@ -906,6 +906,13 @@ def norm(s):
     return re.sub(r"[^a-z0-9 ]", "", s.lower()).strip()
 
 
+def by_first_pole(user, pair):
+    """The pair's two responses, the one rendering its dimension's first pole first."""
+    pole = next(t for t in user["traits"] if POLE_DIM[t] == pair["dimension"])
+    first = DIMS[pair["dimension"]]["poles"][0]
+    return (pair["chosen"], pair["rejected"]) if pole == first else (pair["rejected"], pair["chosen"])
+
+
 def stats(users, name):
     print(f"== {name}: {len(users)} users")
     dim_pole = collections.Counter()
@@ -931,9 +938,7 @@ def stats(users, name):
     diffs = collections.defaultdict(list)
     for u in users:
         for p in u["signals"] + u["held_out"]:
-            pole = next(t for t in u["traits"] if POLE_DIM[t] == p["dimension"])
-            first = DIMS[p["dimension"]]["poles"][0]
-            a, b = (p["chosen"], p["rejected"]) if pole == first else (p["rejected"], p["chosen"])
+            a, b = by_first_pole(u, p)
             diffs[p["dimension"]].append(len(a) - len(b))
     print("  mean length difference (first pole minus second pole) per dimension:")
     for d, v in diffs.items():
