@@ -7,6 +7,7 @@
 # PostgreSQL and timers. In one process on 2 cores the first would hold every task thread while
 # the second's deadlines ran out. Then the fault campaign's short subset (scripts/chaos.sh
 # --quick: two replicas behind nginx, one kill -9, one PostgreSQL restart) on the release build.
+# Before them, the persona splits' own check (bench/personas/make-splits.py --check).
 # Every part always runs; the exit status is non-zero if any failed.
 set -uo pipefail
 swift=${SWIFT:-swift}
@@ -14,6 +15,13 @@ runtime=InferenceRuntimeTests
 
 "$swift" build --build-tests || exit 1
 status=0
+# The persona splits the training recipes and evaluations read: committed bytes still what the
+# script makes, and its uncommitted builders valid (Python standard library, a few seconds).
+echo "== bench: make-splits.py --check"
+if ! splits=$(python3 bench/personas/make-splits.py --check 2>&1); then
+  echo "$splits"
+  status=1
+fi
 echo "== tests: every target but $runtime"
 "$swift" test --skip-build --skip "$runtime" || status=1
 echo "== tests: $runtime"

@@ -11,6 +11,7 @@ Writes, next to this script:
 Python 3 standard library only; deterministic from SEED. Usage:
   python3 make-splits.py            # regenerate both files and print statistics
   python3 make-splits.py --check    # regenerate in memory; verify bytes, format, disjointness
+                                    # (and a few --large/--varied users: valid, deterministic)
   python3 make-splits.py --check --public PATH   # public split to test disjointness against
   python3 make-splits.py --large N [--varied]     # N more train-wide-like users (not committed)
 See README.md in this directory.
@@ -947,16 +948,40 @@ def stats(users, name):
     print(f"  distinct prompts used: {len(prompts)}")
 
 
-def write_large(n_users, varied):
+def build_large(train_e, n_users, varied):
     """A train-wide-like split of any size, for recipes that need many more users than 360 (its
     users differ from train-wide's by seed; same prompts, dimensions and held-out count). With
     `varied`, every pair is written by its own writer (`draw_writer`)."""
+    prefix, seed = ("trainv", SEED + 4) if varied else ("trainl", SEED + 3)
+    return build_split(train_e, n_users, prefix, 5, TRAIN_DIMS, random.Random(seed), n_held=N_HELD_WIDE,
+                       writers=varied)
+
+
+def check_large(train_e, unseen):
+    """The uncommitted builders (`--large`, `--varied`) on a few users: valid, deterministic, and
+    apart from the unseen split like the committed train splits."""
+    failures = []
+    up, ur = texts(unseen)
+    for varied in (False, True):
+        name = "varied" if varied else "large"
+        users = build_large(train_e, 24, varied)
+        failures += validate(users, name, TRAIN_DIMS, n_held=N_HELD_WIDE)
+        if dumps(build_large(train_e, 24, varied)) != dumps(users):
+            failures.append(f"{name}: two builds differ")
+        p, r = texts(users)
+        if p & up or r & ur:
+            failures.append(f"{name}: shares prompts or responses with unseen")
+    if not failures:
+        print("ok: --large and --varied builds are valid, deterministic and apart from unseen (24 users each)")
+    return failures
+
+
+def write_large(n_users, varied):
     if n_users < 1:
         sys.exit("--large needs a positive number of users")
     train_e = [e for e in parse_bank(BANK) if e["split"] == "train"]
-    out, prefix, seed = (OUT_VARIED, "trainv", SEED + 4) if varied else (OUT_LARGE, "trainl", SEED + 3)
-    large = build_split(train_e, n_users, prefix, 5, TRAIN_DIMS, random.Random(seed), n_held=N_HELD_WIDE,
-                        writers=varied)
+    out = OUT_VARIED if varied else OUT_LARGE
+    large = build_large(train_e, n_users, varied)
     failures = validate(large, "train-large", TRAIN_DIMS, n_held=N_HELD_WIDE)
     if failures:
         for f in failures[:10]:
@@ -1013,6 +1038,7 @@ def main():
             failures.append("two generations in one run differ")
         else:
             print("ok: two generations give identical bytes")
+        failures += check_large([e for e in entries if e["split"] == "train"], unseen)
     else:
         with open(OUT_TRAIN, "wb") as f:
             f.write(tb)
