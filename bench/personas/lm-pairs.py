@@ -126,8 +126,7 @@ def main():
         sys.exit(f"{args.popi} not found: build it first (swift build -c release --product popi)")
 
     train_e = [e for e in ms.parse_bank(ms.BANK) if e["split"] == "train"]
-    users = ms.build_split(train_e, args.users, "trainm", 5, ms.TRAIN_DIMS, random.Random(ms.SEED + 5),
-                           n_held=ms.N_HELD_WIDE)
+    users = ms.build_large(train_e, args.users, "trainm", ms.SEED + 5)
     cache = load_cache()
     done, started, fresh = [], time.time(), 0
     with open(CACHE, "a", encoding="utf-8") as log:

@@ -948,13 +948,16 @@ def stats(users, name):
     print(f"  distinct prompts used: {len(prompts)}")
 
 
-def build_large(train_e, n_users, varied):
+# The uncommitted train-wide-like splits: output, id prefix and seed, by `--varied`.
+LARGE = {False: (OUT_LARGE, "trainl", SEED + 3), True: (OUT_VARIED, "trainv", SEED + 4)}
+
+
+def build_large(train_e, n_users, prefix, seed, writers=False):
     """A train-wide-like split of any size, for recipes that need many more users than 360 (its
-    users differ from train-wide's by seed; same prompts, dimensions and held-out count). With
-    `varied`, every pair is written by its own writer (`draw_writer`)."""
-    prefix, seed = ("trainv", SEED + 4) if varied else ("trainl", SEED + 3)
+    users differ from train-wide's by prefix and seed; same prompts, dimensions and held-out
+    count). With `writers`, every pair is written by its own writer (`draw_writer`)."""
     return build_split(train_e, n_users, prefix, 5, TRAIN_DIMS, random.Random(seed), n_held=N_HELD_WIDE,
-                       writers=varied)
+                       writers=writers)
 
 
 def check_large(train_e, unseen):
@@ -962,11 +965,11 @@ def check_large(train_e, unseen):
     apart from the unseen split like the committed train splits."""
     failures = []
     up, ur = texts(unseen)
-    for varied in (False, True):
+    for varied, (_, prefix, seed) in LARGE.items():
         name = "varied" if varied else "large"
-        users = build_large(train_e, 24, varied)
+        users = build_large(train_e, 24, prefix, seed, varied)
         failures += validate(users, name, TRAIN_DIMS, n_held=N_HELD_WIDE)
-        if dumps(build_large(train_e, 24, varied)) != dumps(users):
+        if dumps(build_large(train_e, 24, prefix, seed, varied)) != dumps(users):
             failures.append(f"{name}: two builds differ")
         p, r = texts(users)
         if p & up or r & ur:
@@ -980,8 +983,8 @@ def write_large(n_users, varied):
     if n_users < 1:
         sys.exit("--large needs a positive number of users")
     train_e = [e for e in parse_bank(BANK) if e["split"] == "train"]
-    out = OUT_VARIED if varied else OUT_LARGE
-    large = build_large(train_e, n_users, varied)
+    out, prefix, seed = LARGE[varied]
+    large = build_large(train_e, n_users, prefix, seed, varied)
     failures = validate(large, "train-large", TRAIN_DIMS, n_held=N_HELD_WIDE)
     if failures:
         for f in failures[:10]:
