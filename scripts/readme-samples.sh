@@ -115,6 +115,9 @@ for command in sys.argv[1].replace("\\\n", " ").splitlines():
     # The last value of a repeated option counts: 2 set-aside users instead of the sample's 16.
     if "--validation-users" in command:
         extra += " --validation-users 2"
+    # A contrast needs a next user in the step.
+    if "--contrast" in command:
+        extra += " --users-per-step 2"
     print(f"{sys.argv[2]}{command[4:]} {extra}")
 EOF
 cat "$work/training.sh"
