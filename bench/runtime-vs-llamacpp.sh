@@ -5,7 +5,9 @@
 # 2 threads. llama.cpp runs with flash attention off and on; its better figure counts. Rounds
 # interleave popi and llama.cpp so both see the same machine; each side keeps its best figure per
 # measurement over the rounds. popi's aggregate decode of 8 sequences in one batch is compared
-# with its own single-sequence decode.
+# with its own single-sequence decode. Each round also measures the machine's streaming read
+# bandwidth (bench/ceilings.sh): decode reads every weight once per token, so bandwidth over the
+# bytes a token reads (the file, for a model whose head is its token embedding) bounds decode.
 #
 #   bench/runtime-vs-llamacpp.sh [MODEL] [ROUNDS]
 #
@@ -24,6 +26,7 @@ swift build -c release --product popi >&2
 popi=.build/release/popi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+bench/ceilings.sh --build "$work"
 
 cat > "$work/peer.py" <<'PY'
 import json, resource, sys, time
@@ -99,14 +102,18 @@ for round in $(seq 1 "$rounds"); do
     for flash in 0 1; do
       "$venv/bin/python" "$work/peer.py" "$model" "$threads" "$flash" >> "$work/peer.jsonl"
     done
+    echo "{\"threads\": $threads, \"gbs\": $("$work/memory-bandwidth" "$threads")}" >> "$work/bandwidth.jsonl"
   done
 done
 
-python3 - "$work/popi.jsonl" "$work/peer.jsonl" "$(date -u +%Y-%m-%d)" "$(lscpu | sed -n 's/^Model name: *//p')" <<'PY'
+python3 - "$work/popi.jsonl" "$work/peer.jsonl" "$(date -u +%Y-%m-%d)" "$(lscpu | sed -n 's/^Model name: *//p')" \
+    "$work/bandwidth.jsonl" "$(stat -c %s "$model")" <<'PY'
 import json, sys
 popi_rows = [r for line in open(sys.argv[1]) for r in json.loads(line)]
 peer_rows = [json.loads(line) for line in open(sys.argv[2])]
 date, cpu = sys.argv[3], sys.argv[4]
+bandwidth_rows = [json.loads(line) for line in open(sys.argv[5])]
+model_bytes = int(sys.argv[6])
 
 def best(rows, threads, key, sub=None, lower=False):
     values = [(r[key][sub] if sub else r[key]) for r in rows if r["threads"] == threads]
@@ -128,5 +135,9 @@ for t in (1, 2):
     single = best(popi_rows, t, "decode", "16")
     batched = best(popi_rows, t, "batchedDecode8")
     lines.append(f"| {t} | popi: 8 sequences in one batch, aggregate tok/s | {batched:.1f} | (popi single: {single:.1f}) | {batched / single:.2f}x | {'>= 4x' if t == 2 else ''} |")
+    gbs = best(bandwidth_rows, t, "gbs")
+    ceiling = gbs * 1e9 / model_bytes
+    peer_single = best(peer_rows, t, "decode", "16")
+    lines.append(f"| {t} | decode ceiling: {gbs:.1f} GB/s streaming read / {model_bytes / 1e6:.1f} MB a token, tok/s | {single / ceiling:.0%} of it | {peer_single / ceiling:.0%} of it | {ceiling / peer_single:.2f}x at most | |")
 print("\n".join(lines))
 PY

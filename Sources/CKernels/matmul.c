@@ -230,6 +230,7 @@ CK_AVX512_TARGET void ck_matmul_q8_avx512(const uint8_t *w, size_t wStride, int3
                                           float *y, size_t yStride, int32_t accumulate) {
     const ck_q8_layout wl = ck_q8_layout_for(k);
     const ck_act_layout al = ck_act_layout_for(k);
+    if (mRows <= MT) prefetch_first(w, wStride, nRows);
     for (int32_t n0 = 0; n0 < nRows; n0 += CK_UNPACKED_ROWS) {
         const int32_t rows = nRows - n0 < CK_UNPACKED_ROWS ? nRows - n0 : CK_UNPACKED_ROWS;
         int32_t m = 0;

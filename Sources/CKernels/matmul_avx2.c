@@ -263,6 +263,7 @@ CK_AVX2_TARGET void ck_matmul_q8_avx2(const uint8_t *w, size_t wStride, int32_t 
     const int exact = has_nonfinite_scale(a, aStride, mRows, &al);
     if (mRows <= MT) {
         // Decode and small batches stream the weights once: fetch a few rows ahead.
+        prefetch_first(w, wStride, nRows);
         for (int32_t n = 0; n < nRows; n++) {
             const uint8_t *wn = w + (size_t)n * wStride;
             prefetch_ahead(w, wStride, n, nRows);
