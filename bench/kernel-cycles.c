@@ -1,12 +1,10 @@
 // Core cycles per output of popi's AVX-512 4-bit and 8-bit matrix products (Sources/CKernels),
 // for one activation row (decode) and eight (batched decode), with the weights in cache: what a
-// product costs when memory is not what it waits on. bench/ceilings.sh builds it with the flags
-// Package.swift gives CKernels.
-//
-//   q4-cycles
+// product costs when memory is not what it waits on. bench/kernel-cycles.sh builds and runs it.
 //
 // Prints, per matrix shape of SmolLM2-135M, microseconds per product and cycles per output at the
-// clock measured first (a chain of dependent integer additions, one per cycle).
+// clock measured first (a chain of dependent integer additions, one per cycle). The head (49152
+// rows, 30 MB) does not fit in cache, so its figure includes reading it from memory.
 #include "CKernels.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -32,7 +30,7 @@ static double clock_hz(void) {
 
 int main(void) {
     if (!(ck_cpu_features() & CK_AVX512)) {
-        fprintf(stderr, "q4-cycles: this CPU has no AVX-512 (VNNI); popi runs its AVX2 kernels here\n");
+        fprintf(stderr, "kernel-cycles: this CPU has no AVX-512 (VNNI); popi runs its AVX2 kernels here\n");
         return 1;
     }
     const double hz = clock_hz();
