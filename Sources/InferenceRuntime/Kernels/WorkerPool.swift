@@ -131,7 +131,8 @@ final class WorkerPool: @unchecked Sendable {
     /// longer slices stream the weights better and claim less often; two rather than one keeps
     /// a descheduled thread's delay to a quarter of a job on two threads. Measured on a 2-core
     /// AMD EPYC (`popi bench runtime --threads 2`, three rounds in alternation), decode after 16
-    /// tokens: 327 tok/s with four per thread, 359 with two, 388 with one.
+    /// tokens: 359 tok/s with two per thread against 327 with four; one per thread was 2% faster
+    /// than two.
     func chunks(for count: Int, minimum: Int = 16) -> Int {
         max(1, min(2 * threadCount, count / minimum))
     }
