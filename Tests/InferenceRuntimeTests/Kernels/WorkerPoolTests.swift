@@ -33,7 +33,8 @@ import Testing
     @Test func chunkCountsStayBoundedAndParts() {
         let pool = WorkerPool(threads: 2)
         #expect(pool.chunks(for: 10) == 1)
-        #expect(pool.chunks(for: 49152) == 8)
+        #expect(pool.chunks(for: 49152) == 4)  // two per thread
+        #expect(pool.chunks(for: 40) == 2)     // none under 16 rows
         #expect(WorkerPool.part(7, of: 8, count: 100, alignment: 16) == 96..<100)
         #expect(WorkerPool.part(0, of: 3, count: 0) == 0..<0)
     }
