@@ -3,23 +3,24 @@
 // small batches, unpack_row_q4 and dot_tile_q4 for prefill) and MT, PREFETCH_ROWS, with
 // CK_TARGET set to their target attribute. Only those kernels differ between the sets.
 
+/// Fetches weight row n (wStride bytes) into L2.
+CK_INLINE void prefetch_row(const uint8_t *w, size_t wStride, int32_t n) {
+    const char *row = (const char *)(w + (size_t)n * wStride);
+    for (size_t line = 0; line < wStride; line += 64) _mm_prefetch(row + line, _MM_HINT_T1);
+}
+
 /// Fetches weight row n + PREFETCH_ROWS of a slice of nRows into L2 while row n is used, across
 /// page boundaries where the hardware prefetcher stops; rows past the slice are left to the thread
 /// that owns them.
 CK_INLINE void prefetch_ahead(const uint8_t *w, size_t wStride, int32_t n, int32_t nRows) {
-    if (n + PREFETCH_ROWS >= nRows) return;
-    const char *row = (const char *)(w + (size_t)(n + PREFETCH_ROWS) * wStride);
-    for (size_t line = 0; line < wStride; line += 64) _mm_prefetch(row + line, _MM_HINT_T1);
+    if (n + PREFETCH_ROWS < nRows) prefetch_row(w, wStride, n + PREFETCH_ROWS);
 }
 
 /// Fetches the first PREFETCH_ROWS weight rows of a slice into L2 before they are used: the
 /// stream of prefetch_ahead starts there, and without this each job's slice begins with that many
 /// rows' worth of memory latency (150 jobs per decoded token).
 CK_INLINE void prefetch_first(const uint8_t *w, size_t wStride, int32_t nRows) {
-    for (int32_t n = 0; n < PREFETCH_ROWS && n < nRows; n++) {
-        const char *row = (const char *)(w + (size_t)n * wStride);
-        for (size_t line = 0; line < wStride; line += 64) _mm_prefetch(row + line, _MM_HINT_T1);
-    }
+    for (int32_t n = 0; n < PREFETCH_ROWS && n < nRows; n++) prefetch_row(w, wStride, n);
 }
 
 /// ck_matmul_q4 (CKernels.h) with the including file's row and tile kernels.
